@@ -1,0 +1,52 @@
+# riskmap — two commands for a new user: `make demo` and `make test`. Both install what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.riskmap-installed
+
+.PHONY: help setup system-packages demo test bench lint format clean
+
+help:
+	@echo "make demo   install what is missing, load the demo county, serve http://127.0.0.1:8000"
+	@echo "make test   install what is missing and run every test suite"
+	@echo "make bench  run the benchmarks"
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@bash scripts/ensure-system-packages.sh
+
+# Reinstall the venv only when the project's dependencies change.
+$(STAMP): pyproject.toml
+	@echo "python: preparing $(VENV) with $(PYTHON)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+	@echo "python: done"
+
+demo: setup
+	$(BIN)/riskmap demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	-$(BIN)/riskmap db down
+	rm -rf $(VENV) data/pg

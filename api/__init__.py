@@ -1,0 +1,1 @@
+"""riskmap's faces: the HTTP service, the command line and (later) the dispatcher."""

@@ -1,0 +1,190 @@
+"""The ``riskmap`` command line (typer): database, demo data, the pipeline and the server."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from geo.errors import RiskmapError
+from geo.settings import Settings, get_settings
+
+console = Console(stderr=True)
+out = Console()
+
+app = typer.Typer(
+    help="riskmap — 风险一张图与预警 (risk maps and early warning for emergency bureaus)",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(
+    help="The database: embedded cluster or RISKMAP_DATABASE_URL.", no_args_is_help=True
+)
+data_app = typer.Typer(help="Data sets: the demo county generator.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(data_app, name="data")
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _database_url(settings: Settings) -> str:
+    """Resolve the URL (starting the embedded cluster on demand) and bring the schema up to date."""
+    from geo.db.migrate import migrate
+
+    if settings.embedded:
+        console.print(f"[dim]embedded database in {settings.pg_dir}[/dim]")
+    url = settings.resolve_database_url()
+    applied = migrate(url)
+    if applied:
+        console.print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+    return url
+
+
+# -- db ------------------------------------------------------------------------------------------
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Create (first time) and start the embedded cluster, then migrate."""
+    settings = _settings()
+    if not settings.embedded:
+        out.print("RISKMAP_DATABASE_URL is set: the database is external, nothing to start.")
+        _database_url(settings)
+        return
+    url = _database_url(settings)
+    out.print(f"database up: {url}")
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the embedded cluster."""
+    settings = _settings()
+    if not settings.embedded:
+        out.print("RISKMAP_DATABASE_URL is set: the database is external, nothing to stop.")
+        return
+    stopped = settings.cluster().down()
+    out.print("database stopped" if stopped else "database was not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Report whether the embedded cluster exists and runs (exit 3 when it is not running)."""
+    settings = _settings()
+    if not settings.embedded:
+        out.print("external database (RISKMAP_DATABASE_URL); riskmap does not manage it")
+        return
+    st = settings.cluster().status()
+    out.print(f"cluster:     {st.root}")
+    out.print(f"initialised: {'yes' if st.initialised else 'no'}")
+    out.print(f"running:     {'yes, pid ' + str(st.pid) if st.running else 'no'}")
+    out.print(f"socket:      {st.socket_dir}")
+    out.print(f"url:         {st.url}")
+    if not st.running:
+        raise typer.Exit(3)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the libpq URL of the database (for psql, notebooks, other tools)."""
+    settings = _settings()
+    out.print(settings.database_url or settings.cluster().url, soft_wrap=True)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending schema migrations."""
+    from geo.db.migrate import pending
+
+    url = _database_url(_settings())
+    left = pending(url)
+    out.print("schema is current" if not left else f"still pending: {left}")
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+CountyOpt = Annotated[
+    str | None, typer.Option("--county", help="GB/T 2260 county code (default: Mayang 431226)")
+]
+VillagesOpt = Annotated[
+    int | None,
+    typer.Option("--villages", min=1, max=1_000_000, help="village count (default: as reported)"),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="generator seed (same seed, same county)")]
+
+
+@data_app.command("demo")
+def data_demo(
+    county: CountyOpt = None, villages: VillagesOpt = None, seed: SeedOpt = 20260723
+) -> None:
+    """Generate and load the demo county: a real outline, synthetic villages and resources."""
+    from api.demo import load_demo
+
+    settings = _settings()
+    url = _database_url(settings)
+    summary = load_demo(settings, url, county or settings.default_county, villages, seed, console)
+    out.print(summary.table())
+
+
+@app.command("demo")
+def demo(
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="load and exit, do not serve")
+    ] = False,
+    county: CountyOpt = None,
+    villages: VillagesOpt = None,
+    seed: SeedOpt = 20260723,
+) -> None:
+    """Run the whole demo: database, demo county, pipeline; then serve the API."""
+    from api.demo import load_demo
+
+    settings = _settings()
+    url = _database_url(settings)
+    summary = load_demo(settings, url, county or settings.default_county, villages, seed, console)
+    out.print(summary.table())
+    if no_serve:
+        return
+    _serve(settings, settings.host, settings.port, settings.workers)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes")] = None,
+) -> None:
+    """Serve the HTTP API."""
+    settings = _settings()
+    _database_url(settings)
+    _serve(settings, host or settings.host, port or settings.port, workers or settings.workers)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    out.print(f"riskmap API: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+    )
+
+
+def main() -> None:
+    """Entry point: domain errors become one clear line and exit status 1, not a traceback."""
+    try:
+        app()
+    except RiskmapError as exc:
+        console.print(f"[bold red]error:[/bold red] {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

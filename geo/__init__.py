@@ -1,0 +1,1 @@
+"""riskmap's domain library: database, admin units, terrain, risk, rules and warnings."""

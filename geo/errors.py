@@ -1,0 +1,29 @@
+"""The exceptions the domain raises; `api/` maps them to HTTP status codes in one place."""
+
+
+class RiskmapError(Exception):
+    """Base of every error riskmap raises on purpose."""
+
+
+class DatabaseError(RiskmapError):
+    """The database cannot be reached, created or migrated."""
+
+
+class ClusterError(DatabaseError):
+    """The embedded PostgreSQL cluster cannot be created, started or stopped."""
+
+
+class MissingSoftwareError(ClusterError):
+    """A system package the embedded cluster needs is not installed."""
+
+
+class NotManagedError(ClusterError):
+    """The database is external (RISKMAP_DATABASE_URL); riskmap does not manage its process."""
+
+
+class DataError(RiskmapError):
+    """Input data is invalid; the message names the file, record and field."""
+
+
+class NotFoundError(RiskmapError):
+    """A requested record does not exist."""

@@ -1,0 +1,85 @@
+"""Typed settings read from the environment (prefix ``RISKMAP_``) by the faces: CLI, API, ingest.
+
+`geo/` functions never call :func:`get_settings`; the faces build it once and pass plain
+values down.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo.db.cluster import EmbeddedCluster
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything an operator may configure; defaults give the embedded demo setup."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKMAP_", env_file=None, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="libpq URL of an external PostGIS server; unset: embedded cluster",
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="inputs and runtime files")
+    pg_dir: Path | None = Field(default=None, description="embedded cluster folder (data_dir/pg)")
+    pg_bin_dir: Path | None = Field(
+        default=None, description="PostgreSQL server binaries; found automatically when unset"
+    )
+    pg_run_as: str = Field(
+        default="postgres",
+        description="unprivileged account that owns the embedded cluster when riskmap runs as root",
+    )
+    db_name: str = "riskmap"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    default_county: str = Field(default="431226", pattern=r"^\d{6}$")
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Self:
+        if self.pg_dir is None:
+            self.pg_dir = self.data_dir / "pg"
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when riskmap manages its own PostgreSQL cluster."""
+        return not self.database_url
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_form(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("RISKMAP_DATABASE_URL must be a postgresql:// URL")
+        return value or None
+
+    @property
+    def boundaries_path(self) -> Path:
+        return self.data_dir / "boundaries" / "hunan_demo.geojson"
+
+    def cluster(self) -> EmbeddedCluster:
+        """The embedded cluster these settings describe (meaningful only when `embedded`)."""
+        assert self.pg_dir is not None
+        return EmbeddedCluster(
+            self.pg_dir, db_name=self.db_name, run_as=self.pg_run_as, bin_dir=self.pg_bin_dir
+        )
+
+    def resolve_database_url(self) -> str:
+        """The external URL, or the embedded cluster's after starting it on demand."""
+        if self.database_url:
+            return self.database_url
+        return self.cluster().up()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Build the settings once per process (tests build `Settings(...)` explicitly instead)."""
+    return Settings()

@@ -1,0 +1,61 @@
+"""Shared fixtures: one throwaway PostGIS cluster per test session, real, never a mock."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from geo.db.cluster import EmbeddedCluster
+from geo.db.migrate import migrate
+
+
+def make_scratch_dir(prefix: str) -> Path:
+    """A temp folder the cluster account can traverse (tempfile makes 0700 folders)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.chmod(path, 0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[EmbeddedCluster]:
+    base = make_scratch_dir("riskmap-test-")
+    cluster = EmbeddedCluster(base / "pg", fast_unsafe=True)
+    cluster.up()
+    yield cluster
+    cluster.destroy()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def db_url(pg_cluster: EmbeddedCluster) -> str:
+    """The session database, migrated to the current schema."""
+    migrate(pg_cluster.url)
+    return pg_cluster.url
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    """A connection whose work is rolled back after the test."""
+    with psycopg.connect(db_url) as connection:
+        yield connection
+        connection.rollback()
+
+
+@pytest.fixture
+def fresh_db(pg_cluster: EmbeddedCluster) -> Iterator[str]:
+    """An empty database of its own (no schema), dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = pg_cluster.url_for("postgres")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield pg_cluster.url_for(name)
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
