@@ -6,6 +6,7 @@ values down.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Self
@@ -13,7 +14,7 @@ from typing import Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from geo.db.cluster import EmbeddedCluster
+from geo.db.cluster import EmbeddedCluster, fallback_root, traversable_by
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,8 +69,11 @@ class Settings(BaseSettings):
     def cluster(self) -> EmbeddedCluster:
         """The embedded cluster these settings describe (meaningful only when `embedded`)."""
         assert self.pg_dir is not None
+        root = self.pg_dir
+        if os.geteuid() == 0 and not traversable_by(root, self.pg_run_as):
+            root = fallback_root(root)  # e.g. a checkout under /root, which 'postgres' cannot enter
         return EmbeddedCluster(
-            self.pg_dir, db_name=self.db_name, run_as=self.pg_run_as, bin_dir=self.pg_bin_dir
+            root, db_name=self.db_name, run_as=self.pg_run_as, bin_dir=self.pg_bin_dir
         )
 
     def resolve_database_url(self) -> str:

@@ -32,6 +32,27 @@ _DEBIAN_PG_LIB = Path("/usr/lib/postgresql")
 _INSTALL_HINT = "apt-get install postgresql-15 postgresql-15-postgis-3 (Debian 12)"
 
 
+def traversable_by(path: Path, account: str) -> bool:
+    """Can ``account`` reach ``path``? (A clone under /root is not reachable by 'postgres'.)"""
+    try:
+        owner = pwd.getpwnam(account)
+    except KeyError:
+        return False
+    for parent in path.resolve().parents:
+        if not parent.exists():
+            continue  # created later by riskmap with a traversable mode
+        st = parent.stat()
+        if st.st_uid != owner.pw_uid and not st.st_mode & 0o001:
+            return False
+    return True
+
+
+def fallback_root(path: Path) -> Path:
+    """Where a root-run cluster lives when ``path`` is out of the cluster account's reach."""
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    return Path("/var/lib/riskmap") / digest / "pg"
+
+
 @dataclass(frozen=True)
 class ClusterStatus:
     """What `riskmap db status` reports."""

@@ -20,7 +20,7 @@ def copy_statement(table: str, columns: Iterable[str]) -> sql.Composed:
     )
 
 
-def _column_values(series: pd.Series, srid: int) -> list:
+def column_values(series: pd.Series, srid: int) -> list:
     """Python values COPY understands: hex EWKB for geometries, JSON text for dicts (lists
     stay lists: psycopg writes them as arrays)."""
     values = series.to_numpy(dtype=object)
@@ -47,7 +47,7 @@ def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame, srid: 
     if frame.empty:
         return 0
     columns = [str(c) for c in frame.columns]
-    data = [_column_values(frame[c], srid) for c in columns]
+    data = [column_values(frame[c], srid) for c in columns]
     with conn.cursor() as cur, cur.copy(copy_statement(table, columns)) as cp:
         for row in zip(*data, strict=True):
             cp.write_row(row)

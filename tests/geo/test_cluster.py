@@ -122,3 +122,23 @@ def test_non_root_user_runs_its_own_cluster(scratch: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 0, report
     assert report == f"{owner.pw_uid} riskmap True"
     assert (scratch / "pg" / "data").stat().st_uid == owner.pw_uid
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="only root hands the cluster to another account")
+def test_checkout_out_of_reach_of_the_cluster_account_moves_the_cluster(tmp_path: Path) -> None:
+    """A clone under a private folder (e.g. /root) cannot hold a cluster run by 'postgres'."""
+    from geo.db.cluster import fallback_root, traversable_by
+    from geo.settings import Settings
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    assert not traversable_by(private / "data" / "pg", "postgres")
+    settings = Settings(data_dir=private / "data")
+    root = settings.cluster().root
+    assert root == fallback_root(private / "data" / "pg")
+    assert traversable_by(root, "postgres")
+    reachable = make_scratch_dir("riskmap-reach-")
+    try:
+        assert Settings(data_dir=reachable).cluster().root == reachable / "pg"
+    finally:
+        shutil.rmtree(reachable, ignore_errors=True)
