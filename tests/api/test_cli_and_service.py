@@ -136,3 +136,15 @@ def test_datasets_say_what_is_synthetic(server: str, db_url: str) -> None:
     rows = httpx.get(f"{server}/api/datasets").json()
     mine = [r for r in rows if r["id"] == "svc-test"]
     assert mine and mine[0]["synthetic"] is True and mine[0]["villages"] == 0
+
+
+def test_demo_no_serve_loads_and_summarises(fresh_db: str) -> None:
+    data = make_scratch_dir("riskmap-demo-")
+    env = clean_env(RISKMAP_DATABASE_URL=fresh_db, RISKMAP_DATA_DIR=str(data))
+    try:
+        proc = run("demo", "--no-serve", "--county", "430421", "--villages", "40", env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "衡阳县" in proc.stdout and "40 villages" in proc.stdout
+        assert (data / "generated" / "430421" / "dem.tif").exists()
+    finally:
+        subprocess.run(["rm", "-rf", str(data)], check=False)

@@ -1,0 +1,1 @@
+"""Feed ingestion: one module per feed kind through one pipeline into PostGIS."""
