@@ -27,6 +27,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
 
 
+def _add_subcommands() -> None:
+    from api import ingest_cli
+
+    app.add_typer(ingest_cli.app, name="ingest")
+
+
 def _settings() -> Settings:
     return get_settings()
 
@@ -179,6 +185,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
 def main() -> None:
     """Entry point: domain errors become one clear line and exit status 1, not a traceback."""
+    _add_subcommands()
     try:
         app()
     except RiskmapError as exc:

@@ -16,6 +16,10 @@ from psycopg import sql
 from geo.db.cluster import EmbeddedCluster
 from geo.db.migrate import migrate
 
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+BUNDLED_BOUNDARIES = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
+
 
 def make_scratch_dir(prefix: str) -> Path:
     """A temp folder the cluster account can traverse (tempfile makes 0700 folders)."""
@@ -59,3 +63,24 @@ def fresh_db(pg_cluster: EmbeddedCluster) -> Iterator[str]:
     yield pg_cluster.url_for(name)
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def mayang(db_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """The Mayang demo county (seed 7) loaded into the session database."""
+    from datetime import UTC, datetime
+
+    from geo.demo.county import generate
+    from geo.demo.load import load
+
+    demo = generate(
+        "431226",
+        villages=None,
+        seed=7,
+        bundled_path=BUNDLED_BOUNDARIES,
+        out_dir=tmp_path_factory.mktemp("mayang"),
+        roster_start=datetime(2026, 7, 1, tzinfo=UTC),
+    )
+    with psycopg.connect(db_url) as conn:
+        load(conn, demo)
+    return demo

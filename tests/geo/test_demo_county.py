@@ -11,8 +11,8 @@ import pytest
 
 from geo.demo.county import DemoCounty, generate
 from geo.demo.load import load, loaded_counts
+from tests.conftest import BUNDLED_BOUNDARIES as BUNDLED
 
-BUNDLED = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "hunan_demo.geojson"
 ROSTER = datetime(2026, 7, 1, tzinfo=UTC)
 
 
@@ -20,14 +20,6 @@ def make(code: str, tmp: Path, villages: int | None = None, seed: int = 7) -> De
     return generate(
         code, villages=villages, seed=seed, bundled_path=BUNDLED, out_dir=tmp, roster_start=ROSTER
     )
-
-
-@pytest.fixture(scope="session")
-def mayang(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> DemoCounty:
-    demo = make("431226", tmp_path_factory.mktemp("mayang"))
-    with psycopg.connect(db_url) as conn:
-        load(conn, demo)
-    return demo
 
 
 def scalar(url: str, query: str, params: dict | None = None):
