@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -136,6 +137,20 @@ def data_demo(
     out.print(summary.table())
 
 
+@data_app.command("scenario")
+def data_scenario(
+    county: CountyOpt = None,
+    seed: SeedOpt = 20260723,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder to write")] = None,
+) -> None:
+    """Write the storm scenario's feed files for a demo county (no database needed)."""
+    from api.demo import write_scenario
+
+    settings = _settings()
+    files = write_scenario(settings, county or settings.default_county, seed, out_dir)
+    out.print(f"wrote {len(files)} feed files to {files[0].parent}")
+
+
 @app.command("demo")
 def demo(
     no_serve: Annotated[
@@ -150,7 +165,15 @@ def demo(
 
     settings = _settings()
     url = _database_url(settings)
-    summary = load_demo(settings, url, county or settings.default_county, villages, seed, console)
+    summary = load_demo(
+        settings,
+        url,
+        county or settings.default_county,
+        villages,
+        seed,
+        console,
+        with_scenario=True,
+    )
     out.print(summary.table())
     if no_serve:
         return

@@ -5,15 +5,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from geo.demo.county import generate
+from geo.demo.county import DemoCounty, generate
 from geo.demo.load import load, loaded_counts
-from geo.settings import Settings
+from geo.demo.scenario import write_storm
+from geo.settings import PROJECT_ROOT, Settings
+from ingest.pipeline import Summary, forget
+from ingest.replay import replay
+
+DEFAULT_SEED = 20260723
 
 GENERATION_STEPS = 6  # boundaries, villages, terrain, stations, hazards, resources
 
@@ -26,6 +32,7 @@ class DemoSummary:
     rows: dict[str, int]
     read_back: dict[str, int]
     seconds: float
+    replayed: list[Summary] | None = None
 
     def table(self) -> Table:
         """A rich table of what was loaded, for the terminal."""
@@ -34,10 +41,21 @@ class DemoSummary:
         t.add_column("rows", justify="right")
         for name, n in self.rows.items():
             t.add_row(name, f"{n:,}")
-        t.caption = (
+        caption = (
             f"{self.read_back['townships']} townships, {self.read_back['villages']} villages,"
             f" {self.read_back['population']:,} people (synthetic) in {self.seconds:.1f} s"
         )
+        if self.replayed is not None:
+            by_status: dict[str, int] = {}
+            for s in self.replayed:
+                by_status[s.status] = by_status.get(s.status, 0) + 1
+            rows = sum(s.rows_loaded for s in self.replayed)
+            caption += (
+                f"; storm scenario: {len(self.replayed)} feed files replayed"
+                f" ({', '.join(f'{n} {k}' for k, n in sorted(by_status.items()))}),"
+                f" {rows:,} rows"
+            )
+        t.caption = caption
         return t
 
 
@@ -47,6 +65,44 @@ def roster_start(now: datetime | None = None) -> datetime:
     return (now - timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _generate(settings: Settings, county: str, villages: int | None, seed: int, progress=None):
+    return generate(
+        county,
+        villages=villages,
+        seed=seed,
+        bundled_path=settings.boundaries_path,
+        out_dir=settings.data_dir / "generated" / county,
+        roster_start=roster_start(),
+        progress=progress or (lambda _step: None),
+    )
+
+
+def scenario_dir(settings: Settings, county: str, villages: int | None, seed: int) -> Path:
+    """The bundled storm for the default demo; others are generated next to their demo."""
+    bundled = PROJECT_ROOT / "data" / "scenarios" / f"storm-{county}"
+    if seed == DEFAULT_SEED and villages is None and (bundled.is_dir() or county == "431226"):
+        return bundled
+    return settings.data_dir / "generated" / county / f"storm-{seed}-{villages or 'default'}"
+
+
+def write_scenario(
+    settings: Settings,
+    county: str,
+    seed: int,
+    out_dir: Path | None = None,
+    villages: int | None = None,
+    demo: DemoCounty | None = None,
+) -> list[Path]:
+    """Write the storm day's feed files for the demo county built from ``seed``."""
+    demo = demo or _generate(settings, county, villages, seed)
+    target = out_dir or scenario_dir(settings, county, villages, seed)
+    if target.exists():
+        for old in target.iterdir():
+            if old.suffix != ".md":
+                old.unlink()
+    return write_storm(demo, target)
+
+
 def load_demo(
     settings: Settings,
     url: str,
@@ -54,8 +110,10 @@ def load_demo(
     villages: int | None,
     seed: int,
     console: Console,
+    *,
+    with_scenario: bool = False,
 ) -> DemoSummary:
-    """Generate the demo county and load it, showing progress; returns a summary."""
+    """Generate the demo county and load it (and replay its storm), showing progress."""
     started = time.perf_counter()
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -66,16 +124,12 @@ def load_demo(
         transient=False,
     ) as bar:
         gen = bar.add_task(f"generating {county}", total=GENERATION_STEPS)
-        demo = generate(
+        demo = _generate(
+            settings,
             county,
-            villages=villages,
-            seed=seed,
-            bundled_path=settings.boundaries_path,
-            out_dir=settings.data_dir / "generated" / county,
-            roster_start=roster_start(),
-            progress=lambda step: bar.update(
-                gen, advance=1, description=f"generating {county}: {step}"
-            ),
+            villages,
+            seed,
+            lambda step: bar.update(gen, advance=1, description=f"generating {county}: {step}"),
         )
         bar.update(gen, completed=GENERATION_STEPS, description=f"generated {county}")
         task = bar.add_task("loading into PostGIS", total=len(demo.tables))
@@ -88,7 +142,25 @@ def load_demo(
                 ),
             )
             read_back = loaded_counts(conn, demo.dataset["id"])
-        bar.update(task, description="loaded into PostGIS")
+            conn.commit()
+            bar.update(task, description="loaded into PostGIS")
+            replayed = None
+            if with_scenario:
+                folder = scenario_dir(settings, county, villages, seed)
+                if not folder.is_dir() or not any(folder.glob("*.nc")):
+                    write_scenario(settings, county, seed, folder, villages, demo)
+                files = [p for p in folder.iterdir() if p.suffix != ".md"]
+                forget(conn, [str(p) for p in files])  # a re-run replays the storm afresh
+                task = bar.add_task("replaying the storm", total=len(files))
+                replayed = replay(
+                    conn,
+                    folder,
+                    data_dir=settings.data_dir,
+                    on_summary=lambda s: bar.update(
+                        task, advance=1, description=f"replaying {Path(s.source).name}"
+                    ),
+                )
+                bar.update(task, description="replayed the storm scenario")
     return DemoSummary(
         county_code=demo.county.code,
         county_name=demo.county.name,
@@ -96,4 +168,5 @@ def load_demo(
         rows=rows,
         read_back=read_back,
         seconds=time.perf_counter() - started,
+        replayed=replayed,
     )

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench import bulk_load
+from bench import bulk_load, station_rows, zonal_grid
 from geo.db.cluster import EmbeddedCluster
 from geo.db.migrate import migrate
 
@@ -19,8 +19,16 @@ def main() -> None:
     try:
         url = cluster.up()
         migrate(url)
-        for line in bulk_load.run(url, villages=int(os.environ.get("BENCH_VILLAGES", "25000"))):
-            print(line, flush=True)
+        villages = int(os.environ.get("BENCH_VILLAGES", "25000"))
+        benches = [
+            ("bulk load (demo tables)", lambda: bulk_load.run(url, villages=villages)),
+            ("station rows (SL 323)", lambda: station_rows.run(url)),
+            ("new grid → village rainfall", lambda: zonal_grid.run(url)),
+        ]
+        for title, bench in benches:
+            print(f"== {title}", flush=True)
+            for line in bench():
+                print(f"   {line}", flush=True)
     finally:
         cluster.destroy()
         shutil.rmtree(base, ignore_errors=True)

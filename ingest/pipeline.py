@@ -185,6 +185,9 @@ def ingest_file(
     at all is rejected with one message and no data written (its provenance row is kept).
     """
     source = source or str(path)
+    # Work joins a transaction the caller has open (as savepoints; the caller commits);
+    # otherwise each file commits on its own.
+    caller_txn = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
     available = feeds()
     if kind is not None and kind not in available:
         raise InvalidArgumentError(
@@ -196,9 +199,13 @@ def ingest_file(
     try:
         feed = available[kind] if kind else detect(path, _head(path), available)
     except FeedReadError as exc:
+        if not caller_txn:
+            conn.rollback()
         return _reject(conn, source, kind or "unknown", sha256, size, str(exc))
     seen = conn.execute(_sql("seen_before.sql"), {"kind": feed.kind, "sha256": sha256}).fetchone()
     if seen:
+        if not caller_txn:
+            conn.rollback()
         return Summary(
             source,
             feed.kind,
@@ -209,13 +216,18 @@ def ingest_file(
         )
     ctx = Context(conn=conn, data_dir=data_dir, source=source)
     try:
-        batch = feed.parse(path, ctx)
+        # the parser only looks things up; whatever it did is undone, and only its own part:
+        # a caller's open transaction is left alone (ingest work then joins it as savepoints)
+        with conn.transaction(force_rollback=True):
+            batch = feed.parse(path, ctx)
     except FeedReadError as exc:
-        conn.rollback()
+        if not caller_txn:
+            conn.rollback()
         return _reject(conn, source, feed.kind, sha256, size, str(exc))
     except Exception as exc:  # a library choking on the bytes is the file's fault, said plainly
-        conn.rollback()
         log.debug("parser %s failed on %s", feed.kind, path, exc_info=True)
+        if not caller_txn:
+            conn.rollback()
         return _reject(
             conn,
             source,
@@ -224,7 +236,8 @@ def ingest_file(
             size,
             f"{path.name}: cannot be read as {feed.kind}: {type(exc).__name__}: {exc}",
         )
-    conn.rollback()  # end the read-only transaction the parser's lookups opened
+    if not caller_txn:
+        conn.rollback()  # end the read-only transaction our own look-ups opened
     return _load(conn, batch, source, sha256, size)
 
 
@@ -339,6 +352,20 @@ def _insert_statement(load: TableLoad, staging: str, columns: list[str]) -> sql.
 _staging_serial = iter(range(1, 1 << 62))
 
 
+def _staging_table(conn: psycopg.Connection, table: str, columns: list[str]) -> str:
+    """A temporary table with just ``columns`` of ``table`` (types only: constraints, identity
+    and defaults stay with the target, which checks them on the final INSERT)."""
+    name = f"_stage_{table}_{next(_staging_serial)}"
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(name),
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            sql.Identifier(table),
+        )
+    )
+    return name
+
+
 def _load_table(
     conn: psycopg.Connection, load: TableLoad, ingest_id: int
 ) -> tuple[int, int, list[Problem]]:
@@ -371,12 +398,7 @@ def _load_table(
         frame = frame[keep].reset_index(drop=True)
         labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
     columns = [str(c) for c in frame.columns]
-    staging = f"_stage_{load.table}_{next(_staging_serial)}"
-    conn.execute(
-        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-            sql.Identifier(staging), sql.Identifier(load.table)
-        )
-    )
+    staging = _staging_table(conn, load.table, columns)
     copy_frame(conn, staging, frame)
     try:
         with conn.transaction():
@@ -397,12 +419,7 @@ def _row_by_row(
 ) -> tuple[int, list[Problem]]:
     inserted = 0
     problems: list[Problem] = []
-    one = f"_stage_{load.table}_{next(_staging_serial)}"
-    conn.execute(
-        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-            sql.Identifier(one), sql.Identifier(load.table)
-        )
-    )
+    one = _staging_table(conn, load.table, columns)
     stmt = _insert_statement(load, one, columns)
     for i, label in enumerate(labels):
         conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(one)))
@@ -444,3 +461,20 @@ def summarise(summaries: Iterable[Summary]) -> dict[str, int]:
         out["quarantined"] += len(s.problems)
         out["rejected"] += s.status == "rejected"
     return out
+
+
+def forget(conn: psycopg.Connection, sources: list[str]) -> int:
+    """Delete what the ingests of ``sources`` wrote, and their provenance, so they can be
+    replayed from scratch (the demo does this before replaying its storm). Returns ingests
+    forgotten."""
+    with conn.transaction():
+        ids = [r[0] for r in conn.execute(_sql("ingests_of_sources.sql"), {"sources": sources})]
+        if not ids:
+            return 0
+        for (table,) in conn.execute(_sql("ingest_tables.sql")).fetchall():
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE ingest_id = ANY(%s)").format(sql.Identifier(table)),
+                (ids,),
+            )
+        conn.execute("DELETE FROM ingest_log WHERE id = ANY(%s)", (ids,))
+    return len(ids)

@@ -27,6 +27,7 @@ from tenacity import (
 )
 from watchfiles import watch
 
+from geo.db.sqlfiles import load_sql
 from ingest.pipeline import Summary, heartbeat, ingest_file
 from ingest.sources import Source
 
@@ -136,8 +137,59 @@ class Runner:
         path.write_bytes(response.content)
         return path
 
-    def poll(self, source: Source, client: httpx.Client) -> Summary | None:
-        """Fetch and ingest one source; a failure is logged and scheduled with backoff."""
+    def _get(self, url: str, client: httpx.Client, attempts: int, timeout: float) -> bytes:
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(multiplier=self.backoff_s, max=60),
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                response = client.get(url, timeout=timeout)
+                response.raise_for_status()
+        return response.content
+
+    def follow_cap_links(
+        self, source: Source, client: httpx.Client, limit: int = 100
+    ) -> list[Summary]:
+        """Fetch the CAP messages that ATOM index entries only link to (the usual CAP feed)."""
+        out = []
+        with psycopg.connect(self.database_url) as conn:
+            todo = conn.execute(
+                load_sql("ingest.sql", "runner_cap_todo.sql"), {"limit": limit}
+            ).fetchall()
+            conn.commit()
+            folder = self.data_dir / "downloads" / source.name
+            folder.mkdir(parents=True, exist_ok=True)
+            for feed_id, entry_id, updated, link in todo:
+                url = str(httpx.URL(str(source.url)).join(link))
+                try:
+                    data = self._get(url, client, source.attempts, source.timeout_s)
+                except httpx.HTTPError as exc:
+                    log.warning("CAP message %s of %s unreachable: %s", url, source.name, exc)
+                    continue
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+                path = folder / f"{stamp}-{Path(httpx.URL(url).path).name or 'alert'}.xml"
+                path.write_bytes(data)
+                summary = ingest_file(conn, path, data_dir=self.data_dir, kind="cap", source=url)
+                with conn.transaction():
+                    conn.execute(
+                        load_sql("ingest.sql", "runner_cap_fetched.sql"),
+                        {
+                            "ingest_id": summary.ingest_id,
+                            "feed_id": feed_id,
+                            "entry_id": entry_id,
+                            "updated": updated,
+                        },
+                    )
+                self.on_summary(summary)
+                out.append(summary)
+        return out
+
+    def poll(self, source: Source, client: httpx.Client) -> list[Summary]:
+        """Fetch and ingest one source (and the CAP messages an ATOM index links to); a
+        failure is logged and scheduled with backoff. Unchanged content gives []."""
         st = self.state.setdefault(source.name, PollState())
         try:
             path = self.fetch(source, client)
@@ -147,31 +199,33 @@ class Runner:
             log.warning("source %s unreachable (%s failures): %s", source.name, st.failures, cause)
             # back off further for a source that keeps failing, up to ten intervals
             st.next_due = time.monotonic() + source.interval_s * min(2**st.failures, 10)
-            return Summary(
-                str(source.url),
-                source.kind or "unknown",
-                "rejected",
-                message=f"unreachable: {cause}",
-            )
+            return [
+                Summary(
+                    str(source.url),
+                    source.kind or "unknown",
+                    "rejected",
+                    message=f"unreachable: {cause}",
+                )
+            ]
         st.failures = 0
         st.next_due = time.monotonic() + source.interval_s
         if path is None:
-            return None
+            return []
         with psycopg.connect(self.database_url) as conn:
             summary = ingest_file(
                 conn, path, data_dir=self.data_dir, kind=source.kind, source=str(source.url)
             )
         self.on_summary(summary)
-        return summary
+        if summary.kind == "cap" and summary.status in ("loaded", "partial"):
+            return [summary, *self.follow_cap_links(source, client)]
+        return [summary]
 
     def poll_due(self, client: httpx.Client) -> list[Summary]:
         now = time.monotonic()
         out = []
         for source in self.sources:
             if self.state.setdefault(source.name, PollState()).next_due <= now:
-                summary = self.poll(source, client)
-                if summary is not None:
-                    out.append(summary)
+                out += self.poll(source, client)
         return out
 
     # -- loops ---------------------------------------------------------------------------------
@@ -181,9 +235,7 @@ class Runner:
         with httpx.Client(follow_redirects=True) as client:
             summaries = self.process_inbox()
             for source in self.sources:
-                summary = self.poll(source, client)
-                if summary is not None:
-                    summaries.append(summary)
+                summaries += self.poll(source, client)
         self._beat(len(summaries))
         return summaries
 

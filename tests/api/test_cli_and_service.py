@@ -148,3 +148,27 @@ def test_demo_no_serve_loads_and_summarises(fresh_db: str) -> None:
         assert (data / "generated" / "430421" / "dem.tif").exists()
     finally:
         subprocess.run(["rm", "-rf", str(data)], check=False)
+
+
+def test_ingest_file_command_reports_and_exits_by_readability(db_url: str, tmp_path: Path) -> None:
+    from tests.conftest import SHARED_DATA
+
+    env = clean_env(RISKMAP_DATABASE_URL=db_url, RISKMAP_DATA_DIR=str(tmp_path))
+    good = run(
+        "ingest",
+        "file",
+        str(SHARED_DATA / "fire" / "firms_viirs_snpp_south_asia_24h_2025-06.csv"),
+        env=env,
+    )
+    assert good.returncode == 0, good.stderr
+    assert "hotspots" in good.stdout and ("loaded" in good.stdout or "duplicate" in good.stdout)
+    html = run(
+        "ingest",
+        "file",
+        str(SHARED_DATA / "cap" / "invalid" / "tw_ncdr_404_html_big5.cap"),
+        env=env,
+    )
+    assert html.returncode == 2 and "rejected" in html.stdout and "HTML" in html.stdout
+    kinds = run("ingest", "kinds", env=env)
+    for kind in ("cap", "rain-grid", "hydro-sl323", "hazard-points", "hotspots", "earthquakes"):
+        assert kind in kinds.stdout

@@ -98,3 +98,32 @@ def test_every_ingest_notifies_listeners(db, db_url: str, tmp_path: Path) -> Non
     payload = json.loads(note.payload)
     assert payload["type"] == "ingest" and payload["ingest_id"] == s.ingest_id
     assert payload["rows"] == {"person": 1}
+
+
+def test_work_joins_a_transaction_the_caller_has_open(db, tmp_path: Path) -> None:
+    db.execute("SELECT 1")  # the caller is inside a transaction
+    path = write(tmp_path, "t.csv", "id,name,phone\npt7,周九,13800000007\n")
+    s = ingest_file(db, path, data_dir=tmp_path)
+    assert s.status == "loaded"
+    db.rollback()  # the caller changes its mind: nothing of the ingest remains
+    assert db.execute("SELECT count(*) FROM person WHERE id = 'pt7'").fetchone()[0] == 0
+    assert (
+        db.execute("SELECT count(*) FROM ingest_log WHERE id = %s", (s.ingest_id,)).fetchone()[0]
+        == 0
+    )
+
+
+def test_forget_removes_what_a_source_wrote(db, tmp_path: Path) -> None:
+    from ingest.pipeline import forget
+
+    path = write(tmp_path, "f.csv", "id,name,phone\npt8,吴十,13800000008\n")
+    first = ingest_file(db, path, data_dir=tmp_path)
+    assert forget(db, [str(path)]) == 1
+    assert (
+        db.execute("SELECT count(*) FROM ingest_log WHERE id = %s", (first.ingest_id,)).fetchone()[
+            0
+        ]
+        == 0
+    )
+    again = ingest_file(db, path, data_dir=tmp_path)  # replayable: not a duplicate any more
+    assert again.status == "loaded"

@@ -167,3 +167,66 @@ def test_ingest_run_watches_the_drop_folder(db_url: str, tmp_path: Path) -> None
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+class RouteHost:
+    """A CAP publisher on loopback: an ATOM index and the CAP messages it links to."""
+
+    def __init__(self, routes: dict[str, bytes]) -> None:
+        self.routes = routes
+        self.requests: list[str] = []
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host.requests.append(self.path)
+                body = host.routes.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.end_headers()
+                if body is not None:
+                    self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_atom_entries_are_followed_to_their_cap_messages(db_url: str, tmp_path: Path) -> None:
+    from tests.conftest import SHARED_DATA
+
+    cap = (SHARED_DATA / "cap" / "spec_examples" / "cap12_A2_severe_thunderstorm.xml").read_bytes()
+    atom = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <id>urn:test:riskmap-runner-feed</id>
+  <title>test alerts</title>
+  <updated>2026-07-14T02:00:00Z</updated>
+  <entry>
+    <id>urn:test:entry-1</id>
+    <title>Severe thunderstorm</title>
+    <updated>2026-07-14T02:00:00Z</updated>
+    <link rel="alternate" type="application/cap+xml" href="/alerts/a2.xml"/>
+  </entry>
+</feed>"""
+    host = RouteHost({"/feed.atom": atom, "/alerts/a2.xml": cap})
+    try:
+        source = Source(name="cap-feed", url=f"{host.base}/feed.atom", kind="cap")
+        runner = Runner(db_url, tmp_path, tmp_path / "inbox", [source], backoff_s=0.01)
+        summaries = runner.run_once()
+        assert "/alerts/a2.xml" in host.requests, [(s.source, s.status) for s in summaries]
+        assert [s.status for s in summaries] == ["loaded", "loaded"]
+        with psycopg.connect(db_url) as conn:
+            row = conn.execute(
+                "SELECT e.fetched_at IS NOT NULL, a.identifier FROM cap_feed_entry e"
+                " JOIN cap_alert a ON a.id = e.alert_id WHERE e.entry_id = 'urn:test:entry-1'"
+            ).fetchone()
+        assert row == (True, "KSTO1055887203")
+        again = runner.run_once()  # nothing new to follow
+        assert host.requests.count("/alerts/a2.xml") == 1 and len(again) <= 1
+    finally:
+        host.close()

@@ -1,0 +1,1 @@
+SELECT id FROM ingest_log WHERE source = ANY(%(sources)s);
