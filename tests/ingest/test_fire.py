@@ -31,14 +31,20 @@ MODIS_HEADER = (
 
 @pytest.fixture
 def db(db_url: str, mayang) -> Iterator[psycopg.Connection]:
-    """A connection to the session DB with Mayang loaded; fire rows and logs removed after."""
-    with psycopg.connect(db_url) as conn:
-        yield conn
+    """A connection to the session DB with Mayang loaded; fire rows and logs removed before
+    and after (other suites, e.g. the CLI's, ingest fire samples too)."""
+
+    def clean(conn: psycopg.Connection) -> None:
         conn.rollback()
         conn.execute("DELETE FROM hotspot")
         conn.execute("DELETE FROM fire_danger")
         conn.execute("DELETE FROM ingest_log WHERE kind = ANY(%s)", (KINDS,))
         conn.commit()
+
+    with psycopg.connect(db_url) as conn:
+        clean(conn)
+        yield conn
+        clean(conn)
 
 
 def villages(conn: psycopg.Connection, n: int) -> list[tuple[str, float, float]]:
