@@ -1,0 +1,1 @@
+"""Warnings: what rules propose, and their lifecycle (candidate → issued → updated → ended)."""
