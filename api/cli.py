@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from geo.errors import RiskmapError
+from geo.errors import InvalidArgumentError, RiskmapError
 from geo.settings import Settings, get_settings
 
 console = Console(stderr=True)
@@ -24,8 +24,12 @@ db_app = typer.Typer(
     help="The database: embedded cluster or RISKMAP_DATABASE_URL.", no_args_is_help=True
 )
 data_app = typer.Typer(help="Data sets: the demo county generator.", no_args_is_help=True)
+risk_app = typer.Typer(
+    help="Village risk maps (flash flood, geohazard, forest fire).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
+app.add_typer(risk_app, name="risk")
 
 
 def _add_subcommands() -> None:
@@ -137,6 +141,43 @@ def data_demo(
     out.print(summary.table())
 
 
+@risk_app.command("build")
+def risk_build(
+    county: CountyOpt = None,
+    dem: Annotated[
+        Path | None, typer.Option(help="DEM GeoTIFF (default: the catalogued one)")
+    ] = None,
+    forest: Annotated[
+        Path | None, typer.Option(help="forest-cover GeoTIFF (default: derived, synthetic)")
+    ] = None,
+) -> None:
+    """Compute every village's susceptibility, exposure and risk level per hazard."""
+    import psycopg
+
+    from geo.risk import build_risk, catalogued_dem
+
+    settings = _settings()
+    url = _database_url(settings)
+    with psycopg.connect(url) as conn:
+        try:
+            dem_path = dem or catalogued_dem(conn)
+        except FileNotFoundError as exc:
+            raise InvalidArgumentError(str(exc)) from exc
+        result = build_risk(
+            conn, dem_path, forest_path=forest, county=county, cache_dir=settings.data_dir / "cache"
+        )
+    out.print(
+        f"risk map: {result.villages} villages, {result.rows} rows"
+        f" in {result.seconds.get('total', 0):.1f} s"
+        + (" (forest cover synthetic)" if result.forest_synthetic else "")
+    )
+    for hazard, levels in sorted(result.levels.items()):
+        counts = ", ".join(f"level {lvl}: {n}" for lvl, n in sorted(levels.items()))
+        out.print(f"  {hazard}: {counts}")
+    if result.skipped:
+        out.print(f"  [yellow]{len(result.skipped)} village(s) outside the DEM were skipped[/]")
+
+
 @data_app.command("scenario")
 def data_scenario(
     county: CountyOpt = None,
@@ -175,6 +216,7 @@ def demo(
         with_scenario=True,
     )
     out.print(summary.table())
+    risk_build(county=county or settings.default_county, dem=None, forest=None)
     if no_serve:
         return
     _serve(settings, settings.host, settings.port, settings.workers)

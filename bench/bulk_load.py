@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from geo.db.copy import column_values, copy_frame
-from geo.demo.county import generate
+from geo.demo.county import BOUNDARY_DATASET, generate
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "hunan_demo.geojson"
 TABLES = ("admin_unit", "person", "warehouse", "stock", "broadcast_terminal")
@@ -38,11 +38,12 @@ def _insert_many(conn: psycopg.Connection, table: str, frame) -> int:
 
 def _timed_load(url: str, demo, writer) -> tuple[int, float]:
     with psycopg.connect(url) as conn:
-        conn.execute(
-            "INSERT INTO dataset (id, title, synthetic, source) VALUES (%s, 'bench', true, 'bench')"
-            " ON CONFLICT DO NOTHING",
-            (demo.dataset["id"],),
-        )
+        for dataset_id in (demo.dataset["id"], BOUNDARY_DATASET):
+            conn.execute(
+                "INSERT INTO dataset (id, title, synthetic, source)"
+                " VALUES (%s, 'bench', true, 'bench') ON CONFLICT DO NOTHING",
+                (dataset_id,),
+            )
         for outline in demo.outlines:  # parents of the synthetic townships
             conn.execute(
                 "INSERT INTO admin_unit (code, level, parent_code, name, gb2260, stat_code,"
@@ -55,7 +56,7 @@ def _timed_load(url: str, demo, writer) -> tuple[int, float]:
                     outline.name,
                     outline.code,
                     outline.code,
-                    demo.dataset["id"],
+                    BOUNDARY_DATASET,
                     outline.geometry.wkb,
                 ),
             )

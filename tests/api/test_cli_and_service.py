@@ -146,6 +146,14 @@ def test_demo_no_serve_loads_and_summarises(fresh_db: str) -> None:
         assert proc.returncode == 0, proc.stderr
         assert "衡阳县" in proc.stdout and "40 villages" in proc.stdout
         assert (data / "generated" / "430421" / "dem.tif").exists()
+        assert "risk map: 40 villages, 120 rows" in proc.stdout
+        import psycopg
+
+        with psycopg.connect(fresh_db) as conn:
+            levels = conn.execute(
+                "SELECT count(DISTINCT hazard), min(risk_level), max(risk_level) FROM village_risk"
+            ).fetchone()
+        assert levels[0] == 3 and 1 <= levels[1] <= levels[2] <= 4
     finally:
         subprocess.run(["rm", "-rf", str(data)], check=False)
 

@@ -1,0 +1,1 @@
+DELETE FROM village_risk WHERE village_code = ANY(%(codes)s);

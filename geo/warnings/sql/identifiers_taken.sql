@@ -1,0 +1,1 @@
+SELECT cap_identifier FROM warning_version WHERE cap_identifier LIKE %(pattern)s;

@@ -1,0 +1,9 @@
+INSERT INTO warning (rule_id, rule_version, hazard, colour, action, status, cap_status, review,
+                     current_version, first_fired_at, last_fired_at, valid_from, expires_at,
+                     hold_hours, village_codes, geom)
+SELECT %(rule_id)s, %(rule_version)s, %(hazard)s, %(colour)s, %(action)s, 'candidate',
+       %(cap_status)s, %(review)s, 1, %(at)s, %(at)s, %(at)s, %(expires_at)s, %(hold_hours)s,
+       %(village_codes)s::text[], ST_Multi(ST_Union(a.geom))
+FROM admin_unit a
+WHERE a.level = 'village' AND a.code = ANY(%(village_codes)s::text[])
+RETURNING id;

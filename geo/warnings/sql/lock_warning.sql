@@ -1,0 +1,1 @@
+SELECT * FROM warning WHERE id = %(id)s FOR UPDATE;

@@ -1,0 +1,196 @@
+"""Reading and writing warning rows: the small database steps the lifecycle is made of.
+
+Nothing here opens a transaction; the lifecycle's public functions wrap these in one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from geo.db.sqlfiles import load_sql
+from geo.errors import DataError, NotFoundError
+from geo.warnings import cap
+
+PKG = "geo.warnings.sql"
+Row = dict[str, Any]
+# warning columns the lifecycle may set directly (the area goes through set_area)
+_WARNING_FIELDS = frozenset(
+    {"rule_version", "colour", "action", "status", "review", "current_version",
+     "published_version", "last_fired_at", "expires_at", "hold_hours", "ended_at"}
+)  # fmt: skip
+
+
+def _run(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> psycopg.Cursor:
+    cur = conn.cursor(row_factory=dict_row)
+    cur.execute(load_sql(PKG, name), params)
+    return cur
+
+
+def county_of(conn: psycopg.Connection, villages: list[str]) -> tuple[str, str]:
+    """GB/T 2260 code and name of the one county the villages lie in; unknown codes raise."""
+    rows = _run(conn, "villages.sql", {"villages": villages}).fetchall()
+    missing = sorted(set(villages) - {r["code"] for r in rows})
+    if missing:
+        raise DataError(f"unknown village codes: {', '.join(missing[:10])}")
+    counties = {(r["county_code"], r["county_name"] or r["county_code"]) for r in rows}
+    if len(counties) != 1:
+        raise DataError(f"a warning's villages must lie in one county, got {sorted(counties)}")
+    return counties.pop()
+
+
+def lock_rule(conn: psycopg.Connection, rule_id: str, hazard: str) -> None:
+    """Serialise lifecycle runs of one rule so two runners cannot open twin warnings."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"warning:{rule_id}/{hazard}",))
+
+
+def open_warnings(conn: psycopg.Connection, rule_id: str, hazard: str) -> list[Row]:
+    """Candidate and issued warnings of a rule and hazard, locked for update."""
+    return _run(conn, "open_warnings.sql", {"rule_id": rule_id, "hazard": hazard}).fetchall()
+
+
+def lock_warning(conn: psycopg.Connection, warning_id: int) -> Row:
+    """The warning row, locked for update; NotFoundError when there is none."""
+    row = _run(conn, "lock_warning.sql", {"id": warning_id}).fetchone()
+    if row is None:
+        raise NotFoundError(f"no warning {warning_id}")
+    return row
+
+
+def stale_warnings(conn: psycopg.Connection, at: datetime) -> list[Row]:
+    """Open warnings not fired for their hold time at ``at``, locked for update."""
+    return _run(conn, "stale_warnings.sql", {"at": at}).fetchall()
+
+
+def insert_warning(conn: psycopg.Connection, params: dict[str, Any]) -> int:
+    """Insert a candidate warning (its geometry the union of its villages); returns its id."""
+    return _run(conn, "insert_warning.sql", params).fetchone()["id"]
+
+
+def update_warning(conn: psycopg.Connection, warning_id: int, **fields: Any) -> None:
+    """Set some warning columns (names checked against a fixed list) and ``updated_at``."""
+    unknown = set(fields) - _WARNING_FIELDS
+    if unknown:
+        raise ValueError(f"cannot set warning columns {sorted(unknown)}")
+    sets = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in fields
+    )
+    query = sql.SQL("UPDATE warning SET {}, updated_at = now() WHERE id = {}").format(
+        sets, sql.Placeholder("id")
+    )
+    conn.execute(query, {**fields, "id": warning_id})
+
+
+def set_area(conn: psycopg.Connection, warning_id: int, villages: list[str]) -> None:
+    """Set the warning's villages; its geometry becomes the union of their polygons."""
+    _run(conn, "update_area.sql", {"id": warning_id, "village_codes": villages})
+
+
+def save_version(conn: psycopg.Connection, warning_id: int, version: int, content: Row) -> None:
+    """Insert a draft version or rewrite the draft in place (published ones refuse)."""
+    params = {**content, "warning_id": warning_id, "version": version}
+    params["evidence"] = Jsonb(content["evidence"])
+    _run(conn, "save_version.sql", params)
+
+
+def get_version(conn: psycopg.Connection, warning_id: int, version: int) -> Row:
+    """One version row."""
+    return _run(conn, "get_version.sql", {"id": warning_id, "version": version}).fetchone()
+
+
+def next_version(conn: psycopg.Connection, warning_id: int) -> int:
+    """The number a new version gets (discarded drafts keep their numbers)."""
+    return (_run(conn, "max_version.sql", {"id": warning_id}).fetchone()["v"] or 0) + 1
+
+
+def discard_version(conn: psycopg.Connection, warning_id: int, version: int) -> None:
+    """Mark a draft as discarded (it was never sent; it stays in the history)."""
+    _run(conn, "discard_version.sql", {"id": warning_id, "version": version})
+
+
+def _allocate_identifier(
+    conn: psycopg.Connection, prefix: str, at: datetime
+) -> tuple[str, datetime]:
+    """A free identifier for ``at`` (to the second), moving to the next second when the nine
+    serials of a second are used; the sender's lock keeps two publishers apart."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cap-id:{prefix}",))
+    sent = at.replace(microsecond=0)
+    while True:
+        stamp = sent.astimezone(cap.BEIJING).strftime("%Y%m%d%H%M%S")
+        pattern = f"{prefix}\\_{stamp}\\_%"
+        taken = {
+            r["cap_identifier"]
+            for r in _run(conn, "identifiers_taken.sql", {"pattern": pattern}).fetchall()
+        }
+        for serial in cap.SERIALS:
+            ident = cap.identifier(prefix, sent, serial)
+            if ident not in taken:
+                return ident, sent
+        sent += timedelta(seconds=1)
+
+
+def publish_version(
+    conn: psycopg.Connection, warning_id: int, version: int, county: str, at: datetime
+) -> Row:
+    """Give a draft its CAP identifier, sender, sent time and references; it becomes immutable."""
+    earlier = [
+        (r["cap_sender"], r["cap_identifier"], r["cap_sent"])
+        for r in _run(conn, "published_refs.sql", {"id": warning_id}).fetchall()
+    ]
+    ident, sent = _allocate_identifier(conn, cap.sender_prefix(county), at)
+    params = {
+        "id": warning_id,
+        "version": version,
+        "identifier": ident,
+        "sender": cap.sender_address(county),
+        "sent": sent,
+        "references": cap.references(earlier),
+    }
+    row = _run(conn, "publish_version.sql", params).fetchone()
+    if row is None:
+        raise DataError(f"warning {warning_id} version {version} is not a draft")
+    return row
+
+
+def audit(
+    conn: psycopg.Connection,
+    warning_id: int,
+    version: int | None,
+    action: str,
+    actor: str,
+    at: datetime,
+    reason: str | None,
+    details: dict[str, Any],
+) -> None:
+    """Append one row to the audit log."""
+    params = {
+        "warning_id": warning_id,
+        "version": version,
+        "action": action,
+        "actor": actor,
+        "at": at,
+        "reason": reason,
+        "details": Jsonb(details),
+    }
+    _run(conn, "insert_audit.sql", params)
+
+
+def outbox(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> int:
+    """Write outbox rows with one of the outbox_*.sql statements; returns rows written."""
+    return _run(conn, name, params).rowcount
+
+
+def read_warning(conn: psycopg.Connection, warning_id: int) -> dict[str, Any]:
+    """The warning with ``geometry`` (GeoJSON), ``versions`` and ``audit`` lists."""
+    row = _run(conn, "get_warning.sql", {"id": warning_id}).fetchone()
+    if row is None:
+        raise NotFoundError(f"no warning {warning_id}")
+    row.pop("geom", None)
+    row["versions"] = _run(conn, "get_versions.sql", {"id": warning_id}).fetchall()
+    row["audit"] = _run(conn, "get_audit.sql", {"id": warning_id}).fetchall()
+    return row
