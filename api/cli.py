@@ -160,7 +160,7 @@ def risk_build(
     url = _database_url(settings)
     with psycopg.connect(url) as conn:
         try:
-            dem_path = dem or catalogued_dem(conn)
+            dem_path = dem or catalogued_dem(conn, county)
         except FileNotFoundError as exc:
             raise InvalidArgumentError(str(exc)) from exc
         result = build_risk(

@@ -172,15 +172,16 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def catalogued_dem(conn: psycopg.Connection) -> Path:
-    """Path of the DEM catalogued in ``raster_layer`` (the newest dataset's, if several).
+def catalogued_dem(conn: psycopg.Connection, county: str | None = None) -> Path:
+    """Path of the DEM catalogued in ``raster_layer``: the county's own when ``county`` is
+    given and has one, else the newest dataset's.
 
     Raises
     ------
     FileNotFoundError
         If no DEM is catalogued (load the demo or ingest a DEM first).
     """
-    row = conn.execute(_sql("risk_catalogued_dem.sql")).fetchone()
+    row = conn.execute(_sql("risk_catalogued_dem.sql"), {"county": county}).fetchone()
     if row is None:
         raise FileNotFoundError("no DEM in raster_layer (kind 'dem'); load the demo first")
     return Path(row[1])
