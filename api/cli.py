@@ -33,9 +33,10 @@ app.add_typer(risk_app, name="risk")
 
 
 def _add_subcommands() -> None:
-    from api import ingest_cli
+    from api import ingest_cli, rules_cli
 
     app.add_typer(ingest_cli.app, name="ingest")
+    app.add_typer(rules_cli.app, name="rules")
 
 
 def _settings() -> Settings:
@@ -216,6 +217,8 @@ def demo(
         with_scenario=True,
     )
     out.print(summary.table())
+    if summary.timeline:
+        out.print(summary.timeline_table())
     risk_build(county=county or settings.default_county, dem=None, forest=None)
     if no_serve:
         return

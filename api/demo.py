@@ -12,14 +12,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geo.db.sqlfiles import load_sql
 from geo.demo.county import DemoCounty, generate
 from geo.demo.load import load, loaded_counts
-from geo.demo.scenario import write_storm
+from geo.demo.scenario import BEIJING, DEFAULT_START, write_storm
 from geo.settings import PROJECT_ROOT, Settings
+from geo.warnings.cycle import reset_for_demo, run_cycle
 from ingest.pipeline import Summary, forget
 from ingest.replay import replay
 
 DEFAULT_SEED = 20260723
+# The storm rises from 08:00 Beijing time and dies out in the evening; stop at 22:00 so the demo
+# ends with warnings still open (rivers, reservoirs, geohazard) after the rain ones ran out.
+TIMELINE_HOURS = 14
 
 GENERATION_STEPS = 6  # boundaries, villages, terrain, stations, hazards, resources
 
@@ -33,6 +38,7 @@ class DemoSummary:
     read_back: dict[str, int]
     seconds: float
     replayed: list[Summary] | None = None
+    timeline: list[dict] | None = None
 
     def table(self) -> Table:
         """A rich table of what was loaded, for the terminal."""
@@ -56,6 +62,34 @@ class DemoSummary:
                 f" {rows:,} rows"
             )
         t.caption = caption
+        return t
+
+    def timeline_table(self) -> Table:
+        """The storm hour by hour: what the rules proposed and what the lifecycle did."""
+        t = Table(title="2026-07-14 暴雨过程预警 / warnings through the storm (Beijing time)")
+        for col in (
+            "time",
+            "proposals",
+            "new",
+            "issued",
+            "escalated",
+            "de-escalated",
+            "expired",
+            "open: blue/yellow/orange/red",
+        ):
+            t.add_column(col, justify="right" if col != "time" else "left")
+        for row in self.timeline or []:
+            c = row["counts"]
+            t.add_row(
+                row["at"].astimezone(BEIJING).strftime("%H:%M"),
+                str(row["proposals"]),
+                str(c.get("propose", 0)),
+                str(c.get("issue", 0)),
+                str(c.get("escalate", 0)),
+                str(c.get("deescalate", 0)),
+                str(c.get("expire", 0)),
+                "/".join(str(row["open"].get(k, 0)) for k in ("blue", "yellow", "orange", "red")),
+            )
         return t
 
 
@@ -145,6 +179,7 @@ def load_demo(
             conn.commit()
             bar.update(task, description="loaded into PostGIS")
             replayed = None
+            timeline = None
             if with_scenario:
                 folder = scenario_dir(settings, county, villages, seed)
                 if not folder.is_dir() or not any(folder.glob("*.nc")):
@@ -161,6 +196,7 @@ def load_demo(
                     ),
                 )
                 bar.update(task, description="replayed the storm scenario")
+                timeline = storm_timeline(conn, settings, bar)
     return DemoSummary(
         county_code=demo.county.code,
         county_name=demo.county.name,
@@ -169,4 +205,32 @@ def load_demo(
         read_back=read_back,
         seconds=time.perf_counter() - started,
         replayed=replayed,
+        timeline=timeline if with_scenario else None,
     )
+
+
+def storm_timeline(conn: psycopg.Connection, settings: Settings, bar: Progress) -> list[dict]:
+    """Run the rules hour by hour through the storm, as the duty officers would have seen it."""
+    removed = reset_for_demo(conn)
+    if removed:
+        bar.console.print(f"demo: cleared {removed} warning(s) of an earlier demo run")
+    hours = [DEFAULT_START + timedelta(hours=h) for h in range(1, TIMELINE_HOURS + 1)]
+    task = bar.add_task("running the rules through the storm", total=len(hours))
+    rows = []
+    for at in hours:
+        result = run_cycle(conn, at, settings.rule_dirs)
+        conn.commit()
+        open_by_colour: dict[str, int] = {}
+        for _status, colour, n in conn.execute(load_sql("geo.warnings.sql", "active_summary.sql")):
+            open_by_colour[colour] = open_by_colour.get(colour, 0) + n
+        rows.append(
+            {
+                "at": at,
+                "proposals": len(result.proposals),
+                "counts": result.counts(),
+                "open": open_by_colour,
+            }
+        )
+        bar.update(task, advance=1)
+    conn.commit()
+    return rows

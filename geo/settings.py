@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     sources_file: Path | None = Field(
         default=None, description="YAML list of HTTP feeds to poll (default data_dir/sources.yaml)"
     )
+    rules_dir: Path | None = Field(
+        default=None,
+        description="site rule files (YAML); they add to or override the built-in ones",
+    )
     db_name: str = "riskmap"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -77,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def sources_path(self) -> Path:
         return self.sources_file or self.data_dir / "sources.yaml"
+
+    @property
+    def rule_dirs(self) -> list[Path]:
+        return [self.rules_dir] if self.rules_dir else []
 
     def cluster(self) -> EmbeddedCluster:
         """The embedded cluster these settings describe (meaningful only when `embedded`)."""

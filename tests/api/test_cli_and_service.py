@@ -180,3 +180,27 @@ def test_ingest_file_command_reports_and_exits_by_readability(db_url: str, tmp_p
     kinds = run("ingest", "kinds", env=env)
     for kind in ("cap", "rain-grid", "hydro-sl323", "hazard-points", "hotspots", "earthquakes"):
         assert kind in kinds.stdout
+
+
+def test_rules_check_passes_builtin_and_names_a_broken_site_rule(tmp_path: Path) -> None:
+    ok = run("rules", "check", env=clean_env(RISKMAP_DATA_DIR=str(tmp_path)))
+    assert ok.returncode == 0 and " 0 failed" in ok.stdout
+    site = tmp_path / "rules"
+    site.mkdir()
+    (site / "broken.yaml").write_text(
+        "rules:\n"
+        "  - id: site.bad\n"
+        "    version: '1'\n"
+        "    hazard: rainstorm\n"
+        "    title_zh: 坏规则\n"
+        "    title_en: bad rule\n"
+        "    inputs:\n"
+        "      rain_3h: {kind: rain_window, hours: 3}\n"
+        "    levels:\n"
+        '      red: "rain_3h.__class__ >= 100"\n',
+        encoding="utf-8",
+    )
+    bad = run(
+        "rules", "check", env=clean_env(RISKMAP_DATA_DIR=str(tmp_path), RISKMAP_RULES_DIR=str(site))
+    )
+    assert bad.returncode == 1 and "broken.yaml" in bad.stdout and "FAIL" in bad.stdout

@@ -1,0 +1,65 @@
+"""`riskmap rules …`: check the rule files, and run the rules now or at a past time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import psycopg
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="The rules engine: rule files are data (YAML) with test cases.", no_args_is_help=True
+)
+out = Console()
+
+
+def _parse_time(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise typer.BadParameter("give a zone, e.g. 2026-07-14T18:00+08:00 or ...Z")
+    return at
+
+
+@app.command("check")
+def check(
+    paths: Annotated[list[Path] | None, typer.Argument(help="extra rule files or folders")] = None,
+) -> None:
+    """Validate every rule file and run the test cases each rule ships with."""
+    from api.cli import _settings
+    from geo.rules import BUILTIN_DIR, check_rules
+
+    settings = _settings()
+    results = check_rules([BUILTIN_DIR, *settings.rule_dirs, *(paths or [])])
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        out.print(f"[red]{r}[/]")
+    out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("run")
+def run(
+    at: Annotated[str | None, typer.Option(help="evaluate as of this time (ISO with zone)")] = None,
+) -> None:
+    """Evaluate all rules now (or at --at) and apply the proposals to the warning lifecycle."""
+    from api.cli import _database_url, _settings
+    from geo.warnings.cycle import run_cycle
+
+    settings = _settings()
+    when = _parse_time(at)
+    with psycopg.connect(_database_url(settings)) as conn:
+        result = run_cycle(conn, when, settings.rule_dirs)
+    out.print(f"rules at {when.isoformat()}: {len(result.proposals)} proposal(s)")
+    for p in result.proposals:
+        out.print(f"  {p.rule_id} v{p.rule_version} {p.colour}: {len(p.village_codes)} village(s)")
+    for change in [*result.changes, *result.expired]:
+        out.print(
+            f"  warning {change.warning_id}: {change.action} → {change.status}"
+            f" {change.colour} v{change.version}" + (" (sent)" if change.published else "")
+        )

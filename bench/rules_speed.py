@@ -1,0 +1,124 @@
+"""All rules over all villages: ``run_rules`` on the demo county with the storm replayed
+(222 villages) and on a synthetic county of 25,000 villages with 12 hours of hourly village
+rainfall, each in a throwaway database on the benchmark's server. Target: under 1 s at 25,000.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from tempfile import mkdtemp
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from geo.db.migrate import migrate
+from geo.demo.county import generate
+from geo.demo.load import load
+from geo.rules import run_rules
+from geo.rules.engine import evaluate_rule
+from geo.rules.inputs import fetch_villages, gather
+from geo.rules.load import load_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
+STORM = ROOT / "data" / "scenarios" / "storm-431226"
+AT = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)
+REPEATS = 5
+
+SYNTHETIC_RAIN = """
+INSERT INTO village_rain (village_code, product, valid_start, valid_end, issued_at, mean_mm,
+                          max_mm, coverage)
+SELECT v.code, 'qpe', t - interval '1 hour', t, t, r, r * 1.2, 1.0
+FROM village v,
+     generate_series(%(at)s - interval '11 hours', %(at)s, interval '1 hour') t,
+     LATERAL (SELECT (abs(hashtext(v.code || t::text)) %% 600) / 10.0 AS r) x
+"""
+
+
+def _with_db(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def _scratch_db(url: str) -> tuple[str, str]:
+    name = f"bench_rules_{uuid.uuid4().hex[:8]}"
+    admin = _with_db(url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    new = _with_db(url, name)
+    migrate(new)
+    return admin, new
+
+
+def _drop(admin: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _time(conn: psycopg.Connection) -> Iterator[str]:
+    rules = load_rules([])
+    villages = fetch_villages(conn)
+    best = {"load": 1e9, "gather": 1e9, "evaluate": 1e9, "total": 1e9}
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        rules = load_rules([])
+        t1 = time.perf_counter()
+        fetched = gather(conn, AT, [s for r in rules for s in r.rule.inputs.values()], villages)
+        t2 = time.perf_counter()
+        proposals = [p for r in rules for p in evaluate_rule(r, fetched, villages, AT)]
+        t3 = time.perf_counter()
+        run_rules(conn, AT)
+        t4 = time.perf_counter()
+        for k, v in zip(best, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            best[k] = min(best[k], v)
+    fired = sum(len(p.village_codes) for p in proposals)
+    yield (
+        f"{len(villages):,} villages, {len(rules)} rules: run_rules {best['total'] * 1000:.0f} ms"
+        f" (read rule files {best['load'] * 1000:.0f} ms, gather inputs "
+        f"{best['gather'] * 1000:.0f} ms, evaluate + proposals {best['evaluate'] * 1000:.0f} ms);"
+        f" {len(proposals)} proposals over {fired:,} village-levels"
+    )
+
+
+def run(url: str, villages: int = 25_000) -> Iterator[str]:
+    """Yield report lines: timings at 222 villages (storm) and at ``villages`` (synthetic)."""
+    from ingest.replay import replay  # bench may use ingest; geo/ may not
+
+    admin, db = _scratch_db(url)
+    try:
+        demo = generate("431226", villages=None, seed=20260723, bundled_path=BUNDLED,
+                        out_dir=Path(mkdtemp(prefix="rules-bench-")),
+                        roster_start=datetime(2026, 7, 10, tzinfo=UTC))  # fmt: skip
+        with psycopg.connect(db) as conn:
+            load(conn, demo)
+            replay(conn, STORM, data_dir=Path(mkdtemp(prefix="rules-bench-data-")))
+            conn.execute("ANALYZE")  # as autovacuum would have by now
+            conn.commit()
+            yield from _time(conn)
+    finally:
+        _drop(admin, db)
+    admin, db = _scratch_db(url)
+    try:
+        demo = generate("431226", villages=villages, seed=1, bundled_path=BUNDLED,
+                        out_dir=Path(mkdtemp(prefix="rules-bench-")),
+                        roster_start=datetime(2026, 7, 10, tzinfo=UTC))  # fmt: skip
+        with psycopg.connect(db) as conn:
+            load(conn, demo)
+            conn.execute(SYNTHETIC_RAIN, {"at": AT})
+            conn.execute("ANALYZE")
+            conn.commit()
+            yield from _time(conn)
+    finally:
+        _drop(admin, db)
+
+
+if __name__ == "__main__":
+    import sys
+
+    for line in run(sys.argv[1], *(int(a) for a in sys.argv[2:])):
+        print(line, flush=True)

@@ -1,0 +1,154 @@
+"""``riskmap rules run``: evaluate every rule over all villages at once and propose warnings.
+
+Inputs are gathered once per distinct spec (a handful of SQL queries in all), each rule's
+conditions are evaluated as numpy arrays over the villages, the highest level that holds wins per
+village, and the villages are grouped into one :class:`Proposal` per (rule, level) with the
+numbers that fired it for each village.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+from geo.rules.inputs import InputValues, Villages, fetch_villages, gather
+from geo.rules.load import CompiledRule, evaluate_levels, load_rules
+from geo.warnings.proposal import COLOURS, Proposal
+
+LEVEL_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+MAX_NAMES = 10  # village names spelled out in a message before "等 N 个村"
+
+
+def run_rules(
+    conn: psycopg.Connection,
+    at: datetime,
+    rule_dirs: Iterable[Path] = (),
+    *,
+    include_builtin: bool = True,
+) -> list[Proposal]:
+    """Evaluate the built-in rules and those in ``rule_dirs`` at time ``at``.
+
+    Parameters
+    ----------
+    conn
+        Connection to the riskmap database (only read).
+    at
+        Evaluation time, timezone-aware: now, or a past time to replay.
+    rule_dirs
+        Site rule folders (``RISKMAP_RULES_DIR``); a rule there replaces the built-in rule with
+        the same id.
+    include_builtin
+        Read the built-in rules first (default).
+
+    Returns
+    -------
+    list of Proposal
+        One per rule and level that fired, with the villages and per-village evidence.
+    """
+    rules = load_rules(rule_dirs, include_builtin=include_builtin)
+    villages = fetch_villages(conn)
+    specs = [spec for r in rules for spec in r.rule.inputs.values()]
+    fetched = gather(conn, at, specs, villages)
+    out: list[Proposal] = []
+    for compiled in rules:
+        out += evaluate_rule(compiled, fetched, villages, at)
+    return out
+
+
+def rule_values(
+    compiled: CompiledRule, fetched: dict[object, InputValues]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The rule's variables (numeric) and labels named as the rule names them."""
+    numbers, labels = {}, {}
+    for name, spec in compiled.rule.inputs.items():
+        got = fetched[spec]
+        numbers.update({name + s: a for s, a in got.numbers.items()})
+        labels.update({name + s: a for s, a in got.labels.items()})
+    return numbers, labels
+
+
+def evaluate_rule(
+    compiled: CompiledRule,
+    fetched: dict[object, InputValues],
+    villages: Villages,
+    at: datetime,
+) -> list[Proposal]:
+    """Proposals of one rule from gathered inputs (one per level that fired)."""
+    numbers, labels = rule_values(compiled, fetched)
+    in_scope = _code_scope(compiled, villages)
+    ranks = evaluate_levels(compiled, numbers, in_scope)
+    out = []
+    for colour, level in compiled.rule.levels.items():
+        idx = np.flatnonzero(ranks == COLOURS.index(colour))
+        if len(idx):
+            out.append(_proposal(compiled, colour, level, idx, numbers, labels, villages, at))
+    return out
+
+
+def _code_scope(compiled: CompiledRule, villages: Villages) -> np.ndarray:
+    codes = compiled.rule.scope.codes
+    if not codes:
+        return np.ones(len(villages), dtype=bool)
+    return np.char.startswith(villages.codes.astype(str)[:, None], np.array(codes)).any(axis=1)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+def _proposal(compiled, colour, level, idx, numbers, labels, villages, at) -> Proposal:
+    rule = compiled.rule
+    cond = compiled.conditions[colour]
+    shown = [v for v in compiled.variables if v in cond.names]
+    evidence: dict[str, dict[str, float | str]] = {}
+    for i in idx:
+        ev: dict[str, float | str] = {
+            v: round(float(numbers[v][i]), 3) for v in shown if not np.isnan(numbers[v][i])
+        }
+        ev.update({k: str(a[i]) for k, a in labels.items() if a[i] is not None})
+        ev["condition"] = cond.text
+        evidence[str(villages.codes[i])] = ev
+    names = list(villages.names[idx])
+    listed = "、".join(names[:MAX_NAMES]) + (
+        f"等{len(names)}个村" if len(names) > MAX_NAMES else ""
+    )
+    subs: dict[str, str] = {
+        "county": "、".join(dict.fromkeys(villages.counties[idx])),
+        "villages": listed,
+        "n_villages": str(len(idx)),
+        "level_zh": LEVEL_ZH[colour],
+        "level_en": colour,
+        "title_zh": rule.title_zh,
+        "title_en": rule.title_en,
+    }
+    for v in compiled.variables:  # the worst value among the villages that fired
+        vals = numbers[v][idx]
+        subs[v] = _fmt(float(np.nanmax(vals))) if np.isfinite(vals).any() else "—"
+    text = {
+        k: string.Template(t).safe_substitute(subs) for k, t in compiled.templates[colour].items()
+    }
+    return Proposal(
+        rule_id=rule.id,
+        rule_version=rule.version,
+        hazard=rule.hazard,
+        colour=colour,
+        at=at,
+        village_codes=tuple(str(c) for c in villages.codes[idx]),
+        evidence=evidence,
+        event_zh=rule.event_zh,
+        event_en=rule.event_en,
+        category=rule.category,
+        urgency=level.urgency,
+        severity=level.severity,
+        certainty=level.certainty,
+        review=level.review or rule.review,
+        hold_hours=rule.hold_hours,
+        action=level.action,
+        extra={"rule_file": str(compiled.path)},
+        **text,
+    )

@@ -1,0 +1,227 @@
+"""Reading rule files into compiled rules, with errors naming the file, rule and line.
+
+The built-in rules (``geo/rules/builtin``) come first; a site folder's rule with the same id
+replaces the built-in one. Two rules with one id in the same folder are an error.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import ValidationError
+
+from geo.errors import DataError
+from geo.rules.expr import Expression, ExpressionError, compile_expression
+from geo.rules.model import Rule, RuleFile, Templates
+from geo.rules.yamlload import LineDict, line_of, load_yaml
+
+BUILTIN_DIR = Path(__file__).parent / "builtin"
+FIXED_PLACEHOLDERS = frozenset(
+    {"county", "villages", "n_villages", "level_zh", "level_en", "title_zh", "title_en"}
+)
+TEMPLATE_FIELDS = tuple(Templates.model_fields)
+
+
+class RuleFileError(DataError):
+    """A rule file is invalid: ``path``, ``rule`` (id, or None) and 1-based ``line``."""
+
+    def __init__(self, path: Path, rule: str | None, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: rule {rule or '?'}: {message}")
+        self.path, self.rule, self.line, self.message = path, rule, line, message
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A validated rule with its expressions compiled and its variables listed."""
+
+    rule: Rule
+    path: Path
+    line: int
+    variables: tuple[str, ...]  # numeric variables the inputs provide
+    labels: tuple[str, ...]  # text variables (evidence only)
+    scope_where: Expression | None
+    conditions: dict[str, Expression]  # colour → condition, low → high
+    templates: dict[str, dict[str, str]]  # colour → field → template text (merged)
+    test_lines: tuple[int, ...]  # line of each test case
+
+
+def rule_files(paths: Iterable[Path]) -> list[Path]:
+    """The ``*.yaml`` / ``*.yml`` files of ``paths`` (folders expanded, sorted by name)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(x for x in p.iterdir() if x.suffix in (".yaml", ".yml") and x.is_file())
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise RuleFileError(p, None, None, "no such file or folder")
+    return out
+
+
+def load_file(path: Path) -> list[CompiledRule]:
+    """Parse, validate and compile every rule of one file.
+
+    Raises
+    ------
+    RuleFileError
+        On the first problem, naming the file, rule and line.
+    """
+    try:
+        raw = load_yaml(path)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RuleFileError(path, None, mark.line + 1 if mark else None, str(exc)) from exc
+    try:
+        parsed = RuleFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        rule_id = _rule_id_at(raw, loc)
+        where = ".".join(str(x) for x in loc)
+        raise RuleFileError(path, rule_id, line_of(raw, loc), f"{where}: {err['msg']}") from exc
+    out, seen = [], set()
+    for i, rule in enumerate(parsed.rules):
+        node = raw["rules"][i]
+        if rule.id in seen:
+            raise RuleFileError(path, rule.id, node.line, "duplicate rule id in this file")
+        seen.add(rule.id)
+        out.append(_compile(rule, path, node))
+    return out
+
+
+def load_rules(paths: Iterable[Path], *, include_builtin: bool = True) -> list[CompiledRule]:
+    """Built-in rules (optionally) then those in ``paths``; a later rule replaces an earlier one
+    with the same id (site folders override the built-in rules).
+
+    Raises
+    ------
+    RuleFileError
+        A file is invalid, or one folder defines an id twice.
+    """
+    by_id: dict[str, CompiledRule] = {}
+    groups = ([BUILTIN_DIR] if include_builtin else []) + [Path(p) for p in paths]
+    for group in groups:
+        in_group: dict[str, CompiledRule] = {}
+        for f in rule_files([group]):
+            for r in load_file(f):
+                if r.rule.id in in_group:
+                    first = in_group[r.rule.id].path
+                    msg = f"rule id also defined in {first}"
+                    raise RuleFileError(f, r.rule.id, r.line, msg)
+                in_group[r.rule.id] = r
+        by_id.update(in_group)
+    return list(by_id.values())
+
+
+def _rule_id_at(raw: object, loc: tuple) -> str | None:
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        try:
+            rid = raw["rules"][loc[1]].get("id")  # type: ignore[index]
+        except (TypeError, KeyError, IndexError, AttributeError):
+            return None
+        return str(rid) if rid is not None else None
+    return None
+
+
+def _node_line(node: object, *keys: str | int) -> int | None:
+    return line_of(node, tuple(keys))
+
+
+def _compile(rule: Rule, path: Path, node: LineDict) -> CompiledRule:
+    def fail(message: str, *keys: str | int) -> RuleFileError:
+        return RuleFileError(path, rule.id, _node_line(node, *keys), message)
+
+    variables: list[str] = []
+    labels: list[str] = []
+    for name, spec in rule.inputs.items():
+        for suffix in spec.OUTPUTS:
+            variables.append(name + suffix)
+        labels += [name + s for s in spec.LABELS]
+    dupes = {v for v in variables + labels if (variables + labels).count(v) > 1}
+    if dupes:
+        raise fail(f"inputs give the same variable twice: {', '.join(sorted(dupes))}", "inputs")
+    names = frozenset(variables)
+
+    def expression(text: str, *keys: str | int) -> Expression:
+        try:
+            return compile_expression(text, names)
+        except ExpressionError as exc:
+            base = line_of(node, keys, value=True) or node.line
+            raise RuleFileError(
+                path, rule.id, base + exc.line - 1, f"{exc.message} (column {exc.col})"
+            ) from exc
+
+    scope_where = (
+        expression(rule.scope.where, "scope", "where") if rule.scope.where is not None else None
+    )
+    conditions = {c: expression(lv.when, "levels", c, "when") for c, lv in rule.levels.items()}
+
+    allowed = FIXED_PLACEHOLDERS | names
+    templates: dict[str, dict[str, str]] = {}
+    for colour, level in rule.levels.items():
+        merged = {}
+        for field in TEMPLATE_FIELDS:
+            text = getattr(level.templates, field) or getattr(rule.templates, field)
+            keys = ("levels", colour, "templates", field)
+            if getattr(level.templates, field) is None:
+                keys = ("templates", field)
+            if text is None:
+                raise fail(f"level {colour}: no template {field} (set it on the rule or level)")
+            tpl = string.Template(text)
+            if not tpl.is_valid():
+                raise fail(f"template {field}: invalid placeholder syntax", *keys)
+            unknown = set(tpl.get_identifiers()) - allowed
+            if unknown:
+                known = ", ".join(sorted(allowed))
+                raise fail(
+                    f"template {field}: unknown placeholder(s) {', '.join(sorted(unknown))} "
+                    f"(known: {known})",
+                    *keys,
+                )
+            merged[field] = text
+        templates[colour] = merged
+
+    for i, case in enumerate(rule.tests):
+        unknown = set(case.inputs) - names
+        if unknown:
+            raise fail(
+                f"test {case.name!r}: unknown input(s) {', '.join(sorted(unknown))}",
+                "tests", i, "inputs",
+            )  # fmt: skip
+    return CompiledRule(
+        rule=rule,
+        path=path,
+        line=node.line,
+        variables=tuple(variables),
+        labels=tuple(labels),
+        scope_where=scope_where,
+        conditions=conditions,
+        templates=templates,
+        test_lines=tuple(_node_line(node, "tests", i) or node.line for i in range(len(rule.tests))),
+    )
+
+
+def evaluate_levels(
+    compiled: CompiledRule, values: dict[str, np.ndarray], in_scope: np.ndarray
+) -> np.ndarray:
+    """Rank of the highest level whose condition holds per village (0 blue … 3 red), -1 none.
+
+    ``in_scope`` (bool) masks villages outside the rule's code scope; the ``where`` scope is
+    applied here.
+    """
+    from geo.warnings.proposal import COLOURS
+
+    n = len(in_scope)
+    mask = in_scope.copy()
+    if compiled.scope_where is not None:
+        mask &= compiled.scope_where.holds(values, n)
+    out = np.full(n, -1, dtype=np.int8)
+    for colour, cond in compiled.conditions.items():  # low → high: the highest that holds wins
+        out[mask & cond.holds(values, n)] = COLOURS.index(colour)
+    return out

@@ -1,0 +1,156 @@
+"""run_rules end to end: the default demo with the replayed storm, in a database of its own."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg import sql
+
+from api.demo import DEFAULT_SEED
+from geo.db.migrate import migrate
+from geo.demo.county import generate
+from geo.demo.load import load
+from geo.rules import run_rules
+from geo.rules.inputs import intensity
+from ingest.replay import replay
+from tests.conftest import BUNDLED_BOUNDARIES, ROOT, make_scratch_dir
+
+STORM = ROOT / "data" / "scenarios" / "storm-431226"
+RAIN_RULES = {"rainstorm.observed", "flash_flood.observed"}
+
+
+@pytest.fixture(scope="module")
+def storm_url(pg_cluster):
+    """The default demo county with the bundled storm replayed (module-wide, dropped after)."""
+    name = f"t_rules_{uuid.uuid4().hex[:8]}"
+    admin = pg_cluster.url_for("postgres")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = pg_cluster.url_for(name)
+    migrate(url)
+    tmp = make_scratch_dir("rules-storm-")
+    demo = generate(
+        "431226",
+        villages=None,
+        seed=DEFAULT_SEED,
+        bundled_path=BUNDLED_BOUNDARIES,
+        out_dir=tmp / "demo",
+        roster_start=datetime(2026, 7, 10, tzinfo=UTC),
+    )
+    with psycopg.connect(url) as conn:
+        load(conn, demo)
+        replay(conn, STORM, data_dir=tmp / "data")
+    yield url
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def by_rule(proposals):
+    out: dict[str, dict[str, object]] = {}
+    for p in proposals:
+        out.setdefault(p.rule_id, {})[p.colour] = p
+    return out
+
+
+def test_storm_peak_fires_rain_rules(storm_url: str) -> None:
+    at = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)
+    with psycopg.connect(storm_url) as conn:
+        proposals = run_rules(conn, at)
+        rain3 = dict(
+            conn.execute(
+                "SELECT village_code, rain_mm FROM village_rain_window(%s, 3)", [at]
+            ).fetchall()
+        )
+        rain1 = dict(
+            conn.execute(
+                "SELECT village_code, rain_mm FROM village_rain_window(%s, 1)", [at]
+            ).fetchall()
+        )
+        thresholds = {
+            (r[0], r[1]): (r[2], r[3])
+            for r in conn.execute(
+                "SELECT village_code, duration_h, prepare_mm, immediate_mm"
+                " FROM flash_flood_threshold"
+            )
+        }
+    rules = by_rule(proposals)
+    storm = rules["rainstorm.observed"]
+    assert "red" in storm
+    red = storm["red"]
+    assert red.review == "forecaster" and red.severity == "Extreme"
+    # evidence matches a direct query, and every red village really had ≥ 100 mm in 3 h
+    for code in red.village_codes:
+        ev = red.evidence[code]
+        assert ev["rain_3h"] == pytest.approx(rain3[code], abs=1e-3)
+        assert rain3[code] >= 100
+    # the highest level wins: a village is in one proposal of a rule only
+    codes = [c for p in storm.values() for c in p.village_codes]
+    assert len(codes) == len(set(codes))
+    orange_codes = storm["orange"].village_codes if "orange" in storm else ()
+    assert all(50 <= rain3[c] < 100 for c in orange_codes)
+    assert "红色" in red.headline_zh and "麻阳" in red.headline_zh
+    assert f"{max(rain3[c] for c in red.village_codes):.1f}" in red.description_en
+
+    flash = rules["flash_flood.observed"]
+    assert flash, "no flash-flood proposals at the storm peak"
+    for colour, p in flash.items():
+        assert p.action == ("evacuate_now" if colour == "red" else "prepare_evacuation")
+        assert p.review == ("auto" if colour == "red" else "forecaster")
+        for code in p.village_codes:
+            ev = p.evidence[code]
+            if "rain_1h" in ev:
+                assert ev["rain_1h"] == pytest.approx(rain1[code], abs=1e-3)
+            if colour == "red" and "now_1h" in ev:
+                assert ev["now_1h"] == thresholds[(code, 1)][1]
+    # every red flash-flood village has a duration over its 立即转移 indicator
+    for ev in flash.get("red", type("E", (), {"evidence": {}})).evidence.values():
+        assert any(ev.get(f"rain_{d}h", -1) >= ev.get(f"now_{d}h", np.inf) for d in (1, 3, 6)), ev
+
+
+def test_before_the_storm_no_rain_rule_fires(storm_url: str) -> None:
+    at = datetime(2026, 7, 14, 0, 30, tzinfo=UTC)
+    with psycopg.connect(storm_url) as conn:
+        proposals = run_rules(conn, at)
+    assert not [p for p in proposals if p.rule_id in RAIN_RULES]
+
+
+def test_hydrology_and_geohazard_during_the_storm(storm_url: str) -> None:
+    at = datetime(2026, 7, 14, 12, 0, tzinfo=UTC)
+    with psycopg.connect(storm_url) as conn:
+        rules = by_rule(run_rules(conn, at))
+        over = conn.execute(
+            """SELECT DISTINCT sv.village_code FROM station_village sv
+               JOIN river_indicator i USING (stcd)
+               JOIN LATERAL (SELECT z FROM river_obs o WHERE o.stcd = sv.stcd AND o.tm <= %s
+                             ORDER BY tm DESC LIMIT 1) o ON true
+               WHERE sv.relation = 'downstream' AND o.z > i.wrz""",
+            [at],
+        ).fetchall()
+        people = dict(
+            conn.execute(
+                """SELECT p.village_code, sum(p.threatened_people) FROM hazard_point p
+                   JOIN geohazard_risk_area a ON ST_Intersects(a.geom, p.geom) AND a.level = 2
+                   GROUP BY 1"""
+            ).fetchall()
+        )
+    river = {c for p in rules.get("river.stage", {}).values() for c in p.village_codes}
+    assert river == {r[0] for r in over}
+    geo = rules.get("geohazard.regional_risk", {})
+    assert geo, "no geohazard proposals while the risk areas are active"
+    for p in geo.values():
+        for code in p.village_codes:
+            assert p.evidence[code]["risk"] in (1.0, 2.0, 3.0)
+    for code in geo.get("orange", type("E", (), {"village_codes": ()})).village_codes:
+        assert geo["orange"].evidence[code]["risk"] == 2.0
+        assert code in people
+
+
+def test_earthquake_intensity_relation() -> None:
+    # M 6 at 10 km: strong shaking near the epicentre, fading with distance
+    near, far = intensity(np.array([6.0, 6.0]), np.array([5.0, 300.0]), "eastern")
+    assert near >= 7 and far <= 4
+    assert intensity(np.array([7.0]), np.array([20.0]), "eastern")[0] > near - 1
