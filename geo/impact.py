@@ -251,3 +251,24 @@ def _capacity(
         "capacity_gap_radius": max(0, people - free_r),
         "radius_complete": len(within) < len(candidates) or len(candidates) < max(50, 10 * k),
     }
+
+
+#: Rule hazards that share another hazard's relief stock and teams.
+HAZARD_ALIASES: dict[str, str] = {"reservoir": "river_flood", "upstream": "rainstorm"}
+
+
+def warning_impact(conn: psycopg.Connection, warning_id: int, *, k: int = 3) -> dict:
+    """The impact summary of a stored warning (its villages, hazard and area).
+
+    Raises
+    ------
+    LookupError
+        If there is no such warning.
+    """
+    row = conn.execute(_sql("impact_warning.sql"), {"id": warning_id}).fetchone()
+    if row is None:
+        raise LookupError(f"no warning {warning_id}")
+    codes, hazard, geom = row
+    hazard = HAZARD_ALIASES.get(hazard, hazard)
+    summary = impact_summary(conn, list(codes), hazard=hazard, geom_wkb=bytes(geom), k=k)
+    return {"warning_id": warning_id, "hazard": hazard, **summary}

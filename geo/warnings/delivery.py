@@ -19,7 +19,9 @@ from geo.warnings import cap, store, texts
 def write_outbox(
     conn: psycopg.Connection, warning: dict[str, Any], version: dict[str, Any], county_name: str
 ) -> int:
-    """Queue one message per broadcast terminal, per responsible phone and one for the CAP feed.
+    """Queue one message per broadcast terminal, per responsible phone and one for the CAP feed;
+    orange and red versions also alert the safety contacts of hazardous sites in or within 1 km
+    of the area (the cascade).
 
     Parameters
     ----------
@@ -70,4 +72,16 @@ def write_outbox(
     n = store.outbox(conn, "outbox_broadcast.sql", {**common, "payload": Jsonb(broadcast)})
     n += store.outbox(conn, "outbox_sms.sql", {**common, "payload": Jsonb(sms_payload)})
     n += store.outbox(conn, "outbox_cap_feed.sql", {**common, "payload": Jsonb(feed)})
+    n += store.outbox(
+        conn,
+        "outbox_site_contacts.sql",
+        {
+            **common,
+            "payload": Jsonb(sms_payload),
+            "colour": version["colour"],
+            "site_text_prefix": f"【{county_name}应急管理局】{version['headline_zh']}。贵单位",
+            "site_text_suffix": "位于预警区域或其1公里内，请立即落实安全防范措施，必要时停产撤人。"
+            + ("【演练】" if drill else ""),
+        },
+    )
     return n

@@ -168,3 +168,47 @@ def test_polygon_only_and_bad_arguments(mayang, conn) -> None:
         impact_summary(conn, [code, "999999999999"], hazard="geohazard")
     with pytest.raises(ValueError, match="village codes or a polygon"):
         impact_summary(conn, [], hazard="geohazard")
+
+
+def test_a_stored_warnings_impact_uses_its_villages_and_area(mayang, conn) -> None:
+    from datetime import UTC, datetime
+
+    from geo.impact import warning_impact
+    from geo.warnings import lifecycle
+    from geo.warnings.proposal import Proposal
+
+    codes = [
+        r[0]
+        for r in conn.execute(
+            "SELECT code FROM village WHERE county_code = '431226' ORDER BY code LIMIT 4"
+        )
+    ]
+    at = datetime(2026, 7, 14, 3, tzinfo=UTC)
+    p = Proposal(
+        rule_id="impact-test",
+        rule_version="1",
+        hazard="reservoir",
+        colour="orange",
+        at=at,
+        village_codes=tuple(codes),
+        evidence={c: {"rz_over_limit_m": 0.4} for c in codes},
+        event_zh="水库超汛限",
+        event_en="Reservoir over flood limit",
+        headline_zh="水库超汛限",
+        headline_en="Reservoir over its flood limit",
+        description_zh="水位超汛限0.4米。",
+        description_en="0.4 m over the limit.",
+        instruction_zh="下游做好转移准备。",
+        instruction_en="Downstream villages prepare to move.",
+    )
+    [change] = lifecycle.apply_proposals(conn, [p], at)
+    report = warning_impact(conn, change.warning_id)
+    assert report["hazard"] == "river_flood"  # reservoirs take the flood stock and teams
+    assert {v["code"] for v in report["villages"]} == set(codes)
+    people = conn.execute(
+        "SELECT sum(population) FROM village WHERE code = ANY(%s)", (codes,)
+    ).fetchone()[0]
+    assert report["totals"]["people"] == people
+    assert {t["specialty"] for t in report["rescue_teams"]} == {"flood_control"}
+    with pytest.raises(LookupError):
+        warning_impact(conn, 10**9)

@@ -361,3 +361,23 @@ def test_unknown_village_and_bad_inputs_raise(db, villages) -> None:
     purple = dataclasses.replace(proposal(villages[:1]), colour="purple")
     with pytest.raises(InvalidArgumentError, match="blue, yellow, orange, red"):
         lifecycle.apply_proposals(db, [purple], T0)
+
+
+def test_orange_over_a_hazardous_site_alerts_its_safety_contact(db) -> None:
+    """The cascade: the tailings dam's safety contact is told when its village goes orange."""
+    site_id, village, phone = db.execute(
+        "SELECT s.id, s.admin_code, p.phone FROM hazardous_site s"
+        " JOIN person p ON p.id = s.safety_contact_id WHERE s.kind = 'tailings_dam'"
+    ).fetchone()
+    [yellow] = lifecycle.apply_proposals(
+        db, [proposal([village], "yellow", review="auto", rule_id="cascade-y")], T0
+    )
+    assert not [r for r in outbox(db, yellow.warning_id) if r[2].get("site_id")]
+    [orange] = lifecycle.apply_proposals(
+        db, [proposal([village], "orange", review="auto", rule_id="cascade-o")], T0
+    )
+    site_rows = [r for r in outbox(db, orange.warning_id) if r[2].get("site_id") == site_id]
+    assert len(site_rows) == 1
+    channel, target, payload = site_rows[0]
+    assert channel == "sms" and target == phone and payload["site_kind"] == "tailings_dam"
+    assert payload["site_name"] in payload["text"] and "停产撤人" in payload["text"]
