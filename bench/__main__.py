@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench import bulk_load, rules_speed, station_rows, zonal_grid
+from bench import bulk_load, rules_speed, station_rows, zonal_grid, zonal_scale
 from geo.db.cluster import EmbeddedCluster
 from geo.db.migrate import migrate
 
@@ -24,6 +24,7 @@ def main() -> None:
             ("bulk load (demo tables)", lambda: bulk_load.run(url, villages=villages)),
             ("station rows (SL 323)", lambda: station_rows.run(url)),
             ("new grid → village rainfall", lambda: zonal_grid.run(url)),
+            ("zonal statistics at scale", lambda: zonal_scale.run(url)),
             ("all built-in rules", lambda: rules_speed.run(url)),
         ]
         for title, bench in benches:

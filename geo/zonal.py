@@ -227,30 +227,40 @@ class ZonalWeights:
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Area-weighted mean of the valid (non-NaN) cells of each zone; NaN if none."""
         flat = self._flat(values)
-        valid = ~np.isnan(flat)
-        num = self.matrix @ np.where(valid, flat, 0.0)
-        den = self.matrix @ valid.astype(np.float64)
+        nan = np.isnan(flat)
+        if not nan.any():  # the usual grid: one product, the row sums are cached
+            num = self.matrix @ flat
+            den = self._row_sums()
+        else:
+            num = self.matrix @ np.where(nan, 0.0, flat)
+            den = self.matrix @ (~nan).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+    def _row_sums(self) -> np.ndarray:
+        """Total weight of each zone (cached: the weights never change)."""
+        cached = self.__dict__.get("_row_sums_cache")
+        if cached is None:
+            cached = np.asarray(self.matrix.sum(axis=1)).ravel()
+            object.__setattr__(self, "_row_sums_cache", cached)
+        return cached
 
     def max(self, values: np.ndarray) -> np.ndarray:
         """Largest valid value among the cells each zone touches (any coverage > 0); NaN if none."""
         flat = self._flat(values)
         gathered = flat[self.matrix.indices]
-        gathered = np.where(np.isnan(gathered), -np.inf, gathered)
         out = np.full(len(self.codes), np.nan)
         starts = self.matrix.indptr[:-1]
         nonempty = np.diff(self.matrix.indptr) > 0
-        if gathered.size:
-            reduced = np.maximum.reduceat(gathered, starts[nonempty])
-            out[nonempty] = np.where(np.isfinite(reduced), reduced, np.nan)
+        if gathered.size:  # fmax skips NaN (nodata) unless a zone has nothing else
+            out[nonempty] = np.fmax.reduceat(gathered, starts[nonempty])
         return out
 
     def coverage(self, valid_mask: np.ndarray) -> np.ndarray:
         """Share of each zone's area covered by valid cells (0..1); < 1 for zones partly
         outside the grid or over nodata cells."""
         valid = np.asarray(valid_mask, dtype=np.float64).ravel()
-        total = np.asarray(self.matrix.sum(axis=1)).ravel()
+        total = self._row_sums()
         covered = self.matrix @ valid
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(total > 0, covered / np.where(total > 0, total, 1.0), 0.0)
