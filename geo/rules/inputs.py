@@ -86,7 +86,11 @@ def gather(
     """
     if at.tzinfo is None:
         raise InvalidArgumentError("at must be timezone-aware (UTC)")
-    out: dict[m._Input, InputValues] = {}
+    specs = list(dict.fromkeys(specs))
+    # every observed-rain window in one pass over the village rain (see rain_windows.sql)
+    out: dict[m._Input, InputValues] = _rain_windows(
+        conn, at, [s for s in specs if isinstance(s, m.RainWindow)], villages
+    )
     for spec in specs:
         if spec not in out:
             out[spec] = _FETCHERS[type(spec)](conn, at, spec, villages)
@@ -129,6 +133,26 @@ def _flag(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _rain_window(conn, at, spec: m.RainWindow, villages: Villages) -> InputValues:
     rows = _rows(conn, "rain_window.sql", {"at": at, "hours": spec.hours})
     return _spread(villages, rows, {"": 1})
+
+
+def _rain_windows(
+    conn, at, specs: list[m.RainWindow], villages: Villages
+) -> dict[m._Input, InputValues]:
+    """All observed-rain windows with one query (rows: window hours, village, rain)."""
+    if not specs:
+        return {}
+    rows = _rows(conn, "rain_windows.sql", {"at": at, "hours": sorted({s.hours for s in specs})})
+    by_hours = {}
+    for hours, codes, rain in rows:
+        arr = np.full(len(villages), np.nan)
+        pos, found = villages.index(codes)
+        arr[pos] = np.asarray(rain, dtype=float)[found]  # NULL → NaN
+        by_hours[hours] = arr
+    out: dict[m._Input, InputValues] = {}
+    for spec in specs:
+        arr = by_hours.get(spec.hours)
+        out[spec] = InputValues({"": np.full(len(villages), np.nan) if arr is None else arr}, {})
+    return out
 
 
 def _rain_forecast(conn, at, spec: m.RainForecast, villages: Villages) -> InputValues:
