@@ -84,3 +84,41 @@ def mayang(db_url: str, tmp_path_factory: pytest.TempPathFactory):
     with psycopg.connect(db_url) as conn:
         load(conn, demo)
     return demo
+
+
+@pytest.fixture(scope="session")
+def storm_url(pg_cluster: EmbeddedCluster) -> Iterator[str]:
+    """A database of its own: the default demo county with the bundled storm replayed.
+
+    Built once per session and shared read-mostly (the storm-warnings test adds warnings, which
+    nothing else here reads).
+    """
+    from datetime import UTC, datetime
+
+    from api.demo import DEFAULT_SEED
+    from geo.demo.county import generate
+    from geo.demo.load import load
+    from ingest.replay import replay
+
+    name = f"t_storm_{uuid.uuid4().hex[:8]}"
+    admin = pg_cluster.url_for("postgres")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = pg_cluster.url_for(name)
+    migrate(url)
+    tmp = make_scratch_dir("storm-")
+    demo = generate(
+        "431226",
+        villages=None,
+        seed=DEFAULT_SEED,
+        bundled_path=BUNDLED_BOUNDARIES,
+        out_dir=tmp / "demo",
+        roster_start=datetime(2026, 7, 10, tzinfo=UTC),
+    )
+    with psycopg.connect(url) as conn:
+        load(conn, demo)
+        replay(conn, ROOT / "data" / "scenarios" / "storm-431226", data_dir=tmp / "data")
+    yield url
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    shutil.rmtree(tmp, ignore_errors=True)

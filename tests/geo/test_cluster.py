@@ -86,13 +86,27 @@ def test_missing_server_binaries_are_reported(tmp_path: Path) -> None:
         find_bin_dir(tmp_path)
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="the non-root path is what runs here already")
+def _cluster_report(scratch: Path) -> str:
+    """Start, query and stop a cluster as the current account; 'euid user running'."""
+    cluster = EmbeddedCluster(scratch / "pg", fast_unsafe=True)
+    url = cluster.up()
+    with psycopg.connect(url) as conn:
+        user = conn.execute("SELECT current_user").fetchone()[0]
+    running = cluster.status().running
+    cluster.down()
+    return f"{os.geteuid()} {user} {running}"
+
+
 def test_non_root_user_runs_its_own_cluster(scratch: Path) -> None:
     """As root the cluster runs as 'postgres'; an ordinary account runs one as itself.
 
-    The child process drops to the unprivileged account (the interpreter may live where that
-    account cannot exec it, so fork instead of spawning a new one).
+    Run as root (CI), a child process drops to the unprivileged account first (the interpreter
+    may live where that account cannot exec it, so fork instead of spawning a new one).
     """
+    if not IS_ROOT:  # already an ordinary account: the cluster is ours
+        assert _cluster_report(scratch) == f"{os.geteuid()} riskmap True"
+        assert (scratch / "pg" / "data").stat().st_uid == os.geteuid()
+        return
     owner = pwd.getpwnam("postgres")
     os.chown(scratch, owner.pw_uid, owner.pw_gid)
     read_end, write_end = os.pipe()
@@ -103,13 +117,7 @@ def test_non_root_user_runs_its_own_cluster(scratch: Path) -> None:
             os.close(read_end)
             os.setgid(owner.pw_gid)
             os.setuid(owner.pw_uid)
-            cluster = EmbeddedCluster(scratch / "pg", fast_unsafe=True)
-            url = cluster.up()
-            with psycopg.connect(url) as conn:
-                user = conn.execute("SELECT current_user").fetchone()[0]
-            running = cluster.status().running
-            cluster.down()
-            os.write(write_end, f"{os.geteuid()} {user} {running}".encode())
+            os.write(write_end, _cluster_report(scratch).encode())
             code = 0
         except BaseException as exc:  # report anything to the parent, never return into pytest
             os.write(write_end, f"error: {exc!r}".encode())
@@ -124,9 +132,9 @@ def test_non_root_user_runs_its_own_cluster(scratch: Path) -> None:
     assert (scratch / "pg" / "data").stat().st_uid == owner.pw_uid
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="only root hands the cluster to another account")
 def test_checkout_out_of_reach_of_the_cluster_account_moves_the_cluster(tmp_path: Path) -> None:
-    """A clone under a private folder (e.g. /root) cannot hold a cluster run by 'postgres'."""
+    """A clone under a private folder (e.g. /root) cannot hold a cluster run by 'postgres' (only
+    root hands the cluster to that account; an ordinary user keeps it in the checkout)."""
     from geo.db.cluster import fallback_root, traversable_by
     from geo.settings import Settings
 
@@ -135,6 +143,9 @@ def test_checkout_out_of_reach_of_the_cluster_account_moves_the_cluster(tmp_path
     assert not traversable_by(private / "data" / "pg", "postgres")
     settings = Settings(data_dir=private / "data")
     root = settings.cluster().root
+    if not IS_ROOT:
+        assert root == private / "data" / "pg"
+        return
     assert root == fallback_root(private / "data" / "pg")
     assert traversable_by(root, "postgres")
     reachable = make_scratch_dir("riskmap-reach-")

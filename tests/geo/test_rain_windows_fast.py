@@ -10,19 +10,12 @@ issues of a period, periods of several lengths, misaligned periods, gauge fallba
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from psycopg import sql
 
-from api.demo import DEFAULT_SEED
-from geo.db.migrate import migrate
-from geo.demo.county import generate
-from geo.demo.load import load
-from ingest.replay import replay
-from tests.conftest import BUNDLED_BOUNDARIES, ROOT, make_scratch_dir
+from tests.conftest import ROOT
 
 STORM = ROOT / "data" / "scenarios" / "storm-431226"
 H = timedelta(hours=1)
@@ -125,32 +118,6 @@ def same(got: dict[str, tuple], want: dict[str, tuple], what: str) -> None:
                 assert g == w, (what, code)
             else:
                 assert g == pytest.approx(w, rel=1e-12, abs=1e-9), (what, code, got[code], values)
-
-
-@pytest.fixture(scope="module")
-def storm_url(pg_cluster):
-    """The default demo county with the bundled storm replayed (module-wide, dropped after)."""
-    name = f"t_rainw_{uuid.uuid4().hex[:8]}"
-    admin = pg_cluster.url_for("postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = pg_cluster.url_for(name)
-    migrate(url)
-    tmp = make_scratch_dir("rainw-storm-")
-    demo = generate(
-        "431226",
-        villages=None,
-        seed=DEFAULT_SEED,
-        bundled_path=BUNDLED_BOUNDARIES,
-        out_dir=tmp / "demo",
-        roster_start=datetime(2026, 7, 10, tzinfo=UTC),
-    )
-    with psycopg.connect(url) as conn:
-        load(conn, demo)
-        replay(conn, STORM, data_dir=tmp / "data")
-    yield url
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_storm_windows_match_the_0012_functions(storm_url: str) -> None:

@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 
-from api.demo import DEFAULT_SEED
-from geo.db.migrate import migrate
-from geo.demo.county import generate
-from geo.demo.load import load
 from geo.rules import run_rules
 from geo.rules.inputs import intensity
-from ingest.replay import replay
-from tests.conftest import BUNDLED_BOUNDARIES, ROOT, make_scratch_dir
+from tests.conftest import ROOT
 
 STORM = ROOT / "data" / "scenarios" / "storm-431226"
 RAIN_RULES = {"rainstorm.observed", "flash_flood.observed"}
-
-
-@pytest.fixture(scope="module")
-def storm_url(pg_cluster):
-    """The default demo county with the bundled storm replayed (module-wide, dropped after)."""
-    name = f"t_rules_{uuid.uuid4().hex[:8]}"
-    admin = pg_cluster.url_for("postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = pg_cluster.url_for(name)
-    migrate(url)
-    tmp = make_scratch_dir("rules-storm-")
-    demo = generate(
-        "431226",
-        villages=None,
-        seed=DEFAULT_SEED,
-        bundled_path=BUNDLED_BOUNDARIES,
-        out_dir=tmp / "demo",
-        roster_start=datetime(2026, 7, 10, tzinfo=UTC),
-    )
-    with psycopg.connect(url) as conn:
-        load(conn, demo)
-        replay(conn, STORM, data_dir=tmp / "data")
-    yield url
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def by_rule(proposals):

@@ -2,53 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 import pytest
 
-from api.demo import DEFAULT_SEED
-from geo.db.migrate import migrate
-from geo.demo.county import generate
-from geo.demo.load import load
 from geo.demo.scenario import DEFAULT_START
 from geo.warnings.cycle import run_cycle
-from ingest.replay import replay
-from tests.conftest import BUNDLED_BOUNDARIES, ROOT
 
 
 @pytest.fixture(scope="module")
-def storm_db(pg_cluster, tmp_path_factory: pytest.TempPathFactory):
-    """A database of its own with the default demo, the replayed storm and 14 hourly cycles."""
-    import uuid
-
-    from psycopg import sql
-
-    name = f"storm_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = pg_cluster.url_for(name)
-    migrate(url)
-    tmp = tmp_path_factory.mktemp("storm")
-    demo = generate(
-        "431226",
-        villages=None,
-        seed=DEFAULT_SEED,
-        bundled_path=BUNDLED_BOUNDARIES,
-        out_dir=tmp,
-        roster_start=datetime(2026, 7, 10, tzinfo=UTC),
-    )
+def storm_db(storm_url: str):
+    """The replayed storm with 14 hourly rule cycles run over it."""
     timeline = []
-    with psycopg.connect(url) as conn:
-        load(conn, demo)
-        replay(conn, ROOT / "data" / "scenarios" / "storm-431226", data_dir=tmp)
+    with psycopg.connect(storm_url) as conn:
         for h in range(1, 15):
-            result = run_cycle(conn, DEFAULT_START + timedelta(hours=h))
+            timeline.append(run_cycle(conn, DEFAULT_START + timedelta(hours=h)))
             conn.commit()
-            timeline.append(result)
-    yield url, timeline
-    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    return storm_url, timeline
 
 
 def test_quiet_before_the_storm_then_warnings(storm_db) -> None:
