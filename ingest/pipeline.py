@@ -140,8 +140,8 @@ def detect(path: Path, head: bytes, available: dict[str, Feed]) -> Feed:
         try:
             if feed.sniff(path, head):
                 return feed
-        except Exception:  # a sniff must never break detection of the others
-            log.debug("sniff of %s failed on %s", feed.kind, path, exc_info=True)
+        except Exception:  # a buggy sniff must not break detection of the others, but is said
+            log.warning("sniff of %s raised on %s", feed.kind, path, exc_info=True)
     raise FeedReadError(
         f"{path}: cannot tell what kind of feed this is; pass --kind (one of"
         f" {', '.join(sorted(available))})"

@@ -879,7 +879,7 @@ class CapFeed:
             return local == "feed" and (
                 any(ns in text for ns in CAP_NS) or "application/cap+xml" in text
             )
-        except Exception:
+        except (ValueError, IndexError, LookupError):  # undecodable head: not a CAP document
             return False
 
     def parse(self, path: Path, ctx: Context) -> Batch:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
@@ -356,8 +357,8 @@ class HazardPoints:
     def _sniff_ogr(path: Path) -> bool:
         try:
             info = pyogrio.read_info(path)
-        except Exception:  # a sniff never raises: GDAL cannot open it, so it is not ours
-            return False
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError):
+            return False  # GDAL cannot open it, so it is not ours
         fields = {norm_key(f) for f in info["fields"]}
         kind_ok = bool(fields & set(KIND_ALIASES))
         people = set(HP_FIELDS["threatened_people"]) | set(HP_FIELDS["threatened_households"])

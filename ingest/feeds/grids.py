@@ -749,7 +749,7 @@ class RainGridFeed:
                 return _sniff_netcdf(path)
             if head[:4] in TIFF_MAGIC:
                 return _sniff_tiff(path)
-        except Exception:  # sniff never raises
+        except (OSError, RuntimeError, ValueError, KeyError):  # unreadable: not a grid of ours
             return False
         return False
 

@@ -1493,7 +1493,7 @@ class Sl323Feed:
             if "STCD" in cols and ("TM" in cols or "STNM" in cols):
                 return True
             return _table_from_name(path) is not None and path.suffix.lower() in (".csv", ".txt")
-        except Exception:
+        except (ValueError, IndexError):  # undecodable head: not an SL 323 table
             return False
 
     def parse(self, path: Path, ctx: Context) -> Batch:
