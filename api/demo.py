@@ -66,17 +66,13 @@ class DemoSummary:
 
     def timeline_table(self) -> Table:
         """The storm hour by hour: what the rules proposed and what the lifecycle did."""
-        t = Table(title="2026-07-14 暴雨过程预警 / warnings through the storm (Beijing time)")
-        for col in (
-            "time",
-            "proposals",
-            "new",
-            "issued",
-            "escalated",
-            "de-escalated",
-            "expired",
-            "open: blue/yellow/orange/red",
-        ):
+        t = Table(
+            title="2026-07-14 暴雨过程预警 / warnings through the storm (Beijing time)",
+            caption="fired: rule proposals; up/down: escalated/de-escalated; ended: expired"
+            " with all-clear; open: candidate + issued by colour (blue/yellow/orange/red)",
+        )
+        # short headers, explained in the caption: the table must fit an 80-column terminal
+        for col in ("time", "fired", "new", "issued", "up", "down", "ended", "open B/Y/O/R"):
             t.add_column(col, justify="right" if col != "time" else "left")
         for row in self.timeline or []:
             c = row["counts"]
