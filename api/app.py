@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
 from api import errors
-from api.routers import datasets, health
+from api.routers import datasets, health, me
 from geo.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -45,4 +45,5 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     errors.register(app)
     app.include_router(health.router)
     app.include_router(datasets.router)
+    app.include_router(me.router)
     return app

@@ -33,10 +33,11 @@ app.add_typer(risk_app, name="risk")
 
 
 def _add_subcommands() -> None:
-    from api import ingest_cli, rules_cli
+    from api import ingest_cli, rules_cli, users_cli
 
     app.add_typer(ingest_cli.app, name="ingest")
     app.add_typer(rules_cli.app, name="rules")
+    app.add_typer(users_cli.app, name="users")
 
 
 def _settings() -> Settings:

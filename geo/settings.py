@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     default_county: str = Field(default="431226", pattern=r"^\d{6}$")
     log_level: str = "info"
+    write_rate_limit: str = Field(
+        default="120/minute", description="write actions per user per worker (limits syntax)"
+    )
+    public_url: str | None = Field(
+        default=None, description="base URL the service is reached at (links in feeds, TileJSON)"
+    )
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Self:

@@ -1,0 +1,109 @@
+"""A real riskmap server on 127.0.0.1 over a database of its own: the demo county, the replayed
+storm and the warnings the rules raised through it, plus one user and token per role."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from psycopg import sql
+
+from api.app import create_app
+from api.users import ROLES, add_user, new_token
+from geo.db.cluster import EmbeddedCluster
+from geo.settings import Settings
+
+
+@dataclass
+class Service:
+    """The running server: its base URL, its database and a token per role."""
+
+    base_url: str
+    db_url: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def client(self, role: str | None = None, **kw) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        headers |= kw.pop("headers", {})
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30, **kw)
+
+
+def _clone(cluster: EmbeddedCluster, template_url: str) -> str:
+    """A copy of the storm database (CREATE DATABASE … TEMPLATE is a file copy: seconds)."""
+    template = psycopg.conninfo.conninfo_to_dict(template_url)["dbname"]
+    name = f"t_api_{uuid.uuid4().hex[:8]}"
+    admin = cluster.url_for("postgres")
+    with psycopg.connect(admin, autocommit=True) as c:
+        for attempt in range(20):
+            c.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                [template],
+            )
+            try:
+                c.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(name), sql.Identifier(template)
+                    )
+                )
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
+    return cluster.url_for(name)
+
+
+def start_server(settings: Settings, db_url: str) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve ``create_app`` on a loopback port chosen by the kernel, in a thread."""
+    app = create_app(settings, database_url=db_url)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+@pytest.fixture(scope="session")
+def service(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> Iterator[Service]:
+    from geo.demo.scenario import DEFAULT_START
+    from geo.warnings.cycle import reset_for_demo, run_cycle
+
+    url = _clone(pg_cluster, storm_url)
+    # The storm as the duty officers saw it: the rules hour by hour from 09:00 to 15:00 Beijing.
+    with psycopg.connect(url) as conn:
+        reset_for_demo(conn)  # the template may hold another module's warnings
+        for h in range(1, 8):
+            run_cycle(conn, DEFAULT_START + timedelta(hours=h))
+            conn.commit()
+        tokens = {}
+        for role in ROLES:
+            add_user(conn, f"test-{role}", role, display_name=f"测试{role}")
+            tokens[role] = new_token(conn, f"test-{role}", label="tests")
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("service-data"), write_rate_limit="1000/minute"
+    )
+    base, server, thread = start_server(settings, url)
+    yield Service(base, url, tokens)
+    server.should_exit = True
+    thread.join(timeout=10)
+    admin = pg_cluster.url_for("postgres")
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
