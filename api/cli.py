@@ -221,9 +221,26 @@ def demo(
     if summary.timeline:
         out.print(summary.timeline_table())
     risk_build(county=county or settings.default_county, dem=None, forest=None)
+    _demo_token(url)
     if no_serve:
         return
     _serve(settings, settings.host, settings.port, settings.workers)
+
+
+def _demo_token(url: str) -> None:
+    """A forecaster account for trying the review actions on the demo's candidates."""
+    import psycopg
+
+    from api.users import add_user, new_token
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        add_user(conn, "demo-forecaster", "forecaster", display_name="演示预报员")
+        token = new_token(conn, "demo-forecaster", label="make demo")
+    out.print(
+        "demo forecaster token (review actions; `riskmap users` manages accounts):\n"
+        f"  export RISKMAP_TOKEN={token}\n"
+        '  curl -H "Authorization: Bearer $RISKMAP_TOKEN" http://127.0.0.1:8000/api/me'
+    )
 
 
 @app.command("serve")
