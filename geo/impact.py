@@ -24,6 +24,7 @@ from typing import Literal, get_args
 import psycopg
 from psycopg.rows import dict_row
 
+from geo import resources
 from geo.db.sqlfiles import load_sql
 
 ImpactHazard = Literal[
@@ -168,7 +169,7 @@ def impact_summary(
     area = geom_wkb
     if area is None:
         area = bytes(conn.execute(_sql("impact_area.sql"), {"codes": codes}).fetchone()[0])
-    pool = max(50, 10 * k)
+    pool = resources.pool_size(k)
     base = {"area": area, "codes": codes, "k": k, "pool": pool}
 
     totals = {
@@ -180,7 +181,7 @@ def impact_summary(
     }
     facilities = _rows(conn, "impact_facilities.sql", base)
     points = _rows(conn, "impact_hazard_points.sql", base)
-    shelters_all = _rows(conn, "impact_shelters.sql", base)
+    shelters_all = _km(resources.nearest(conn, "shelter", area, k=pool, min_free=1, pool=pool))
     shelters = shelters_all[:k]
     sites = _rows(conn, "impact_sites.sql", {**base, "radius_m": SITE_RADIUS_KM * 1000.0})
     items = list(HAZARD_STOCK[hazard])
@@ -207,19 +208,26 @@ def impact_summary(
         "capacity": _capacity(totals["people"], shelters, shelters_all, shelter_radius_km, k),
         "warehouses": {
             "items": items,
-            "nearest": _rows(conn, "impact_warehouses.sql", {**base, "items": items}),
+            "nearest": _km(resources.nearest(conn, "warehouse", area, k=k, items=items, pool=pool)),
         },
-        "rescue_teams": _rows(
-            conn, "impact_teams.sql", {**base, "specialties": list(HAZARD_TEAMS[hazard])}
-        ),
+        "rescue_teams": _teams(conn, area, list(HAZARD_TEAMS[hazard]), k, pool),
         "hazardous_sites": sites,
-        "site_teams": (
-            _rows(conn, "impact_teams.sql", {**base, "specialties": list(SITE_TEAMS)})
-            if sites
-            else []
-        ),
+        "site_teams": _teams(conn, area, list(SITE_TEAMS), k, pool) if sites else [],
         "contacts": contacts,
     }
+
+
+def _km(rows: list[dict]) -> list[dict]:
+    """Distances in km (rounded to metres), as the impact summary reports them."""
+    for r in rows:
+        r["distance_km"] = round(r.pop("distance_m") / 1000.0, 3)
+    return rows
+
+
+def _teams(
+    conn: psycopg.Connection, area: bytes, specialties: list[str], k: int, pool: int
+) -> list[dict]:
+    return _km(resources.nearest(conn, "team", area, k=k, specialties=specialties, pool=pool))
 
 
 def _count_by(rows: list[dict], key: str) -> dict[str, int]:

@@ -1,0 +1,194 @@
+"""Field reports (灾情直报): reporters post what they see (JSON, or multipart with photos),
+readers list them as GeoJSON, forecasters verify them or mark them false."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from api.auth import Reader, require
+from api.deps import Connection
+from api.routers.resources import invalid
+from api.users import Principal
+from geo import reports
+from geo.reports import ReportError, ReportInput, ReportKind, Verdict
+
+router = APIRouter(prefix="/api/reports", tags=["field reports"])
+
+Reporter = Annotated[Principal, Depends(require("report", write=True))]
+Verifier = Annotated[Principal, Depends(require("verify", write=True))]
+ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+MAX_BODY = reports.MAX_PHOTOS * reports.MAX_PHOTO_BYTES + 2**20
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": ReportInput.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "description": "the JSON fields as form fields (damage as a JSON string) "
+                    f"plus up to {reports.MAX_PHOTOS} files named photos",
+                    "properties": {
+                        "photos": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+class VerifyInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Verdict
+    note: reports.Note | None = None
+
+
+def feature(row: dict[str, Any]) -> dict[str, Any]:
+    """A report as a GeoJSON point feature, photos with their URLs."""
+    props = {k: v for k, v in row.items() if k not in ("lon", "lat")}
+    for p in props["photos"]:
+        p["url"] = f"/api/reports/{row['id']}/photos/{p['n']}"
+    return {
+        "type": "Feature",
+        "id": row["id"],
+        "geometry": {"type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]},
+        "properties": props,
+    }
+
+
+async def _read_form(request: Request) -> tuple[dict[str, Any], list[reports.Photo]]:
+    """Form fields (empty ones dropped, damage decoded) and the checked photos."""
+    form = await request.form(max_files=50, max_fields=50)
+    fields: dict[str, Any] = {}
+    uploads: list[UploadFile] = []
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if key != "photos":
+                raise invalid(key, "files go in fields named photos", "body")
+            uploads.append(value)
+        elif key in fields:
+            raise invalid(key, "given more than once", "body")
+        elif value.strip():
+            fields[key] = value
+    if "damage" in fields:
+        try:
+            fields["damage"] = json.loads(fields["damage"])
+        except ValueError:
+            raise invalid("damage", "damage must be a JSON object", "body") from None
+    if len(uploads) > reports.MAX_PHOTOS:
+        raise invalid("photos", f"at most {reports.MAX_PHOTOS} photos", "body")
+    photos = []
+    for n, up in enumerate(uploads, start=1):
+        data = await up.read(reports.MAX_PHOTO_BYTES + 1)
+        photos.append(await run_in_threadpool(reports.check_photo, data, n, up.filename))
+    return fields, photos
+
+
+def _parse(fields: Any) -> ReportInput:
+    try:
+        return ReportInput.model_validate(fields)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="上报灾情 Post a field report",
+    openapi_extra=_BODY_DOC,
+    responses={422: {"description": "a field is invalid; `loc` names it"}},
+)
+async def create(request: Request, conn: Connection, who: Reporter) -> dict[str, Any]:
+    """A report as JSON, or as multipart form fields with photos (JPEG/PNG/WebP). The village
+    is the one containing the point unless given; the point must lie in the county and
+    ``observed_at`` carry a time zone and not lie in the future."""
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        raise HTTPException(413, f"request larger than {MAX_BODY // 2**20} MB")
+    ctype = request.headers.get("content-type", "")
+    try:
+        if ctype.startswith("multipart/form-data"):
+            fields, photos = await _read_form(request)
+        elif ctype.startswith("application/json"):
+            try:
+                fields, photos = await request.json(), []
+            except ValueError:
+                raise invalid("body", "not valid JSON", "body") from None
+        else:
+            raise HTTPException(415, "send application/json, or multipart/form-data with photos")
+        report = _parse(fields)
+        data_dir = request.app.state.settings.data_dir
+        report_id = await run_in_threadpool(
+            reports.create, conn, report, who.name, photos, data_dir
+        )
+    except ReportError as exc:
+        raise invalid(exc.field, exc.message, "body") from None
+    await run_in_threadpool(conn.commit)  # durable (and announced) before we answer
+    return feature(await run_in_threadpool(reports.get, conn, report_id))
+
+
+@router.get("", summary="灾情列表 Field reports (GeoJSON)")
+def search(
+    conn: Connection,
+    _: Reader,
+    status: Annotated[list[Literal["received", "verified", "false"]] | None, Query()] = None,
+    kind: Annotated[list[ReportKind] | None, Query()] = None,
+    village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    township_code: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="observed at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="observed at or before")] = None,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Reports matching every filter, newest observation first."""
+    box = None
+    if bbox is not None:
+        try:
+            box = tuple(float(x) for x in bbox.split(","))
+        except ValueError:
+            box = ()
+        if len(box) != 4 or not (box[0] < box[2] and box[1] < box[3]):
+            raise invalid("bbox", "bbox is minLon,minLat,maxLon,maxLat")
+    rows = reports.search(
+        conn, status=status, kind=kind, village_code=village_code, township_code=township_code,
+        since=since, until=until, bbox=box, limit=limit, offset=offset,
+    )  # fmt: skip
+    return {"type": "FeatureCollection", "features": [feature(r) for r in rows]}
+
+
+@router.get("/{report_id}", summary="一条灾情 One field report")
+def one(conn: Connection, _: Reader, report_id: ReportId) -> dict[str, Any]:
+    return feature(reports.get(conn, report_id))
+
+
+@router.get("/{report_id}/photos/{n}", summary="灾情照片 A report's photo")
+def photo(
+    request: Request,
+    conn: Connection,
+    _: Reader,
+    report_id: ReportId,
+    n: Annotated[int, Path(ge=1, le=20)],
+) -> FileResponse:
+    """The photo's bytes as uploaded, with its checked content type."""
+    path, content_type = reports.photo_file(conn, report_id, n, request.app.state.settings.data_dir)
+    return FileResponse(path, media_type=content_type)
+
+
+@router.post("/{report_id}/verify", summary="核实灾情 Verify a field report")
+def verify(conn: Connection, who: Verifier, report_id: ReportId, body: VerifyInput):
+    """Mark the report verified (已核实) or false (不实), with an optional note."""
+    row = reports.verify(conn, report_id, body.status, who.name, body.note)
+    conn.commit()
+    return feature(row)

@@ -1,0 +1,110 @@
+"""Emergency-resource one map (应急资源一张图): nearest shelters, warehouses and rescue teams to a
+point or a warning's area, and resource totals per township. Needs a token ("read")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from api.auth import Reader
+from api.deps import Connection
+from geo import resources
+from geo.resources import ResourceKind, Specialty
+
+router = APIRouter(prefix="/api/resources", tags=["resources"])
+
+#: which query filter belongs to which kind
+_FILTER_KIND = {"min_free": "shelter", "item": "warehouse", "specialty": "team"}
+
+
+def invalid(field: str, msg: str, where: str = "query") -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors, naming the field."""
+    return HTTPException(422, [{"loc": [where, field], "msg": msg, "type": "value_error"}])
+
+
+def point_feature(row: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON (RFC 7946) point feature from a row with ``lon``/``lat``; 6 decimals ≈ 0.1 m."""
+    props = {k: v for k, v in row.items() if k not in ("lon", "lat")}
+    if props.get("distance_m") is not None:
+        props["distance_m"] = round(props["distance_m"], 1)
+    return {
+        "type": "Feature",
+        "id": row["id"],
+        "geometry": {"type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]},
+        "properties": props,
+    }
+
+
+@router.get("/nearest", summary="最近的避难场所、物资仓库或救援队伍 Nearest resources")
+def nearest(
+    conn: Connection,
+    _: Reader,
+    kind: Annotated[ResourceKind, Query(description="shelter 避难场所, warehouse 仓库, team 队伍")],
+    lon: Annotated[float | None, Query(ge=-180, le=180, description="WGS 84 longitude")] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="WGS 84 latitude")] = None,
+    warning_id: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="measure from its area")
+    ] = None,
+    k: Annotated[int, Query(ge=1, le=100)] = 5,
+    min_free: Annotated[
+        int | None, Query(ge=0, le=10**7, description="shelters: free places")
+    ] = None,
+    item: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=40,
+            pattern=r"^[^\x00-\x1f]+$",
+            description="warehouses: item code or part of its name",
+        ),
+    ] = None,
+    specialty: Annotated[Specialty | None, Query(description="teams: specialty")] = None,
+) -> dict[str, Any]:
+    """The ``k`` nearest resources of ``kind`` to a point (``lon`` + ``lat``) or to a warning's
+    area (``warning_id``; 0 m inside it), as GeoJSON point features sorted by geodesic
+    ``distance_m``."""
+    if warning_id is not None and (lon is not None or lat is not None):
+        raise invalid("warning_id", "give either lon and lat or warning_id, not both")
+    if warning_id is None:
+        for name, value in (("lon", lon), ("lat", lat)):
+            if value is None:
+                raise invalid(name, f"{name} is required (give lon and lat, or warning_id)")
+    given = {"min_free": min_free, "item": item, "specialty": specialty}
+    for name, value in given.items():
+        if value is not None and _FILTER_KIND[name] != kind:
+            raise invalid(name, f"{name} applies to kind {_FILTER_KIND[name]}, not {kind}")
+    if warning_id is not None:
+        area = resources.warning_area(conn, warning_id)
+        origin: dict[str, Any] = {"warning_id": warning_id}
+    else:
+        area = resources.point_wkb(lon, lat)
+        origin = {"lon": lon, "lat": lat}
+    rows = resources.nearest(
+        conn,
+        kind,
+        area,
+        k=k,
+        min_free=min_free or 0,
+        item=item,
+        specialties=[specialty] if specialty else None,
+    )
+    return {
+        "type": "FeatureCollection",
+        "kind": kind,
+        "kind_zh": resources.KIND_LABELS[kind],
+        "origin": origin,
+        "features": [point_feature(r) for r in rows],
+    }
+
+
+@router.get("/summary", summary="各乡镇应急资源汇总 Resource totals per township")
+def summary(
+    conn: Connection,
+    _: Reader,
+    by: Annotated[Literal["township"], Query(description="grouping (township)")] = "township",
+    county: Annotated[str | None, Query(pattern=r"^[1-9]\d{5}$", description="GB/T 2260")] = None,
+) -> dict[str, Any]:
+    """Per township: relief stock per item, shelter capacity/occupied/free and rescue teams per
+    specialty; county-level resources form their own group; ``totals`` sums the groups."""
+    return {"by": by, **resources.summary_by_township(conn, county)}

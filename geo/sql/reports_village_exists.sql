@@ -1,0 +1,1 @@
+SELECT code FROM village WHERE code = %(code)s;
