@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from fastapi import FastAPI
+from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from api import errors
-from api.routers import datasets, health, me
+from api.events import EventHub
+from api.observability import Metrics, ObservabilityMiddleware, mark_worker_dead
+from api.routers import cap_feed, datasets, health, me, ogc, resources, villages, warnings
+from api.routers import events as live_events
+from api.routers import reports as field_reports
+from api.routers import tiles as tile_routes
 from geo.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -17,6 +24,25 @@ riskmap — 县级应急管理局风险一张图与预警系统 (risk maps and e
 emergency-management bureaus). Data below county level in the demo is **synthetic**:
 see `/api/datasets` for the provenance of every loaded dataset.
 """
+
+# Tag descriptions for the OpenAPI document (every router uses one of these tags).
+OPENAPI_TAGS = [
+    {"name": "warnings", "description": "预警 — warnings: public issued ones, review and actions"},
+    {"name": "events", "description": "实时事件 — live Server-Sent Events for wall maps"},
+    {"name": "resources", "description": "应急资源 — shelters, warehouses, rescue teams"},
+    {"name": "villages", "description": "行政村 — villages, their risk and rain"},
+    {"name": "field reports", "description": "现场报告 — reports from the field and their review"},
+    {"name": "metadata", "description": "数据来源 — datasets and their provenance"},
+    {"name": "auth", "description": "用户与令牌 — the caller behind a bearer token"},
+    {"name": "operations", "description": "运维 — health and Prometheus metrics"},
+    {"name": "OGC API – Features", "description": "OGC API – Features collections and items"},
+    {"name": "tiles", "description": "地图瓦片 — vector tiles, rainfall tiles, TileJSON"},
+]
+
+
+def _plain_rows(conn: psycopg.Connection) -> None:
+    """Undo a borrower's row factory so the next borrower gets plain tuples, as it expects."""
+    conn.row_factory = tuple_row
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -26,24 +52,44 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = ConnectionPool(url, min_size=1, max_size=10, open=False, name="riskmap")
+        pool = ConnectionPool(
+            url, min_size=1, max_size=10, open=False, name="riskmap", reset=_plain_rows
+        )
         pool.open(wait=True, timeout=30)
         app.state.pool = pool
+        app.state.events = EventHub(url, pool, on_event=app.state.metrics.count_event)
+        await app.state.events.start()
         try:
             yield
         finally:
+            await app.state.events.stop()
+            if getattr(app.state, "tile_cache", None) is not None:
+                app.state.tile_cache.stop()
             pool.close()
+            mark_worker_dead()
 
     app = FastAPI(
         title="riskmap",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_tags=OPENAPI_TAGS,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     app.state.database_url = url
     errors.register(app)
     app.include_router(health.router)
+    app.include_router(health.metrics_router)
+    app.include_router(live_events.router)
     app.include_router(datasets.router)
     app.include_router(me.router)
+    app.include_router(warnings.router)
+    app.include_router(cap_feed.router)
+    app.include_router(ogc.router)
+    app.include_router(tile_routes.router)
+    app.include_router(resources.router)
+    app.include_router(villages.router)
+    app.include_router(field_reports.router)
     return app

@@ -256,8 +256,21 @@ def serve(
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    """JSON log lines (api.observability); with several workers, Prometheus multiprocess mode in
+    ``data_dir/prometheus`` unless PROMETHEUS_MULTIPROC_DIR is set (it must be set before the
+    workers import prometheus_client, hence here)."""
+    import os
+    import shutil
+
     import uvicorn
 
+    from api.observability import logging_config
+
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = settings.data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)  # counts of an earlier run
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     out.print(f"riskmap API: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(
         "api.app:create_app",
@@ -266,6 +279,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=logging_config(settings.log_level),
+        access_log=False,  # riskmap.access logs each request with its id, route and user
+        timeout_graceful_shutdown=10,  # a safety net: event streams end on shutdown anyway
     )
 
 

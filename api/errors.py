@@ -8,13 +8,14 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from geo.errors import DataError, NotFoundError, RiskmapError
+from geo.errors import DataError, InvalidArgumentError, NotFoundError, RiskmapError
 
 log = logging.getLogger("riskmap.api")
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (NotFoundError, 404),
     (DataError, 422),
+    (InvalidArgumentError, 422),  # a value the operation cannot use (routers map state to 409)
 ]
 
 
@@ -27,9 +28,26 @@ def register(app: FastAPI) -> None:
             if isinstance(exc, kind):
                 return JSONResponse({"detail": str(exc)}, status_code=status)
         log.error("domain error on %s: %s", request.url.path, exc)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+        return _server_error(request, "internal error", 500)
 
     @app.exception_handler(psycopg.Error)
     async def _database(request: Request, exc: psycopg.Error) -> JSONResponse:
         log.error("database error on %s: %s", request.url.path, exc)
-        return JSONResponse({"detail": "database unavailable or query failed"}, status_code=503)
+        return _server_error(request, "database unavailable or query failed", 503)
+
+    @app.exception_handler(Exception)
+    async def _anything_else(request: Request, exc: Exception) -> JSONResponse:
+        # The stack trace goes to the log (with the request id), never to the caller.
+        rid = request.scope.get("state", {}).get("request_id")
+        log.error(
+            "unhandled error on %s", request.url.path, exc_info=exc, extra={"request_id": rid}
+        )
+        return _server_error(request, "internal error", 500)
+
+
+def _server_error(request: Request, detail: str, status: int) -> JSONResponse:
+    """A 5xx body with the request id that finds the log line (set by the observability
+    middleware), and the id on the response header too (the 500 handler runs outside it)."""
+    rid = request.scope.get("state", {}).get("request_id")
+    headers = {"X-Request-ID": rid} if rid else None
+    return JSONResponse({"detail": detail, "request_id": rid}, status_code=status, headers=headers)

@@ -1,25 +1,77 @@
-"""Liveness and readiness: is the database reachable and is its schema current."""
+"""Liveness and readiness: is the database reachable and is its schema current; how old are
+the background services' heartbeats.
+
+Only an unreachable database (503 from the error handler) or pending migrations make the answer
+503. Services are reported, not judged: a dev setup without a dispatcher is healthy, and an
+orchestrator that wants the dispatcher alive checks ``components.dispatcher.status``.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from psycopg.rows import dict_row
+from pydantic import BaseModel, Field
 
 from api.deps import Connection
 from geo.db import migrate
 from geo.db.sqlfiles import load_sql
 
 router = APIRouter(tags=["operations"])
+metrics_router = APIRouter(tags=["operations"])
+
+
+# Seconds after which a heartbeat is stale; the ingest runner beats every second or so.
+STALE_AFTER = {"dispatcher": 120.0, "ingest": 120.0}
+DEFAULT_STALE_AFTER = 300.0
+HEALTH_TIMEOUT_S = 5.0
+
+
+class Component(BaseModel):
+    """A background service as seen through its heartbeat (table service_heartbeat)."""
+
+    status: Literal["ok", "stale", "never"] = Field(
+        description="never: no heartbeat recorded (e.g. not run in a dev setup)"
+    )
+    last_seen: datetime | None = None
+    age_seconds: float | None = None
+    stale_after_seconds: float
 
 
 class Health(BaseModel):
-    status: str
-    database: str
+    status: str = Field(examples=["ok"])
+    database: str = Field(examples=["reachable"])
     postgres: str | None = None
     postgis: str | None = None
     migrations_pending: list[str]
     villages: int | None = None
+    components: dict[str, Component] = Field(default_factory=dict)
+    events_listener: str | None = Field(
+        default=None, description="this worker's live-event listener: listening or reconnecting"
+    )
+
+
+def _components(rows: list[dict]) -> dict[str, Component]:
+    seen = {r["name"]: r for r in rows}
+    out = {}
+    for name in sorted(set(STALE_AFTER) | set(seen)):
+        limit = STALE_AFTER.get(name, DEFAULT_STALE_AFTER)
+        row = seen.get(name)
+        if row is None:
+            out[name] = Component(status="never", stale_after_seconds=limit)
+            continue
+        age = round(max(row["age_s"], 0.0), 1)
+        out[name] = Component(
+            status="ok" if age <= limit else "stale",
+            last_seen=row["last_seen"],
+            age_seconds=age,
+            stale_after_seconds=limit,
+        )
+    return out
 
 
 @router.get(
@@ -28,11 +80,16 @@ class Health(BaseModel):
     summary="Service health",
     responses={503: {"model": Health, "description": "database unreachable or schema behind"}},
 )
-def healthz(request: Request, conn: Connection) -> JSONResponse:
+def healthz(request: Request) -> JSONResponse:
     """Answer 200 only when the database answers and every migration is applied."""
-    row = conn.execute(load_sql("api.sql", "health.sql")).fetchone()
+    # Its own connection with a short wait: a probe must answer 503 quickly, not in 30 s.
+    with request.app.state.pool.connection(timeout=HEALTH_TIMEOUT_S) as conn:
+        conn.row_factory = dict_row
+        row = conn.execute(load_sql("api.sql", "health.sql")).fetchone()
+        beats = conn.execute(load_sql("api.sql", "health_heartbeats.sql")).fetchall()
     todo = migrate.pending(request.app.state.database_url)
     ok = not todo
+    hub = getattr(request.app.state, "events", None)
     body = Health(
         status="ok" if ok else "degraded",
         database="reachable",
@@ -40,5 +97,34 @@ def healthz(request: Request, conn: Connection) -> JSONResponse:
         postgis=row["postgis"],
         migrations_pending=todo,
         villages=row["villages"],
+        components=_components(beats),
+        events_listener=None if hub is None else "listening" if hub.connected else "reconnecting",
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
+
+
+METRICS_EXAMPLE = """# HELP riskmap_http_requests_total HTTP requests answered
+# TYPE riskmap_http_requests_total counter
+riskmap_http_requests_total{method="GET",route="/healthz",status="200"} 3.0
+# HELP riskmap_warnings Warnings by status and colour
+# TYPE riskmap_warnings gauge
+riskmap_warnings{colour="red",status="issued"} 2.0
+"""
+
+
+@metrics_router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"example": METRICS_EXAMPLE}}}},
+)
+def metrics(request: Request, conn: Connection) -> Response:
+    """Requests and latency by route template and status, live-event clients and events, and
+    (read from the database now) warnings by status and colour, outbox backlog, heartbeats."""
+    database = {
+        "warnings": conn.execute(load_sql("api.sql", "metrics_warnings.sql")).fetchall(),
+        "outbox": conn.execute(load_sql("api.sql", "metrics_outbox.sql")).fetchall(),
+        "heartbeats": conn.execute(load_sql("api.sql", "health_heartbeats.sql")).fetchall(),
+    }
+    body = request.app.state.metrics.render(database)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

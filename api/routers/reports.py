@@ -150,7 +150,7 @@ def search(
     until: Annotated[AwareDatetime | None, Query(description="observed at or before")] = None,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """Reports matching every filter, newest observation first."""
     box = None

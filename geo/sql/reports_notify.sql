@@ -1,2 +1,2 @@
--- Delivered to listeners (live map, rules) when the transaction commits.
-SELECT pg_notify('riskmap_events', %(payload)s);
+-- A live event (event_log, announced on riskmap_events at commit): wall maps and the rules see it.
+SELECT riskmap_event('field_report', %(payload)s::jsonb);
