@@ -121,6 +121,11 @@ class EmbeddedCluster:
         Server binaries; found automatically when None.
     fast_unsafe
         Turn off fsync and friends: for throwaway test clusters only.
+    tcp_port
+        Also listen on 127.0.0.1 at this port, with trust authentication for loopback
+        connections (for clients that refuse a socket-only URL, e.g. a benchmark peer); the
+        Unix socket then carries this port number too. Takes effect when the cluster is
+        created. None (the default): Unix socket only, TCP refused.
     """
 
     root: Path
@@ -129,6 +134,12 @@ class EmbeddedCluster:
     run_as: str = "postgres"
     bin_dir: Path | None = None
     fast_unsafe: bool = False
+    tcp_port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The server's port: the TCP port when there is one, else the socket's 5432."""
+        return self.tcp_port or SOCKET_PORT
 
     @property
     def data_dir(self) -> Path:
@@ -142,7 +153,7 @@ class EmbeddedCluster:
     def socket_dir(self) -> Path:
         """root/run, or a short folder under /tmp when the path would overflow a socket address."""
         preferred = self.root.resolve() / "run"
-        if len(str(preferred / f".s.PGSQL.{SOCKET_PORT}")) <= _MAX_SOCKET_PATH:
+        if len(str(preferred / f".s.PGSQL.{self.port}")) <= _MAX_SOCKET_PATH:
             return preferred
         digest = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:12]
         return Path("/tmp") / f"riskmap-pg-{digest}"
@@ -154,7 +165,13 @@ class EmbeddedCluster:
 
     def url_for(self, db_name: str) -> str:
         host = quote(str(self.socket_dir), safe="/")
-        return f"postgresql://{self.superuser}@/{db_name}?host={host}&port={SOCKET_PORT}"
+        return f"postgresql://{self.superuser}@/{db_name}?host={host}&port={self.port}"
+
+    def tcp_url_for(self, db_name: str | None = None) -> str:
+        """libpq URL over loopback TCP (only when the cluster was created with ``tcp_port``)."""
+        if self.tcp_port is None:
+            raise ClusterError(f"the cluster in {self.root} has no TCP port")
+        return f"postgresql://{self.superuser}@127.0.0.1:{self.tcp_port}/{db_name or self.db_name}"
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -292,14 +309,16 @@ class EmbeddedCluster:
                 "UTF8",
                 "--locale=C.UTF-8",
                 "--auth-local=trust",
-                "--auth-host=reject",
+                "--auth-host=" + ("trust" if self.tcp_port else "reject"),
                 "--no-instructions",
             ],
             "create the cluster (initdb)",
         )
+        listen = "127.0.0.1" if self.tcp_port else ""
         conf = [
-            "# riskmap embedded cluster: private Unix socket, no TCP",
-            "listen_addresses = ''",
+            "# riskmap embedded cluster: private Unix socket"
+            + (f", loopback TCP port {self.tcp_port}" if self.tcp_port else ", no TCP"),
+            f"listen_addresses = '{listen}'",
             f"unix_socket_directories = '{self.socket_dir}'",
             "unix_socket_permissions = 0700",
             "timezone = 'UTC'",
@@ -307,6 +326,8 @@ class EmbeddedCluster:
             "shared_buffers = 256MB",
             "max_connections = 100",
         ]
+        if self.tcp_port:
+            conf.append(f"port = {self.tcp_port}")
         if self.fast_unsafe:
             conf += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         self._append_conf(conf)

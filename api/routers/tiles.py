@@ -1,0 +1,334 @@
+"""Map tiles: vector tiles (MVT) of villages, townships, hazard points, shelters, stations and
+issued warnings, the latest rainfall grid as PNG tiles with its legend, and TileJSON 3.0.0.
+
+Conventions (documented for map clients):
+
+* XYZ scheme, Web Mercator; z 0–24. A z/x/y that is not a number is 400; a tile outside the
+  pyramid (x or y ≥ 2^z, z > 24) is 404.
+* An empty vector tile is ``204 No Content`` (MapLibre and Mapbox GL draw nothing for it); an
+  empty rain tile is a transparent PNG (raster sources need an image).
+* ``ETag`` is a hash of the tile bytes; ``If-None-Match`` with it gives ``304``.
+  ``Cache-Control`` is ``public`` for the warnings layer, ``private`` for the rest, 60 s.
+* Auth: the warnings layer is public. Every other layer (and the rain tiles) needs a viewer
+  token. Map clients cannot easily send a bearer header for tile requests, so tile and TileJSON
+  requests also accept ``?token=…``; a TileJSON requested that way keeps the token in its tile
+  URL template, so a MapLibre source pointed at the TileJSON URL just works. Nothing else in the
+  API accepts tokens in the query string (they end up in logs and histories).
+* No compression here: vector tiles compress well and a reverse proxy (gzip) is the usual place.
+
+The vector tile handler is ``async``: a tile (and the token check) found in the worker's cache
+(``api/tiles/cache.py``, emptied by database notifications) is answered without a thread or a
+query; otherwise all database work runs in ONE worker thread that takes a pooled connection and
+gives it back. With the usual sync dependencies (connection, then principal, then handler, each
+its own thread hop) 50 concurrent map clients could fill the thread pool with requests waiting
+for a connection while the requests holding connections waited for a thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+import psycopg
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from psycopg.rows import dict_row
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import Credentials
+from api.deps import Connection
+from api.tiles import mvt, raster
+from api.tiles.cache import TileCache
+from api.users import Principal, authenticate
+
+router = APIRouter(prefix="/tiles", tags=["tiles"])
+
+MVT_TYPE = "application/vnd.mapbox-vector-tile"
+MAX_AGE = 60
+RAIN = "rain"
+
+
+def _unauthorised(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _token_param(
+    token: Annotated[
+        str | None, Query(description="API token, for map clients that cannot send a header")
+    ] = None,
+) -> str | None:
+    return token
+
+
+Token = Annotated[str | None, Depends(_token_param)]
+
+
+def _principal(request: Request, conn: Connection, creds: Credentials, token: Token):
+    """The caller from the bearer header or ``?token=`` (tile requests only), else None."""
+    return _check_token(request, conn, creds.credentials if creds is not None else token)
+
+
+TilePrincipal = Annotated[Principal | None, Depends(_principal)]
+
+
+def _admit(public: bool, principal: Principal | None) -> None:
+    if public:
+        return
+    if principal is None:
+        raise _unauthorised("this layer needs a token (Authorization: Bearer, or ?token=)")
+    if not principal.may("read"):
+        raise HTTPException(403, f"role {principal.role!r} may not read map layers")
+
+
+def _xyz(z: str, x: str, y: str) -> tuple[int, int, int]:
+    try:
+        zi, xi, yi = int(z), int(x), int(y)
+    except ValueError:
+        raise HTTPException(400, "z, x and y must be whole numbers") from None
+    if not mvt.valid_tile(zi, xi, yi):
+        raise HTTPException(404, f"no tile {zi}/{xi}/{yi}: x and y run from 0 to 2^z − 1")
+    return zi, xi, yi
+
+
+def _layer(layer: str) -> mvt.VectorLayer:
+    found = mvt.LAYERS.get(layer)
+    if found is None:
+        known = ", ".join([*mvt.LAYERS, RAIN])
+        raise HTTPException(404, f"no tile layer {layer!r}; layers: {known}")
+    return found
+
+
+def _cached(request: Request, body: bytes, media_type: str, public: bool) -> Response:
+    """200 with ETag and Cache-Control, 304 when the client holds these bytes, 204 if empty."""
+    scope = "public" if public else "private"
+    headers = {"Cache-Control": f"{scope}, max-age={MAX_AGE}", "Vary": "Authorization"}
+    if not body:
+        return Response(status_code=204, headers=headers)
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    headers["ETag"] = etag
+    sent = request.headers.get("if-none-match", "")
+    if etag in {t.strip().removeprefix("W/") for t in sent.split(",")} or sent.strip() == "*":
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _base(request: Request) -> str:
+    public_url = request.app.state.settings.public_url
+    return (public_url or str(request.base_url)).rstrip("/")
+
+
+def _with_token(url: str, token: str | None) -> str:
+    return f"{url}?token={quote(token, safe='')}" if token else url
+
+
+@router.get("", summary="Tile layers")
+def layers(request: Request, token: Token) -> list[dict[str, Any]]:
+    """Every tile layer: id, titles, vector or raster, whether public, TileJSON and tile URLs."""
+    base = _base(request)
+    out = [
+        {
+            "id": layer.id,
+            "title_zh": layer.title_zh,
+            "title_en": layer.title_en,
+            "type": "vector",
+            "public": layer.public,
+            "tilejson": _with_token(f"{base}/tiles/{layer.id}.json", token),
+            "tiles": _with_token(f"{base}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt", token),
+        }
+        for layer in mvt.LAYERS.values()
+    ]
+    out.append(
+        {
+            "id": RAIN,
+            "title_zh": "最新降水格点",
+            "title_en": "latest rainfall grid",
+            "type": "raster",
+            "public": False,
+            "tilejson": _with_token(f"{base}/tiles/{RAIN}.json", token),
+            "tiles": _with_token(f"{base}/tiles/{RAIN}/{{z}}/{{x}}/{{y}}.png", token),
+            "legend": f"{base}/tiles/{RAIN}/legend.json",
+        }
+    )
+    return out
+
+
+@router.get("/rain/legend.json", summary="Rainfall legend")
+def rain_legend(
+    conn: Connection,
+    principal: TilePrincipal,
+    period: Annotated[datetime | None, Query(description="grid period ending at or before")] = None,
+    product: Literal["qpe", "qpf"] = "qpe",
+) -> dict[str, Any]:
+    """Classes (mm), colours and labels zh/en of the scale the rain tiles use for that grid."""
+    _admit(False, principal)
+    return raster.legend(raster.find_grid(conn, product, period))
+
+
+@router.get(
+    "/rain/{z}/{x}/{y}.png",
+    summary="Rainfall grid tile (PNG)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def rain_tile(
+    request: Request,
+    z: str,
+    x: str,
+    y: str,
+    period: Annotated[datetime | None, Query(description="grid period ending at or before")] = None,
+    product: Literal["qpe", "qpf"] = "qpe",
+    token: Annotated[str | None, Query(description="API token (map clients)")] = None,
+) -> Response:
+    """The latest (or ``period``'s) rainfall grid in the tile; dry and nodata transparent."""
+    raw = _bearer_of(request) or token
+    if raw is None:
+        _admit(False, None)
+    zi, xi, yi = _xyz(z, x, y)
+    body = await run_in_threadpool(_rain_tile, request, raw, product, period, (zi, xi, yi))
+    return _cached(request, body, "image/png", public=False)
+
+
+def _rain_tile(
+    request: Request,
+    raw_token: str,
+    product: str,
+    period: datetime | None,
+    zxy: tuple[int, int, int],
+) -> bytes:
+    """Auth, grid lookup and rendering in one thread (see the module docstring)."""
+    with request.app.state.pool.connection() as conn:
+        conn.row_factory = dict_row
+        _admit(False, _check_token(request, conn, raw_token))
+        grid = raster.find_grid(conn, product, period)
+    return raster.render(grid, *zxy)
+
+
+@router.get("/{layer}.json", summary="TileJSON 3.0.0 of a layer")
+def tilejson(
+    request: Request, conn: Connection, principal: TilePrincipal, layer: str, token: Token
+) -> JSONResponse:
+    """TileJSON with an absolute tile URL template (carrying ``?token=`` if it was given)."""
+    base = _base(request)
+    if layer == RAIN:
+        _admit(False, principal)
+        grid = raster.find_grid(conn, "qpe", None)
+        doc = _rain_tilejson(_with_token(f"{base}/tiles/{RAIN}/{{z}}/{{x}}/{{y}}.png", token), grid)
+        return JSONResponse(doc, headers={"Cache-Control": "private, max-age=60"})
+    found = _layer(layer)
+    _admit(found.public, principal)
+    mvt.ensure_fresh(conn, request.app.state)
+    url = _with_token(f"{base}/tiles/{found.id}/{{z}}/{{x}}/{{y}}.mvt", token)
+    doc = mvt.tilejson(found, url, mvt.bounds(conn).get(found.id))
+    scope = "public" if found.public else "private"
+    return JSONResponse(doc, headers={"Cache-Control": f"{scope}, max-age={MAX_AGE}"})
+
+
+def _rain_tilejson(url: str, grid: raster.GridRef) -> dict[str, Any]:
+    west, south, east, north = grid.bounds
+    return {
+        "tilejson": "3.0.0",
+        "name": RAIN,
+        "description": f"降水量 (rainfall, mm) {grid.valid_start:%Y-%m-%d %H:%M}–"
+        f"{grid.valid_end:%H:%M} UTC",
+        "scheme": "xyz",
+        "tiles": [url],
+        "minzoom": 0,
+        "maxzoom": 14,
+        "bounds": [round(v, 6) for v in (west, south, east, north)],
+        "center": [round((west + east) / 2, 6), round((south + north) / 2, 6), 9],
+    }
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+def _start_cache(app) -> TileCache:
+    with _CACHE_LOCK:
+        cache = getattr(app.state, "tile_cache", None)
+        if cache is None:
+            cache = TileCache(app.state.database_url)
+            cache.start()
+            app.state.tile_cache = cache
+        return cache
+
+
+def _vector_tile(
+    request: Request,
+    raw_token: str | None,
+    found: mvt.VectorLayer,
+    key: tuple[str, int, int, int],
+    cache: TileCache,
+    check_token: bool,
+) -> bytes:
+    """Auth and tile on one pooled connection, in one thread (see the module docstring)."""
+    generation, token_generation = cache.generation(), cache.token_generation()
+    with request.app.state.pool.connection() as conn:
+        conn.row_factory = dict_row
+        conn.autocommit = True  # read-only work: no BEGIN/COMMIT round trips
+        try:
+            if check_token:
+                principal = _check_token(request, conn, raw_token)
+                _admit(False, principal)
+                cache.remember(raw_token, principal, token_generation)
+            mvt.ensure_fresh(conn, request.app.state)
+            body = mvt.render(conn, found, *key[1:])
+        finally:
+            conn.autocommit = False
+    cache.put(key, body, generation)
+    return body
+
+
+def _check_token(request: Request, conn: psycopg.Connection, raw: str | None):
+    if raw is None:
+        return None
+    principal = authenticate(conn, raw)
+    if principal is None:
+        raise _unauthorised("token unknown, revoked or expired")
+    request.state.user = principal.name
+    return principal
+
+
+def _bearer_of(request: Request) -> str | None:
+    """The bearer token of the Authorization header (read directly: the hottest route)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.mvt",
+    summary="Vector tile (MVT)",
+    response_class=Response,
+    responses={200: {"content": {MVT_TYPE: {}}}, 204: {"description": "empty tile"}},
+)
+async def vector_tile(
+    request: Request,
+    layer: str,
+    z: str,
+    x: str,
+    y: str,
+    token: Annotated[str | None, Query(description="API token (map clients)")] = None,
+) -> Response:
+    """One Mapbox Vector Tile (extent 4096, buffer 64) of ``layer``.
+
+    Send the token as ``Authorization: Bearer …`` or ``?token=…`` (not public layers)."""
+    found = _layer(layer)
+    raw = _bearer_of(request) or token
+    if not found.public and raw is None:
+        _admit(False, None)
+    key = (found.id, *_xyz(z, x, y))
+    cache = getattr(request.app.state, "tile_cache", None)
+    if cache is None:
+        cache = await run_in_threadpool(_start_cache, request.app)
+    check_token = False
+    if not found.public:
+        known = cache.principal(raw)
+        if known is not None:
+            _admit(False, known)
+        check_token = known is None
+    body = None if check_token else cache.get(key)
+    if body is None:
+        body = await run_in_threadpool(_vector_tile, request, raw, found, key, cache, check_token)
+    return _cached(request, body, MVT_TYPE, found.public)

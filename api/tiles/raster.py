@@ -1,0 +1,196 @@
+"""Rainfall grids as 256-pixel PNG map tiles, coloured by a rainfall scale with a legend.
+
+The grid is the file catalogued by the ingest pipeline (``grid_file``, migration 0012); it is
+read with the ingest readers (so units and nodata are handled exactly as for village rainfall),
+decoded once per file and period and kept in a small per-process cache, then warped into the
+Web Mercator tile with ``rasterio.warp.reproject`` (nearest neighbour: each pixel keeps the value
+of the cell under it, so the map shows the grid's real cells). Cells below the scale's first
+class (dry) and nodata are transparent.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache, lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import morecantile
+import numpy as np
+import psycopg
+from affine import Affine
+from PIL import Image
+
+from geo.db.sqlfiles import load_sql
+from geo.errors import DataError, NotFoundError
+
+TILE_SIZE = 256
+Product = Literal["qpe", "qpf"]
+_TMS = morecantile.tms.get("WebMercatorQuad")
+
+
+@dataclass(frozen=True)
+class GridRef:
+    """One catalogued period of a grid file, with its grid definition."""
+
+    id: str
+    path: str
+    step: int
+    to_mm: float
+    product: str
+    valid_start: datetime
+    valid_end: datetime
+    crs_wkt: str
+    transform: tuple[float, ...]
+    bounds: tuple[float, float, float, float]  # west, south, east, north (EPSG:4326)
+
+    @property
+    def hours(self) -> float:
+        return (self.valid_end - self.valid_start).total_seconds() / 3600.0
+
+
+def find_grid(conn: psycopg.Connection, product: Product, at: datetime | None) -> GridRef:
+    """The latest period of ``product`` ending at or before ``at`` (None: the latest)."""
+    row = conn.execute(
+        load_sql("api.sql", "tiles_rain_grid.sql"), {"product": product, "at": at}
+    ).fetchone()
+    conn.commit()
+    if row is None:
+        when = f" ending by {at.isoformat()}" if at else ""
+        raise NotFoundError(f"no {product} rainfall grid{when} in the catalogue")
+    return GridRef(
+        row["id"],
+        row["path"],
+        row["step"],
+        row["to_mm"],
+        row["product"],
+        row["valid_start"],
+        row["valid_end"],
+        row["crs"],
+        tuple(row["transform"]),
+        (row["west"], row["south"], row["east"], row["north"]),
+    )
+
+
+@lru_cache(maxsize=32)
+def _decoded(path: str, step: int, factor: float) -> np.ndarray:
+    """The period's values in mm (float32, NaN = no data), read once per process."""
+    from ingest.feeds.grids import read_geotiff, read_netcdf, to_mm
+
+    file = Path(path)
+    if not file.exists():
+        raise DataError(f"grid file {file.name} is catalogued but missing from the data store")
+    reader = read_geotiff if file.suffix.lower() in (".tif", ".tiff") else read_netcdf
+    mm, _ = to_mm(reader(file).read(step), factor)
+    return mm.astype(np.float32)
+
+
+@cache
+def scales() -> dict[str, Any]:
+    """The rainfall colour scales (``rain_scale.json``: classes, colours, labels zh/en)."""
+    text = (resources.files("api.tiles") / "rain_scale.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def scale_for(hours: float) -> dict[str, Any]:
+    """The scale for a period of ``hours`` (1 h, 12 h or 24 h grades)."""
+    for scale in scales()["scales"]:
+        if scale["max_hours"] is None or hours <= scale["max_hours"]:
+            return scale
+    raise AssertionError("the last scale has no max_hours")  # pragma: no cover
+
+
+@lru_cache(maxsize=8)
+def _palette(scale_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """Class lower bounds and an RGBA table whose row 0 (dry, below the first class) is clear."""
+    scale = next(s for s in scales()["scales"] if s["id"] == scale_id)
+    mins = np.array([c["min"] for c in scale["classes"]], dtype=np.float32)
+    rgba = np.zeros((len(mins) + 1, 4), dtype=np.uint8)
+    for i, c in enumerate(scale["classes"], start=1):
+        rgba[i] = [int(c["colour"][k : k + 2], 16) for k in (1, 3, 5)] + [200]
+    return mins, rgba
+
+
+def _tile_png(rgba: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=False, compress_level=6)
+    return buf.getvalue()
+
+
+@cache
+def empty_png() -> bytes:
+    """A fully transparent tile (outside the grid or no rain)."""
+    return _tile_png(np.zeros((TILE_SIZE, TILE_SIZE, 4), dtype=np.uint8))
+
+
+def render(grid: GridRef, z: int, x: int, y: int) -> bytes:
+    """PNG of the tile (z, x, y): the grid's rain coloured by its scale, dry cells clear."""
+    from rasterio.crs import CRS
+    from rasterio.warp import Resampling, reproject
+
+    tile = morecantile.Tile(x, y, z)
+    west, south, east, north = _TMS.bounds(tile)
+    gw, gs, ge, gn = grid.bounds
+    if west > ge or east < gw or south > gn or north < gs:
+        return empty_png()
+    left, bottom, right, top = _TMS.xy_bounds(tile)
+    dst = np.full((TILE_SIZE, TILE_SIZE), np.nan, dtype=np.float32)
+    reproject(
+        source=_decoded(grid.path, grid.step, grid.to_mm),
+        destination=dst,
+        src_transform=Affine(*grid.transform),
+        src_crs=CRS.from_wkt(grid.crs_wkt),
+        src_nodata=np.nan,
+        dst_transform=Affine.translation(left, top)
+        @ Affine.scale((right - left) / TILE_SIZE, (bottom - top) / TILE_SIZE),
+        dst_crs=CRS.from_epsg(3857),
+        dst_nodata=np.nan,
+        resampling=Resampling.nearest,
+    )
+    mins, rgba = _palette(scale_for(grid.hours)["id"])
+    classes = np.searchsorted(mins, np.nan_to_num(dst, nan=-1.0), side="right")
+    if not classes.any():
+        return empty_png()
+    return _tile_png(rgba[classes])
+
+
+def legend(grid: GridRef | None, hours: float | None = None) -> dict[str, Any]:
+    """Legend of the scale used for ``grid`` (or for a period of ``hours``): classes, colours,
+    units and labels in Chinese and English."""
+    period_hours = grid.hours if grid is not None else (hours or 1.0)
+    scale = scale_for(period_hours)
+    doc = scales()
+    out: dict[str, Any] = {
+        "title_zh": "降水量",
+        "title_en": "Rainfall",
+        "units": doc["units"],
+        "scale": scale["id"],
+        "standard": scale["standard"],
+        "note_zh": doc["note_zh"],
+        "note_en": doc["note_en"],
+        "classes": [
+            {
+                **c,
+                "label": f"{c['label_zh']} {_range(c)} mm",
+            }
+            for c in scale["classes"]
+        ],
+        "transparent": "no data, or less than the first class (dry)",
+    }
+    if grid is not None:
+        out["grid"] = {
+            "id": grid.id,
+            "product": grid.product,
+            "valid_start": grid.valid_start.isoformat(),
+            "valid_end": grid.valid_end.isoformat(),
+            "hours": grid.hours,
+        }
+    return out
+
+
+def _range(c: dict[str, Any]) -> str:
+    return f"≥ {c['min']:g}" if c["max"] is None else f"{c['min']:g}–{c['max']:g}"

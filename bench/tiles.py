@@ -1,0 +1,360 @@
+"""Vector tiles of the village layer: riskmap's ``/tiles/villages/{z}/{x}/{y}.mvt`` against tipg
+1.6 (developmentseed, FastAPI + asyncpg + ST_AsMVT) serving the same villages from the same
+PostGIS database in the same run.
+
+Both servers get the same tile list (every tile over the demo county at zooms 8–14, a fixed
+sample where a zoom has more than ``PER_ZOOM_MAX`` tiles), the same number of uvicorn workers,
+the same MVT extent (4096) and buffer (64), and 50 concurrent HTTP/1.1 keep-alive clients
+(aiohttp, in a process of its own: httpx's pool slowed down past ~10 connections and became
+the bottleneck). Two passes over the list: **cold** (each tile asked for the first time:
+riskmap renders every one) and **shared view** (the list again, as when many people watch the
+same county: riskmap answers from its per-worker cache, emptied by database notifications on
+every change; tipg has no cache and renders again). Both are warmed first on zoom-15 tiles that
+are not in the list (connection pools, plans, page cache). The county gets ``BENCH_TILE_VILLAGES``
+(default 3,000) villages so that low-zoom tiles carry real weight.
+
+tipg is asked for the attributes it can give (code, name, township code); riskmap's tiles also
+carry the three risk levels, their maximum, the warning colour and the township name. Reported:
+tiles/s and their ratio (target ≥ 3× tipg), p50/p99 latency (target p99 < 50 ms), and tile
+sizes (ours must stay under 500 KB; our outlines are simplified per zoom band, tipg sends them
+at full detail).
+
+tipg and the load generator live in their own virtualenv (``.venv-bench-tipg``, created on
+first use with pip) so the peer's dependencies never enter riskmap's; the load generator is
+this module run there (``python -m bench.tiles --load``), so everything above ``run`` imports
+only the standard library. tipg refuses socket-only database URLs, so the bench cluster listens
+on a loopback TCP port (``EmbeddedCluster(tcp_port=…)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from tempfile import mkdtemp
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
+TIPG_VENV = ROOT / ".venv-bench-tipg"
+TIPG_REQUIREMENT = "tipg==1.6.*"
+COUNTY = "431226"
+ZOOMS = range(8, 15)
+PER_ZOOM_MAX = 600
+CONCURRENCY = 50
+WORKERS = 2
+TIPG_COLLECTION = "public.village"
+
+
+def _with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_tipg() -> Path:
+    """The tipg virtualenv's python, creating the venv with pip on first use."""
+    python = TIPG_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import tipg, uvicorn, aiohttp"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    # away from the checkout: pip would see riskmap's egg-info on the path and complain
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True, cwd="/", env=clean)
+    pip = [str(python), "-m", "pip", "install", "--quiet", TIPG_REQUIREMENT, "uvicorn", "aiohttp"]
+    subprocess.run(pip, check=True, cwd="/", env=clean)
+    return python
+
+
+def _load_county(url: str, villages: int) -> tuple[float, float, float, float]:
+    """Generate and load the demo county; build its tile outlines; return its bounds."""
+    import psycopg
+
+    from geo.demo.county import generate
+    from geo.demo.load import load
+
+    demo = generate(
+        COUNTY,
+        villages=villages,
+        seed=11,
+        bundled_path=BUNDLED,
+        out_dir=Path(mkdtemp(prefix="riskmap-bench-tiles-")),
+        roster_start=datetime(2026, 7, 1, tzinfo=UTC),
+    )
+    with psycopg.connect(url) as conn:
+        load(conn, demo)
+        conn.commit()
+        conn.execute("ANALYZE")
+        conn.commit()
+        box = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM"
+            " (SELECT ST_Extent(geom) AS e FROM admin_unit WHERE code = %s) x",
+            [COUNTY],
+        ).fetchone()
+    return tuple(box)
+
+
+def _tile_list(bounds: tuple[float, float, float, float]) -> list:
+    import morecantile
+
+    tms = morecantile.tms.get("WebMercatorQuad")
+    rng = random.Random(20260714)
+    tiles: list[morecantile.Tile] = []
+    for z in ZOOMS:
+        at_z = list(tms.tiles(*bounds, zooms=[z]))
+        tiles += at_z if len(at_z) <= PER_ZOOM_MAX else rng.sample(at_z, PER_ZOOM_MAX)
+    rng.shuffle(tiles)
+    return tiles
+
+
+def _tipg_path(t) -> str:
+    return (
+        f"/collections/{TIPG_COLLECTION}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
+        "?properties=code,name,township_code"
+    )
+
+
+def _warm_list(bounds: tuple[float, float, float, float]) -> list:
+    """Zoom-15 tiles over the county: warm-up requests that are not in the measured list."""
+    import morecantile
+
+    tms = morecantile.tms.get("WebMercatorQuad")
+    return random.Random(7).sample(list(tms.tiles(*bounds, zooms=[15])), 150)
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"server at {url} not ready after {timeout:.0f} s")
+
+
+def _start_riskmap(db_url: str, port: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "RISKMAP_DATABASE_URL": db_url, "RISKMAP_LOG_LEVEL": "warning"}
+    argv = [str(Path(sys.executable).parent / "riskmap"), "serve", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--workers", str(WORKERS)]
+    return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": tcp_url,
+        "TIPG_DB_SCHEMAS": '["public"]',
+        "TIPG_DB_TABLES": f'["{TIPG_COLLECTION}"]',
+        "TIPG_TILE_BUFFER": "64",
+        "TIPG_TILE_RESOLUTION": "4096",
+        "TIPG_MAX_FEATURES_PER_TILE": "100000",
+    }
+    argv = [str(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--workers", str(WORKERS), "--log-level", "warning"]
+    return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+async def _hammer(
+    base: str, paths: list[str], headers: dict[str, str]
+) -> tuple[float, list[float], list[int], int]:
+    """Fetch every path with CONCURRENCY clients; (seconds, latencies, sizes, errors).
+
+    Runs in the bench virtualenv (aiohttp); see :func:`_load`."""
+    import aiohttp
+
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for p in paths:
+        queue.put_nowait(p)
+    latencies: list[float] = []
+    sizes: list[int] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(
+        base, headers=headers, connector=connector, timeout=timeout
+    ) as session:
+
+        async def client() -> None:
+            nonlocal errors
+            while True:
+                try:
+                    path = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                async with session.get(path) as r:
+                    body = await r.read()
+                    status = r.status
+                latencies.append(time.perf_counter() - t0)
+                if status == 200 and body:
+                    sizes.append(len(body))
+                elif status not in (200, 204):  # 204 / empty 200: an empty tile
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+        return time.perf_counter() - started, latencies, sizes, errors
+
+
+def _load(
+    python: Path, base: str, paths: list[str], headers: dict[str, str]
+) -> tuple[float, list[float], list[int], int]:
+    """Run :func:`_hammer` in the bench virtualenv's python and read its JSON result."""
+    job = {"base": base, "paths": paths, "headers": headers}
+    proc = subprocess.run(
+        [str(python), "-m", "bench.tiles", "--load"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"load generator failed: {proc.stderr.strip()[-500:]}")
+    out = json.loads(proc.stdout)
+    return out["seconds"], out["latencies"], out["sizes"], out["errors"]
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if values else 0.0
+
+
+def _summary(name: str, n: int, result: tuple[float, list[float], list[int], int]) -> str:
+    seconds, lat, sizes, errors = result
+    return (
+        f"{name}: {n / seconds:,.0f} tiles/s, p50 {_p(lat, 50) * 1000:.1f} ms,"
+        f" p99 {_p(lat, 99) * 1000:.1f} ms; {len(sizes)} non-empty tiles, mean"
+        f" {statistics.fmean(sizes) / 1024 if sizes else 0:.1f} KB, max"
+        f" {max(sizes, default=0) / 1024:.1f} KB; {errors} errors"
+    )
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
+    """Yield report lines: tile-list size, outline rebuild time, both servers, the ratios."""
+    import psycopg
+    from psycopg import sql
+
+    from api.users import add_user, new_token
+    from geo.db.migrate import migrate
+
+    villages = villages or int(os.environ.get("BENCH_TILE_VILLAGES", "3000"))
+    python = ensure_tipg()
+    name = f"bench_tiles_{uuid.uuid4().hex[:8]}"
+    admin = _with_db(url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    db, db_tcp = _with_db(url, name), _with_db(tcp_url, name)
+    logs = Path(mkdtemp(prefix="riskmap-bench-tiles-logs-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        migrate(db)
+        bounds = _load_county(db, villages)
+        with psycopg.connect(db, autocommit=True) as conn:
+            t0 = time.perf_counter()
+            units = conn.execute("SELECT tile_refresh_pending()").fetchone()[0]
+            rebuild = time.perf_counter() - t0
+            add_user(conn, "bench-tiles", "viewer")
+            token = new_token(conn, "bench-tiles", label="bench")
+        yield (
+            f"{villages:,} villages; outlines of {units:,} units simplified for 5 zoom bands"
+            f" in {rebuild:.1f} s (after each load)"
+        )
+        tiles = _tile_list(bounds)
+        per_zoom = {z: sum(t.z == z for t in tiles) for z in ZOOMS}
+        yield f"{len(tiles):,} tiles per server, zooms 8–14: {per_zoom}"
+        ours_port, tipg_port = free_port(), free_port()
+        procs.append(_start_riskmap(db, ours_port, logs / "riskmap.log"))
+        procs.append(_start_tipg(python, db_tcp, tipg_port, logs / "tipg.log"))
+        ours = f"http://127.0.0.1:{ours_port}"
+        peer = f"http://127.0.0.1:{tipg_port}"
+        _wait_ready(f"{ours}/healthz", procs[0])
+        _wait_ready(f"{peer}/collections/{TIPG_COLLECTION}", procs[1])
+        ours_paths = [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
+        peer_paths = [_tipg_path(t) for t in tiles]
+        auth = {"Authorization": f"Bearer {token}"}
+        warm = _warm_list(bounds)
+        _load(python, ours, [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in warm], auth)
+        _load(python, peer, [_tipg_path(t) for t in warm], {})
+        for label in ("cold", "shared view"):
+            peer_result = _load(python, peer, peer_paths, {})
+            ours_result = _load(python, ours, ours_paths, auth)
+            yield _summary(f"{label}: tipg 1.6 ({WORKERS} workers)", len(tiles), peer_result)
+            yield _summary(f"{label}: riskmap  ({WORKERS} workers)", len(tiles), ours_result)
+            ratio = peer_result[0] / ours_result[0]
+            p99 = _p(ours_result[1], 99) * 1000
+            biggest = max(ours_result[2], default=0)
+            share = sum(ours_result[2]) / max(1, sum(peer_result[2]))
+            yield (
+                f"{label}: riskmap vs tipg {ratio:.1f}x tiles/s (target ≥ 3x), riskmap p99"
+                f" {p99:.0f} ms at {CONCURRENCY} clients (target < 50 ms), largest tile"
+                f" {biggest / 1024:.0f} KB (limit 500 KB), bytes {share:.2f} of tipg's"
+            )
+    finally:
+        for proc in procs:
+            _stop(proc)
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _main_load() -> None:
+    """``python -m bench.tiles --load``: a JSON job on stdin, the timings as JSON on stdout."""
+    job = json.load(sys.stdin)
+    seconds, latencies, sizes, errors = asyncio.run(
+        _hammer(job["base"], job["paths"], job["headers"])
+    )
+    json.dump({"seconds": seconds, "latencies": latencies, "sizes": sizes, "errors": errors},
+              sys.stdout)  # fmt: skip
+
+
+def _main() -> None:
+    """``python -m bench.tiles [VILLAGES]``: its own throwaway cluster with a loopback TCP port."""
+    import shutil
+
+    from geo.db.cluster import EmbeddedCluster
+
+    base = Path(mkdtemp(prefix="riskmap-bench-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    cluster = EmbeddedCluster(base / "pg", tcp_port=free_port())
+    try:
+        socket_url = cluster.up()
+        for line in run(socket_url, cluster.tcp_url_for(), *(int(a) for a in sys.argv[1:])):
+            print(line, flush=True)
+    finally:
+        cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    _main_load() if sys.argv[1:] == ["--load"] else _main()
