@@ -333,7 +333,8 @@ def dikes(
     for part in parts:
         for side, offset in (("左", 0.0015), ("右", -0.0015)):
             line = shapely.offset_curve(part, offset)
-            if line.geom_type != "LineString" or line.is_empty:
+            # a seat reach of a few metres would make a dike of length 0 (seed 11 at 10k villages)
+            if line.geom_type != "LineString" or line.is_empty or line.length * 111.0 < 0.1:
                 continue
             rows.append(
                 {

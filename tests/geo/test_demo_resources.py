@@ -656,3 +656,22 @@ def test_scales_to_25000_villages() -> None:
     assert len(frames["warehouse"]) == 1 + 300 + 25_000
     assert frames["vehicle"]["plate"].is_unique
     assert _overlaps(frames["duty_shift"], ["person_id"]) == 0
+
+
+def test_a_seat_that_barely_touches_the_river_gets_no_zero_length_dike() -> None:
+    import geopandas as gpd
+    import shapely
+
+    from geo.demo.hydro import CRS, dikes
+
+    rivers = gpd.GeoDataFrame(
+        {"name": ["锦江"], "strahler": [4]},
+        geometry=[shapely.LineString([(109.0, 27.0), (109.1, 27.0)])],
+        crs=CRS,
+    )
+    corner = shapely.box(109.09999, 26.99, 109.2, 27.01)  # crosses the last metre of the river
+    none = dikes(rivers, corner, county_code="431226", dataset_id="t")
+    assert len(none) == 0
+    seat = shapely.box(109.02, 26.99, 109.06, 27.01)
+    two = dikes(rivers, seat, county_code="431226", dataset_id="t")
+    assert len(two) == 2 and (two.length_km > 0).all()
