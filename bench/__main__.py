@@ -7,7 +7,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench import bulk_load, rules_speed, station_rows, zonal_grid, zonal_scale
+from bench import (
+    bulk_load,
+    rules_speed,
+    station_rows,
+    tiles,
+    warnings_latency,
+    zonal_grid,
+    zonal_scale,
+)
 from geo.db.cluster import EmbeddedCluster
 from geo.db.migrate import migrate
 
@@ -15,7 +23,8 @@ from geo.db.migrate import migrate
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="riskmap-bench-", dir="/tmp"))
     os.chmod(base, 0o755)
-    cluster = EmbeddedCluster(base / "pg", fast_unsafe=False)
+    # a loopback TCP port too: the tile bench's peer (tipg) refuses socket-only URLs
+    cluster = EmbeddedCluster(base / "pg", fast_unsafe=False, tcp_port=tiles.free_port())
     try:
         url = cluster.up()
         migrate(url)
@@ -26,6 +35,8 @@ def main() -> None:
             ("new grid → village rainfall", lambda: zonal_grid.run(url)),
             ("zonal statistics at scale", lambda: zonal_scale.run(url)),
             ("all built-in rules", lambda: rules_speed.run(url)),
+            ("vector tiles vs tipg", lambda: tiles.run(url, cluster.tcp_url_for())),
+            ("warning list under 200 clients vs a static file", lambda: warnings_latency.run(url)),
         ]
         for title, bench in benches:
             print(f"== {title}", flush=True)

@@ -1,0 +1,399 @@
+"""Warnings: the GeoJSON list, one warning with its history, its CAP XML, and review actions.
+
+Who sees what
+-------------
+- Without a token the list shows **issued** warnings (``status=cancelled,expired`` may be asked
+  for; only warnings that were ever published), each as its *published* version: a pending draft
+  (a candidate, or an escalation awaiting review) stays internal. Asking for candidates or
+  rejected warnings without a token is 401.
+- With any token ("read") every status is listed and each warning shows its *current* version,
+  drafts included (``pending_review`` says whether it differs from what the public has).
+- The detail of a never-published warning needs a token (401; 404 when there is no such id).
+  The public detail carries the published versions and evidence; the audit trail, the impact
+  summary (it holds phone numbers) and the delivery status need a token.
+- CAP XML of any published version is public: it was sent to the public already.
+
+List pages are cached per worker, keyed by a fingerprint of the warning table (one cheap query
+per request) and sent with an ETag, so polling map clients cost almost nothing until a warning
+changes; a changed warning changes the key at once (nothing is served stale).
+
+Review actions call :mod:`geo.warnings.lifecycle`; a state that does not allow the action is
+409 (e.g. cancelling a candidate), bad input is 422.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from psycopg.rows import tuple_row
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import OptionalPrincipal, Principal, require
+from api.deps import Connection
+from geo.db.sqlfiles import load_sql
+from geo.errors import InvalidArgumentError, NotFoundError
+from geo.impact import warning_impact
+from geo.warnings import lifecycle
+from geo.warnings.cap_xml import render_cap
+from geo.warnings.proposal import COLOURS
+
+router = APIRouter(prefix="/api", tags=["warnings"])
+
+STATUSES = ("candidate", "issued", "rejected", "cancelled", "expired")
+PUBLIC_STATUSES = frozenset({"issued", "cancelled", "expired"})
+LEVELS = {"四级": "blue", "三级": "yellow", "二级": "orange", "一级": "red"}
+LEVELS |= {"4": "blue", "3": "yellow", "2": "orange", "1": "red"}
+SIMPLIFY_DEGREES = 0.0001  # about 10 m: invisible at village scale, a fraction of the vertices
+CAP_MEDIA_TYPE = "application/cap+xml"
+GEOJSON = "application/geo+json"
+WarningId = Annotated[int, Path(ge=1, le=2**62, description="warning id")]
+
+
+def _sql(name: str) -> str:
+    return load_sql("api.sql", name)
+
+
+def _unauthorised(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _csv(value: str | None, allowed: set[str] | None, what: str) -> list[str] | None:
+    """A comma-separated filter as a list (None when absent), each value checked."""
+    if value is None or not value.strip():
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in items if allowed is not None and v not in allowed]
+    if bad:
+        raise HTTPException(422, f"unknown {what} {bad}; allowed: {', '.join(sorted(allowed))}")
+    return items
+
+
+def _bbox(value: str | None) -> dict[str, float | None]:
+    """``minLon,minLat,maxLon,maxLat`` (OGC API – Features, WGS 84)."""
+    if value is None:
+        return {"xmin": None, "ymin": None, "xmax": None, "ymax": None}
+    try:
+        xmin, ymin, xmax, ymax = (float(v) for v in value.split(","))
+    except ValueError:
+        raise HTTPException(422, "bbox must be minLon,minLat,maxLon,maxLat") from None
+    if not (-180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90):
+        raise HTTPException(422, "bbox must be minLon,minLat,maxLon,maxLat within WGS 84 bounds")
+    return {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax}
+
+
+def _instant(text: str) -> datetime | None:
+    if text in ("..", ""):
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(422, f"datetime {text!r} is not RFC 3339") from None
+    if t.tzinfo is None:
+        raise HTTPException(422, f"datetime {text!r} needs an offset (Z or +08:00)")
+    return t.astimezone(UTC)
+
+
+def _interval(value: str | None) -> dict[str, datetime | None]:
+    """OGC ``datetime``: an instant, ``a/b``, ``a/..`` or ``../b``; warnings whose validity
+    (from first firing to end or expiry) touches it."""
+    if value is None:
+        return {"start": None, "end": None}
+    parts = value.split("/")
+    if len(parts) == 1:
+        t = _instant(parts[0])
+        return {"start": t, "end": t}
+    if len(parts) != 2:
+        raise HTTPException(422, "datetime must be an instant or an interval a/b")
+    start, end = _instant(parts[0]), _instant(parts[1])
+    if start and end and start > end:
+        raise HTTPException(422, "datetime interval ends before it starts")
+    return {"start": start, "end": end}
+
+
+def _page_links(request: Request, offset: int, limit: int, returned: int, matched: int) -> list:
+    def at(o: int) -> str:
+        return str(request.url.include_query_params(offset=o, limit=limit))
+
+    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    if offset + returned < matched:
+        links.append({"rel": "next", "type": GEOJSON, "href": at(offset + limit)})
+    if offset > 0:
+        links.append({"rel": "prev", "type": GEOJSON, "href": at(max(0, offset - limit))})
+    return links
+
+
+@router.get(
+    "/warnings",
+    summary="Warnings as GeoJSON (filters, paging)",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}, "description": "a GeoJSON FeatureCollection"}},
+)
+def list_warnings(
+    request: Request,
+    conn: Connection,
+    principal: OptionalPrincipal,
+    status: Annotated[
+        str | None, Query(description="comma-separated: " + ", ".join(STATUSES))
+    ] = None,
+    level: Annotated[str | None, Query(description="四级…一级 (or 4…1), comma-separated")] = None,
+    colour: Annotated[str | None, Query(description="blue, yellow, orange, red")] = None,
+    hazard: Annotated[str | None, Query(description="e.g. flash_flood,rainstorm")] = None,
+    rule: Annotated[str | None, Query(description="rule ids, comma-separated")] = None,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+    datetime_: Annotated[str | None, Query(alias="datetime", description="instant or a/b")] = None,
+    village: Annotated[str | None, Query(pattern=r"^\d{12}$", description="village code")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    """Every matching warning with a resolved geometry (never null), newest change first.
+
+    Without a token: issued warnings (published versions) only, unless ``status`` asks for
+    cancelled or expired ones. ``numberMatched``/``numberReturned`` and ``next``/``prev`` links
+    page through the rest (OGC API – Features).
+    """
+    public = principal is None
+    statuses = _csv(status, set(STATUSES), "status")
+    if public:
+        statuses = statuses or ["issued"]
+        if not set(statuses) <= PUBLIC_STATUSES:
+            raise _unauthorised("candidate and rejected warnings need a bearer token")
+    colours = set(_csv(colour, set(COLOURS), "colour") or [])
+    colours |= {LEVELS[v] for v in _csv(level, set(LEVELS), "level") or []}
+    params = {
+        "public": public,
+        "statuses": statuses,
+        "colours": sorted(colours) or None,
+        "hazards": _csv(hazard, None, "hazard"),
+        "rules": _csv(rule, None, "rule"),
+        "village": village,
+        **_bbox(bbox),
+        **_interval(datetime_),
+        "limit": limit,
+        "offset": offset,
+        "tolerance": SIMPLIFY_DEGREES,
+        "base": str(request.base_url) + "api/warnings/",
+    }
+    return _cached_page(request, conn, public, params)
+
+
+def _cached_page(request: Request, conn: Connection, public: bool, params: dict) -> Response:
+    """The page from this worker's cache when no warning changed since it was built (304 when
+    the client holds it), else built by one SQL statement."""
+    stamp = conn.execute(_sql("warnings_stamp.sql")).fetchone()
+    key = (stamp["n"], stamp["xsum"], public, str(request.url))
+    etag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Authorization"}
+    sent = request.headers.get("if-none-match", "")
+    if etag in {t.strip().removeprefix("W/") for t in sent.split(",")}:
+        return Response(status_code=304, headers=headers)
+    pages = getattr(request.app.state, "warning_pages", None)
+    if pages is None:
+        pages = request.app.state.warning_pages = PageCache()
+    body = pages.get(key)
+    if body is None:
+        with conn.cursor(row_factory=tuple_row) as cur:
+            matched, returned, features = cur.execute(_sql("warnings_list.sql"), params).fetchone()
+        head = {
+            "type": "FeatureCollection",
+            "numberMatched": matched,
+            "numberReturned": returned,
+            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "links": _page_links(request, params["offset"], params["limit"], returned, matched),
+        }
+        text = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + features + "}"
+        body = text.encode()
+        pages.put(key, body)
+    return Response(body, media_type=GEOJSON, headers=headers)
+
+
+class PageCache:
+    """The last few list pages built, keyed by the warning table's fingerprint and the request:
+    map clients poll the same pages, and a page only changes when a warning does."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._pages: OrderedDict[tuple, bytes] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            body = self._pages.get(key)
+            if body is not None:
+                self._pages.move_to_end(key)
+            return body
+
+    def put(self, key: tuple, body: bytes) -> None:
+        with self._lock:
+            self._pages[key] = body
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
+
+
+@router.get(
+    "/warnings/{warning_id}.cap",
+    summary="CAP 1.2 XML of a published version",
+    response_class=Response,
+    responses={200: {"content": {CAP_MEDIA_TYPE: {}}}, 404: {"description": "never published"}},
+)
+def warning_cap(
+    conn: Connection,
+    warning_id: WarningId,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> Response:
+    """The CAP message (GB/T 35965.1 profile, zh-CN and en-US ``<info>``) the public has now,
+    or the published ``version`` asked for; 404 while the warning was never published."""
+    doc = render_cap(conn, warning_id, version)
+    # a given version never changes; "the current one" may be superseded at any moment
+    cache = "public, max-age=86400, immutable" if version else "public, max-age=30"
+    return Response(doc, media_type=CAP_MEDIA_TYPE, headers={"Cache-Control": cache})
+
+
+@router.get("/warnings/{warning_id}", summary="One warning with versions, evidence and history")
+def get_warning(conn: Connection, principal: OptionalPrincipal, warning_id: WarningId) -> dict:
+    """The warning as a GeoJSON Feature with its versions and evidence; with a token also its
+    audit trail, impact summary and delivery status (outbox counts per channel and status)."""
+    public = principal is None
+    row = conn.execute(_sql("warnings_get.sql"), {"id": warning_id, "public": public}).fetchone()
+    if row is None:
+        raise NotFoundError(f"no warning {warning_id}")
+    if public and row["published_version"] is None:
+        raise _unauthorised("this warning was never published; it needs a bearer token")
+    q = {"id": warning_id, "public": public}
+    versions = conn.execute(_sql("warnings_versions.sql"), q).fetchall()
+    shown = row["published_version"] if public else row["current_version"]
+    current = next((v for v in versions if v["version"] == shown), versions[-1])
+    out: dict[str, Any] = {
+        "type": "Feature",
+        "id": warning_id,
+        "geometry": row.pop("geometry"),
+        "properties": row | {"shown_version": shown},
+        "evidence": current["evidence"],
+        "versions": versions,
+    }
+    if not public:
+        out["audit"] = conn.execute(_sql("warnings_audit.sql"), q).fetchall()
+        out["delivery"] = _delivery(conn.execute(_sql("warnings_delivery.sql"), q).fetchall())
+        out["impact"] = _impact(conn, warning_id)
+    return out
+
+
+def _delivery(rows: list[dict]) -> dict[str, Any]:
+    by_channel: dict[str, dict[str, int]] = {}
+    for r in rows:
+        counts = by_channel.setdefault(r["channel"], {})
+        counts[r["status"]] = counts.get(r["status"], 0) + r["n"]
+    return {"by_channel": by_channel, "by_version": rows}
+
+
+def _impact(conn: Connection, warning_id: int) -> dict[str, Any] | None:
+    """``geo.impact.warning_impact`` reads plain tuples; the pooled connection yields dicts."""
+    factory = conn.row_factory
+    conn.row_factory = tuple_row
+    try:
+        return warning_impact(conn, warning_id)
+    except (LookupError, ValueError) as exc:  # e.g. a hazard the impact tables do not know
+        return {"error": str(exc)}
+    finally:
+        conn.row_factory = factory
+
+
+# --------------------------------------------------------------------------- review actions
+
+
+class Reason(BaseModel):
+    """Why (kept in the audit log with the user's name)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Escalation(Reason):
+    colour: Literal["blue", "yellow", "orange", "red"]
+
+
+class TextEdit(Reason):
+    event_zh: str | None = Field(None, min_length=1, max_length=200)
+    event_en: str | None = Field(None, max_length=200)
+    headline_zh: str | None = Field(None, min_length=1, max_length=500)
+    headline_en: str | None = Field(None, max_length=500)
+    description_zh: str | None = Field(None, max_length=10000)
+    description_en: str | None = Field(None, max_length=10000)
+    instruction_zh: str | None = Field(None, max_length=10000)
+    instruction_en: str | None = Field(None, max_length=10000)
+
+
+class ActionResult(BaseModel):
+    warning_id: int
+    action: str
+    version: int
+    status: str
+    colour: str
+    published: bool
+    actor: str
+
+
+def _act(conn: Connection, principal: Principal, step, *args, **kw) -> ActionResult:
+    """Run one lifecycle step; an action the warning's state does not allow is 409."""
+    try:
+        change = step(conn, *args, actor=principal.name, **kw)
+    except InvalidArgumentError as exc:
+        conn.rollback()
+        raise HTTPException(409, str(exc)) from None
+    conn.commit()
+    return ActionResult(**dataclasses.asdict(change), actor=principal.name)
+
+
+ReviewPrincipal = Annotated[Principal, Depends(require("review", write=True))]
+CancelPrincipal = Annotated[Principal, Depends(require("cancel", write=True))]
+
+
+@router.post("/warnings/{warning_id}/issue", response_model=ActionResult, summary="Approve")
+def issue(
+    conn: Connection, warning_id: WarningId, body: Reason, who: ReviewPrincipal
+) -> ActionResult:
+    """Publish a candidate (CAP Alert) or an issued warning's pending update."""
+    return _act(conn, who, lifecycle.issue, warning_id, reason=body.reason)
+
+
+@router.post("/warnings/{warning_id}/reject", response_model=ActionResult, summary="Reject")
+def reject(
+    conn: Connection, warning_id: WarningId, body: Reason, who: ReviewPrincipal
+) -> ActionResult:
+    """Reject a candidate (nothing is sent) or an issued warning's pending update."""
+    return _act(conn, who, lifecycle.reject, warning_id, reason=body.reason)
+
+
+@router.post("/warnings/{warning_id}/edit", response_model=ActionResult, summary="Edit texts")
+def edit(
+    conn: Connection, warning_id: WarningId, body: TextEdit, who: ReviewPrincipal
+) -> ActionResult:
+    """Change the wording: a draft in place, an issued warning by a CAP Update sent at once."""
+    fields = body.model_dump(exclude={"reason"}, exclude_none=True)
+    if not fields:
+        raise HTTPException(422, "give at least one text field to change")
+    return _act(conn, who, lifecycle.edit_text, warning_id, reason=body.reason, **fields)
+
+
+@router.post(
+    "/warnings/{warning_id}/escalate", response_model=ActionResult, summary="Change the level"
+)
+def escalate(
+    conn: Connection, warning_id: WarningId, body: Escalation, who: ReviewPrincipal
+) -> ActionResult:
+    """Set the colour (up or down); an issued warning sends a CAP Update at once."""
+    return _act(conn, who, lifecycle.escalate, warning_id, body.colour, reason=body.reason)
+
+
+@router.post("/warnings/{warning_id}/cancel", response_model=ActionResult, summary="Cancel")
+def cancel(
+    conn: Connection, warning_id: WarningId, body: Reason, who: CancelPrincipal
+) -> ActionResult:
+    """Withdraw an issued warning: a CAP Cancel (撤销) to everyone it reached."""
+    return _act(conn, who, lifecycle.cancel, warning_id, reason=body.reason)

@@ -1,0 +1,337 @@
+"""Latency of the public warning list ``GET /api/warnings`` under 200 concurrent clients, against
+the same response bytes served as a static file by uvicorn (the HTTP floor) in the same run.
+
+Database: the demo county with the bundled storm replayed and the rules run hour by hour
+09:00–15:00 Beijing (as the API tests do), then every candidate issued, so the public list holds
+a dozen-odd warnings with their areas (the default page of 20 features, ~their full size).
+
+Servers: riskmap (``api.app:create_app``) and the peer (a bare Starlette app returning the
+bytes riskmap answered, same media type) each run by uvicorn with ``WORKERS`` worker processes,
+measured one after the other so they never share the CPU.
+
+Load: a separate process (so the clients do not steal the server's event loop) running
+``CLIENTS`` keep-alive HTTP/1.1 connections on asyncio (uvloop) with a minimal request writer
+and response reader: httpx or aiohttp spend more CPU per request than the server under test,
+which on a 2-core machine would make the generator the bottleneck; Debian's ``ab`` needs
+``apache2-utils`` and cannot pace requests. Two runs per server:
+
+- **paced**: every client sends one request every ``1 / RATE_PER_CLIENT`` s (random phase), so
+  the offered load is fixed; latency is counted from the *scheduled* send time, so a stalled
+  server is not hidden by clients that wait (no coordinated omission). Target: p99 < 100 ms.
+- **saturated**: every client sends its next request as soon as the previous answer arrives;
+  reports the throughput both servers reach with 200 clients in flight.
+
+Also reported: the list's SQL alone through psycopg on one connection (what PostGIS costs), and
+riskmap saturated with a new URL on every request (``?nocache=N``), which the per-worker page
+cache (keyed by the warning table's fingerprint and the URL) can never answer: the cost of a
+page right after a warning changed.
+
+Run alone: ``python -m bench.warnings_latency POSTGRES_URL`` (a server riskmap may create
+databases on); ``make bench`` runs it on its throwaway cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import mkdtemp
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
+STORM = ROOT / "data" / "scenarios" / "storm-431226"
+WORKERS = 2
+CLIENTS = 200
+RATE_PER_CLIENT = 2.0  # requests per second per client: 400 req/s offered
+DURATION_S = 15.0
+PATH = "/api/warnings"
+TARGET_P99_MS = 100.0
+
+
+def _with_db(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _build_db(url: str) -> tuple[str, int]:
+    """A database of its own with the demo storm's warnings, every candidate issued."""
+    from api.demo import DEFAULT_SEED
+    from geo.db.migrate import migrate
+    from geo.demo.county import generate
+    from geo.demo.load import load
+    from geo.demo.scenario import DEFAULT_START
+    from geo.warnings import lifecycle
+    from geo.warnings.cycle import reset_for_demo, run_cycle
+    from ingest.replay import replay
+
+    name = f"bench_warnings_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    db = _with_db(url, name)
+    migrate(db)
+    tmp = Path(mkdtemp(prefix="riskmap-bench-warnings-"))
+    os.chmod(tmp, 0o755)
+    demo = generate(
+        "431226",
+        villages=None,
+        seed=DEFAULT_SEED,
+        bundled_path=BUNDLED,
+        out_dir=tmp / "demo",
+        roster_start=datetime(2026, 7, 10, tzinfo=UTC),
+    )
+    with psycopg.connect(db) as conn:
+        load(conn, demo)
+        replay(conn, STORM, data_dir=tmp / "data")
+        reset_for_demo(conn)
+        for h in range(1, 8):
+            run_cycle(conn, DEFAULT_START + timedelta(hours=h))
+            conn.commit()
+        at = DEFAULT_START + timedelta(hours=7, minutes=30)
+        candidates = conn.execute("SELECT id FROM warning WHERE status = 'candidate'").fetchall()
+        for (wid,) in candidates:
+            lifecycle.issue(conn, wid, "bench", "bench: publish the storm's candidates", at=at)
+        conn.commit()
+        (issued,) = conn.execute("SELECT count(*) FROM warning WHERE status = 'issued'").fetchone()
+    return db, issued
+
+
+def _serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    cmd = [
+        sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning",
+        "--no-access-log",
+    ]  # fmt: skip
+    out = log.open("wb")
+    return subprocess.Popen(cmd, env=os.environ | env, stdout=out, stderr=out, cwd=ROOT)
+
+
+def _wait(url: str, proc: subprocess.Popen) -> bytes:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}); see its log")
+        try:
+            r = httpx.get(url, timeout=5)
+            if r.status_code == 200:
+                return r.content
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in 60 s")
+
+
+def static_app():
+    """The peer: the bytes of riskmap's answer (``BENCH_STATIC_FILE``) on the same path."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    body = Path(os.environ["BENCH_STATIC_FILE"]).read_bytes()
+
+    async def page(request) -> Response:
+        return Response(body, media_type="application/geo+json")
+
+    return Starlette(routes=[Route(PATH, page)])
+
+
+def _load(port: int, mode: str) -> dict:
+    """Run the load generator in its own process; its JSON summary."""
+    cmd = [sys.executable, "-m", "bench.warnings_latency", "load", str(port), mode]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(out.stdout)
+
+
+def _sql_alone(db: str, repeats: int = 200) -> float:
+    """p50 seconds of the list's SQL on one psycopg connection (the public default query)."""
+    from geo.db.sqlfiles import load_sql
+
+    params = {
+        "public": True, "statuses": ["issued"], "colours": None, "hazards": None, "rules": None,
+        "village": None, "xmin": None, "ymin": None, "xmax": None, "ymax": None, "start": None,
+        "end": None, "limit": 20, "offset": 0, "tolerance": 0.0001,
+        "base": "http://127.0.0.1/api/warnings/",
+    }  # fmt: skip
+    query = load_sql("api.sql", "warnings_list.sql")
+    times = []
+    with psycopg.connect(db) as conn:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            conn.execute(query, params).fetchone()
+            times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def _line(label: str, s: dict) -> str:
+    return (
+        f"{label}: {s['rps']:,.0f} req/s, p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms,"
+        f" max {s['max_ms']:.0f} ms, {s['n']:,} requests, {s['errors']} errors"
+    )
+
+
+def run(url: str) -> Iterator[str]:
+    """Yield report lines: the data, both servers paced and saturated, the ratios."""
+    t0 = time.perf_counter()
+    db, issued = _build_db(url)
+    built = time.perf_counter() - t0
+    yield f"demo storm database with {issued} issued warnings built in {built:.0f} s"
+    logs = Path(mkdtemp(prefix="riskmap-bench-warnings-logs-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        ours_port, peer_port = _free_port(), _free_port()
+        env = {"RISKMAP_DATABASE_URL": db, "RISKMAP_DATA_DIR": str(logs / "data")}
+        procs.append(_serve("api.app:create_app", ours_port, env, logs / "riskmap.log"))
+        body = _wait(f"http://127.0.0.1:{ours_port}{PATH}", procs[0])
+        static = logs / "warnings.geojson"
+        static.write_bytes(body)
+        features = len(json.loads(body)["features"])
+        procs.append(
+            _serve(
+                "bench.warnings_latency:static_app",
+                peer_port,
+                {"BENCH_STATIC_FILE": str(static)},
+                logs / "static.log",
+            )
+        )
+        assert _wait(f"http://127.0.0.1:{peer_port}{PATH}", procs[1]) == body
+        yield (
+            f"GET {PATH} (public, default page): {features} features, {len(body) / 1024:.0f} KB;"
+            f" {CLIENTS} clients, {WORKERS} uvicorn workers each, load from a separate process"
+        )
+        sql_p50 = _sql_alone(db)
+        yield f"the list's SQL alone (psycopg, 1 connection): p50 {sql_p50 * 1000:.1f} ms"
+        offered = CLIENTS * RATE_PER_CLIENT
+        results = {}
+        for mode in ("paced", "saturated"):
+            for who, port in (("static file", peer_port), ("riskmap", ours_port)):
+                _load(port, "warm")
+                results[who, mode] = s = _load(port, mode)
+                label = f"{who:<11} {mode} ({offered:.0f} req/s offered)" if mode == "paced" else (
+                    f"{who:<11} {mode}"
+                )  # fmt: skip
+                yield _line(label, s)
+        ours, peer = results["riskmap", "paced"], results["static file", "paced"]
+        verdict = "met" if ours["p99_ms"] < TARGET_P99_MS and not ours["errors"] else "MISSED"
+        p50x, p99x = ours["p50_ms"] / peer["p50_ms"], ours["p99_ms"] / peer["p99_ms"]
+        yield (
+            f"riskmap vs static file at {offered:.0f} req/s: p50 {p50x:.1f}x, p99 {p99x:.1f}x;"
+            f" riskmap p99 {ours['p99_ms']:.0f} ms"
+            f" (target < {TARGET_P99_MS:.0f} ms: {verdict})"
+        )
+        sat_o, sat_p = results["riskmap", "saturated"], results["static file", "saturated"]
+        yield f"saturated throughput riskmap / static file: {sat_o['rps'] / sat_p['rps']:.2f}x"
+        cold = _load(ours_port, "cold")
+        yield _line("riskmap     saturated, every URL new (page cache never hits)", cold)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as c:
+            name = urlsplit(db).path.lstrip("/")
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+# --------------------------------------------------------------------------- load generator
+
+_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+_UNIQUE = itertools.count()
+
+
+async def _client(
+    port: int, interval: float, start: float, end: float, out: list, errs: list, unique: bool
+) -> None:
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head_of = f"HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\n\r\n"
+    request = f"GET {PATH} {head_of}".encode()
+    due = start + (random.random() * interval if interval else 0.0)
+    try:
+        while due < end:
+            now = loop.time()
+            if due > now:
+                await asyncio.sleep(due - now)
+            if unique:  # a URL never asked before: the page cache cannot answer
+                request = f"GET {PATH}?nocache={next(_UNIQUE)} {head_of}".encode()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            size = _LENGTH.search(head)
+            await reader.readexactly(int(size.group(1)) if size else 0)
+            done = loop.time()
+            out.append(done - due)  # from the scheduled time: waiting counts
+            if not head.startswith(b"HTTP/1.1 200"):
+                errs.append(head[:12])
+            due = due + interval if interval else done
+    finally:
+        writer.close()
+
+
+async def _drive(port: int, mode: str) -> dict:
+    loop = asyncio.get_running_loop()
+    duration = {"warm": 3.0, "cold": 10.0}.get(mode, DURATION_S)
+    interval = 1.0 / RATE_PER_CLIENT if mode in ("paced", "warm") else 0.0
+    start = loop.time() + 0.5  # let every connection open first
+    latencies: list[float] = []
+    errors: list[bytes] = []
+    await asyncio.gather(
+        *(
+            _client(port, interval, start, start + duration, latencies, errors, mode == "cold")
+            for _ in range(CLIENTS)
+        )
+    )
+    latencies.sort()
+    n = len(latencies)
+
+    def pct(q: float) -> float:
+        return latencies[min(n - 1, int(q / 100 * n))] * 1000
+
+    return {
+        "n": n,
+        "errors": len(errors),
+        "rps": n / duration,
+        "p50_ms": pct(50),
+        "p99_ms": pct(99),
+        "max_ms": latencies[-1] * 1000,
+    }
+
+
+def _main(argv: list[str]) -> None:
+    if len(argv) == 3 and argv[0] == "load":
+        try:
+            from uvloop import run as run_loop
+        except ImportError:
+            run_loop = asyncio.run
+        print(json.dumps(run_loop(_drive(int(argv[1]), argv[2]))))
+        return
+    url = argv[0] if argv else os.environ["RISKMAP_DATABASE_URL"]
+    for line in run(url):
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -1,0 +1,246 @@
+"""Every CAP document the service emits validates against the OASIS CAP 1.2 schema and follows
+the profile: GB/T 35965.1 identifiers, Beijing times, references on Update and Cancel, two
+one-language <info> blocks, short areaDesc, valid hole-free polygons of at most six decimals,
+one geocode per village; and the ATOM index lists exactly the warnings in force."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+import shapely
+import xmlschema
+from lxml import etree
+from psycopg.rows import dict_row
+from shapely.geometry import MultiPolygon, Polygon
+
+from geo.warnings import lifecycle
+from geo.warnings.cap_xml import MAX_RING_POINTS, VILLAGE_GEOCODE, cap_polygons
+from geo.warnings.proposal import Proposal
+
+ROOT = Path(__file__).resolve().parents[2]
+CAP_XSD = ROOT / "ingest" / "feeds" / "schemas" / "CAP-v1.2.xsd"
+NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2", "a": "http://www.w3.org/2005/Atom"}
+POINT = re.compile(r"^-?\d{1,3}(\.\d{1,6})?,-?\d{1,3}(\.\d{1,6})?$")
+BEIJING_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
+
+
+@pytest.fixture(scope="module")
+def schema() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(CAP_XSD))
+
+
+def _proposal(rule: str, codes: list[str], colour: str, **kw) -> Proposal:
+    return Proposal(
+        rule_id=rule, rule_version="2", hazard="flash_flood", colour=colour,
+        at=datetime.now(UTC), village_codes=tuple(codes),
+        evidence={c: {"rain_1h": 61.0, "threshold": 54.0} for c in codes},
+        event_zh="山洪灾害", event_en="Flash flood", headline_zh="测试山洪灾害预警",
+        headline_en="Test flash flood warning", description_zh="测试。",
+        description_en="Test.", instruction_zh="准备转移。", instruction_en="Get ready to leave.",
+        category="Geo", hold_hours=720, action="prepare_evacuation", **kw,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def lifecycle_warnings(service) -> dict[str, int]:
+    """Own warnings covering every message kind: Alert → Update → Cancel (Actual, over many
+    villages whose union has holes) and an auto-issued drill (Exercise) that stays in force."""
+    with psycopg.connect(service.db_url) as conn:
+        codes = [r[0] for r in conn.execute("SELECT code FROM village ORDER BY code")]
+        stamp = f"{datetime.now(UTC).timestamp():.0f}"
+        big = _proposal(f"test.cap.big.{stamp}", codes[::2], "yellow")
+        drill = _proposal(
+            f"test.cap.drill.{stamp}", codes[1:4], "orange", review="auto", cap_status="Exercise"
+        )
+        (a,) = lifecycle.apply_proposals(conn, [big], big.at, actor="tests")
+        (d,) = lifecycle.apply_proposals(conn, [drill], drill.at, actor="tests")
+        lifecycle.issue(conn, a.warning_id, "tests", "test")
+        lifecycle.escalate(conn, a.warning_id, "orange", "tests", "test")
+        lifecycle.cancel(conn, a.warning_id, "tests", "test")
+        conn.commit()
+    return {"cancelled": a.warning_id, "drill": d.warning_id}
+
+
+def _published(db_url: str) -> list[dict]:
+    with psycopg.connect(db_url, row_factory=dict_row) as conn:
+        return conn.execute(
+            """SELECT v.*, w.cap_status FROM warning_version v JOIN warning w ON w.id = v.warning_id
+               WHERE v.state = 'published' ORDER BY v.warning_id, v.version"""
+        ).fetchall()
+
+
+def _village_area(db_url: str, codes: list[str]):
+    with psycopg.connect(db_url) as conn:
+        (wkb,) = conn.execute(
+            "SELECT ST_AsBinary(ST_Union(geom)) FROM village WHERE code = ANY(%s)", [codes]
+        ).fetchone()
+    return shapely.from_wkb(bytes(wkb))
+
+
+def test_every_published_version_is_valid_cap(service, schema, lifecycle_warnings) -> None:
+    rows = _published(service.db_url)
+    kinds = {(r["msg_type"], r["cap_status"]) for r in rows}
+    assert {("Alert", "Actual"), ("Update", "Actual"), ("Cancel", "Actual")} <= kinds
+    assert ("Alert", "Exercise") in kinds
+    by_warning: dict[int, list[dict]] = {}
+    for r in rows:
+        by_warning.setdefault(r["warning_id"], []).append(r)
+    with service.client() as c:
+        for r in rows:
+            resp = c.get(f"/api/warnings/{r['warning_id']}.cap", params={"version": r["version"]})
+            assert resp.status_code == 200, resp.text
+            assert resp.headers["content-type"].startswith("application/cap+xml")
+            schema.validate(resp.content)  # raises on any schema violation
+            doc = etree.fromstring(resp.content)
+            earlier = by_warning[r["warning_id"]][: by_warning[r["warning_id"]].index(r)]
+            _check_alert(doc, r, earlier)
+            _check_area(doc, r, _village_area(service.db_url, r["village_codes"]))
+
+
+def _text(el, path: str) -> str:
+    return el.findtext(path, namespaces=NS)
+
+
+def _check_alert(doc, row: dict, earlier: list[dict]) -> None:
+    assert _text(doc, "cap:identifier") == row["cap_identifier"]
+    assert re.fullmatch(r"\d{14}_\d{14}_\d", row["cap_identifier"])
+    assert _text(doc, "cap:sender") == row["cap_sender"]
+    assert BEIJING_TIME.match(_text(doc, "cap:sent"))
+    assert _text(doc, "cap:status") == row["cap_status"]
+    assert _text(doc, "cap:msgType") == row["msg_type"]
+    assert _text(doc, "cap:scope") == "Public"
+    refs = _text(doc, "cap:references")
+    if row["msg_type"] == "Alert":
+        assert refs is None and not earlier
+    else:
+        # every earlier published version, as sender,identifier,sent
+        assert refs == row["references_text"]
+        assert [t.split(",")[1] for t in refs.split()] == [e["cap_identifier"] for e in earlier]
+    infos = doc.findall("cap:info", NS)
+    assert [_text(i, "cap:language") for i in infos] == ["zh-CN", "en-US"]
+    zh, en = infos
+    assert _text(zh, "cap:headline") == row["headline_zh"]
+    assert _text(en, "cap:headline") == row["headline_en"]
+    assert _text(zh, "cap:senderName").endswith("应急管理局")
+    for info in infos:
+        assert _text(info, "cap:responseType") == row["response_type"]
+        assert BEIJING_TIME.match(_text(info, "cap:effective"))
+        assert BEIJING_TIME.match(_text(info, "cap:expires"))
+        params = {
+            _text(p, "cap:valueName"): _text(p, "cap:value")
+            for p in info.findall("cap:parameter", NS)
+        }
+        assert params["colour"] and params["level"] and params["hazard"]
+    params = {
+        _text(p, "cap:valueName"): _text(p, "cap:value") for p in zh.findall("cap:parameter", NS)
+    }
+    assert (
+        params["level"]
+        == {"blue": "四级", "yellow": "三级", "orange": "二级", "red": "一级"}[row["colour"]]
+    )
+    if row["msg_type"] == "Cancel":
+        assert _text(zh, "cap:responseType") == "AllClear"
+
+
+def _check_area(doc, row: dict, villages_area) -> None:
+    for info in doc.findall("cap:info", NS):
+        (area,) = info.findall("cap:area", NS)
+        desc = _text(area, "cap:areaDesc")
+        assert len(desc) <= 60 and "、" not in desc  # short: counts, not a list of names
+        codes = [
+            _text(g, "cap:value")
+            for g in area.findall("cap:geocode", NS)
+            if _text(g, "cap:valueName") == VILLAGE_GEOCODE
+        ]
+        assert sorted(codes) == sorted(row["village_codes"])
+        rings = [p.text for p in area.findall("cap:polygon", NS)]
+        assert rings
+        polys = []
+        for ring in rings:
+            pairs = ring.split(" ")
+            assert all(POINT.match(p) for p in pairs), ring[:80]  # lat,lon with ≤ 6 decimals
+            assert pairs[0] == pairs[-1] and 4 <= len(pairs) <= MAX_RING_POINTS
+            latlon = [tuple(map(float, p.split(","))) for p in pairs]
+            assert all(27 < lat < 29 and 109 < lon < 111 for lat, lon in latlon)  # Mayang
+            poly = Polygon([(lon, lat) for lat, lon in latlon])
+            assert poly.is_valid
+            polys.append(poly)
+        union = shapely.union_all(polys)
+        # simplified and holes filled, yet the same place: covers nearly all of the villages
+        assert union.intersection(villages_area).area >= 0.97 * villages_area.area
+        assert union.area <= 1.5 * villages_area.area
+
+
+def test_polygons_drop_holes_and_stay_valid() -> None:
+    outer = [(0, 0), (0, 10), (10, 10), (10, 0), (0, 0)]
+    hole = [(4, 4), (6, 4), (6, 6), (4, 6), (4, 4)]
+    island = Polygon([(4.5, 4.5), (5.5, 4.5), (5.5, 5.5), (4.5, 5.5)])  # sits in the hole
+    far = Polygon([(20, 20), (20.000_000_4, 20), (20.000_000_4, 20.000_000_4)])  # below 1e-6
+    rings = cap_polygons(MultiPolygon([Polygon(outer, [hole]), island, far]))
+    (ring,) = rings  # the island merged into its filled parent, the speck dropped
+    pairs = ring.split(" ")
+    assert pairs[0] == pairs[-1]
+    assert Polygon([tuple(map(float, p.split(",")))[::-1] for p in pairs]).equals(Polygon(outer))
+    # a many-vertex ring is simplified below the point limit
+    circle = shapely.Point(109.7, 27.8).buffer(0.1, quad_segs=200)
+    (ring,) = cap_polygons(circle)
+    pairs = ring.split(" ")
+    assert len(pairs) <= MAX_RING_POINTS and pairs[0] == pairs[-1]
+    assert all(POINT.match(p) for p in pairs)
+    back = Polygon([tuple(map(float, p.split(",")))[::-1] for p in pairs])
+    assert back.is_valid and abs(back.area - circle.area) / circle.area < 0.02
+
+
+def test_cap_of_the_current_version_and_404s(service, lifecycle_warnings) -> None:
+    wid = lifecycle_warnings["cancelled"]
+    with service.client() as c:
+        current = c.get(f"/api/warnings/{wid}.cap")
+        assert current.status_code == 200
+        assert _text(etree.fromstring(current.content), "cap:msgType") == "Cancel"
+        assert "max-age" in current.headers["cache-control"]
+        assert c.get(f"/api/warnings/{wid}.cap", params={"version": 99}).status_code == 404
+        assert c.get("/api/warnings/987654.cap").status_code == 404
+        drill = etree.fromstring(c.get(f"/api/warnings/{lifecycle_warnings['drill']}.cap").content)
+        assert _text(drill, "cap:status") == "Exercise"
+    with psycopg.connect(service.db_url) as conn:
+        (cand,) = conn.execute("SELECT min(id) FROM warning WHERE status = 'candidate'").fetchone()
+    with service.client() as c:
+        assert c.get(f"/api/warnings/{cand}.cap").status_code == 404  # never published
+
+
+def test_atom_feed_lists_the_warnings_in_force(service, schema, lifecycle_warnings) -> None:
+    with service.client() as c:
+        r = c.get("/api/cap/feed.atom")
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("application/atom+xml")
+        feed = etree.fromstring(r.content)
+        assert feed.tag == "{http://www.w3.org/2005/Atom}feed"
+        for required in ("a:id", "a:title", "a:updated", "a:author/a:name"):
+            assert _text(feed, required), required
+        entries = feed.findall("a:entry", NS)
+        with psycopg.connect(service.db_url, row_factory=dict_row) as conn:
+            issued = conn.execute(
+                """SELECT w.id, v.cap_identifier FROM warning w JOIN warning_version v
+                   ON v.warning_id = w.id AND v.version = w.published_version
+                   WHERE w.status = 'issued'"""
+            ).fetchall()
+        got = {_text(e, "cap:identifier") for e in entries}
+        assert got == {w["cap_identifier"] for w in issued} and len(entries) == len(issued)
+        assert lifecycle_warnings["drill"] in {w["id"] for w in issued}
+        cancelled = f"/api/warnings/{lifecycle_warnings['cancelled']}.cap"
+        for e in entries:
+            for required in ("a:id", "a:title", "a:updated", "a:author/a:name"):
+                assert _text(e, required), required
+            (link,) = e.xpath("a:link[@rel='alternate']", namespaces=NS)
+            assert link.get("type") == "application/cap+xml"
+            assert cancelled not in link.get("href")
+            doc = c.get(link.get("href"))
+            assert doc.status_code == 200
+            schema.validate(doc.content)
+            assert _text(etree.fromstring(doc.content), "cap:identifier") == _text(
+                e, "cap:identifier"
+            )
