@@ -83,12 +83,15 @@ def start_server(settings: Settings, db_url: str) -> tuple[str, uvicorn.Server, 
 @pytest.fixture(scope="session")
 def service(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> Iterator[Service]:
     from geo.demo.scenario import DEFAULT_START
+    from geo.risk import build_risk, catalogued_dem
     from geo.warnings.cycle import reset_for_demo, run_cycle
 
     url = _clone(pg_cluster, storm_url)
     # The storm as the duty officers saw it: the rules hour by hour from 09:00 to 15:00 Beijing.
     with psycopg.connect(url) as conn:
         reset_for_demo(conn)  # the template may hold another module's warnings
+        build_risk(conn, catalogued_dem(conn, "431226"), county="431226")  # risk on the layers
+        conn.commit()
         for h in range(1, 8):
             run_cycle(conn, DEFAULT_START + timedelta(hours=h))
             conn.commit()

@@ -19,6 +19,7 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 MAYANG = "431226"
 MVT = "application/vnd.mapbox-vector-tile"
 COLOURS = ["blue", "yellow", "orange", "red"]
+HAZARDS = ("flash_flood", "geohazard", "forest_fire")
 
 
 def _decode(body: bytes) -> dict:
@@ -88,42 +89,33 @@ def test_village_tiles_match_postgis(service, z: int) -> None:
         assert -64 <= xmin and -64 <= ymin and xmax <= 4096 + 64 and ymax <= 4096 + 64
 
 
-RISK_ROWS = """
-INSERT INTO village_risk (village_code, hazard, susceptibility_class, exposure_class, risk_level,
-                          population, households, schools, clinics, hand_m_p10, slope_mean,
-                          hazard_points_per_km2, forest_fraction, dem_coverage, method,
-                          method_version, inputs)
-SELECT v.code, h.hazard, 2, 2, 1 + (abs(hashtext(v.code || h.hazard)) %% 4), 0, 0, 0, 0, 1.0, 10.0,
-       0.0, 0.5, 1.0, 'test_tiles', '0', '{}'::jsonb
-FROM village v
-CROSS JOIN (VALUES ('flash_flood'), ('geohazard'), ('forest_fire')) h (hazard)
-WHERE v.code = ANY(%(codes)s) AND (h.hazard <> 'forest_fire' OR v.code < %(split)s)
-ON CONFLICT DO NOTHING
-RETURNING village_code, hazard
+# Flip the risk levels of some villages (1↔4, 2↔3); applying it twice restores them.
+FLIP_RISK = """
+UPDATE village_risk SET risk_level = 5 - risk_level
+WHERE village_code = ANY(%(codes)s)
+RETURNING village_code, hazard, risk_level
 """
 
 
 @pytest.fixture
 def risk_rows(service):
-    """Makes risk levels for some villages of the centre tile when called (the storm database
-    has no risk maps); only the rows made here are removed afterwards."""
-    made = []
+    """Changes the risk levels of some villages of the centre tile when called; the service
+    database has the risk maps of the demo county. Restored afterwards."""
+    flipped: list[str] = []
 
-    def make() -> None:
+    def make() -> list:
         t = _centre_tile(service.db_url, 9)
         codes = sorted(_villages_near(service.db_url, t, 0.0))[:12]
         with psycopg.connect(service.db_url, autocommit=True) as conn:
-            made.extend(conn.execute(RISK_ROWS, {"codes": codes, "split": codes[6]}).fetchall())
+            rows = conn.execute(FLIP_RISK, {"codes": codes}).fetchall()
+        flipped.extend(codes)
         time.sleep(0.2)  # the commit's notification empties the workers' tile caches
+        return rows
 
     yield make
-    with psycopg.connect(service.db_url, autocommit=True) as conn:
-        for code, hazard in made:
-            conn.execute(
-                "DELETE FROM village_risk WHERE village_code = %s AND hazard = %s"
-                " AND method = 'test_tiles'",
-                [code, hazard],
-            )
+    if flipped:
+        with psycopg.connect(service.db_url, autocommit=True) as conn:
+            conn.execute(FLIP_RISK, {"codes": flipped})
 
 
 def test_village_attributes_match_risk_and_warnings(service, risk_rows) -> None:
@@ -132,9 +124,11 @@ def test_village_attributes_match_risk_and_warnings(service, risk_rows) -> None:
     path = f"/tiles/villages/9/{t.x}/{t.y}.mvt"
     with service.client("viewer") as c:
         before = _decode(c.get(path).content)["villages"]["features"]
-        assert not any("risk" in f["properties"] for f in before)
-        risk_rows()
+        changed = risk_rows()
         features = _decode(c.get(path).content)["villages"]["features"]
+    assert changed
+    was = {(f["properties"]["code"], h): f["properties"].get(h) for f in before for h in HAZARDS}
+    assert all(was[(code, hazard)] == 5 - level for code, hazard, level in changed)
     props = {f["properties"]["code"]: f["properties"] for f in features}
     with psycopg.connect(service.db_url) as conn:
         risk = {
@@ -163,7 +157,7 @@ def test_village_attributes_match_risk_and_warnings(service, risk_rows) -> None:
     for code, p in props.items():
         assert f"{p['name']}/{p['township']}" == names[code]
         levels = []
-        for hazard in ("flash_flood", "geohazard", "forest_fire"):
+        for hazard in HAZARDS:
             assert p.get(hazard) == risk.get((code, hazard))
             levels += [risk[(code, hazard)]] if (code, hazard) in risk else []
         assert p.get("risk") == (max(levels) if levels else None)
