@@ -111,7 +111,12 @@ def run(url: str) -> Iterator[str]:
         yield from _repeated_product(url)
     finally:
         with psycopg.connect(url) as conn:
-            conn.execute("DELETE FROM village_rain WHERE source_ref IN (SELECT id FROM grid_file)")
+            conn.execute(
+                "DELETE FROM village_rain_grid WHERE source_ref IN (SELECT id FROM grid_file)"
+            )
+            conn.execute(
+                "DELETE FROM village_rain_row WHERE source_ref IN (SELECT id FROM grid_file)"
+            )
             conn.execute("DELETE FROM grid_file")
             conn.execute("DELETE FROM grid_definition")
             conn.execute("DELETE FROM ingest_log WHERE kind = 'rain-grid'")

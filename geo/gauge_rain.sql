@@ -22,7 +22,7 @@ sums AS (
     WHERE o.drp IS NOT NULL AND (o.intv IS NULL OR o.intv <= 1)
     GROUP BY hours.stcd, hours.h
 )
-INSERT INTO village_rain (village_code, product, valid_start, valid_end, issued_at, mean_mm,
+INSERT INTO village_rain_row (village_code, product, valid_start, valid_end, issued_at, mean_mm,
                           max_mm, coverage, source_ref, ingest_id)
 SELECT gauge.village_code, 'gauge', sums.h - interval '1 hour', sums.h, sums.h, sums.mm, sums.mm,
        1.0, sums.stcd, %(ingest_id)s

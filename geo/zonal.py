@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -34,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 from affine import Affine
+from psycopg.adapt import Dumper, Loader
+from psycopg.pq import Format
 from pyproj import CRS, Transformer
 from scipy import sparse
 
@@ -41,6 +44,7 @@ log = logging.getLogger("riskmap.zonal")
 
 EARTH_RADIUS_M = 6_371_008.8
 _LRU_SIZE = 16
+_SMALL_NNZ = 100_000  # below, a second product beats re-summing only the zones nodata touches
 
 
 def _as_crs(crs: CRS | str | int) -> CRS:
@@ -224,37 +228,89 @@ class ZonalWeights:
             raise ValueError(f"values have {flat.size} cells, grid has {self.shape}")
         return flat
 
+    def _cached(self, name: str, make: Callable[[], object]) -> object:
+        """A structure derived from the (never changing) weights, computed on first use."""
+        got = self.__dict__.get(name)
+        if got is None:
+            got = make()
+            object.__setattr__(self, name, got)
+        return got
+
     def mean(self, values: np.ndarray) -> np.ndarray:
-        """Area-weighted mean of the valid (non-NaN) cells of each zone; NaN if none."""
+        """Area-weighted mean of the valid (non-NaN) cells of each zone; NaN if none.
+
+        One sparse product: nodata cells are zeroed in a copy, and only the zones that touch
+        one get their valid weight summed again (their rows of the matrix, so every figure is
+        the same as ``W @ valid`` would give); the others take their cached total weight.
+        """
         flat = self._flat(values)
         nan = np.isnan(flat)
-        if not nan.any():  # the usual grid: one product, the row sums are cached
+        den = self._row_sums()
+        if not nan.any():  # the usual grid
             num = self.matrix @ flat
-            den = self._row_sums()
+        elif self.matrix.nnz < _SMALL_NNZ:  # finding the zones costs more than a product
+            valid = ~nan
+            num = self.matrix @ np.where(valid, flat, 0.0)
+            den = self.matrix @ valid.astype(np.float64)
         else:
-            num = self.matrix @ np.where(nan, 0.0, flat)
-            den = self.matrix @ (~nan).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+            nan_cells = np.flatnonzero(nan)
+            filled = flat.copy()
+            filled[nan_cells] = 0.0
+            num = self.matrix @ filled
+            touched = self._zones_of_cells(nan_cells)
+            if touched.size:
+                valid = np.ones(flat.size)
+                valid[nan_cells] = 0.0
+                den = den.copy()
+                den[touched] = self.matrix[touched] @ valid
+        return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
 
     def _row_sums(self) -> np.ndarray:
-        """Total weight of each zone (cached: the weights never change)."""
-        cached = self.__dict__.get("_row_sums_cache")
-        if cached is None:
-            cached = np.asarray(self.matrix.sum(axis=1)).ravel()
-            object.__setattr__(self, "_row_sums_cache", cached)
-        return cached
+        """Total weight of each zone (cached: the weights never change). ``W @ 1`` rather than
+        ``W.sum(axis=1)``: the same additions in the same order as ``W @ valid``, so a zone
+        away from nodata gets bit for bit the figure a product with the valid mask gives."""
+        return self._cached("_row_sums_cache", lambda: self.matrix @ np.ones(self.matrix.shape[1]))
+
+    def _zones_of_cells(self, cells: np.ndarray) -> np.ndarray:
+        """The zones (sorted, unique) that touch any of ``cells`` (column structure, cached)."""
+        cols = self._cached("_columns_cache", lambda: self.matrix.tocsc(copy=True).sorted_indices())
+        starts, ends = cols.indptr[cells], cols.indptr[cells + 1]
+        counts = ends - starts
+        total = int(counts.sum())
+        if not total:
+            return np.zeros(0, dtype=np.intp)
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+        hit = np.zeros(self.matrix.shape[0], dtype=bool)
+        hit[cols.indices[offsets + np.arange(total)]] = True
+        return np.flatnonzero(hit)
 
     def max(self, values: np.ndarray) -> np.ndarray:
         """Largest valid value among the cells each zone touches (any coverage > 0); NaN if none."""
         flat = self._flat(values)
-        gathered = flat[self.matrix.indices]
         out = np.full(len(self.codes), np.nan)
-        starts = self.matrix.indptr[:-1]
-        nonempty = np.diff(self.matrix.indptr) > 0
-        if gathered.size:  # fmax skips NaN (nodata) unless a zone has nothing else
-            out[nonempty] = np.fmax.reduceat(gathered, starts[nonempty])
+        nonempty, starts = self._cached("_segments_cache", self._segments)
+        if starts.size:  # fmax skips NaN (nodata) unless a zone has nothing else
+            if self.matrix.nnz < _SMALL_NNZ:
+                gathered = flat[self.matrix.indices]
+            else:
+                buf = self._gather_buffer()
+                gathered = np.take(flat, self.matrix.indices, out=buf, mode="clip")
+            out[nonempty] = np.fmax.reduceat(gathered, starts)
         return out
+
+    def _segments(self) -> tuple[np.ndarray, np.ndarray]:
+        nonempty = np.flatnonzero(np.diff(self.matrix.indptr) > 0)
+        return nonempty, self.matrix.indptr[nonempty]
+
+    def _gather_buffer(self) -> np.ndarray:
+        """One buffer for the gathered values, re-used (a fresh one per grid costs page faults);
+        per thread, so concurrent ingests never share it."""
+        buffers = self._cached("_buffers_cache", dict)
+        key = threading.get_ident()
+        buf = buffers.get(key)
+        if buf is None:
+            buf = buffers[key] = np.empty(self.matrix.nnz)
+        return buf
 
     def coverage(self, valid_mask: np.ndarray) -> np.ndarray:
         """Share of each zone's area covered by valid cells (0..1); < 1 for zones partly
@@ -367,3 +423,60 @@ def clear_memory_cache() -> None:
     """Forget the in-memory weights (tests and benchmarks measure cold paths with it)."""
     with _lock:
         _memory.clear()
+
+
+# -- per-village arrays in PostgreSQL (village_rain_grid, migration 0022) ----------------------
+
+FLOAT8_OID, FLOAT8_ARRAY_OID = 701, 1022
+_ELEMENTS = np.dtype([("len", ">i4"), ("value", ">f8")])
+
+
+class Float8ArrayDumper(Dumper):
+    """numpy float64 vector → binary ``float8[]`` in one buffer (no Python float per value).
+
+    Register it on a cursor (``cur.adapters.register_dumper(np.ndarray, Float8ArrayDumper)``)
+    and pass the array with a ``%(name)b`` placeholder.
+    """
+
+    format = Format.BINARY
+    oid = FLOAT8_ARRAY_OID
+
+    def dump(self, obj: np.ndarray) -> bytes:
+        values = np.ascontiguousarray(obj, dtype=np.float64).ravel()
+        if values.size == 0:
+            return struct.pack("!iiI", 0, 0, FLOAT8_OID)
+        body = np.empty(values.size, dtype=_ELEMENTS)
+        body["len"] = 8
+        body["value"] = values
+        return struct.pack("!iiIii", 1, 0, FLOAT8_OID, values.size, 1) + body.tobytes()
+
+
+class Float8ArrayLoader(Loader):
+    """Binary ``float8[]`` (one dimension) → numpy float64 vector; NULL elements → NaN.
+
+    Register it on a binary cursor: ``cur.adapters.register_loader(FLOAT8_ARRAY_OID, ...)``.
+    """
+
+    format = Format.BINARY
+
+    def load(self, data) -> np.ndarray:
+        buf = memoryview(data)
+        ndim, has_null, _ = struct.unpack_from("!iiI", buf, 0)
+        if ndim == 0:
+            return np.zeros(0)
+        if ndim != 1:
+            raise ValueError(f"expected a one-dimensional float8[], got {ndim} dimensions")
+        (n,) = struct.unpack_from("!i", buf, 12)
+        if not has_null:
+            return np.frombuffer(buf, dtype=_ELEMENTS, count=n, offset=20)["value"].astype(
+                np.float64
+            )
+        out = np.full(n, np.nan)
+        pos = 20
+        for i in range(n):
+            (size,) = struct.unpack_from("!i", buf, pos)
+            pos += 4
+            if size >= 0:
+                (out[i],) = struct.unpack_from("!d", buf, pos)
+                pos += size
+        return out

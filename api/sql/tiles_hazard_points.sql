@@ -10,5 +10,5 @@ WITH env AS (
                AS geom
     FROM env JOIN hazard_point h ON h.geom && env.wide
 )
-SELECT ST_AsMVT(f, 'hazard-points', %(extent)s, 'geom') AS tile
+SELECT ST_AsMVT(f, 'hazard-points', %(extent)s, 'geom' ORDER BY f.id) AS tile  -- stable bytes, stable ETag
 FROM features f WHERE f.geom IS NOT NULL;

@@ -8,5 +8,5 @@ WITH env AS (
                AS geom
     FROM env JOIN shelter s ON s.geom && env.wide
 )
-SELECT ST_AsMVT(f, 'shelters', %(extent)s, 'geom') AS tile
+SELECT ST_AsMVT(f, 'shelters', %(extent)s, 'geom' ORDER BY f.id) AS tile  -- stable bytes, stable ETag
 FROM features f WHERE f.geom IS NOT NULL;

@@ -9,5 +9,5 @@ WITH env AS (
                AS geom
     FROM env JOIN station s ON s.geom && env.wide
 )
-SELECT ST_AsMVT(f, 'stations', %(extent)s, 'geom') AS tile
+SELECT ST_AsMVT(f, 'stations', %(extent)s, 'geom' ORDER BY f.stcd) AS tile  -- stable bytes, stable ETag
 FROM features f WHERE f.geom IS NOT NULL;

@@ -11,5 +11,5 @@ WITH env AS (
     JOIN admin_unit a ON a.code = t.code
     WHERE t.level = 'township'
 )
-SELECT ST_AsMVT(f, 'townships', %(extent)s, 'geom') AS tile
+SELECT ST_AsMVT(f, 'townships', %(extent)s, 'geom' ORDER BY f.code) AS tile  -- stable bytes, stable ETag
 FROM features f WHERE f.geom IS NOT NULL;

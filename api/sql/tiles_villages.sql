@@ -28,5 +28,5 @@ WITH env AS (
     LEFT JOIN warned wd ON wd.code = t.code
     WHERE t.level = 'village'
 )
-SELECT ST_AsMVT(f, 'villages', %(extent)s, 'geom') AS tile
+SELECT ST_AsMVT(f, 'villages', %(extent)s, 'geom' ORDER BY f.code) AS tile  -- stable bytes, stable ETag
 FROM features f WHERE f.geom IS NOT NULL;

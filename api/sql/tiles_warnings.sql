@@ -13,5 +13,5 @@ WITH env AS (
     FROM env JOIN warning w ON w.geom && env.wide
     WHERE w.status = 'issued'
 )
-SELECT ST_AsMVT(f, 'warnings', %(extent)s, 'geom') AS tile
+SELECT ST_AsMVT(f, 'warnings', %(extent)s, 'geom' ORDER BY f.id) AS tile  -- stable bytes, stable ETag
 FROM features f WHERE f.geom IS NOT NULL;

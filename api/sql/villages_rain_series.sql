@@ -5,9 +5,8 @@
 WITH latest AS (
     SELECT DISTINCT ON (r.product, r.valid_start, r.valid_end)
            r.product, r.valid_start, r.valid_end, r.mean_mm, r.max_mm, r.coverage
-    FROM village_rain r
-    WHERE r.village_code = %(code)s AND r.product IN ('qpe', 'gauge')
-      AND r.valid_start >= %(from)s AND r.valid_end <= %(to)s
+    FROM village_rain_of(%(code)s, %(from)s, %(to)s) r  -- one village by index
+    WHERE r.product IN ('qpe', 'gauge')
     ORDER BY r.product, r.valid_start, r.valid_end, r.issued_at DESC
 ),
 finest AS (

@@ -18,6 +18,7 @@ import psycopg
 from geo.db.sqlfiles import load_sql
 from geo.errors import InvalidArgumentError
 from geo.rules import model as m
+from geo.rules import rain_arrays
 
 SQL = "geo.rules.sql"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -35,6 +36,7 @@ class Villages:
     codes: np.ndarray  # str, sorted
     names: np.ndarray  # str
     counties: np.ndarray  # county name of each village
+    version: str | None = None  # village_version token read with them (migration 0022)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -51,13 +53,14 @@ class Villages:
 
 def fetch_villages(conn: psycopg.Connection) -> Villages:
     """All villages in code order, with their county's name (for message templates)."""
-    rows = conn.execute(load_sql(SQL, "villages.sql")).fetchall()
-    codes = np.array([r[0] for r in rows], dtype=str)
-    return Villages(
-        codes=codes,
-        names=np.array([r[1] for r in rows], dtype=object),
-        counties=np.array([r[2] for r in rows], dtype=object),
-    )
+    version, codes, names, counties = conn.execute(load_sql(SQL, "villages.sql")).fetchone()
+    code_arr = np.array(codes, dtype=str)
+    name_arr = np.array(names, dtype=object)
+    county_arr = np.array(counties, dtype=object)
+    if len(code_arr) > 1 and not np.all(code_arr[:-1] < code_arr[1:]):  # never seen; be sure
+        order = np.argsort(code_arr, kind="stable")
+        code_arr, name_arr, county_arr = code_arr[order], name_arr[order], county_arr[order]
+    return Villages(codes=code_arr, names=name_arr, counties=county_arr, version=version)
 
 
 @dataclass(frozen=True)
@@ -141,13 +144,15 @@ def _rain_windows(
     """All observed-rain windows with one query (rows: window hours, village, rain)."""
     if not specs:
         return {}
-    rows = _rows(conn, "rain_windows.sql", {"at": at, "hours": sorted({s.hours for s in specs})})
-    by_hours = {}
-    for hours, codes, rain in rows:
-        arr = np.full(len(villages), np.nan)
-        pos, found = villages.index(codes)
-        arr[pos] = np.asarray(rain, dtype=float)[found]  # NULL → NaN
-        by_hours[hours] = arr
+    hours = sorted({s.hours for s in specs})
+    by_hours = rain_arrays.rain_windows(conn, at, hours, villages)  # the grid arrays, if simple
+    if by_hours is None:
+        by_hours = {}
+        for h, codes, rain in _rows(conn, "rain_windows.sql", {"at": at, "hours": hours}):
+            arr = np.full(len(villages), np.nan)
+            pos, found = villages.index(codes)
+            arr[pos] = np.asarray(rain, dtype=float)[found]  # NULL → NaN
+            by_hours[h] = arr
     out: dict[m._Input, InputValues] = {}
     for spec in specs:
         arr = by_hours.get(spec.hours)
