@@ -420,3 +420,26 @@ def test_rain_tilejson_and_query_token(service) -> None:
     cw, cs, ce, cn = _county_bounds(service.db_url)
     assert w < ce and e > cw and s < cn and n > cs  # the grid covers the county
     assert tile.status_code == 200 and tile.headers["content-type"] == "image/png"
+
+
+def _tile_notices(conn: psycopg.Connection, wait: float = 0.5) -> list[str]:
+    return [n.payload for n in conn.notifies(timeout=wait, stop_after=10)]
+
+
+def test_token_checks_stay_cached_until_tokens_really_change(service) -> None:
+    """Noting a token's use must not empty the workers' cached token checks (it did, on every
+    tile request); new, revoked or removed tokens must."""
+    from api.users import add_user, authenticate, new_token, revoke_tokens
+
+    with (
+        psycopg.connect(service.db_url, autocommit=True) as listener,
+        psycopg.connect(service.db_url, autocommit=True) as conn,
+    ):
+        add_user(conn, "tiles-cache", "viewer")
+        token = new_token(conn, "tiles-cache")
+        listener.execute("LISTEN riskmap_tiles")
+        conn.execute("UPDATE api_token SET last_used_at = NULL WHERE user_name = 'tiles-cache'")
+        assert authenticate(conn, token) is not None  # notes the use: UPDATE … last_used_at
+        assert "tokens" not in _tile_notices(listener)
+        revoke_tokens(conn, "tiles-cache")
+        assert "tokens" in _tile_notices(listener)
