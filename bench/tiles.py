@@ -5,12 +5,13 @@ PostGIS database in the same run.
 Both servers get the same tile list (every tile over the demo county at zooms 8–14, a fixed
 sample where a zoom has more than ``PER_ZOOM_MAX`` tiles), the same number of uvicorn workers,
 the same MVT extent (4096) and buffer (64), and 50 concurrent HTTP/1.1 keep-alive clients
-(aiohttp, in a process of its own: httpx's pool slowed down past ~10 connections and became
-the bottleneck). Two passes over the list: **cold** (each tile asked for the first time:
-riskmap renders every one) and **shared view** (the list again, as when many people watch the
-same county: riskmap answers from its per-worker cache, emptied by database notifications on
-every change; tipg has no cache and renders again). Both are warmed first on zoom-15 tiles that
-are not in the list (connection pools, plans, page cache). The county gets ``BENCH_TILE_VILLAGES``
+(a bare asyncio HTTP/1.1 client on uvloop, in a process of its own: it shares the two cores
+with both servers, and aiohttp or httpx cost about as much per request as a cached tile). Two
+passes over the list: **cold** (each tile asked for the first time: riskmap renders every one)
+and **shared view** (the list again, as when many people watch the same county: riskmap answers
+from its per-worker cache, emptied by database notifications on every change; tipg has no cache
+and renders again). Both are warmed first on zoom-15 tiles that are not in the list (connection
+pools, plans, page cache). The county gets ``BENCH_TILE_VILLAGES``
 (default 3,000) villages so that low-zoom tiles carry real weight.
 
 tipg is asked for the attributes it can give (code, name, township code); riskmap's tiles also
@@ -19,11 +20,11 @@ tiles/s and their ratio (target ≥ 3× tipg), p50/p99 latency (target p99 < 50 
 sizes (ours must stay under 500 KB; our outlines are simplified per zoom band, tipg sends them
 at full detail).
 
-tipg and the load generator live in their own virtualenv (``.venv-bench-tipg``, created on
-first use with pip) so the peer's dependencies never enter riskmap's; the load generator is
-this module run there (``python -m bench.tiles --load``), so everything above ``run`` imports
-only the standard library. tipg refuses socket-only database URLs, so the bench cluster listens
-on a loopback TCP port (``EmbeddedCluster(tcp_port=…)``).
+tipg lives in its own virtualenv (``.venv-bench-tipg``, created on first use with pip) so the
+peer's dependencies never enter riskmap's; the load generator is this module run there too
+(``python -m bench.tiles --load``), so everything above ``run`` imports only the standard
+library (uvloop if the venv has it). tipg refuses socket-only database URLs, so the bench
+cluster listens on a loopback TCP port (``EmbeddedCluster(tcp_port=…)``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -70,13 +72,13 @@ def free_port() -> int:
 def ensure_tipg() -> Path:
     """The tipg virtualenv's python, creating the venv with pip on first use."""
     python = TIPG_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import tipg, uvicorn, aiohttp"]
+    probe = [str(python), "-c", "import tipg, uvicorn, uvloop"]
     if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
         return python
     # away from the checkout: pip would see riskmap's egg-info on the path and complain
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True, cwd="/", env=clean)
-    pip = [str(python), "-m", "pip", "install", "--quiet", TIPG_REQUIREMENT, "uvicorn", "aiohttp"]
+    pip = [str(python), "-m", "pip", "install", "--quiet", TIPG_REQUIREMENT, "uvicorn", "uvloop"]
     subprocess.run(pip, check=True, cwd="/", env=clean)
     return python
 
@@ -175,46 +177,59 @@ def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.
     return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
+_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+_CHUNKED = re.compile(rb"(?i)\r\ntransfer-encoding:\s*chunked")
+
+
+async def _read_body(reader: asyncio.StreamReader, head: bytes) -> bytes:
+    if _CHUNKED.search(head):
+        parts = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
+            parts.append(await reader.readexactly(size + 2))
+            if size == 0:
+                return b"".join(parts)[:-2]
+    length = _LENGTH.search(head)
+    return await reader.readexactly(int(length.group(1))) if length else b""
+
+
 async def _hammer(
     base: str, paths: list[str], headers: dict[str, str]
 ) -> tuple[float, list[float], list[int], int]:
-    """Fetch every path with CONCURRENCY clients; (seconds, latencies, sizes, errors).
+    """Fetch every path with CONCURRENCY keep-alive clients; (seconds, latencies, sizes, errors).
 
-    Runs in the bench virtualenv (aiohttp); see :func:`_load`."""
-    import aiohttp
-
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for p in paths:
-        queue.put_nowait(p)
+    A bare HTTP/1.1 client on asyncio streams (uvloop when present): the load shares the two
+    cores with both servers, so it must cost far less per request than they do (aiohttp cost
+    about as much as a cached tile)."""
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    tail = f" HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode()
+    todo = iter(paths)
     latencies: list[float] = []
     sizes: list[int] = []
     errors = 0
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(
-        base, headers=headers, connector=connector, timeout=timeout
-    ) as session:
 
-        async def client() -> None:
-            nonlocal errors
-            while True:
-                try:
-                    path = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
+    async def client() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for path in todo:
                 t0 = time.perf_counter()
-                async with session.get(path) as r:
-                    body = await r.read()
-                    status = r.status
+                writer.write(b"GET " + path.encode() + tail)
+                head = await reader.readuntil(b"\r\n\r\n")
+                body = await _read_body(reader, head)
                 latencies.append(time.perf_counter() - t0)
-                if status == 200 and body:
+                status = head[9:12]
+                if status == b"200" and body:
                     sizes.append(len(body))
-                elif status not in (200, 204):  # 204 / empty 200: an empty tile
+                elif status not in (b"200", b"204"):  # 204 / empty 200: an empty tile
                     errors += 1
+        finally:
+            writer.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
-        return time.perf_counter() - started, latencies, sizes, errors
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+    return time.perf_counter() - started, latencies, sizes, errors
 
 
 def _load(
@@ -331,9 +346,11 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
 def _main_load() -> None:
     """``python -m bench.tiles --load``: a JSON job on stdin, the timings as JSON on stdout."""
     job = json.load(sys.stdin)
-    seconds, latencies, sizes, errors = asyncio.run(
-        _hammer(job["base"], job["paths"], job["headers"])
-    )
+    try:
+        from uvloop import run as run_loop
+    except ImportError:
+        run_loop = asyncio.run
+    seconds, latencies, sizes, errors = run_loop(_hammer(job["base"], job["paths"], job["headers"]))
     json.dump({"seconds": seconds, "latencies": latencies, "sizes": sizes, "errors": errors},
               sys.stdout)  # fmt: skip
 
