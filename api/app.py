@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import psycopg
 from fastapi import FastAPI
 from psycopg.rows import tuple_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from api import errors
 from api.events import EventHub
@@ -57,6 +57,17 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         )
         pool.open(wait=True, timeout=30)
         app.state.pool = pool
+        # vector tiles render on async connections (api/routers/tiles.py): no thread per tile
+        tile_pool = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=8,
+            open=False,
+            name="riskmap-tiles",
+            kwargs={"autocommit": True},
+        )
+        await tile_pool.open(wait=True, timeout=30)
+        app.state.tile_pool = tile_pool
         app.state.events = EventHub(url, pool, on_event=app.state.metrics.count_event)
         await app.state.events.start()
         try:
@@ -65,6 +76,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             await app.state.events.stop()
             if getattr(app.state, "tile_cache", None) is not None:
                 app.state.tile_cache.stop()
+            await tile_pool.close()
             pool.close()
             mark_worker_dead()
 

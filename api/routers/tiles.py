@@ -330,5 +330,14 @@ async def vector_tile(
         check_token = known is None
     body = None if check_token else cache.get(key)
     if body is None:
-        body = await run_in_threadpool(_vector_tile, request, raw, found, key, cache, check_token)
+        apool = getattr(request.app.state, "tile_pool", None)
+        if check_token or apool is None or not cache.active or cache.outlines_stale:
+            body = await run_in_threadpool(
+                _vector_tile, request, raw, found, key, cache, check_token
+            )
+        else:  # the hot cold path: a known caller, outlines current
+            generation = cache.generation()
+            async with apool.connection() as aconn:
+                body = await mvt.render_async(aconn, found, *key[1:])
+            cache.put(key, body, generation)
     return _cached(request, body, MVT_TYPE, found.public)

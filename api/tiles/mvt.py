@@ -166,13 +166,26 @@ def ensure_fresh(conn: psycopg.Connection, state: Any) -> None:
         raise
 
 
+def params(z: int, x: int, y: int) -> dict[str, Any]:
+    """The query parameters of one tile."""
+    return {"z": z, "x": x, "y": y, "extent": EXTENT, "buffer": BUFFER, "margin": BUFFER / EXTENT}
+
+
 def render(conn: psycopg.Connection, layer: VectorLayer, z: int, x: int, y: int) -> bytes:
     """The tile's bytes (empty when no feature reaches it)."""
-    params = {"z": z, "x": x, "y": y, "extent": EXTENT, "buffer": BUFFER}
-    params["margin"] = BUFFER / EXTENT
-    row = conn.execute(layer.sql, params).fetchone()
+    row = conn.execute(layer.sql, params(z, x, y)).fetchone()
     conn.commit()  # end the transaction (it may hold the token check's last-used touch)
     return bytes(row["tile"] or b"")
+
+
+async def render_async(
+    conn: psycopg.AsyncConnection, layer: VectorLayer, z: int, x: int, y: int
+) -> bytes:
+    """:func:`render` on an autocommit async connection: no worker thread, no pool hand-off
+    between threads (the cost of a cold tile was mostly that, not PostGIS)."""
+    cur = await conn.execute(layer.sql, params(z, x, y))
+    row = await cur.fetchone()
+    return bytes(row[0] or b"")
 
 
 def bounds(conn: psycopg.Connection) -> dict[str, tuple[float, float, float, float]]:
