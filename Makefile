@@ -37,6 +37,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 bench: setup
+	@bash scripts/ensure-system-packages.sh wrk  # the tiles bench's C load generator
 	$(BIN)/python -m bench
 
 lint: setup

@@ -252,6 +252,34 @@ def _load(
     return out["seconds"], out["latencies"], out["sizes"], out["errors"]
 
 
+WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
+WRK_SECONDS = 10
+
+
+def _wrk(base: str, paths: list[str], headers: dict[str, str], folder: Path) -> dict | None:
+    """The shared view again under wrk (C, epoll): the load generator then takes almost no CPU
+    from the two cores the servers share, so its latencies are the servers'. None without wrk
+    (``make bench`` installs it)."""
+    import shutil
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    listing = folder / f"paths-{urlsplit(base).port}.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    argv = [wrk, "-t2", f"-c{CONCURRENCY}", f"-d{WRK_SECONDS}s", "-s", str(WRK_SCRIPT)]
+    for k, v in headers.items():
+        argv += ["-H", f"{k}: {v}"]
+    argv += [base, "--", str(listing), "2"]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed: {proc.stderr.strip()[-300:]}")
+    out = json.loads(lines[-1])
+    out["rps"] = out["requests"] / (out["duration_us"] / 1e6)
+    return out
+
+
 def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if values else 0.0
 
@@ -333,6 +361,22 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
                 f"{label}: riskmap vs tipg {ratio:.1f}x tiles/s (target ≥ 3x), riskmap p99"
                 f" {p99:.0f} ms at {CONCURRENCY} clients (target < 50 ms), largest tile"
                 f" {biggest / 1024:.0f} KB (limit 500 KB), bytes {share:.2f} of tipg's"
+            )
+        peer_wrk = _wrk(peer, peer_paths, {}, logs)
+        ours_wrk = _wrk(ours, ours_paths, auth, logs)
+        if peer_wrk is None or ours_wrk is None:
+            yield "wrk not installed: no C-load-generator pass (make bench installs it)"
+        else:
+            for name, r in (("tipg 1.6", peer_wrk), ("riskmap ", ours_wrk)):
+                yield (
+                    f"shared view under wrk ({WRK_SECONDS} s, list cycled): {name}"
+                    f" {r['rps']:,.0f} tiles/s, p50 {r['p50_us'] / 1000:.1f} ms,"
+                    f" p99 {r['p99_us'] / 1000:.1f} ms, {r['errors']} errors"
+                )
+            yield (
+                f"shared view under wrk: riskmap vs tipg {ours_wrk['rps'] / peer_wrk['rps']:.1f}x"
+                f" tiles/s (target ≥ 3x), riskmap p99 {ours_wrk['p99_us'] / 1000:.0f} ms at"
+                f" {CONCURRENCY} clients (target < 50 ms)"
             )
     finally:
         for proc in procs:

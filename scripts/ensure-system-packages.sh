@@ -2,7 +2,7 @@
 # Install the Debian packages riskmap needs, only those missing (fast when nothing is).
 set -euo pipefail
 
-packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib)
+packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib "$@")  # + extra ones asked for
 # a fresh Debian's python3 has no venv/ensurepip until python3-venv is installed
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     packages+=(python3-venv)
