@@ -233,9 +233,9 @@ class EventHub:
             except asyncio.CancelledError:
                 self.connected = self.adopter = False
                 raise
-            except Exception:
+            except Exception as exc:  # any failure of the connection: reconnect, never give up
                 self.connected = self.adopter = False
-                log.warning("event listener lost the database; retrying in %.1f s", delay)
+                log.warning("event listener lost the database (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
