@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from geo import resources
 from geo.db.sqlfiles import load_sql
@@ -104,6 +104,12 @@ def _rows(conn: psycopg.Connection, name: str, params: dict) -> list[dict]:
         return [_plain(r) for r in cur.fetchall()]
 
 
+def _tuples(conn: psycopg.Connection, name: str, params: dict) -> list[tuple]:
+    """Plain tuples whatever row factory the caller's connection has (the API's yields dicts)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return cur.execute(_sql(name), params).fetchall()
+
+
 def _plain(row: dict) -> dict:
     """Round distances to metres and turn Decimals into numbers, so the dict is JSON-ready."""
     out = {}
@@ -159,16 +165,14 @@ def impact_summary(
     if not codes and geom_wkb is None:
         raise ValueError("give village codes or a polygon (geom_wkb)")
     if not codes:
-        codes = [
-            r[0] for r in conn.execute(_sql("impact_villages_in_area.sql"), {"area": geom_wkb})
-        ]
+        codes = [r[0] for r in _tuples(conn, "impact_villages_in_area.sql", {"area": geom_wkb})]
     villages = _rows(conn, "impact_villages.sql", {"codes": codes})
     missing = sorted(set(codes) - {v["code"] for v in villages})
     if missing:
         raise ValueError(f"unknown village codes: {', '.join(missing)}")
     area = geom_wkb
     if area is None:
-        area = bytes(conn.execute(_sql("impact_area.sql"), {"codes": codes}).fetchone()[0])
+        area = bytes(_tuples(conn, "impact_area.sql", {"codes": codes})[0][0])
     pool = resources.pool_size(k)
     base = {"area": area, "codes": codes, "k": k, "pool": pool}
 
@@ -273,10 +277,10 @@ def warning_impact(conn: psycopg.Connection, warning_id: int, *, k: int = 3) -> 
     LookupError
         If there is no such warning.
     """
-    row = conn.execute(_sql("impact_warning.sql"), {"id": warning_id}).fetchone()
-    if row is None:
+    rows = _tuples(conn, "impact_warning.sql", {"id": warning_id})
+    if not rows:
         raise LookupError(f"no warning {warning_id}")
-    codes, hazard, geom = row
+    codes, hazard, geom = rows[0]
     hazard = HAZARD_ALIASES.get(hazard, hazard)
     summary = impact_summary(conn, list(codes), hazard=hazard, geom_wkb=bytes(geom), k=k)
     return {"warning_id": warning_id, "hazard": hazard, **summary}

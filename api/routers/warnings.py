@@ -35,7 +35,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from psycopg.rows import tuple_row
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import OptionalPrincipal, Principal, require
+from api.auth import OptionalPrincipal, Principal, require, unauthorised
 from api.deps import Connection
 from geo.db.sqlfiles import load_sql
 from geo.errors import InvalidArgumentError, NotFoundError
@@ -58,10 +58,6 @@ WarningId = Annotated[int, Path(ge=1, le=2**62, description="warning id")]
 
 def _sql(name: str) -> str:
     return load_sql("api.sql", name)
-
-
-def _unauthorised(detail: str) -> HTTPException:
-    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _csv(value: str | None, allowed: set[str] | None, what: str) -> list[str] | None:
@@ -163,7 +159,7 @@ def list_warnings(
     if public:
         statuses = statuses or ["issued"]
         if not set(statuses) <= PUBLIC_STATUSES:
-            raise _unauthorised("candidate and rejected warnings need a bearer token")
+            raise unauthorised("candidate and rejected warnings need a bearer token")
     colours = set(_csv(colour, set(COLOURS), "colour") or [])
     colours |= {LEVELS[v] for v in _csv(level, set(LEVELS), "level") or []}
     params = {
@@ -264,7 +260,7 @@ def get_warning(conn: Connection, principal: OptionalPrincipal, warning_id: Warn
     if row is None:
         raise NotFoundError(f"no warning {warning_id}")
     if public and row["published_version"] is None:
-        raise _unauthorised("this warning was never published; it needs a bearer token")
+        raise unauthorised("this warning was never published; it needs a bearer token")
     q = {"id": warning_id, "public": public}
     versions = conn.execute(_sql("warnings_versions.sql"), q).fetchall()
     shown = row["published_version"] if public else row["current_version"]
@@ -293,15 +289,10 @@ def _delivery(rows: list[dict]) -> dict[str, Any]:
 
 
 def _impact(conn: Connection, warning_id: int) -> dict[str, Any] | None:
-    """``geo.impact.warning_impact`` reads plain tuples; the pooled connection yields dicts."""
-    factory = conn.row_factory
-    conn.row_factory = tuple_row
     try:
         return warning_impact(conn, warning_id)
     except (LookupError, ValueError) as exc:  # e.g. a hazard the impact tables do not know
         return {"error": str(exc)}
-    finally:
-        conn.row_factory = factory
 
 
 # --------------------------------------------------------------------------- review actions
