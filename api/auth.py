@@ -26,7 +26,8 @@ _limiter = MovingWindowRateLimiter(MemoryStorage())
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _unauthorised(detail: str) -> HTTPException:
+def unauthorised(detail: str) -> HTTPException:
+    """401 with the Bearer challenge: the caller is unknown (no, bad or revoked token)."""
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -36,7 +37,7 @@ def optional_principal(request: Request, conn: Connection, creds: Credentials) -
         return None
     principal = authenticate(conn, creds.credentials)
     if principal is None:
-        raise _unauthorised("token unknown, revoked or expired")
+        raise unauthorised("token unknown, revoked or expired")
     request.state.user = principal.name
     return principal
 
@@ -54,7 +55,7 @@ def require(permission: str, *, write: bool = False):
 
     def dependency(request: Request, principal: OptionalPrincipal) -> Principal:
         if principal is None:
-            raise _unauthorised("this needs a bearer token")
+            raise unauthorised("this needs a bearer token")
         if not principal.may(permission):
             raise HTTPException(
                 403, f"role {principal.role!r} may not {permission}; ask an administrator"

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from api.auth import Credentials
+from api.auth import Credentials, unauthorised
 from api.events import KIND, REPLAY_LIMIT, Event
 from api.users import Principal, authenticate
 
@@ -31,9 +31,7 @@ def _stream_principal(request: Request, creds: Credentials) -> Principal | None:
     with request.app.state.pool.connection() as conn:
         principal = authenticate(conn, creds.credentials)
     if principal is None:
-        raise HTTPException(
-            401, "token unknown, revoked or expired", {"WWW-Authenticate": "Bearer"}
-        )
+        raise unauthorised("token unknown, revoked or expired")
     request.state.user = principal.name
     return principal
 

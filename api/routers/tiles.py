@@ -38,7 +38,7 @@ from fastapi.responses import JSONResponse
 from psycopg.rows import dict_row
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Credentials
+from api.auth import Credentials, unauthorised
 from api.deps import Connection
 from api.tiles import mvt, raster
 from api.tiles.cache import TileCache
@@ -49,10 +49,6 @@ router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 MAX_AGE = 60
 RAIN = "rain"
-
-
-def _unauthorised(detail: str) -> HTTPException:
-    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _token_param(
@@ -78,7 +74,7 @@ def _admit(public: bool, principal: Principal | None) -> None:
     if public:
         return
     if principal is None:
-        raise _unauthorised("this layer needs a token (Authorization: Bearer, or ?token=)")
+        raise unauthorised("this layer needs a token (Authorization: Bearer, or ?token=)")
     if not principal.may("read"):
         raise HTTPException(403, f"role {principal.role!r} may not read map layers")
 
@@ -286,7 +282,7 @@ def _check_token(request: Request, conn: psycopg.Connection, raw: str | None):
         return None
     principal = authenticate(conn, raw)
     if principal is None:
-        raise _unauthorised("token unknown, revoked or expired")
+        raise unauthorised("token unknown, revoked or expired")
     request.state.user = principal.name
     return principal
 
