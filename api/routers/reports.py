@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 
 from api.auth import Reader, require
 from api.deps import Connection
-from api.routers.resources import invalid
+from api.responses import invalid
 from api.users import Principal
 from geo import reports
 from geo.reports import ReportError, ReportInput, ReportKind, Verdict

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from api.auth import Reader
 from api.deps import Connection
+from api.responses import invalid, point_feature
 from geo import resources
 from geo.resources import ResourceKind, Specialty
 
@@ -16,24 +17,6 @@ router = APIRouter(prefix="/api/resources", tags=["resources"])
 
 #: which query filter belongs to which kind
 _FILTER_KIND = {"min_free": "shelter", "item": "warehouse", "specialty": "team"}
-
-
-def invalid(field: str, msg: str, where: str = "query") -> HTTPException:
-    """A 422 shaped like FastAPI's own validation errors, naming the field."""
-    return HTTPException(422, [{"loc": [where, field], "msg": msg, "type": "value_error"}])
-
-
-def point_feature(row: dict[str, Any]) -> dict[str, Any]:
-    """A GeoJSON (RFC 7946) point feature from a row with ``lon``/``lat``; 6 decimals ≈ 0.1 m."""
-    props = {k: v for k, v in row.items() if k not in ("lon", "lat")}
-    if props.get("distance_m") is not None:
-        props["distance_m"] = round(props["distance_m"], 1)
-    return {
-        "type": "Feature",
-        "id": row["id"],
-        "geometry": {"type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]},
-        "properties": props,
-    }
 
 
 @router.get("/nearest", summary="最近的避难场所、物资仓库或救援队伍 Nearest resources")

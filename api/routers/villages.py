@@ -13,7 +13,7 @@ from pydantic import AwareDatetime
 
 from api.auth import Reader
 from api.deps import Connection
-from api.routers.resources import invalid, point_feature
+from api.responses import invalid, point_feature
 from geo.db.sqlfiles import load_sql
 from geo.errors import NotFoundError
 
