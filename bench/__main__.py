@@ -16,6 +16,7 @@ from bench import (
     zonal_grid,
     zonal_scale,
 )
+from bench.common import free_port
 from geo.db.cluster import EmbeddedCluster
 from geo.db.migrate import migrate
 
@@ -24,7 +25,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="riskmap-bench-", dir="/tmp"))
     os.chmod(base, 0o755)
     # a loopback TCP port too: the tile bench's peer (tipg) refuses socket-only URLs
-    cluster = EmbeddedCluster(base / "pg", fast_unsafe=False, tcp_port=tiles.free_port())
+    cluster = EmbeddedCluster(base / "pg", fast_unsafe=False, tcp_port=free_port())
     try:
         url = cluster.up()
         migrate(url)

@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import mkdtemp
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 
+from bench.common import with_db
 from geo.db.migrate import migrate
 from geo.demo.county import generate
 from geo.demo.load import load
@@ -107,16 +108,12 @@ SYNTHETIC_RAIN = [
 ]
 
 
-def _with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
 def _scratch_db(url: str) -> tuple[str, str]:
     name = f"bench_rules_{uuid.uuid4().hex[:8]}"
-    admin = _with_db(url, "postgres")
+    admin = with_db(url, "postgres")
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    new = _with_db(url, name)
+    new = with_db(url, name)
     migrate(new)
     return admin, new
 

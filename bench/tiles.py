@@ -34,7 +34,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import mkdtemp
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from bench.common import free_port, with_db
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
@@ -56,17 +57,6 @@ PER_ZOOM_MAX = 600
 CONCURRENCY = 50
 WORKERS = 2
 TIPG_COLLECTION = "public.village"
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ensure_tipg() -> Path:
@@ -313,10 +303,10 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
     villages = villages or int(os.environ.get("BENCH_TILE_VILLAGES", "3000"))
     python = ensure_tipg()
     name = f"bench_tiles_{uuid.uuid4().hex[:8]}"
-    admin = _with_db(url, "postgres")
+    admin = with_db(url, "postgres")
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db, db_tcp = _with_db(url, name), _with_db(tcp_url, name)
+    db, db_tcp = with_db(url, name), with_db(tcp_url, name)
     logs = Path(mkdtemp(prefix="riskmap-bench-tiles-logs-"))
     procs: list[subprocess.Popen] = []
     try:

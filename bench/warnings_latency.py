@@ -38,7 +38,6 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -47,11 +46,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tempfile import mkdtemp
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
 from psycopg import sql
+
+from bench.common import free_port, with_db
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
@@ -62,16 +63,6 @@ RATE_PER_CLIENT = 2.0  # requests per second per client: 400 req/s offered
 DURATION_S = 15.0
 PATH = "/api/warnings"
 TARGET_P99_MS = 100.0
-
-
-def _with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _build_db(url: str) -> tuple[str, int]:
@@ -86,9 +77,9 @@ def _build_db(url: str) -> tuple[str, int]:
     from ingest.replay import replay
 
     name = f"bench_warnings_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as c:
+    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = _with_db(url, name)
+    db = with_db(url, name)
     migrate(db)
     tmp = Path(mkdtemp(prefix="riskmap-bench-warnings-"))
     os.chmod(tmp, 0o755)
@@ -198,7 +189,7 @@ def run(url: str) -> Iterator[str]:
     logs = Path(mkdtemp(prefix="riskmap-bench-warnings-logs-"))
     procs: list[subprocess.Popen] = []
     try:
-        ours_port, peer_port = _free_port(), _free_port()
+        ours_port, peer_port = free_port(), free_port()
         env = {"RISKMAP_DATABASE_URL": db, "RISKMAP_DATA_DIR": str(logs / "data")}
         procs.append(_serve("api.app:create_app", ours_port, env, logs / "riskmap.log"))
         body = _wait(f"http://127.0.0.1:{ours_port}{PATH}", procs[0])
@@ -250,7 +241,7 @@ def run(url: str) -> Iterator[str]:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
-        with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as c:
+        with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
             name = urlsplit(db).path.lstrip("/")
             c.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
