@@ -113,7 +113,9 @@ class ItemsParams(FeatureParams):
         examples=["2026-07-14T08:00:00Z", "2026-07-14T00:00:00Z/.."],
     )
     limit: int = Field(100, ge=1, le=MAX_LIMIT, description="Features per page (1…10000)")
-    offset: int = Field(0, ge=0, description="Features to skip (follow the `next` link)")
+    offset: int = Field(
+        0, ge=0, le=100_000_000, description="Features to skip (follow the `next` link)"
+    )
     township_code: str | None = Field(
         None, pattern=r"^\d{9}$", description="9-digit township code (where the layer has one)"
     )
