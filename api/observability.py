@@ -22,6 +22,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -46,7 +47,12 @@ class RequestIdFilter(logging.Filter):
 
 
 def json_formatter() -> JsonFormatter:
-    return JsonFormatter(LOG_FORMAT, rename_fields={"levelname": "level", "name": "logger"})
+    # uvicorn adds "color_message" (the message with ANSI colour codes) to its records: not data
+    return JsonFormatter(
+        LOG_FORMAT,
+        rename_fields={"levelname": "level", "name": "logger"},
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+    )
 
 
 def logging_config(level: str = "info") -> dict[str, Any]:

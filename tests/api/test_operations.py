@@ -261,6 +261,9 @@ def test_serve_with_two_workers_logs_json_and_sums_metrics(service, tmp_path) ->
     assert {r["request_id"] for r in access} >= {f"multi-{i}" for i in range(20)}
     assert all(r["status"] == 200 for r in access if r["path"] == "/healthz")
     assert not [r for r in records if r.get("logger") == "uvicorn.access"]
+    # uvicorn's start-up lines are JSON too, without its ANSI-coloured copy of the message
+    started = [r for r in records if r.get("logger") == "uvicorn.error"]
+    assert started and not [r for r in started if "color_message" in r]
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/metrics", "/api/events"])
