@@ -11,6 +11,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from api import errors
+from api.docs import add_docs
 from api.events import EventHub
 from api.observability import Metrics, ObservabilityMiddleware, mark_worker_dead
 from api.routers import cap_feed, datasets, health, me, ogc, resources, villages, warnings
@@ -86,7 +87,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=OPENAPI_TAGS,
+        docs_url=None,  # served from the package by api.docs (no CDN)
+        redoc_url=None,  # ReDoc exists only as a CDN script
     )
+    add_docs(app)
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)

@@ -299,3 +299,17 @@ def test_an_unreachable_database_is_a_quick_503(pg_cluster, tmp_path) -> None:
     assert r.status_code == 503 and took < 10
     assert r.json()["detail"] == "database unavailable or query failed"
     assert name not in r.text and "does not exist" not in r.text
+
+
+def test_docs_page_needs_no_cdn(service) -> None:
+    """/docs works on an offline network: every script and style it loads comes from us."""
+    import re
+
+    with service.client() as c:
+        page = c.get("/docs")
+        assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert assets and all(a.startswith("/") for a in assets), assets
+        for asset in assets:
+            assert c.get(asset).status_code == 200, asset
+        assert c.get("/redoc").status_code == 404
