@@ -10,13 +10,14 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 ASSETS = "/docs-assets"
+DOCS_URL = "/docs"
 
 
 def add_docs(app: FastAPI) -> None:
     """``/docs`` (Swagger UI) with its scripts and styles under ``/docs-assets``."""
     app.mount(ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get(DOCS_URL, include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",

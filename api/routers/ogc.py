@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import OptionalPrincipal, require
 from api.deps import Connection
+from api.docs import DOCS_URL
 from api.ogc_collections import COLLECTIONS, Collection
 from geo.db.sqlfiles import load_sql
 
@@ -239,16 +240,9 @@ def landing(request: Request, params: Annotated[MetaParams, Query()]) -> dict[st
         _link(_url(request, "ogc_conformance"), "conformance", JSON, "符合性 Conformance"),
         _link(_url(request, "ogc_collections"), "data", JSON, "数据集 Collections"),
     ]
-    if request.app.docs_url:
-        links.insert(
-            2,
-            _link(
-                base + request.app.docs_url,
-                "service-doc",
-                "text/html",
-                "API 文档 API documentation",
-            ),
-        )
+    links.insert(
+        2, _link(base + DOCS_URL, "service-doc", "text/html", "API 文档 API documentation")
+    )
     return {
         "title": "riskmap 风险一张图 OGC API – Features",
         "description": "县级应急管理局风险与预警图层。"
