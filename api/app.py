@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from api.routers import cap_feed, datasets, health, me, ogc, resources, villages
 from api.routers import events as live_events
 from api.routers import reports as field_reports
 from api.routers import tiles as tile_routes
+from api.tiles.batch import TileBatcher
 from geo.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -58,19 +60,27 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         )
         pool.open(wait=True, timeout=30)
         app.state.pool = pool
-        # vector tiles render on async connections (api/routers/tiles.py): no thread per tile
+        # vector tiles render in batches on async connections (api/tiles/batch.py): no thread
+        # per tile; all opened at start (growing one by one under the first burst stalled it);
+        # generic plans: the batched statements' custom plans cost more to make than to run
         tile_pool = AsyncConnectionPool(
             url,
-            min_size=1,
-            max_size=8,
+            min_size=settings.tile_db_connections,
+            max_size=settings.tile_db_connections,
             open=False,
             name="riskmap-tiles",
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "options": "-c plan_cache_mode=force_generic_plan"},
         )
         await tile_pool.open(wait=True, timeout=30)
         app.state.tile_pool = tile_pool
+        app.state.tile_batcher = TileBatcher(tile_pool)
         app.state.events = EventHub(url, pool, on_event=app.state.metrics.count_event)
         await app.state.events.start()
+        # Everything built so far (modules, the app, pools) lives as long as the worker: keep it
+        # out of the cyclic collector, whose full passes over ~100k start-up objects took
+        # 35 ms each and stalled every request of the worker meanwhile (a 50-client tail).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -105,6 +115,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(cap_feed.router)
     app.include_router(ogc.router)
     app.include_router(tile_routes.router)
+    tile_routes.route_vector_tiles_first(app)
     app.include_router(resources.router)
     app.include_router(villages.router)
     app.include_router(field_reports.router)

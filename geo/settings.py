@@ -57,6 +57,19 @@ class Settings(BaseSettings):
     write_rate_limit: str = Field(
         default="120/minute", description="write actions per user per worker (limits syntax)"
     )
+    tile_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        le=65536,
+        description="vector tiles kept in memory per API worker (MiB); 0 renders every request",
+    )
+    tile_db_connections: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="database connections per API worker for vector tile renders (about the"
+        " cores PostgreSQL can give each worker: more only queue inside PostgreSQL)",
+    )
     public_url: str | None = Field(
         default=None, description="base URL the service is reached at (links in feeds, TileJSON)"
     )

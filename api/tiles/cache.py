@@ -78,7 +78,7 @@ class TileCache:
 
     def put(self, key: Hashable, body: bytes, generation: int) -> None:
         """Keep ``body`` unless the data changed since ``generation`` was read."""
-        if not self.active or len(body) > self.max_bytes // 16:
+        if not self.active or not self.max_bytes or len(body) > self.max_bytes // 16:
             return
         with self._lock:
             if generation != self._tile_generation or key in self._tiles:

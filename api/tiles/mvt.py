@@ -1,14 +1,17 @@
 """Mapbox Vector Tiles straight from PostGIS (ST_AsMVT) and their TileJSON 3.0.0 documents.
 
 Each layer is one parameterised SQL file (``api/sql/tiles_<layer>.sql``). Township and village
-outlines come pre-simplified per zoom band in Web Mercator (migration 0019_tiles); point layers
-and warning areas are transformed per request (few features). Only the attributes a map style
-needs travel in the tiles; the feature APIs carry the rest.
+outlines come pre-simplified per zoom band in Web Mercator (migration 0019_tiles) and, at zooms
+4–14, pre-cut per tile (0024_tile_cut: a county-wide low-zoom tile no longer clips thousands of
+outlines per request); point layers and warning areas are transformed per request (few
+features). Only the attributes a map style needs travel in the tiles; the feature APIs carry the
+rest.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +22,7 @@ from geo.db.sqlfiles import load_sql
 EXTENT = 4096  # tile units per side (MVT default)
 BUFFER = 64  # tile units kept beyond each edge so strokes and labels join across tiles
 MAX_ZOOM = 24
+CUT_ZOOMS = range(4, 15)  # zooms whose outlines are pre-cut per tile (0024_tile_cut)
 REFRESH_EVERY_S = 2.0  # how often a worker looks for changed outlines to rebuild
 
 
@@ -166,26 +170,50 @@ def ensure_fresh(conn: psycopg.Connection, state: Any) -> None:
         raise
 
 
-def params(z: int, x: int, y: int) -> dict[str, Any]:
-    """The query parameters of one tile."""
-    return {"z": z, "x": x, "y": y, "extent": EXTENT, "buffer": BUFFER, "margin": BUFFER / EXTENT}
+Tile = tuple[int, int, int]  # z, x, y
 
 
-def render(conn: psycopg.Connection, layer: VectorLayer, z: int, x: int, y: int) -> bytes:
-    """The tile's bytes (empty when no feature reaches it)."""
-    row = conn.execute(layer.sql, params(z, x, y)).fetchone()
-    conn.commit()  # end the transaction (it may hold the token check's last-used touch)
-    return bytes(row["tile"] or b"")
+def params(tiles: Sequence[Tile], *, pre_cut: bool = True) -> dict[str, Any]:
+    """The parameters of one batched tile statement (``pre_cut=False``: clip outlines live)."""
+    return {
+        "zs": [z for z, _, _ in tiles],
+        "xs": [x for _, x, _ in tiles],
+        "ys": [y for _, _, y in tiles],
+        "cuts": [pre_cut and z in CUT_ZOOMS for z, _, _ in tiles],
+        "extent": EXTENT,
+        "buffer": BUFFER,
+        "margin": BUFFER / EXTENT,
+    }
 
 
-async def render_async(
-    conn: psycopg.AsyncConnection, layer: VectorLayer, z: int, x: int, y: int
+def _bodies(rows: Sequence[Sequence[Any]], n: int) -> list[bytes]:
+    if len(rows) != n:
+        raise RuntimeError(f"tile statement gave {len(rows)} rows for {n} tiles")
+    return [bytes(tile or b"") for _, tile in rows]
+
+
+def render_many(
+    conn: psycopg.Connection, layer: VectorLayer, tiles: Sequence[Tile], *, pre_cut: bool = True
+) -> list[bytes]:
+    """Each tile's bytes, in order (empty when no feature reaches it). Binary results: tiles
+    arrive as raw bytes, not as hex text twice their size."""
+    cur = conn.execute(layer.sql, params(tiles, pre_cut=pre_cut), binary=True)
+    return _bodies(cur.fetchall(), len(tiles))
+
+
+def render(
+    conn: psycopg.Connection, layer: VectorLayer, z: int, x: int, y: int, *, pre_cut: bool = True
 ) -> bytes:
-    """:func:`render` on an autocommit async connection: no worker thread, no pool hand-off
-    between threads (the cost of a cold tile was mostly that, not PostGIS)."""
-    cur = await conn.execute(layer.sql, params(z, x, y))
-    row = await cur.fetchone()
-    return bytes(row[0] or b"")
+    """One tile's bytes (empty when no feature reaches it)."""
+    return render_many(conn, layer, [(z, x, y)], pre_cut=pre_cut)[0]
+
+
+async def render_many_async(
+    conn: psycopg.AsyncConnection, layer: VectorLayer, tiles: Sequence[Tile]
+) -> list[bytes]:
+    """:func:`render_many` on an autocommit async connection (api/tiles/batch.py)."""
+    cur = await conn.execute(layer.sql, params(tiles), binary=True)
+    return _bodies(await cur.fetchall(), len(tiles))
 
 
 def bounds(conn: psycopg.Connection) -> dict[str, tuple[float, float, float, float]]:

@@ -1,0 +1,209 @@
+"""How vector tiles are rendered: outlines pre-cut per tile (0024) give the same bytes as
+outlines clipped live; batched statements give each tile's own bytes in order; the batcher
+renders concurrent requests together, collapses nothing it should not, and hands every waiting
+request its error instead of leaving it hanging. Real PostGIS (the service's database)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import morecantile
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+from api.tiles import mvt
+from api.tiles.batch import MAX_BATCH, TileBatcher
+from api.tiles.cache import TileCache
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+MAYANG = "431226"
+
+
+def _county_tiles(db_url: str, zooms: range) -> list[morecantile.Tile]:
+    """Tiles over the demo county (its outlines built first, as the tile service does)."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute("SELECT tile_refresh_pending()")
+        conn.commit()
+        w, s, e, n = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
+            " FROM (SELECT ST_Extent(geom) AS e FROM admin_unit WHERE code = %s) x",
+            [MAYANG],
+        ).fetchone()
+    tiles = list(TMS.tiles(w, s, e, n, zooms=list(zooms)))
+    return [t for i, t in enumerate(tiles) if t.z <= 12 or i % 3 == 0]  # fewer at z13–14
+
+
+@pytest.mark.parametrize("layer", ["villages", "townships"])
+def test_pre_cut_tiles_are_the_live_tiles(service, layer: str) -> None:
+    """Every county tile at zooms 4–14 from tile_cut equals the one clipped live, byte for
+    byte (same outline, envelope, extent and buffer), and most of them hold features."""
+    tiles = _county_tiles(service.db_url, mvt.CUT_ZOOMS)
+    found = mvt.LAYERS[layer]
+    with psycopg.connect(service.db_url, autocommit=True) as conn:
+        cut = mvt.render_many(conn, found, [(t.z, t.x, t.y) for t in tiles])
+        live = mvt.render_many(conn, found, [(t.z, t.x, t.y) for t in tiles], pre_cut=False)
+        rows = conn.execute(
+            "SELECT count(*), count(DISTINCT z) FROM tile_cut c JOIN admin_unit a USING (code)"
+            " WHERE a.gb2260 = %s AND c.level = %s",
+            [MAYANG, layer.removesuffix("s")],
+        ).fetchone()
+    assert len(tiles) > 100
+    assert sum(bool(b) for b in cut) > len(tiles) // 2
+    assert [i for i, (a, b) in enumerate(zip(cut, live, strict=True)) if a != b] == []
+    assert rows[0] > len(tiles) and rows[1] == len(mvt.CUT_ZOOMS)
+
+
+def test_pre_cut_follows_a_changed_outline(service) -> None:
+    """A rebuilt county gives the changed village's new cut, still equal to the live tile
+    (rolled back)."""
+    with psycopg.connect(service.db_url) as conn:
+        code, lon, lat = conn.execute(
+            "SELECT code, ST_X(label_point), ST_Y(label_point) FROM village ORDER BY code LIMIT 1"
+        ).fetchone()
+        t = TMS.tile(lon, lat, 13)
+        before = conn.execute(
+            "SELECT ST_AsBinary(geom) FROM tile_cut WHERE (z, x, y, code) = (13, %s, %s, %s)",
+            [t.x, t.y, code],
+        ).fetchone()
+        conn.execute(
+            "UPDATE admin_unit SET geom = ST_Multi(ST_Envelope(ST_Buffer(label_point, 0.002)))"
+            " WHERE code = %s",
+            [code],
+        )
+        conn.execute("SELECT tile_refresh_pending()")
+        after = conn.execute(
+            "SELECT ST_AsBinary(geom), ST_NPoints(geom) FROM tile_cut"
+            " WHERE (z, x, y, code) = (13, %s, %s, %s)",
+            [t.x, t.y, code],
+        ).fetchone()
+        village = mvt.LAYERS["villages"]
+        cut = mvt.render(conn, village, 13, t.x, t.y)
+        live = mvt.render(conn, village, 13, t.x, t.y, pre_cut=False)
+        conn.rollback()
+    assert before is not None and after is not None
+    assert bytes(after[0]) != bytes(before[0]) and after[1] == 5  # the envelope's ring
+    assert cut == live
+
+
+def test_batched_statement_gives_each_tile_in_order(service) -> None:
+    """Mixed zooms, empty tiles and a repeated tile in one statement: each result equals the
+    tile rendered alone, in the order asked."""
+    tiles = [(t.z, t.x, t.y) for t in _county_tiles(service.db_url, range(8, 13))][:40]
+    far = [(12, 0, 0), (14, 100, 100)]  # nothing there
+    asked = far[:1] + tiles + far[1:] + tiles[:3]
+    with psycopg.connect(service.db_url, autocommit=True) as conn:
+        for layer in mvt.LAYERS.values():
+            together = mvt.render_many(conn, layer, asked)
+            alone = [mvt.render(conn, layer, *t) for t in asked]
+            assert together == alone, layer.id
+        villages = mvt.render_many(conn, mvt.LAYERS["villages"], asked)
+    assert villages[0] == b"" and villages[len(tiles) + 1] == b""
+    assert sum(bool(b) for b in villages) >= len(tiles) // 2
+
+
+async def _render_all(db_url: str, asked: list[tuple[str, tuple[int, int, int]]], size: int):
+    async with AsyncConnectionPool(
+        db_url, min_size=size, max_size=size, kwargs={"autocommit": True}
+    ) as pool:
+        batcher = TileBatcher(pool)
+        jobs = [batcher.render(mvt.LAYERS[layer], *t) for layer, t in asked]
+        results = await asyncio.wait_for(asyncio.gather(*jobs, return_exceptions=True), 60)
+        return results, batcher
+
+
+def test_batcher_renders_concurrent_requests_together(service) -> None:
+    """200 concurrent requests over two layers on two connections: every one gets its own
+    tile, in far fewer statements than tiles; low-zoom tiles go alone."""
+    tiles = [(t.z, t.x, t.y) for t in _county_tiles(service.db_url, range(9, 14))][:100]
+    asked = [("villages", t) for t in tiles] + [("townships", t) for t in tiles]
+    results, batcher = asyncio.run(_render_all(service.db_url, asked, 2))
+    with psycopg.connect(service.db_url, autocommit=True) as conn:
+        expected = [mvt.render(conn, mvt.LAYERS[layer], *t) for layer, t in asked]
+    assert results == expected
+    heavy = sum(t[0] <= 10 for _, t in asked)
+    assert batcher.statements < len(asked) // 3
+    assert batcher.statements >= heavy  # each low-zoom tile in a statement of its own
+    assert batcher.largest_batch <= MAX_BATCH
+    assert batcher.idle
+
+
+def test_batcher_hands_errors_to_every_waiting_request(service) -> None:
+    """A database without PostGIS or the tile tables: every one of the concurrent requests
+    fails with the database's error, none hangs, and the batcher is idle afterwards."""
+    postgres = make_conninfo(service.db_url, dbname="postgres")
+    tiles = [(t.z, t.x, t.y) for t in _county_tiles(service.db_url, range(11, 13))][:30]
+    started = time.monotonic()
+    results, batcher = asyncio.run(_render_all(postgres, [("villages", t) for t in tiles], 2))
+    assert time.monotonic() - started < 30
+    assert len(results) == len(tiles) > 20
+    assert all(isinstance(r, psycopg.errors.UndefinedFunction) for r in results), results[:3]
+    assert batcher.idle
+
+
+def test_tile_cache_of_zero_bytes_keeps_nothing(service) -> None:
+    """RISKMAP_TILE_CACHE_MB=0: every request renders (behind a pooler without LISTEN, or to
+    measure rendering); a sized cache keeps the tile."""
+    caches = [TileCache(service.db_url, max_bytes=0), TileCache(service.db_url)]
+    try:
+        for cache in caches:
+            cache.start()
+            assert cache.active
+            cache.put(("villages", 12, 1, 1), b"tile", cache.generation())
+        assert caches[0].get(("villages", 12, 1, 1)) is None
+        assert caches[1].get(("villages", 12, 1, 1)) == b"tile"
+    finally:
+        for cache in caches:
+            cache.stop()
+
+
+def test_plain_tile_route_keeps_ids_metrics_docs_and_errors(service) -> None:
+    """Tiles are served by a plain ASGI route ahead of FastAPI's: the app's request ids,
+    metrics (labelled with the route), error bodies and the OpenAPI entry all still hold."""
+    from tests.api.test_operations import requests_of, scrape
+
+    route = "/tiles/{layer}/{z}/{x}/{y}.mvt"
+    t = _county_tiles(service.db_url, range(12, 13))[0]
+    with service.client("viewer") as c:
+        before = scrape(c)
+        ok = c.get(f"/tiles/villages/12/{t.x}/{t.y}.mvt", headers={"X-Request-ID": "tile-req-1"})
+        after = scrape(c)
+        missing = c.get("/tiles/rivers/12/1/1.mvt")
+        bad = c.get("/tiles/villages/12/x/1.mvt")
+        docs = c.get("/openapi.json").json()
+    anonymous = service.client().get(f"/tiles/villages/12/{t.x}/{t.y}.mvt")
+    assert ok.status_code in (200, 204) and ok.headers["x-request-id"] == "tile-req-1"
+    status = str(ok.status_code)
+    assert requests_of(after, route, status) >= requests_of(before, route, status) + 1
+    assert missing.status_code == 404 and "rivers" in missing.json()["detail"]
+    assert bad.status_code == 400 and "whole numbers" in bad.json()["detail"]
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    assert "get" in docs["paths"][route]
+    assert {p["name"] for p in docs["paths"][route]["get"]["parameters"]} >= {"layer", "token"}
+
+
+def test_concurrent_requests_after_a_change_get_the_right_tiles(service) -> None:
+    """60 clients at once right after a data change, several on each tile: every answer is
+    the tile PostgreSQL renders for it (collapsed and batched renders hand out no wrong or
+    stale bytes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tiles = [(t.z, t.x, t.y) for t in _county_tiles(service.db_url, range(10, 14))][:20]
+    with psycopg.connect(service.db_url, autocommit=True) as conn:
+        conn.execute("NOTIFY riskmap_tiles, 'tiles'")  # as any change to a tiled table does
+        expected = {t: mvt.render(conn, mvt.LAYERS["villages"], *t) for t in tiles}
+    time.sleep(0.2)  # the notification reaches the workers
+
+    def fetch(t):
+        with service.client("viewer") as c:
+            r = c.get("/tiles/villages/{}/{}/{}.mvt".format(*t))
+            return t, r.status_code, r.content
+
+    with ThreadPoolExecutor(60) as pool:
+        got = list(pool.map(fetch, [t for t in tiles for _ in range(3)]))
+    assert len(got) == 60
+    for t, status, body in got:
+        assert status == (200 if expected[t] else 204), t
+        assert body == expected[t], t
