@@ -4,15 +4,22 @@ PostGIS database in the same run.
 
 Both servers get the same tile list (every tile over the demo county at zooms 8–14, a fixed
 sample where a zoom has more than ``PER_ZOOM_MAX`` tiles), the same number of uvicorn workers,
-the same MVT extent (4096) and buffer (64), and 50 concurrent HTTP/1.1 keep-alive clients
-(a bare asyncio HTTP/1.1 client on uvloop, in a process of its own: it shares the two cores
-with both servers, and aiohttp or httpx cost about as much per request as a cached tile). Two
-passes over the list: **cold** (each tile asked for the first time: riskmap renders every one)
-and **shared view** (the list again, as when many people watch the same county: riskmap answers
-from its per-worker cache, emptied by database notifications on every change; tipg has no cache
-and renders again). Both are warmed first on zoom-15 tiles that are not in the list (connection
-pools, plans, page cache). The county gets ``BENCH_TILE_VILLAGES``
-(default 3,000) villages so that low-zoom tiles carry real weight.
+the same MVT extent (4096) and buffer (64), and 50 concurrent HTTP/1.1 keep-alive clients. The
+county gets ``BENCH_TILE_VILLAGES`` (default 3,000) villages with their risk maps built, so that
+low-zoom tiles carry real weight and our tiles their real attributes. Both servers are warmed
+first on zoom-15 tiles that are not in the list (connection pools, plans, page cache).
+
+Passes:
+
+1. **first render**: each tile asked for once, by a bare HTTP/1.1 client on uvloop in a process
+   of its own (it shares the two cores with the servers): throughput, tile sizes and bytes.
+2. **under wrk** (C, epoll; the list cycled for ``WRK_SECONDS``; the load generator takes
+   almost no CPU, so latencies are the servers'): tipg (it renders every request); riskmap
+   with no tile cache (``RISKMAP_TILE_CACHE_MB=0``, a second server: every request renders,
+   the cold case held for ten seconds); riskmap with its tile cache ("shared view": many
+   people watching one county); and riskmap with its cache while a village's risk row changes
+   every ``CHANGE_EVERY_S`` seconds (each change empties every worker's cache, as a rules run
+   does, and the tiles render again under full load).
 
 tipg is asked for the attributes it can give (code, name, township code); riskmap's tiles also
 carry the three risk levels, their maximum, the warning colour and the township name. Reported:
@@ -34,6 +41,7 @@ import json
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -79,6 +87,7 @@ def _load_county(url: str, villages: int) -> tuple[float, float, float, float]:
 
     from geo.demo.county import generate
     from geo.demo.load import load
+    from geo.risk import build_risk, catalogued_dem
 
     demo = generate(
         COUNTY,
@@ -90,6 +99,9 @@ def _load_county(url: str, villages: int) -> tuple[float, float, float, float]:
     )
     with psycopg.connect(url) as conn:
         load(conn, demo)
+        conn.commit()
+        # risk levels on every village, as the tiles carry them in use
+        build_risk(conn, catalogued_dem(conn, COUNTY), county=COUNTY)
         conn.commit()
         conn.execute("ANALYZE")
         conn.commit()
@@ -145,8 +157,9 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None
     raise RuntimeError(f"server at {url} not ready after {timeout:.0f} s")
 
 
-def _start_riskmap(db_url: str, port: int, log: Path) -> subprocess.Popen:
+def _start_riskmap(db_url: str, port: int, log: Path, **settings: str) -> subprocess.Popen:
     env = {**os.environ, "RISKMAP_DATABASE_URL": db_url, "RISKMAP_LOG_LEVEL": "warning"}
+    env.update({f"RISKMAP_{k.upper()}": v for k, v in settings.items()})
     argv = [str(Path(sys.executable).parent / "riskmap"), "serve", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--workers", str(WORKERS)]
     return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -244,24 +257,54 @@ def _load(
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
 WRK_SECONDS = 10
+CHANGE_EVERY_S = 2.0
 
 
-def _wrk(base: str, paths: list[str], headers: dict[str, str], folder: Path) -> dict | None:
-    """The shared view again under wrk (C, epoll): the load generator then takes almost no CPU
-    from the two cores the servers share, so its latencies are the servers'. None without wrk
-    (``make bench`` installs it)."""
-    import shutil
+def _changes(db: str, every: float, stop) -> None:
+    """Change one village's risk row every ``every`` seconds until ``stop`` is set: a real
+    update, whose notification empties every worker's tile cache (as a rules run does)."""
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        while not stop.wait(every):
+            conn.execute(
+                "UPDATE village_risk SET computed_at = now() WHERE (village_code, hazard) ="
+                " (SELECT village_code, hazard FROM village_risk ORDER BY 1, 2 LIMIT 1)"
+            )
+
+
+def _wrk(
+    base: str,
+    paths: list[str],
+    headers: dict[str, str],
+    folder: Path,
+    change_every: tuple[str, float] | None = None,
+    seconds: int = WRK_SECONDS,
+) -> dict:
+    """The list cycled for WRK_SECONDS under wrk (C, epoll): the load generator takes almost
+    no CPU from the two cores the servers share, so its latencies are the servers'. With
+    ``change_every`` (database, seconds) the data change that often meanwhile."""
+    import threading
 
     wrk = shutil.which("wrk")
-    if wrk is None:
-        return None
+    assert wrk is not None
     listing = folder / f"paths-{urlsplit(base).port}.txt"
     listing.write_text("\n".join(paths) + "\n")
-    argv = [wrk, "-t2", f"-c{CONCURRENCY}", f"-d{WRK_SECONDS}s", "-s", str(WRK_SCRIPT)]
+    argv = [wrk, "-t2", f"-c{CONCURRENCY}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
     for k, v in headers.items():
         argv += ["-H", f"{k}: {v}"]
     argv += [base, "--", str(listing), "2"]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    stop = threading.Event()
+    changer = None
+    if change_every is not None:
+        changer = threading.Thread(target=_changes, args=(*change_every, stop), daemon=True)
+        changer.start()
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    finally:
+        stop.set()
+        if changer is not None:
+            changer.join()
     lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"wrk failed: {proc.stderr.strip()[-300:]}")
@@ -325,48 +368,65 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
         tiles = _tile_list(bounds)
         per_zoom = {z: sum(t.z == z for t in tiles) for z in ZOOMS}
         yield f"{len(tiles):,} tiles per server, zooms 8–14: {per_zoom}"
-        ours_port, tipg_port = free_port(), free_port()
+        ours_port, bare_port, tipg_port = free_port(), free_port(), free_port()
         procs.append(_start_riskmap(db, ours_port, logs / "riskmap.log"))
+        # the same server with no tile cache: every request renders (the cold case, for long)
+        procs.append(_start_riskmap(db, bare_port, logs / "bare.log", tile_cache_mb="0"))
         procs.append(_start_tipg(python, db_tcp, tipg_port, logs / "tipg.log"))
         ours = f"http://127.0.0.1:{ours_port}"
+        bare = f"http://127.0.0.1:{bare_port}"
         peer = f"http://127.0.0.1:{tipg_port}"
         _wait_ready(f"{ours}/healthz", procs[0])
-        _wait_ready(f"{peer}/collections/{TIPG_COLLECTION}", procs[1])
+        _wait_ready(f"{bare}/healthz", procs[1])
+        _wait_ready(f"{peer}/collections/{TIPG_COLLECTION}", procs[2])
         ours_paths = [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
         peer_paths = [_tipg_path(t) for t in tiles]
         auth = {"Authorization": f"Bearer {token}"}
         warm = _warm_list(bounds)
-        _load(python, ours, [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in warm], auth)
+        for base in (ours, bare):
+            _load(python, base, [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in warm], auth)
         _load(python, peer, [_tipg_path(t) for t in warm], {})
-        for label in ("cold", "shared view"):
-            peer_result = _load(python, peer, peer_paths, {})
-            ours_result = _load(python, ours, ours_paths, auth)
-            yield _summary(f"{label}: tipg 1.6 ({WORKERS} workers)", len(tiles), peer_result)
-            yield _summary(f"{label}: riskmap  ({WORKERS} workers)", len(tiles), ours_result)
-            ratio = peer_result[0] / ours_result[0]
-            p99 = _p(ours_result[1], 99) * 1000
-            biggest = max(ours_result[2], default=0)
-            share = sum(ours_result[2]) / max(1, sum(peer_result[2]))
-            yield (
-                f"{label}: riskmap vs tipg {ratio:.1f}x tiles/s (target ≥ 3x), riskmap p99"
-                f" {p99:.0f} ms at {CONCURRENCY} clients (target < 50 ms), largest tile"
-                f" {biggest / 1024:.0f} KB (limit 500 KB), bytes {share:.2f} of tipg's"
-            )
+
+        # 1. first render of every tile (Python load generator: sizes, bytes, errors)
+        peer_result = _load(python, peer, peer_paths, {})
+        ours_result = _load(python, ours, ours_paths, auth)
+        yield _summary(f"first render: tipg 1.6 ({WORKERS} workers)", len(tiles), peer_result)
+        yield _summary(f"first render: riskmap  ({WORKERS} workers)", len(tiles), ours_result)
+        biggest = max(ours_result[2], default=0)
+        share = sum(ours_result[2]) / max(1, sum(peer_result[2]))
+        yield (
+            f"first render: riskmap vs tipg {peer_result[0] / ours_result[0]:.1f}x tiles/s;"
+            f" largest tile {biggest / 1024:.0f} KB (limit 500 KB), bytes {share:.2f} of"
+            " tipg's (ours carry more attributes)"
+        )
+        if shutil.which("wrk") is None:
+            yield "wrk not installed: no C-load-generator passes (make bench installs it)"
+            return
+
+        # 2.–4. under wrk (C): the load generator takes almost no CPU from the servers
+        _wrk(bare, ours_paths, auth, logs, seconds=3)  # its first renders of the list
         peer_wrk = _wrk(peer, peer_paths, {}, logs)
+        bare_wrk = _wrk(bare, ours_paths, auth, logs)
         ours_wrk = _wrk(ours, ours_paths, auth, logs)
-        if peer_wrk is None or ours_wrk is None:
-            yield "wrk not installed: no C-load-generator pass (make bench installs it)"
-        else:
-            for name, r in (("tipg 1.6", peer_wrk), ("riskmap ", ours_wrk)):
-                yield (
-                    f"shared view under wrk ({WRK_SECONDS} s, list cycled): {name}"
-                    f" {r['rps']:,.0f} tiles/s, p50 {r['p50_us'] / 1000:.1f} ms,"
-                    f" p99 {r['p99_us'] / 1000:.1f} ms, {r['errors']} errors"
-                )
+        changing = _wrk(ours, ours_paths, auth, logs, change_every=(db, CHANGE_EVERY_S))
+        rows = (
+            ("tipg 1.6, renders every request", peer_wrk),
+            ("riskmap, no tile cache: renders every request", bare_wrk),
+            ("riskmap, shared view (tile cache)", ours_wrk),
+            (f"riskmap, tile cache, a data change every {CHANGE_EVERY_S:.0f} s", changing),
+        )
+        for name, r in rows:
             yield (
-                f"shared view under wrk: riskmap vs tipg {ours_wrk['rps'] / peer_wrk['rps']:.1f}x"
-                f" tiles/s (target ≥ 3x), riskmap p99 {ours_wrk['p99_us'] / 1000:.0f} ms at"
-                f" {CONCURRENCY} clients (target < 50 ms)"
+                f"wrk {WRK_SECONDS} s, {CONCURRENCY} clients, list cycled: {name}:"
+                f" {r['rps']:,.0f} tiles/s, p50 {r['p50_us'] / 1000:.1f} ms,"
+                f" p99 {r['p99_us'] / 1000:.1f} ms, max {r['max_us'] / 1000:.0f} ms,"
+                f" {r['errors']} errors"
+            )
+        for name, r in rows[1:]:
+            yield (
+                f"{name}: riskmap vs tipg {r['rps'] / peer_wrk['rps']:.1f}x tiles/s (target"
+                f" ≥ 3x), p99 {r['p99_us'] / 1000:.0f} ms at {CONCURRENCY} clients (target"
+                " < 50 ms)"
             )
     finally:
         for proc in procs:
@@ -391,8 +451,6 @@ def _main_load() -> None:
 
 def _main() -> None:
     """``python -m bench.tiles [VILLAGES]``: its own throwaway cluster with a loopback TCP port."""
-    import shutil
-
     from geo.db.cluster import EmbeddedCluster
 
     base = Path(mkdtemp(prefix="riskmap-bench-", dir="/tmp"))
