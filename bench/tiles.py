@@ -166,6 +166,8 @@ def _start_riskmap(db_url: str, port: int, log: Path, **settings: str) -> subpro
 
 
 def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.Popen:
+    from geo.settings import Settings
+
     env = {
         **os.environ,
         "DATABASE_URL": tcp_url,
@@ -175,7 +177,10 @@ def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.
         "TIPG_TILE_RESOLUTION": "4096",
         "TIPG_MAX_FEATURES_PER_TILE": "100000",
     }
-    argv = [str(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1"]
+    # at the niceness riskmap's workers take (RISKMAP_API_NICE): the same priority against
+    # PostgreSQL and the load generator
+    nice = ["nice", "-n", str(Settings().api_nice)]
+    argv = [*nice, str(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--workers", str(WORKERS), "--log-level", "warning"]
     return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
@@ -407,6 +412,7 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
         _wrk(bare, ours_paths, auth, logs, seconds=3)  # its first renders of the list
         peer_wrk = _wrk(peer, peer_paths, {}, logs)
         bare_wrk = _wrk(bare, ours_paths, auth, logs)
+        _wrk(ours, ours_paths, auth, logs, seconds=3)  # every worker holds the list (steady)
         ours_wrk = _wrk(ours, ours_paths, auth, logs)
         changing = _wrk(ours, ours_paths, auth, logs, change_every=(db, CHANGE_EVERY_S))
         rows = (

@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         description="database connections per API worker for vector tile renders (about the"
         " cores PostgreSQL can give each worker: more only queue inside PostgreSQL)",
     )
+    api_nice: int = Field(
+        default=5,
+        ge=0,
+        le=19,
+        description="CPU niceness of the API workers: under a flood of map requests they yield"
+        " the CPU to PostgreSQL, the rules and the ingest on the same machine",
+    )
     public_url: str | None = Field(
         default=None, description="base URL the service is reached at (links in feeds, TileJSON)"
     )

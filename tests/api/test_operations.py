@@ -313,3 +313,17 @@ def test_docs_page_needs_no_cdn(service) -> None:
         for asset in assets:
             assert c.get(asset).status_code == 200, asset
         assert c.get("/redoc").status_code == 404
+
+
+def test_api_workers_yield_the_cpu_to_the_database() -> None:
+    """RISKMAP_API_NICE: a worker lowers its own priority to the setting, never raises it."""
+    code = (
+        "import os; from api.app import _lower_priority as low;"
+        " low(5); a = os.getpriority(os.PRIO_PROCESS, 0);"
+        " low(2); b = os.getpriority(os.PRIO_PROCESS, 0); print(a, b)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert out == ["5", "5"]
+    assert Settings().api_nice == 5 and Settings(api_nice=0).api_nice == 0
