@@ -49,13 +49,19 @@ def _plain_rows(conn: psycopg.Connection) -> None:
     conn.row_factory = tuple_row
 
 
+async def _generic_plans(conn: psycopg.AsyncConnection) -> None:
+    """Tile connections plan their batched statements once (custom plans cost more to make
+    than to run). A SET, not a startup option: poolers such as pgbouncer refuse those."""
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
+
+
 def _lower_priority(nice: int) -> None:
     """Run this worker at ``nice`` (never raising its priority).
 
     Why: on a county's small server PostgreSQL, the rules and the ingest share the cores with
     the API. Fifty map clients keep the workers busy, and the renders they wait for need
     PostgreSQL's share of the same cores: with every request rendering, p99 was 52–80 ms at
-    nice 0 and 35–41 ms at nice 5 on 2 cores (bench/tiles.py, tipg run at the same nice)."""
+    nice 0 and 35–43 ms at nice 5 on 2 cores (bench/tiles.py, tipg run at the same nice)."""
     current = os.getpriority(os.PRIO_PROCESS, 0)
     if nice > current:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
@@ -82,7 +88,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             max_size=settings.tile_db_connections,
             open=False,
             name="riskmap-tiles",
-            kwargs={"autocommit": True, "options": "-c plan_cache_mode=force_generic_plan"},
+            kwargs={"autocommit": True},
+            configure=_generic_plans,
         )
         await tile_pool.open(wait=True, timeout=30)
         app.state.tile_pool = tile_pool
@@ -91,7 +98,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         await app.state.events.start()
         # Everything built so far (modules, the app, pools) lives as long as the worker: keep it
         # out of the cyclic collector, whose full passes over ~100k start-up objects took
-        # 35 ms each and stalled every request of the worker meanwhile (a 50-client tail).
+        # 35 ms each (measured), a pause for every request of the worker.
         gc.collect()
         gc.freeze()
         _lower_priority(settings.api_nice)

@@ -207,3 +207,15 @@ def test_concurrent_requests_after_a_change_get_the_right_tiles(service) -> None
     for t, status, body in got:
         assert status == (200 if expected[t] else 204), t
         assert body == expected[t], t
+
+
+def test_tile_connections_use_generic_plans(service) -> None:
+    """The tile pool's connections are configured with a SET (poolers refuse startup options)."""
+    from api.app import _generic_plans
+
+    async def mode() -> str:
+        async with await psycopg.AsyncConnection.connect(service.db_url, autocommit=True) as c:
+            await _generic_plans(c)
+            return (await (await c.execute("SHOW plan_cache_mode")).fetchone())[0]
+
+    assert asyncio.run(mode()) == "force_generic_plan"
