@@ -362,7 +362,7 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
         bounds = _load_county(db, villages)
         with psycopg.connect(db, autocommit=True) as conn:
             t0 = time.perf_counter()
-            units = conn.execute("SELECT tile_refresh_pending()").fetchone()[0]
+            units = conn.execute("SELECT tile_refresh(ARRAY[%s])", [COUNTY]).fetchone()[0]
             rebuild = time.perf_counter() - t0
             add_user(conn, "bench-tiles", "viewer")
             token = new_token(conn, "bench-tiles", label="bench")

@@ -67,6 +67,8 @@ def load(
         for i, (table, frame) in enumerate(demo.tables.items()):
             progress(table, i, total)
             written[table] = copy_frame(conn, table, frame)
+        progress("map tiles", total, total)
+        written["map tile outlines (units)"] = conn.execute(_sql("refresh_tiles.sql")).fetchone()[0]
         progress("done", total, total)
     conn.execute("ANALYZE")
     return written

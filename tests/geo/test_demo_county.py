@@ -162,9 +162,13 @@ def test_resources_and_hazards(db_url: str, mayang: DemoCounty) -> None:
 def test_reload_replaces_instead_of_duplicating(db_url: str, mayang: DemoCounty) -> None:
     before = scalar(db_url, "SELECT count(*) FROM person")
     with psycopg.connect(db_url) as conn:
-        load(conn, mayang)
+        rows = load(conn, mayang)
     assert scalar(db_url, "SELECT count(*) FROM person") == before
     assert scalar(db_url, "SELECT count(*) FROM village WHERE county_code = '431226'") == 222
+    # the map-tile outlines are built with the load, not by the first map view after it
+    assert rows["map tile outlines (units)"] > 222
+    assert scalar(db_url, "SELECT count(*) FROM tile_refresh_queue") == 0
+    assert scalar(db_url, "SELECT count(*) FROM tile_cut WHERE gb2260 = '431226'") > 1000
 
 
 def test_a_failed_load_leaves_the_previous_demo(db_url: str, mayang: DemoCounty) -> None:
