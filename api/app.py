@@ -60,7 +60,7 @@ def _lower_priority(nice: int) -> None:
 
     Why: on a county's small server PostgreSQL, the rules and the ingest share the cores with
     the API. Fifty map clients keep the workers busy, and the renders they wait for need
-    PostgreSQL's share of the same cores: with every request rendering, p99 was 52–80 ms at
+    PostgreSQL's share of the same cores: with every request rendering, p99 was 52–59 ms at
     nice 0 and 35–43 ms at nice 5 on 2 cores (bench/tiles.py, tipg run at the same nice)."""
     current = os.getpriority(os.PRIO_PROCESS, 0)
     if nice > current:
