@@ -42,7 +42,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
 BEGIN
-    DELETE FROM tile_cut WHERE gb2260 = ANY (counties);
+    DELETE FROM tile_cut  -- units that moved to another county go too
+    WHERE gb2260 = ANY (counties)
+       OR code IN (SELECT a.code FROM admin_unit a WHERE a.gb2260 = ANY (counties));
     INSERT INTO tile_cut (z, x, y, level, code, gb2260, name, kind, township, geom)
     SELECT c.z, c.x, c.y, c.level, c.code, c.gb2260, a.name, a.kind, p.name, c.geom
     FROM (
@@ -75,28 +77,17 @@ BEGIN
 END;
 $$;
 
--- 0019's rebuild, now also cutting the tiles (same signature: callers do not change).
-CREATE OR REPLACE FUNCTION tile_refresh(counties text[]) RETURNS integer
+-- 0019's rebuild keeps its body under a new name; tile_refresh (called by
+-- tile_refresh_pending and by anyone wanting tiles current) now also cuts the tiles.
+ALTER FUNCTION tile_refresh(text[]) RENAME TO tile_refresh_outlines;
+
+CREATE FUNCTION tile_refresh(counties text[]) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
 BEGIN
-    DELETE FROM tile_admin_unit
-    WHERE gb2260 = ANY (counties)
-       OR code IN (SELECT a.code FROM admin_unit a WHERE a.gb2260 = ANY (counties));
-    INSERT INTO tile_admin_unit (code, band, level, gb2260, geom)
-    SELECT a.code, b.band, a.level, a.gb2260, tile_simplify(m.g, b.band)
-    FROM admin_unit a
-    CROSS JOIN LATERAL (SELECT ST_Transform(a.geom, 3857) AS g) m
-    CROSS JOIN (VALUES (6), (8), (10), (12), (14)) b (band)
-    WHERE a.level IN ('township', 'village') AND a.gb2260 = ANY (counties);
-    GET DIAGNOSTICS n = ROW_COUNT;
-    n := n / 5;  -- units, not rows
-    ANALYZE tile_admin_unit;  -- fresh statistics for the tile queries' plans
-    DELETE FROM tile_cut
-    WHERE code IN (SELECT a.code FROM admin_unit a WHERE a.gb2260 = ANY (counties));
+    n := tile_refresh_outlines(counties);  -- units rebuilt
     PERFORM tile_cut_build(counties);
-    DELETE FROM tile_refresh_queue WHERE gb2260 = ANY (counties);
     RETURN n;
 END;
 $$;
