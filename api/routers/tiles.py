@@ -291,10 +291,8 @@ async def _render(app, cache: TileCache, found: mvt.VectorLayer, key, generation
 def _token_check(app, raw: str, cache: TileCache) -> Principal:
     generation = cache.token_generation()
     with app.state.pool.connection() as conn:
-        principal = authenticate(conn, raw)
+        principal = _authenticated(conn, raw)
         conn.commit()  # the check notes the token's use
-    if principal is None:
-        raise unauthorised("token unknown, revoked or expired")
     cache.remember(raw, principal, generation)
     return principal
 
@@ -304,12 +302,17 @@ def _refresh_outlines(app) -> None:
         mvt.ensure_fresh(conn, app.state)
 
 
-def _check_token(request: Request, conn: psycopg.Connection, raw: str | None):
-    if raw is None:
-        return None
+def _authenticated(conn: psycopg.Connection, raw: str) -> Principal:
     principal = authenticate(conn, raw)
     if principal is None:
         raise unauthorised("token unknown, revoked or expired")
+    return principal
+
+
+def _check_token(request: Request, conn: psycopg.Connection, raw: str | None):
+    if raw is None:
+        return None
+    principal = _authenticated(conn, raw)
     request.state.user = principal.name
     return principal
 
