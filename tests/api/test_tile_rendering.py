@@ -17,9 +17,9 @@ from psycopg_pool import AsyncConnectionPool
 from api.tiles import mvt
 from api.tiles.batch import MAX_BATCH, TileBatcher
 from api.tiles.cache import TileCache
+from tests.api.test_tiles import MAYANG, _county_bounds
 
 TMS = morecantile.tms.get("WebMercatorQuad")
-MAYANG = "431226"
 
 
 def _county_tiles(db_url: str, zooms: range) -> list[morecantile.Tile]:
@@ -27,12 +27,7 @@ def _county_tiles(db_url: str, zooms: range) -> list[morecantile.Tile]:
     with psycopg.connect(db_url) as conn:
         conn.execute("SELECT tile_refresh_pending()")
         conn.commit()
-        w, s, e, n = conn.execute(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
-            " FROM (SELECT ST_Extent(geom) AS e FROM admin_unit WHERE code = %s) x",
-            [MAYANG],
-        ).fetchone()
-    tiles = list(TMS.tiles(w, s, e, n, zooms=list(zooms)))
+    tiles = list(TMS.tiles(*_county_bounds(db_url), zooms=list(zooms)))
     return [t for i, t in enumerate(tiles) if t.z <= 12 or i % 3 == 0]  # fewer at z13–14
 
 
