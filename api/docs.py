@@ -1,13 +1,17 @@
 """OpenAPI documentation pages served from the package, not a CDN: bureau networks are often
-offline, and FastAPI's default /docs fetches Swagger UI from cdn.jsdelivr.net (a blank page)."""
+offline, and FastAPI's default /docs fetches Swagger UI from cdn.jsdelivr.net (a blank page).
+
+The files come from swagger-ui-py (Swagger UI 5): FastAPI writes OpenAPI 3.1, which the
+Swagger UI 4 of swagger-ui-bundle refused ("Unable to render this definition")."""
 
 from __future__ import annotations
+
+from importlib.resources import files
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 ASSETS = "/docs-assets"
 DOCS_URL = "/docs"
@@ -15,7 +19,8 @@ DOCS_URL = "/docs"
 
 def add_docs(app: FastAPI) -> None:
     """``/docs`` (Swagger UI) with its scripts and styles under ``/docs-assets``."""
-    app.mount(ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    static = files("swagger_ui") / "static"
+    app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
 
     @app.get(DOCS_URL, include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -313,6 +313,11 @@ def test_docs_page_needs_no_cdn(service) -> None:
         for asset in assets:
             assert c.get(asset).status_code == 200, asset
         assert c.get("/redoc").status_code == 404
+        # the bundled Swagger UI must read the OpenAPI version FastAPI writes (3.1 needs UI 5)
+        bundle = c.get(next(a for a in assets if a.endswith("swagger-ui-bundle.js"))).text
+        ui = re.search(r'PACKAGE_VERSION:"(\d+)\.', bundle)
+        assert c.get("/openapi.json").json()["openapi"].startswith("3.1")
+        assert ui is not None and int(ui.group(1)) >= 5, ui
 
 
 def test_api_workers_yield_the_cpu_to_the_database() -> None:
