@@ -12,16 +12,16 @@ from fastapi import FastAPI
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from api import errors
-from api.docs import add_docs
-from api.events import EventHub
-from api.observability import Metrics, ObservabilityMiddleware, mark_worker_dead
-from api.routers import cap_feed, datasets, health, me, ogc, resources, villages, warnings
-from api.routers import events as live_events
-from api.routers import reports as field_reports
-from api.routers import tiles as tile_routes
-from api.tiles.batch import TileBatcher
-from geo.settings import Settings, get_settings
+from riskmap.api import errors
+from riskmap.api.docs import add_docs
+from riskmap.api.events import EventHub
+from riskmap.api.observability import Metrics, ObservabilityMiddleware, mark_worker_dead
+from riskmap.api.routers import cap_feed, datasets, health, me, ogc, resources, villages, warnings
+from riskmap.api.routers import events as live_events
+from riskmap.api.routers import reports as field_reports
+from riskmap.api.routers import tiles as tile_routes
+from riskmap.api.tiles.batch import TileBatcher
+from riskmap.geo.settings import Settings, get_settings
 
 DESCRIPTION = """
 riskmap — 县级应急管理局风险一张图与预警系统 (risk maps and early warning for county

@@ -17,8 +17,8 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from api.deps import Connection
-from api.users import PERMISSIONS, Principal, authenticate
+from riskmap.api.deps import Connection
+from riskmap.api.users import PERMISSIONS, Principal, authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="Token from `riskmap users token NAME`")
 _limiter = MovingWindowRateLimiter(MemoryStorage())

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from geo.errors import InvalidArgumentError, RiskmapError
-from geo.settings import Settings, get_settings
+from riskmap.geo.errors import InvalidArgumentError, RiskmapError
+from riskmap.geo.settings import Settings, get_settings
 
 console = Console(stderr=True)
 out = Console()
@@ -33,7 +33,7 @@ app.add_typer(risk_app, name="risk")
 
 
 def _add_subcommands() -> None:
-    from api import ingest_cli, rules_cli, users_cli
+    from riskmap.api import ingest_cli, rules_cli, users_cli
 
     app.add_typer(ingest_cli.app, name="ingest")
     app.add_typer(rules_cli.app, name="rules")
@@ -46,7 +46,7 @@ def _settings() -> Settings:
 
 def _database_url(settings: Settings) -> str:
     """Resolve the URL (starting the embedded cluster on demand) and bring the schema up to date."""
-    from geo.db.migrate import migrate
+    from riskmap.geo.db.migrate import migrate
 
     if settings.embedded:
         console.print(f"[dim]embedded database in {settings.pg_dir}[/dim]")
@@ -110,7 +110,7 @@ def db_url() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending schema migrations."""
-    from geo.db.migrate import pending
+    from riskmap.geo.db.migrate import pending
 
     url = _database_url(_settings())
     left = pending(url)
@@ -135,7 +135,7 @@ def data_demo(
     county: CountyOpt = None, villages: VillagesOpt = None, seed: SeedOpt = 20260723
 ) -> None:
     """Generate and load the demo county: a real outline, synthetic villages and resources."""
-    from api.demo import load_demo
+    from riskmap.api.demo import load_demo
 
     settings = _settings()
     url = _database_url(settings)
@@ -156,7 +156,7 @@ def risk_build(
     """Compute every village's susceptibility, exposure and risk level per hazard."""
     import psycopg
 
-    from geo.risk import build_risk, catalogued_dem
+    from riskmap.geo.risk import build_risk, catalogued_dem
 
     settings = _settings()
     url = _database_url(settings)
@@ -187,7 +187,7 @@ def data_scenario(
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder to write")] = None,
 ) -> None:
     """Write the storm scenario's feed files for a demo county (no database needed)."""
-    from api.demo import write_scenario
+    from riskmap.api.demo import write_scenario
 
     settings = _settings()
     files = write_scenario(settings, county or settings.default_county, seed, out_dir)
@@ -204,7 +204,7 @@ def demo(
     seed: SeedOpt = 20260723,
 ) -> None:
     """Run the whole demo: database, demo county, pipeline; then serve the API."""
-    from api.demo import load_demo
+    from riskmap.api.demo import load_demo
 
     settings = _settings()
     url = _database_url(settings)
@@ -231,7 +231,7 @@ def _demo_token(url: str) -> None:
     """A forecaster account for trying the review actions on the demo's candidates."""
     import psycopg
 
-    from api.users import add_user, new_token
+    from riskmap.api.users import add_user, new_token
 
     with psycopg.connect(url, autocommit=True) as conn:
         add_user(conn, "demo-forecaster", "forecaster", display_name="演示预报员")
@@ -264,7 +264,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     import uvicorn
 
-    from api.observability import logging_config
+    from riskmap.api.observability import logging_config
 
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_dir = settings.data_dir / "prometheus"
@@ -273,7 +273,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     out.print(f"riskmap API: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(
-        "api.app:create_app",
+        "riskmap.api.app:create_app",
         factory=True,
         host=host,
         port=port,

@@ -12,14 +12,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from geo.db.sqlfiles import load_sql
-from geo.demo.county import DemoCounty, generate
-from geo.demo.load import load, loaded_counts
-from geo.demo.scenario import BEIJING, DEFAULT_START, write_storm
-from geo.settings import PROJECT_ROOT, Settings
-from geo.warnings.cycle import reset_for_demo, run_cycle
-from ingest.pipeline import Summary, forget
-from ingest.replay import replay
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.demo.county import DemoCounty, generate
+from riskmap.geo.demo.load import load, loaded_counts
+from riskmap.geo.demo.scenario import BEIJING, DEFAULT_START, write_storm
+from riskmap.geo.settings import PROJECT_ROOT, Settings
+from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
+from riskmap.ingest.pipeline import Summary, forget
+from riskmap.ingest.replay import replay
 
 DEFAULT_SEED = 20260723
 # The storm rises from 08:00 Beijing time and dies out in the evening; stop at 22:00 so the demo
@@ -217,7 +217,9 @@ def storm_timeline(conn: psycopg.Connection, settings: Settings, bar: Progress) 
         result = run_cycle(conn, at, settings.rule_dirs)
         conn.commit()
         open_by_colour: dict[str, int] = {}
-        for _status, colour, n in conn.execute(load_sql("geo.warnings.sql", "active_summary.sql")):
+        for _status, colour, n in conn.execute(
+            load_sql("riskmap.geo.warnings.sql", "active_summary.sql")
+        ):
             open_by_colour[colour] = open_by_colour.get(colour, 0) + n
         rows.append(
             {

@@ -8,7 +8,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from geo.errors import DataError, InvalidArgumentError, NotFoundError, RiskmapError
+from riskmap.geo.errors import DataError, InvalidArgumentError, NotFoundError, RiskmapError
 
 log = logging.getLogger("riskmap.api")
 

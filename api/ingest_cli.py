@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ingest.pipeline import Summary, ingest_file
+from riskmap.ingest.pipeline import Summary, ingest_file
 
 app = typer.Typer(
     help="Ingest feeds: files by hand, or the drop-folder watcher and pollers.",
@@ -47,7 +47,7 @@ def ingest_files(
     kind: Annotated[str | None, typer.Option(help="feed kind; detected when omitted")] = None,
 ) -> None:
     """Load feed files; exits non-zero only when a file could not be read at all."""
-    from api.cli import _database_url, _settings
+    from riskmap.api.cli import _database_url, _settings
 
     settings = _settings()
     url = _database_url(settings)
@@ -64,7 +64,7 @@ def ingest_files(
 @app.command("kinds")
 def kinds() -> None:
     """List the feed kinds riskmap reads."""
-    from ingest.pipeline import feeds
+    from riskmap.ingest.pipeline import feeds
 
     for name, feed in sorted(feeds().items()):
         out.print(f"{name:20s} {feed.description}")
@@ -79,9 +79,9 @@ def run(
     stops the others."""
     import logging
 
-    from api.cli import _database_url, _settings
-    from ingest.runner import Runner
-    from ingest.sources import load_sources
+    from riskmap.api.cli import _database_url, _settings
+    from riskmap.ingest.runner import Runner
+    from riskmap.ingest.sources import load_sources
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = _settings()

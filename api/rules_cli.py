@@ -30,8 +30,8 @@ def check(
     paths: Annotated[list[Path] | None, typer.Argument(help="extra rule files or folders")] = None,
 ) -> None:
     """Validate every rule file and run the test cases each rule ships with."""
-    from api.cli import _settings
-    from geo.rules import BUILTIN_DIR, check_rules
+    from riskmap.api.cli import _settings
+    from riskmap.geo.rules import BUILTIN_DIR, check_rules
 
     settings = _settings()
     results = check_rules([BUILTIN_DIR, *settings.rule_dirs, *(paths or [])])
@@ -48,8 +48,8 @@ def run(
     at: Annotated[str | None, typer.Option(help="evaluate as of this time (ISO with zone)")] = None,
 ) -> None:
     """Evaluate all rules now (or at --at) and apply the proposals to the warning lifecycle."""
-    from api.cli import _database_url, _settings
-    from geo.warnings.cycle import run_cycle
+    from riskmap.api.cli import _database_url, _settings
+    from riskmap.geo.warnings.cycle import run_cycle
 
     settings = _settings()
     when = _parse_time(at)

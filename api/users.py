@@ -14,8 +14,8 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import dict_row
 
-from geo.db.sqlfiles import load_sql
-from geo.errors import InvalidArgumentError, NotFoundError
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.errors import InvalidArgumentError, NotFoundError
 
 ROLES = ("viewer", "reporter", "forecaster", "commander", "admin", "integration")
 
@@ -60,7 +60,7 @@ def add_user(
         raise InvalidArgumentError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     with conn.transaction():
         conn.execute(
-            load_sql("api.sql", "user_upsert.sql"),
+            load_sql("riskmap.api.sql", "user_upsert.sql"),
             {"name": name, "role": role, "display_name": display_name, "phone": phone},
         )
 
@@ -75,7 +75,7 @@ def new_token(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with conn.transaction():
         row = conn.execute(
-            load_sql("api.sql", "token_insert.sql"),
+            load_sql("riskmap.api.sql", "token_insert.sql"),
             {"name": name, "hash": token_hash(token), "label": label, "expires_at": expires_at},
         ).fetchone()
     if row is None:
@@ -86,13 +86,13 @@ def new_token(
 def revoke_tokens(conn: psycopg.Connection, name: str) -> int:
     """Revoke every token of a user; returns how many were live."""
     with conn.transaction():
-        cur = conn.execute(load_sql("api.sql", "token_revoke.sql"), {"name": name})
+        cur = conn.execute(load_sql("riskmap.api.sql", "token_revoke.sql"), {"name": name})
     return cur.rowcount
 
 
 def list_users(conn: psycopg.Connection) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(load_sql("api.sql", "user_list.sql")).fetchall()
+        return cur.execute(load_sql("riskmap.api.sql", "user_list.sql")).fetchall()
 
 
 def authenticate(conn: psycopg.Connection, token: str) -> Principal | None:
@@ -101,7 +101,7 @@ def authenticate(conn: psycopg.Connection, token: str) -> Principal | None:
         return None
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            load_sql("api.sql", "token_check.sql"), {"hash": token_hash(token)}
+            load_sql("riskmap.api.sql", "token_check.sql"), {"hash": token_hash(token)}
         ).fetchone()
     if row is None:
         return None

@@ -9,14 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api import users
+from riskmap.api import users
 
 app = typer.Typer(help="API users, roles and tokens.", no_args_is_help=True)
 out = Console()
 
 
 def _connect() -> psycopg.Connection:
-    from api.cli import _database_url, _settings
+    from riskmap.api.cli import _database_url, _settings
 
     return psycopg.connect(_database_url(_settings()))
 

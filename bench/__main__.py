@@ -17,8 +17,8 @@ from bench import (
     zonal_scale,
 )
 from bench.common import free_port
-from geo.db.cluster import EmbeddedCluster
-from geo.db.migrate import migrate
+from riskmap.geo.db.cluster import EmbeddedCluster
+from riskmap.geo.db.migrate import migrate
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ from tempfile import mkdtemp
 import psycopg
 from psycopg import sql
 
-from geo.db.copy import column_values, copy_frame
-from geo.demo.county import BOUNDARY_DATASET, generate
+from riskmap.geo.db.copy import column_values, copy_frame
+from riskmap.geo.demo.county import BOUNDARY_DATASET, generate
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "hunan_demo.geojson"
 TABLES = ("admin_unit", "person", "warehouse", "stock", "broadcast_terminal")

@@ -24,13 +24,13 @@ import psycopg
 from psycopg import sql
 
 from bench.common import with_db
-from geo.db.migrate import migrate
-from geo.demo.county import generate
-from geo.demo.load import load
-from geo.rules import run_rules
-from geo.rules.engine import evaluate_rule
-from geo.rules.inputs import fetch_villages, gather
-from geo.rules.load import load_rules
+from riskmap.geo.db.migrate import migrate
+from riskmap.geo.demo.county import generate
+from riskmap.geo.demo.load import load
+from riskmap.geo.rules import run_rules
+from riskmap.geo.rules.engine import evaluate_rule
+from riskmap.geo.rules.inputs import fetch_villages, gather
+from riskmap.geo.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
@@ -159,7 +159,7 @@ def _clone_villages(conn: psycopg.Connection, total: int) -> None:
 
 def run(url: str, villages: int = 25_000) -> Iterator[str]:
     """Yield report lines: timings at 222 villages (storm) and at ``villages`` (synthetic)."""
-    from ingest.replay import replay  # bench may use ingest; geo/ may not
+    from riskmap.ingest.replay import replay  # bench may use ingest; geo/ may not
 
     admin, db = _scratch_db(url)
     try:

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from geo.gauge_rain import write_village_gauge_rain
-from ingest.feeds import hydro
-from ingest.pipeline import ingest_file
+from riskmap.geo.gauge_rain import write_village_gauge_rain
+from riskmap.ingest.feeds import hydro
+from riskmap.ingest.pipeline import ingest_file
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "hunan_demo.geojson"
 ROWS = 500_000
@@ -37,8 +37,8 @@ def _pp_stations(url: str) -> list[str]:
         codes = [r[0] for r in conn.execute("SELECT stcd FROM station WHERE sttp = 'PP'")]
         if codes:
             return sorted(codes)
-        from geo.demo.county import generate
-        from geo.demo.load import load
+        from riskmap.geo.demo.county import generate
+        from riskmap.geo.demo.load import load
 
         with TemporaryDirectory(prefix="riskmap-bench-dem-") as out_dir:
             demo = generate(

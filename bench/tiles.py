@@ -85,9 +85,9 @@ def _load_county(url: str, villages: int) -> tuple[float, float, float, float]:
     """Generate and load the demo county; build its tile outlines; return its bounds."""
     import psycopg
 
-    from geo.demo.county import generate
-    from geo.demo.load import load
-    from geo.risk import build_risk, catalogued_dem
+    from riskmap.geo.demo.county import generate
+    from riskmap.geo.demo.load import load
+    from riskmap.geo.risk import build_risk, catalogued_dem
 
     demo = generate(
         COUNTY,
@@ -166,7 +166,7 @@ def _start_riskmap(db_url: str, port: int, log: Path, **settings: str) -> subpro
 
 
 def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.Popen:
-    from geo.settings import Settings
+    from riskmap.geo.settings import Settings
 
     env = {
         **os.environ,
@@ -345,8 +345,8 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
     import psycopg
     from psycopg import sql
 
-    from api.users import add_user, new_token
-    from geo.db.migrate import migrate
+    from riskmap.api.users import add_user, new_token
+    from riskmap.geo.db.migrate import migrate
 
     villages = villages or int(os.environ.get("BENCH_TILE_VILLAGES", "3000"))
     python = ensure_tipg()
@@ -457,7 +457,7 @@ def _main_load() -> None:
 
 def _main() -> None:
     """``python -m bench.tiles [VILLAGES]``: its own throwaway cluster with a loopback TCP port."""
-    from geo.db.cluster import EmbeddedCluster
+    from riskmap.geo.db.cluster import EmbeddedCluster
 
     base = Path(mkdtemp(prefix="riskmap-bench-", dir="/tmp"))
     os.chmod(base, 0o755)

@@ -67,14 +67,14 @@ TARGET_P99_MS = 100.0
 
 def _build_db(url: str) -> tuple[str, int]:
     """A database of its own with the demo storm's warnings, every candidate issued."""
-    from api.demo import DEFAULT_SEED
-    from geo.db.migrate import migrate
-    from geo.demo.county import generate
-    from geo.demo.load import load
-    from geo.demo.scenario import DEFAULT_START
-    from geo.warnings import lifecycle
-    from geo.warnings.cycle import reset_for_demo, run_cycle
-    from ingest.replay import replay
+    from riskmap.api.demo import DEFAULT_SEED
+    from riskmap.geo.db.migrate import migrate
+    from riskmap.geo.demo.county import generate
+    from riskmap.geo.demo.load import load
+    from riskmap.geo.demo.scenario import DEFAULT_START
+    from riskmap.geo.warnings import lifecycle
+    from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
+    from riskmap.ingest.replay import replay
 
     name = f"bench_warnings_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
@@ -155,7 +155,7 @@ def _load(port: int, mode: str) -> dict:
 
 def _sql_alone(db: str, repeats: int = 200) -> float:
     """p50 seconds of the list's SQL on one psycopg connection (the public default query)."""
-    from geo.db.sqlfiles import load_sql
+    from riskmap.geo.db.sqlfiles import load_sql
 
     params = {
         "public": True, "statuses": ["issued"], "colours": None, "hazards": None, "rules": None,
@@ -163,7 +163,7 @@ def _sql_alone(db: str, repeats: int = 200) -> float:
         "end": None, "limit": 20, "offset": 0, "tolerance": 0.0001,
         "base": "http://127.0.0.1/api/warnings/",
     }  # fmt: skip
-    query = load_sql("api.sql", "warnings_list.sql")
+    query = load_sql("riskmap.api.sql", "warnings_list.sql")
     times = []
     with psycopg.connect(db) as conn:
         for _ in range(repeats):
@@ -191,7 +191,7 @@ def run(url: str) -> Iterator[str]:
     try:
         ours_port, peer_port = free_port(), free_port()
         env = {"RISKMAP_DATABASE_URL": db, "RISKMAP_DATA_DIR": str(logs / "data")}
-        procs.append(_serve("api.app:create_app", ours_port, env, logs / "riskmap.log"))
+        procs.append(_serve("riskmap.api.app:create_app", ours_port, env, logs / "riskmap.log"))
         body = _wait(f"http://127.0.0.1:{ours_port}{PATH}", procs[0])
         static = logs / "warnings.geojson"
         static.write_bytes(body)

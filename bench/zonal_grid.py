@@ -29,10 +29,10 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
-from geo import zonal
-from geo.demo.county import generate
-from geo.demo.load import load
-from ingest.pipeline import ingest_file
+from riskmap.geo import zonal
+from riskmap.geo.demo.county import generate
+from riskmap.geo.demo.load import load
+from riskmap.ingest.pipeline import ingest_file
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "hunan_demo.geojson"
 CELL = 0.01

@@ -46,10 +46,10 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
-from geo import zonal
-from geo.db.copy import copy_frame
-from ingest.feeds import grids
-from ingest.pipeline import ingest_file
+from riskmap.geo import zonal
+from riskmap.geo.db.copy import copy_frame
+from riskmap.ingest.feeds import grids
+from riskmap.ingest.pipeline import ingest_file
 
 SIZES = (222, 25_000, 500_000)
 SUBSET = 10_000  # villages exactextract / rasterstats run on above SAMPLE_ABOVE villages
@@ -397,8 +397,8 @@ def _insert_split(url: str) -> str:
     """Writing one period of 25,000 villages: the array row the pipeline writes (migration 0022)
     against the per-village rows it wrote before (still the path of a period stored twice), each
     measured on a period that is then rolled back."""
-    from geo.db.sqlfiles import load_sql
-    from geo.zonal import Float8ArrayDumper
+    from riskmap.geo.db.sqlfiles import load_sql
+    from riskmap.geo.zonal import Float8ArrayDumper
 
     with psycopg.connect(url) as conn:
         codes = [
@@ -430,7 +430,7 @@ def _insert_split(url: str) -> str:
         }
         with conn.transaction(force_rollback=True), conn.cursor() as cur:
             cur.adapters.register_dumper(np.ndarray, Float8ArrayDumper)
-            stmt = load_sql("ingest.sql", "grids_village_rain_grid.sql")
+            stmt = load_sql("riskmap.ingest.sql", "grids_village_rain_grid.sql")
             array_s, _ = _seconds(lambda: cur.execute(stmt, grid_params))
         row_params = {
             **key,
@@ -441,7 +441,9 @@ def _insert_split(url: str) -> str:
         }
         with conn.transaction(force_rollback=True):
             rows_s, _ = _seconds(
-                lambda: conn.execute(load_sql("ingest.sql", "grids_village_rain.sql"), row_params)
+                lambda: conn.execute(
+                    load_sql("riskmap.ingest.sql", "grids_village_rain.sql"), row_params
+                )
             )
     return (
         f"      one period of {len(codes):,} villages alone: one village_rain_grid array row"

@@ -24,8 +24,8 @@ from typing import Literal, get_args
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 
-from geo import resources
-from geo.db.sqlfiles import load_sql
+from riskmap.geo import resources
+from riskmap.geo.db.sqlfiles import load_sql
 
 ImpactHazard = Literal[
     "flash_flood", "river_flood", "rainstorm", "geohazard", "forest_fire", "earthquake"
@@ -95,7 +95,7 @@ SITE_RADIUS_KM = 1.0
 
 
 def _sql(name: str) -> str:
-    return load_sql("geo.sql", name)
+    return load_sql("riskmap.geo.sql", name)
 
 
 def _rows(conn: psycopg.Connection, name: str, params: dict) -> list[dict]:

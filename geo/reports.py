@@ -31,8 +31,8 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import Jsonb
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from geo.db.sqlfiles import load_sql
-from geo.errors import DataError, InvalidArgumentError, NotFoundError
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.errors import DataError, InvalidArgumentError, NotFoundError
 
 ReportKind = Literal[
     "landslide", "collapse", "debris_flow", "flood", "waterlogging", "fire", "other"
@@ -129,7 +129,7 @@ class Photo:
 
 
 def _sql(name: str) -> str:
-    return load_sql("geo.sql", name)
+    return load_sql("riskmap.geo.sql", name)
 
 
 def _one(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> tuple | None:

@@ -42,11 +42,11 @@ import psycopg
 import shapely
 from scipy import sparse
 
-from geo import zonal
-from geo.db.copy import copy_statement
-from geo.db.sqlfiles import load_sql
-from geo.demo.terrain import Dem, read_geotiff
-from geo.risk_terrain import (
+from riskmap.geo import zonal
+from riskmap.geo.db.copy import copy_statement
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.demo.terrain import Dem, read_geotiff
+from riskmap.geo.risk_terrain import (
     CHANNEL_AREA_KM2,
     TerrainLayers,
     synthetic_forest,
@@ -161,7 +161,7 @@ class RiskResult:
 
 
 def _sql(name: str) -> str:
-    return load_sql("geo.sql", name)
+    return load_sql("riskmap.geo.sql", name)
 
 
 def _sha256(path: Path) -> str:

@@ -16,8 +16,8 @@ import numpy as np
 import rasterio
 from pyproj import CRS
 
-from geo.demo import terrain
-from geo.demo.terrain import Dem
+from riskmap.geo.demo import terrain
+from riskmap.geo.demo.terrain import Dem
 
 #: Channels start where the upstream area reaches this (km²); the demo's rivers use the same.
 CHANNEL_AREA_KM2 = 5.0

@@ -14,7 +14,7 @@ from typing import Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from geo.db.cluster import EmbeddedCluster, fallback_root, traversable_by
+from riskmap.geo.db.cluster import EmbeddedCluster, fallback_root, traversable_by
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,9 +21,9 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from geo.db.copy import copy_frame
-from geo.db.sqlfiles import load_sql
-from geo.errors import DataError, InvalidArgumentError
+from riskmap.geo.db.copy import copy_frame
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.errors import DataError, InvalidArgumentError
 
 log = logging.getLogger("riskmap.ingest")
 
@@ -128,7 +128,7 @@ def register(feed: Feed) -> Feed:
 
 def feeds() -> dict[str, Feed]:
     """All feed kinds, importing the bundled feed modules once."""
-    from ingest.feeds import load_all
+    from riskmap.ingest.feeds import load_all
 
     load_all()
     return dict(_FEEDS)
@@ -168,7 +168,7 @@ def _head(path: Path, n: int = 4096) -> bytes:
 
 
 def _sql(name: str) -> str:
-    return load_sql("ingest.sql", name)
+    return load_sql("riskmap.ingest.sql", name)
 
 
 def ingest_file(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.pipeline import Summary, ingest_file
+from riskmap.ingest.pipeline import Summary, ingest_file
 
 
 def replay(

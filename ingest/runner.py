@@ -27,9 +27,9 @@ from tenacity import (
 )
 from watchfiles import watch
 
-from geo.db.sqlfiles import load_sql
-from ingest.pipeline import Summary, heartbeat, ingest_file
-from ingest.sources import Source
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.ingest.pipeline import Summary, heartbeat, ingest_file
+from riskmap.ingest.sources import Source
 
 log = logging.getLogger("riskmap.ingest.runner")
 _SKIP_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
@@ -157,7 +157,7 @@ class Runner:
         out = []
         with psycopg.connect(self.database_url) as conn:
             todo = conn.execute(
-                load_sql("ingest.sql", "runner_cap_todo.sql"), {"limit": limit}
+                load_sql("riskmap.ingest.sql", "runner_cap_todo.sql"), {"limit": limit}
             ).fetchall()
             conn.commit()
             folder = self.data_dir / "downloads" / source.name
@@ -175,7 +175,7 @@ class Runner:
                 summary = ingest_file(conn, path, data_dir=self.data_dir, kind="cap", source=url)
                 with conn.transaction():
                     conn.execute(
-                        load_sql("ingest.sql", "runner_cap_fetched.sql"),
+                        load_sql("riskmap.ingest.sql", "runner_cap_fetched.sql"),
                         {
                             "ingest_id": summary.ingest_id,
                             "feed_id": feed_id,

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, HttpUrl, ValidationError
 
-from geo.errors import DataError
+from riskmap.geo.errors import DataError
 
 
 class Source(BaseModel):

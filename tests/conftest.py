@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from geo.db.cluster import EmbeddedCluster
-from geo.db.migrate import migrate
+from riskmap.geo.db.cluster import EmbeddedCluster
+from riskmap.geo.db.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -70,8 +70,8 @@ def mayang(db_url: str, tmp_path_factory: pytest.TempPathFactory):
     """The Mayang demo county (seed 7) loaded into the session database."""
     from datetime import UTC, datetime
 
-    from geo.demo.county import generate
-    from geo.demo.load import load
+    from riskmap.geo.demo.county import generate
+    from riskmap.geo.demo.load import load
 
     demo = generate(
         "431226",
@@ -95,10 +95,10 @@ def storm_url(pg_cluster: EmbeddedCluster) -> Iterator[str]:
     """
     from datetime import UTC, datetime
 
-    from api.demo import DEFAULT_SEED
-    from geo.demo.county import generate
-    from geo.demo.load import load
-    from ingest.replay import replay
+    from riskmap.api.demo import DEFAULT_SEED
+    from riskmap.geo.demo.county import generate
+    from riskmap.geo.demo.load import load
+    from riskmap.ingest.replay import replay
 
     name = f"t_storm_{uuid.uuid4().hex[:8]}"
     admin = pg_cluster.url_for("postgres")

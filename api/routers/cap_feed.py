@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 from lxml import etree
 
-from api.deps import Connection
-from geo.db.sqlfiles import load_sql
-from geo.warnings import cap
-from geo.warnings.cap_xml import CAP_NS
+from riskmap.api.deps import Connection
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.warnings import cap
+from riskmap.geo.warnings.cap_xml import CAP_NS
 
 router = APIRouter(prefix="/api/cap", tags=["warnings"])
 
@@ -36,8 +36,12 @@ _C = f"{{{CAP_NS}}}"
 )
 def cap_feed(request: Request, conn: Connection) -> Response:
     """Every issued warning's current CAP message, newest first (no token needed)."""
-    rows = conn.execute(load_sql("api.sql", "cap_feed.sql"), {"limit": MAX_ENTRIES}).fetchall()
-    changed = conn.execute(load_sql("api.sql", "cap_feed_updated.sql")).fetchone()["updated"]
+    rows = conn.execute(
+        load_sql("riskmap.api.sql", "cap_feed.sql"), {"limit": MAX_ENTRIES}
+    ).fetchall()
+    changed = conn.execute(load_sql("riskmap.api.sql", "cap_feed_updated.sql")).fetchone()[
+        "updated"
+    ]
     base = str(request.base_url)
     feed = etree.Element(_A + "feed", nsmap={None: ATOM_NS, "cap": CAP_NS})
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", "zh-CN")

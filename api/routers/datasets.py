@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import Connection
-from geo.db.sqlfiles import load_sql
+from riskmap.api.deps import Connection
+from riskmap.geo.db.sqlfiles import load_sql
 
 router = APIRouter(prefix="/api", tags=["metadata"])
 
@@ -29,4 +29,4 @@ class Dataset(BaseModel):
 @router.get("/datasets", response_model=list[Dataset], summary="Loaded datasets and provenance")
 def datasets(conn: Connection) -> list[dict[str, Any]]:
     """Every dataset with whether it is synthetic, its source, licence and attribution."""
-    return conn.execute(load_sql("api.sql", "datasets.sql")).fetchall()
+    return conn.execute(load_sql("riskmap.api.sql", "datasets.sql")).fetchall()

@@ -14,9 +14,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from api.auth import Credentials, unauthorised
-from api.events import KIND, REPLAY_LIMIT, Event
-from api.users import Principal, authenticate
+from riskmap.api.auth import Credentials, unauthorised
+from riskmap.api.events import KIND, REPLAY_LIMIT, Event
+from riskmap.api.users import Principal, authenticate
 
 router = APIRouter(prefix="/api", tags=["events"])
 

@@ -17,9 +17,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from api.deps import Connection
-from geo.db import migrate
-from geo.db.sqlfiles import load_sql
+from riskmap.api.deps import Connection
+from riskmap.geo.db import migrate
+from riskmap.geo.db.sqlfiles import load_sql
 
 router = APIRouter(tags=["operations"])
 metrics_router = APIRouter(tags=["operations"])
@@ -85,8 +85,8 @@ def healthz(request: Request) -> JSONResponse:
     # Its own connection with a short wait: a probe must answer 503 quickly, not in 30 s.
     with request.app.state.pool.connection(timeout=HEALTH_TIMEOUT_S) as conn:
         conn.row_factory = dict_row
-        row = conn.execute(load_sql("api.sql", "health.sql")).fetchone()
-        beats = conn.execute(load_sql("api.sql", "health_heartbeats.sql")).fetchall()
+        row = conn.execute(load_sql("riskmap.api.sql", "health.sql")).fetchone()
+        beats = conn.execute(load_sql("riskmap.api.sql", "health_heartbeats.sql")).fetchall()
     todo = migrate.pending(request.app.state.database_url)
     ok = not todo
     hub = getattr(request.app.state, "events", None)
@@ -122,9 +122,9 @@ def metrics(request: Request, conn: Connection) -> Response:
     """Requests and latency by route template and status, live-event clients and events, and
     (read from the database now) warnings by status and colour, outbox backlog, heartbeats."""
     database = {
-        "warnings": conn.execute(load_sql("api.sql", "metrics_warnings.sql")).fetchall(),
-        "outbox": conn.execute(load_sql("api.sql", "metrics_outbox.sql")).fetchall(),
-        "heartbeats": conn.execute(load_sql("api.sql", "health_heartbeats.sql")).fetchall(),
+        "warnings": conn.execute(load_sql("riskmap.api.sql", "metrics_warnings.sql")).fetchall(),
+        "outbox": conn.execute(load_sql("riskmap.api.sql", "metrics_outbox.sql")).fetchall(),
+        "heartbeats": conn.execute(load_sql("riskmap.api.sql", "health_heartbeats.sql")).fetchall(),
     }
     body = request.app.state.metrics.render(database)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.auth import Reader
-from api.users import PERMISSIONS
+from riskmap.api.auth import Reader
+from riskmap.api.users import PERMISSIONS
 
 router = APIRouter(prefix="/api", tags=["auth"])
 

@@ -13,12 +13,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import Reader, require
-from api.deps import Connection
-from api.responses import invalid
-from api.users import Principal
-from geo import reports
-from geo.reports import ReportError, ReportInput, ReportKind, Verdict
+from riskmap.api.auth import Reader, require
+from riskmap.api.deps import Connection
+from riskmap.api.responses import invalid
+from riskmap.api.users import Principal
+from riskmap.geo import reports
+from riskmap.geo.reports import ReportError, ReportInput, ReportKind, Verdict
 
 router = APIRouter(prefix="/api/reports", tags=["field reports"])
 

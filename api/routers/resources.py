@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from api.auth import Reader
-from api.deps import Connection
-from api.responses import invalid, point_feature
-from geo import resources
-from geo.resources import ResourceKind, Specialty
+from riskmap.api.auth import Reader
+from riskmap.api.deps import Connection
+from riskmap.api.responses import invalid, point_feature
+from riskmap.geo import resources
+from riskmap.geo.resources import ResourceKind, Specialty
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])
 

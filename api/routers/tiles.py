@@ -43,11 +43,11 @@ from psycopg.rows import dict_row
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from api.auth import Credentials, unauthorised
-from api.deps import Connection
-from api.tiles import mvt, raster
-from api.tiles.cache import TileCache
-from api.users import Principal, authenticate
+from riskmap.api.auth import Credentials, unauthorised
+from riskmap.api.deps import Connection
+from riskmap.api.tiles import mvt, raster
+from riskmap.api.tiles.cache import TileCache
+from riskmap.api.users import Principal, authenticate
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 

@@ -11,11 +11,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime
 
-from api.auth import Reader
-from api.deps import Connection
-from api.responses import invalid, point_feature
-from geo.db.sqlfiles import load_sql
-from geo.errors import NotFoundError
+from riskmap.api.auth import Reader
+from riskmap.api.deps import Connection
+from riskmap.api.responses import invalid, point_feature
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.errors import NotFoundError
 
 router = APIRouter(prefix="/api/villages", tags=["villages"])
 
@@ -28,7 +28,7 @@ _STEP = re.compile(r"^(\d{1,4})([mh]?)$")
 
 
 def _rows(conn: Connection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return conn.execute(load_sql("api.sql", name), params).fetchall()
+    return conn.execute(load_sql("riskmap.api.sql", name), params).fetchall()
 
 
 def village(
@@ -36,7 +36,9 @@ def village(
     code: Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit village code")],
 ) -> dict[str, Any]:
     """The village row (with township and county names); 404 when the code is unknown."""
-    row = conn.execute(load_sql("api.sql", "villages_profile.sql"), {"code": code}).fetchone()
+    row = conn.execute(
+        load_sql("riskmap.api.sql", "villages_profile.sql"), {"code": code}
+    ).fetchone()
     if row is None:
         raise NotFoundError(f"no village {code} (未找到该村)")
     return row
@@ -110,7 +112,7 @@ def rain(
     ``to``. Defaults: the 24 h up to the village's latest observation."""
     dt = _step(step)
     latest = conn.execute(
-        load_sql("api.sql", "villages_rain_latest.sql"), {"code": v["code"]}
+        load_sql("riskmap.api.sql", "villages_rain_latest.sql"), {"code": v["code"]}
     ).fetchone()
     start, end = _window(start, end, latest["latest"] if latest else None)
     if (end - start) / dt > MAX_STEPS:
@@ -154,7 +156,9 @@ def levels(conn: Connection, _: Reader, v: Village, start: From = None, end: To 
     stcds = [
         s["stcd"] for s in _rows(conn, "villages_stations.sql", {"code": v["code"], "at": "now"})
     ]
-    latest = conn.execute(load_sql("api.sql", "villages_levels_latest.sql"), {"stcds": stcds})
+    latest = conn.execute(
+        load_sql("riskmap.api.sql", "villages_levels_latest.sql"), {"stcds": stcds}
+    )
     start, end = _window(start, end, latest.fetchone()["latest"])
     # flood limits are seasonal: the season at `to`
     stations = _rows(conn, "villages_stations.sql", {"code": v["code"], "at": end})

@@ -35,14 +35,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from psycopg.rows import tuple_row
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import OptionalPrincipal, Principal, require, unauthorised
-from api.deps import Connection
-from geo.db.sqlfiles import load_sql
-from geo.errors import InvalidArgumentError, NotFoundError
-from geo.impact import warning_impact
-from geo.warnings import lifecycle
-from geo.warnings.cap_xml import render_cap
-from geo.warnings.proposal import COLOURS
+from riskmap.api.auth import OptionalPrincipal, Principal, require, unauthorised
+from riskmap.api.deps import Connection
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.errors import InvalidArgumentError, NotFoundError
+from riskmap.geo.impact import warning_impact
+from riskmap.geo.warnings import lifecycle
+from riskmap.geo.warnings.cap_xml import render_cap
+from riskmap.geo.warnings.proposal import COLOURS
 
 router = APIRouter(prefix="/api", tags=["warnings"])
 
@@ -57,7 +57,7 @@ WarningId = Annotated[int, Path(ge=1, le=2**62, description="warning id")]
 
 
 def _sql(name: str) -> str:
-    return load_sql("api.sql", name)
+    return load_sql("riskmap.api.sql", name)
 
 
 def _csv(value: str | None, allowed: set[str] | None, what: str) -> list[str] | None:

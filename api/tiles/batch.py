@@ -20,7 +20,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from api.tiles import mvt
+from riskmap.api.tiles import mvt
 
 MAX_BATCH = 16  # tiles per statement: every tile of a batch waits for the whole batch
 HEAVY_ZOOM = 10  # tiles at this zoom and below hold much of a county (z8: ~10 ms): alone

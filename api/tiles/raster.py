@@ -25,8 +25,8 @@ import psycopg
 from affine import Affine
 from PIL import Image
 
-from geo.db.sqlfiles import load_sql
-from geo.errors import DataError, NotFoundError
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.errors import DataError, NotFoundError
 
 TILE_SIZE = 256
 Product = Literal["qpe", "qpf"]
@@ -56,7 +56,7 @@ class GridRef:
 def find_grid(conn: psycopg.Connection, product: Product, at: datetime | None) -> GridRef:
     """The latest period of ``product`` ending at or before ``at`` (None: the latest)."""
     row = conn.execute(
-        load_sql("api.sql", "tiles_rain_grid.sql"), {"product": product, "at": at}
+        load_sql("riskmap.api.sql", "tiles_rain_grid.sql"), {"product": product, "at": at}
     ).fetchone()
     conn.commit()
     if row is None:
@@ -79,7 +79,7 @@ def find_grid(conn: psycopg.Connection, product: Product, at: datetime | None) -
 @lru_cache(maxsize=32)
 def _decoded(path: str, step: int, factor: float) -> np.ndarray:
     """The period's values in mm (float32, NaN = no data), read once per process."""
-    from ingest.feeds.grids import read_geotiff, read_netcdf, to_mm
+    from riskmap.ingest.feeds.grids import read_geotiff, read_netcdf, to_mm
 
     file = Path(path)
     if not file.exists():
@@ -92,7 +92,7 @@ def _decoded(path: str, step: int, factor: float) -> np.ndarray:
 @cache
 def scales() -> dict[str, Any]:
     """The rainfall colour scales (``rain_scale.json``: classes, colours, labels zh/en)."""
-    text = (resources.files("api.tiles") / "rain_scale.json").read_text(encoding="utf-8")
+    text = (resources.files("riskmap.api.tiles") / "rain_scale.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

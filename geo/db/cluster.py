@@ -24,7 +24,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from geo.errors import ClusterError, MissingSoftwareError
+from riskmap.geo.errors import ClusterError, MissingSoftwareError
 
 SOCKET_PORT = 5432
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin

@@ -13,9 +13,9 @@ from pathlib import Path
 from yoyo import get_backend, read_migrations
 from yoyo.exceptions import LockTimeout
 
-from geo.errors import DatabaseError
+from riskmap.geo.errors import DatabaseError
 
-MIGRATIONS = Path(str(resources.files("geo.db") / "migrations"))
+MIGRATIONS = Path(str(resources.files("riskmap.geo.db") / "migrations"))
 
 
 def _yoyo_url(url: str) -> str:

@@ -8,5 +8,5 @@ from importlib import resources
 
 @cache
 def load_sql(package: str, name: str) -> str:
-    """Text of ``name`` (e.g. ``"health.sql"``) inside ``package`` (e.g. ``"api.sql"``)."""
+    """Text of ``name`` (e.g. ``"health.sql"``) inside ``package`` (e.g. ``"riskmap.api.sql"``)."""
     return (resources.files(package) / name).read_text(encoding="utf-8")

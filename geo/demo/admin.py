@@ -13,9 +13,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.demo.boundaries import AdminOutline
-from geo.demo.names import place_names, township_name
-from geo.demo.partition import allocate, partition
+from riskmap.geo.demo.boundaries import AdminOutline
+from riskmap.geo.demo.names import place_names, township_name
+from riskmap.geo.demo.partition import allocate, partition
 
 CRS = "EPSG:4326"
 # Mean village population (people) and people per household in rural Hunan (≈ 2020 census ⚠).

@@ -38,7 +38,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
-from geo.errors import NotFoundError
+from riskmap.geo.errors import NotFoundError
 
 __all__ = [
     "DEFAULT_BUNDLED_PATH",

@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.demo import admin, hazards, hydro, terrain
-from geo.demo.boundaries import AdminOutline, children, load_bundled, load_outline
-from geo.demo.people import People
-from geo.demo.resources import make_resources
-from geo.errors import InvalidArgumentError
+from riskmap.geo.demo import admin, hazards, hydro, terrain
+from riskmap.geo.demo.boundaries import AdminOutline, children, load_bundled, load_outline
+from riskmap.geo.demo.people import People
+from riskmap.geo.demo.resources import make_resources
+from riskmap.geo.errors import InvalidArgumentError
 
 # Villages and communities as the county reports them; other counties scale with area.
 REPORTED_VILLAGES = {"431226": 222}

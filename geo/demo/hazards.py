@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.demo.boundaries import AdminOutline
-from geo.demo.hydro import cell_centres, downstream_path
-from geo.demo.names import place_names
-from geo.demo.partition import sample_points
-from geo.demo.people import People
-from geo.demo.terrain import Dem, Drainage, receivers, slope_degrees
+from riskmap.geo.demo.boundaries import AdminOutline
+from riskmap.geo.demo.hydro import cell_centres, downstream_path
+from riskmap.geo.demo.names import place_names
+from riskmap.geo.demo.partition import sample_points
+from riskmap.geo.demo.people import People
+from riskmap.geo.demo.terrain import Dem, Drainage, receivers, slope_degrees
 
 CRS = "EPSG:4326"
 _SIGNALS = ["鸣锣", "口哨", "手摇报警器", "高音喇叭", "电话通知"]

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.demo.boundaries import AdminOutline
-from geo.demo.names import place_names
-from geo.demo.partition import sample_points
-from geo.demo.people import People
-from geo.demo.terrain import Dem, Drainage, receivers
+from riskmap.geo.demo.boundaries import AdminOutline
+from riskmap.geo.demo.names import place_names
+from riskmap.geo.demo.partition import sample_points
+from riskmap.geo.demo.people import People
+from riskmap.geo.demo.terrain import Dem, Drainage, receivers
 
 CRS = "EPSG:4326"
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

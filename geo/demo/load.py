@@ -8,15 +8,15 @@ from collections.abc import Callable
 import psycopg
 import shapely
 
-from geo.db.copy import copy_frame
-from geo.db.sqlfiles import load_sql
-from geo.demo.county import BOUNDARY_DATASET, DemoCounty
+from riskmap.geo.db.copy import copy_frame
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.demo.county import BOUNDARY_DATASET, DemoCounty
 
 _KIND = {"province": "province", "city": "city", "county": "county"}
 
 
 def _sql(name: str) -> str:
-    return load_sql("geo.demo.sql", name)
+    return load_sql("riskmap.geo.demo.sql", name)
 
 
 def load(

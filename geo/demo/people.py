@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geo.demo.names import mobile_numbers, person_names
+from riskmap.geo.demo.names import mobile_numbers, person_names
 
 DUTY_TARGETS = ("admin_code", "stcd", "dike_id", "hazard_point_id", "site_id", "shelter_id")
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.demo.boundaries import AdminOutline
-from geo.demo.people import People
+from riskmap.geo.demo.boundaries import AdminOutline
+from riskmap.geo.demo.people import People
 
 CRS = "EPSG:4326"
 ROSTER_DAYS = 14

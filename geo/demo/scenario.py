@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 import xarray as xr
 
-from geo.demo.county import DemoCounty
+from riskmap.geo.demo.county import DemoCounty
 
 BEIJING = timezone(timedelta(hours=8))
 DEFAULT_START = datetime(2026, 7, 14, 0, 0, tzinfo=UTC)  # 08:00 Beijing time, main flood season
@@ -295,7 +295,7 @@ def _risk_polygon(storm, outline, start, out_dir) -> Path:
 
 def _hotspots(outline, start, out_dir, rng) -> Path:
     """Three VIIRS detections in the county's hills the afternoon before the storm."""
-    from geo.demo.partition import sample_points
+    from riskmap.geo.demo.partition import sample_points
 
     pts = shapely.get_coordinates(sample_points(outline, 3, seed=int(rng.integers(1 << 30))))
     when = start - timedelta(hours=18)

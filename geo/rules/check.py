@@ -8,8 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from geo.rules.load import CompiledRule, RuleFileError, evaluate_levels, load_file, rule_files
-from geo.warnings.proposal import COLOURS
+from riskmap.geo.rules.load import (
+    CompiledRule,
+    RuleFileError,
+    evaluate_levels,
+    load_file,
+    rule_files,
+)
+from riskmap.geo.warnings.proposal import COLOURS
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from geo.rules.inputs import InputValues, Villages, fetch_villages, gather
-from geo.rules.load import CompiledRule, evaluate_levels, load_rules
-from geo.warnings.proposal import COLOURS, Proposal
+from riskmap.geo.rules.inputs import InputValues, Villages, fetch_villages, gather
+from riskmap.geo.rules.load import CompiledRule, evaluate_levels, load_rules
+from riskmap.geo.warnings.proposal import COLOURS, Proposal
 
 LEVEL_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 MAX_NAMES = 10  # village names spelled out in a message before "等 N 个村"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geo.errors import DataError
+from riskmap.geo.errors import DataError
 
 Value = np.ndarray | float
 Compiled = Callable[[Mapping[str, np.ndarray]], Value]

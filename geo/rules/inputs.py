@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import psycopg
 
-from geo.db.sqlfiles import load_sql
-from geo.errors import InvalidArgumentError
-from geo.rules import model as m
-from geo.rules import rain_arrays
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.errors import InvalidArgumentError
+from riskmap.geo.rules import model as m
+from riskmap.geo.rules import rain_arrays
 
-SQL = "geo.rules.sql"
+SQL = "riskmap.geo.rules.sql"
 BEIJING = ZoneInfo("Asia/Shanghai")
 # Yu Yanxiang et al. (2013), DOMAIN.md: (A, C, R0) along the long and short axes, and B.
 ATTENUATION = {

@@ -15,10 +15,10 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
-from geo.errors import DataError
-from geo.rules.expr import Expression, ExpressionError, compile_expression
-from geo.rules.model import Rule, RuleFile, Templates
-from geo.rules.yamlload import LineDict, line_of, load_yaml
+from riskmap.geo.errors import DataError
+from riskmap.geo.rules.expr import Expression, ExpressionError, compile_expression
+from riskmap.geo.rules.model import Rule, RuleFile, Templates
+from riskmap.geo.rules.yamlload import LineDict, line_of, load_yaml
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 FIXED_PLACEHOLDERS = frozenset(
@@ -215,7 +215,7 @@ def evaluate_levels(
     ``in_scope`` (bool) masks villages outside the rule's code scope; the ``where`` scope is
     applied here.
     """
-    from geo.warnings.proposal import COLOURS
+    from riskmap.geo.warnings.proposal import COLOURS
 
     n = len(in_scope)
     mask = in_scope.copy()

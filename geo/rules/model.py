@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from geo.warnings.proposal import COLOURS, Colour, Review
+from riskmap.geo.warnings.proposal import COLOURS, Colour, Review
 
 NAME = r"^[a-z][a-z0-9_]*$"
 Relation = Literal["downstream", "floodplain", "rain_area", "nearby"]

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psycopg
 
-from geo.db.sqlfiles import load_sql
-from geo.zonal import FLOAT8_ARRAY_OID, Float8ArrayLoader
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.zonal import FLOAT8_ARRAY_OID, Float8ArrayLoader
 
 if TYPE_CHECKING:
-    from geo.rules.inputs import Villages
+    from riskmap.geo.rules.inputs import Villages
 
-SQL = "geo.rules.sql"
+SQL = "riskmap.geo.rules.sql"
 _POSITIONS: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _LOCK = threading.Lock()
 _CACHED_SETS = 8

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from geo.errors import InvalidArgumentError
+from riskmap.geo.errors import InvalidArgumentError
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 # The department and unit codes of the county emergency-management bureau are not public; these

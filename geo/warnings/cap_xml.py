@@ -28,9 +28,9 @@ from psycopg.rows import dict_row
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.db.sqlfiles import load_sql
-from geo.errors import NotFoundError
-from geo.warnings import cap
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.errors import NotFoundError
+from riskmap.geo.warnings import cap
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 PROFILE = "GB/T 35965.1-2018"  # CAP <code>: the profile the message follows
@@ -63,13 +63,14 @@ def render_cap(conn: psycopg.Connection, warning_id: int, version: int | None = 
     """
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            load_sql("geo.warnings.sql", "cap_version.sql"), {"id": warning_id, "version": version}
+            load_sql("riskmap.geo.warnings.sql", "cap_version.sql"),
+            {"id": warning_id, "version": version},
         ).fetchone()
         if row is None:
             which = f"version {version}" if version is not None else "published version"
             raise NotFoundError(f"warning {warning_id} has no {which}")
         area = cur.execute(
-            load_sql("geo.warnings.sql", "cap_area.sql"), {"villages": row["village_codes"]}
+            load_sql("riskmap.geo.warnings.sql", "cap_area.sql"), {"villages": row["village_codes"]}
         ).fetchone()
     if area is None or area["geom"] is None:
         raise NotFoundError(f"warning {warning_id}: none of its villages exist any more")

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from geo.warnings import cap, store, texts
+from riskmap.geo.warnings import cap, store, texts
 
 
 def write_outbox(

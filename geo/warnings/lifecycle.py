@@ -37,9 +37,9 @@ from typing import Any, Literal
 
 import psycopg
 
-from geo.errors import InvalidArgumentError
-from geo.warnings import cap, delivery, store, texts
-from geo.warnings.proposal import COLOURS, Proposal
+from riskmap.geo.errors import InvalidArgumentError
+from riskmap.geo.warnings import cap, delivery, store, texts
+from riskmap.geo.warnings.proposal import COLOURS, Proposal
 
 Action = Literal[
     "propose", "issue", "update", "extend", "escalate", "deescalate", "reject", "cancel",

@@ -13,11 +13,11 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from geo.db.sqlfiles import load_sql
-from geo.errors import DataError, NotFoundError
-from geo.warnings import cap
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.errors import DataError, NotFoundError
+from riskmap.geo.warnings import cap
 
-PKG = "geo.warnings.sql"
+PKG = "riskmap.geo.warnings.sql"
 Row = dict[str, Any]
 # warning columns the lifecycle may set directly (the area goes through set_area)
 _WARNING_FIELDS = frozenset(

@@ -1,4 +1,4 @@
-"""One module per feed kind; each registers a feed with `ingest.pipeline.register` at import."""
+"""One module per feed kind; each registers a feed with `pipeline.register` at import."""
 
 from __future__ import annotations
 
@@ -13,5 +13,5 @@ MODULES = ("cap", "quakes", "hydro", "grids", "fire", "geohazard")
 def load_all() -> None:
     """Import every bundled feed module."""
     for name in MODULES:
-        if importlib.util.find_spec(f"ingest.feeds.{name}") is not None:
-            importlib.import_module(f"ingest.feeds.{name}")
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            importlib.import_module(f"{__name__}.{name}")

@@ -32,8 +32,16 @@ from lxml import etree
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Polygon
 
-from geo.db.sqlfiles import load_sql
-from ingest.pipeline import RECORD, Batch, Context, FeedReadError, Problem, TableLoad, register
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.ingest.pipeline import (
+    RECORD,
+    Batch,
+    Context,
+    FeedReadError,
+    Problem,
+    TableLoad,
+    register,
+)
 
 KIND = "cap"
 CAP_NS = {
@@ -89,7 +97,7 @@ def _hardened_parser() -> etree.XMLParser:
 def cap_schema(version: str) -> etree.XMLSchema:
     """The OASIS CAP schema of ``version`` ('1.1' or '1.2'), read from the package."""
     name = f"CAP-v{version}.xsd"
-    data = (resources.files("ingest.feeds") / "schemas" / name).read_bytes()
+    data = (resources.files("riskmap.ingest.feeds") / "schemas" / name).read_bytes()
     return etree.XMLSchema(etree.fromstring(data, _hardened_parser()))
 
 
@@ -800,10 +808,10 @@ def apply_references(conn: psycopg.Connection, ingest_id: int) -> dict[str, int]
     """After-load step: Update/Cancel references set 'updated'/'cancelled' (both arrival orders),
     then alerts whose every info block has expired become 'expired'."""
     changed = conn.execute(
-        load_sql("ingest.sql", "cap_apply_references.sql"), {"ingest_id": ingest_id}
+        load_sql("riskmap.ingest.sql", "cap_apply_references.sql"), {"ingest_id": ingest_id}
     ).rowcount
     changed += conn.execute(
-        load_sql("ingest.sql", "cap_expire.sql"), {"now": datetime.now(UTC)}
+        load_sql("riskmap.ingest.sql", "cap_expire.sql"), {"now": datetime.now(UTC)}
     ).rowcount
     return {"cap_alert_state": changed} if changed else {}
 

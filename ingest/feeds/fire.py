@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from geo.db.sqlfiles import load_sql
-from ingest.feeds.geohazard import (
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.ingest.feeds.geohazard import (
     FIRE_MARKERS,
     GeoFeature,
     feature_geometry,
@@ -36,7 +36,15 @@ from ingest.feeds.geohazard import (
     read_geojson,
     read_head,
 )
-from ingest.pipeline import RECORD, Batch, Context, FeedReadError, Problem, TableLoad, register
+from riskmap.ingest.pipeline import (
+    RECORD,
+    Batch,
+    Context,
+    FeedReadError,
+    Problem,
+    TableLoad,
+    register,
+)
 
 NEAREST_VILLAGE_KM = 20.0  # how far a hotspot may be from a village to be tied to it
 CSV_CHUNK_ROWS = 50_000
@@ -70,7 +78,7 @@ HOTSPOT_COLUMNS = [
 
 
 def _sql(name: str) -> str:
-    return load_sql("ingest.sql", name)
+    return load_sql("riskmap.ingest.sql", name)
 
 
 def _header(path: Path, head: bytes) -> list[str]:

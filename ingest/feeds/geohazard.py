@@ -37,8 +37,16 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from geo.db.sqlfiles import load_sql
-from ingest.pipeline import RECORD, Batch, Context, FeedReadError, Problem, TableLoad, register
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.ingest.pipeline import (
+    RECORD,
+    Batch,
+    Context,
+    FeedReadError,
+    Problem,
+    TableLoad,
+    register,
+)
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 DATASET_ID = "ingest-geohazard"
@@ -50,7 +58,7 @@ SENTINELS = frozenset(
 
 
 def _sql(name: str) -> str:
-    return load_sql("ingest.sql", name)
+    return load_sql("riskmap.ingest.sql", name)
 
 
 # -- shared helpers: text, times, CRS, GeoJSON -----------------------------------------------------

@@ -74,11 +74,11 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
 
-from geo.db.sqlfiles import load_sql
-from ingest.pipeline import Batch, Context, FeedReadError, Problem, TableLoad, register
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.ingest.pipeline import Batch, Context, FeedReadError, Problem, TableLoad, register
 
 if TYPE_CHECKING:
-    from geo import zonal
+    from riskmap.geo import zonal
 
 log = logging.getLogger("riskmap.ingest.grids")
 
@@ -701,7 +701,7 @@ def footprint(crs: CRS, transform: Affine, shape: tuple[int, int]) -> shapely.Po
 
 
 def _sql(name: str) -> str:
-    return load_sql("ingest.sql", name)
+    return load_sql("riskmap.ingest.sql", name)
 
 
 def _not_supported(head: bytes) -> str | None:
@@ -766,7 +766,7 @@ class RainGridFeed:
             grid = read_geotiff(path)
         else:
             raise FeedReadError(f"{path.name}: format not supported (neither NetCDF nor GeoTIFF)")
-        from geo import zonal  # heavy (scipy); not needed to sniff
+        from riskmap.geo import zonal  # heavy (scipy); not needed to sniff
 
         sha = _sha256(path)
         try:
@@ -836,7 +836,7 @@ def _batch(
     problems: list[Problem],
     sha: str,
 ) -> Batch:
-    from geo import zonal
+    from riskmap.geo import zonal
 
     def_id = zonal.grid_definition_id(grid.crs, grid.transform, grid.shape)
     epsg = grid.crs.to_epsg(min_confidence=90)
@@ -935,7 +935,7 @@ def village_rain_for(
     the weights' villages (a few ms at 25,000 villages); a period stored before goes through the
     per-village rule of ``grids_village_rain.sql`` (migration 0022 explains both).
     """
-    from geo import zonal
+    from riskmap.geo import zonal
 
     (version,) = conn.execute(_sql("grids_village_version.sql")).fetchone()
 

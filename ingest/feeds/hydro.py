@@ -87,9 +87,9 @@ import shapely
 from lxml import etree
 from pyproj import CRS, Transformer
 
-from geo.db.sqlfiles import load_sql
-from geo.gauge_rain import write_village_gauge_rain
-from ingest.pipeline import (
+from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.gauge_rain import write_village_gauge_rain
+from riskmap.ingest.pipeline import (
     RECORD,
     Batch,
     Context,
@@ -282,7 +282,7 @@ class StationBook:
         for c in new:
             self.known[c] = None
         rows = self.conn.execute(
-            load_sql("ingest.sql", "hydro_known_stations.sql"), {"codes": new}
+            load_sql("riskmap.ingest.sql", "hydro_known_stations.sql"), {"codes": new}
         ).fetchall()
         for stcd, sttp, dataset_id in rows:
             self.known[stcd] = (sttp, dataset_id)
@@ -583,7 +583,7 @@ def _station_loads(ctx: Context, stations: pd.DataFrame) -> list[TableLoad]:
         return []
     loads = []
     exists = ctx.conn.execute(
-        load_sql("ingest.sql", "hydro_dataset_exists.sql"), {"id": STATION_DATASET}
+        load_sql("riskmap.ingest.sql", "hydro_dataset_exists.sql"), {"id": STATION_DATASET}
     ).fetchone()
     if exists is None and (stations["dataset_id"] == STATION_DATASET).any():
         dataset = pd.DataFrame(

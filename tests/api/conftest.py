@@ -17,10 +17,10 @@ import pytest
 import uvicorn
 from psycopg import sql
 
-from api.app import create_app
-from api.users import ROLES, add_user, new_token
-from geo.db.cluster import EmbeddedCluster
-from geo.settings import Settings
+from riskmap.api.app import create_app
+from riskmap.api.users import ROLES, add_user, new_token
+from riskmap.geo.db.cluster import EmbeddedCluster
+from riskmap.geo.settings import Settings
 
 
 @dataclass
@@ -82,9 +82,9 @@ def start_server(settings: Settings, db_url: str) -> tuple[str, uvicorn.Server, 
 
 @pytest.fixture(scope="session")
 def service(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> Iterator[Service]:
-    from geo.demo.scenario import DEFAULT_START
-    from geo.risk import build_risk, catalogued_dem
-    from geo.warnings.cycle import reset_for_demo, run_cycle
+    from riskmap.geo.demo.scenario import DEFAULT_START
+    from riskmap.geo.risk import build_risk, catalogued_dem
+    from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
 
     url = _clone(pg_cluster, storm_url)
     # The storm as the duty officers saw it: the rules hour by hour from 09:00 to 15:00 Beijing.

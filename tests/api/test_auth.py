@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from api.users import PERMISSIONS, ROLES, add_user, new_token, revoke_tokens
+from riskmap.api.users import PERMISSIONS, ROLES, add_user, new_token, revoke_tokens
 
 
 def test_no_token_is_401_with_challenge(service) -> None:

@@ -17,9 +17,9 @@ from lxml import etree
 from psycopg.rows import dict_row
 from shapely.geometry import MultiPolygon, Polygon
 
-from geo.warnings import lifecycle
-from geo.warnings.cap_xml import MAX_RING_POINTS, VILLAGE_GEOCODE, cap_polygons
-from geo.warnings.proposal import Proposal
+from riskmap.geo.warnings import lifecycle
+from riskmap.geo.warnings.cap_xml import MAX_RING_POINTS, VILLAGE_GEOCODE, cap_polygons
+from riskmap.geo.warnings.proposal import Proposal
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP_XSD = ROOT / "ingest" / "feeds" / "schemas" / "CAP-v1.2.xsd"

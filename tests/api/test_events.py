@@ -18,9 +18,9 @@ import httpx
 import psycopg
 import pytest
 
-from api.events import LISTENER_NAME
-from geo.warnings import lifecycle
-from geo.warnings.proposal import Proposal
+from riskmap.api.events import LISTENER_NAME
+from riskmap.geo.warnings import lifecycle
+from riskmap.geo.warnings.proposal import Proposal
 
 DEADLINE_S = 1.0
 
@@ -204,13 +204,13 @@ def test_delivery_acknowledgements_reach_readers_not_the_public(service, streams
 
 def test_ingest_notifications_are_events_with_ids(service, streams) -> None:
     """The pipeline's notify.sql (run after each ingested file) logs an observation event."""
-    from geo.db.sqlfiles import load_sql
+    from riskmap.geo.db.sqlfiles import load_sql
 
     reader = streams("viewer", kinds="observation")
     ingest_id = int(time.time() * 1000)
     payload = {"type": "ingest", "kind": "rain-gauge-csv", "ingest_id": ingest_id, "rows": {}}
     with psycopg.connect(service.db_url) as conn:
-        conn.execute(load_sql("ingest.sql", "notify.sql"), {"payload": json.dumps(payload)})
+        conn.execute(load_sql("riskmap.ingest.sql", "notify.sql"), {"payload": json.dumps(payload)})
         conn.commit()
     committed = time.monotonic()
     e = reader.next(where=lambda e: e["data"]["payload"].get("ingest_id") == ingest_id)
@@ -326,7 +326,7 @@ def test_bad_requests_are_refused_before_streaming(service, params, headers, sta
 
 
 def test_streams_end_when_the_server_stops(service, tmp_path) -> None:
-    from geo.settings import Settings
+    from riskmap.geo.settings import Settings
     from tests.api.conftest import start_server
 
     base, server, thread = start_server(Settings(data_dir=tmp_path), service.db_url)

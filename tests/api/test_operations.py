@@ -21,9 +21,9 @@ import pytest
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.app import create_app
-from api.observability import RequestIdFilter, json_formatter
-from geo.settings import Settings
+from riskmap.api.app import create_app
+from riskmap.api.observability import RequestIdFilter, json_formatter
+from riskmap.geo.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 RISKMAP = str(Path(sys.executable).parent / "riskmap")
@@ -277,7 +277,7 @@ def test_operation_routes_are_documented(service, path) -> None:
 
 
 def test_an_unreachable_database_is_a_quick_503(pg_cluster, tmp_path) -> None:
-    from geo.db.migrate import migrate
+    from riskmap.geo.db.migrate import migrate
 
     name = f"t_ops_{uuid.uuid4().hex[:8]}"
     admin = pg_cluster.url_for("postgres")
@@ -323,7 +323,7 @@ def test_docs_page_needs_no_cdn(service) -> None:
 def test_api_workers_yield_the_cpu_to_the_database() -> None:
     """RISKMAP_API_NICE: a worker lowers its own priority to the setting, never raises it."""
     code = (
-        "import os; from api.app import _lower_priority as low;"
+        "import os; from riskmap.api.app import _lower_priority as low;"
         " low(5); a = os.getpriority(os.PRIO_PROCESS, 0);"
         " low(2); b = os.getpriority(os.PRIO_PROCESS, 0); print(a, b)"
     )

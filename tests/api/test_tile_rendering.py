@@ -14,9 +14,9 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
-from api.tiles import mvt
-from api.tiles.batch import MAX_BATCH, TileBatcher
-from api.tiles.cache import TileCache
+from riskmap.api.tiles import mvt
+from riskmap.api.tiles.batch import MAX_BATCH, TileBatcher
+from riskmap.api.tiles.cache import TileCache
 from tests.api.test_tiles import MAYANG, _county_bounds
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -206,7 +206,7 @@ def test_concurrent_requests_after_a_change_get_the_right_tiles(service) -> None
 
 def test_tile_connections_use_generic_plans(service) -> None:
     """The tile pool's connections are configured with a SET (poolers refuse startup options)."""
-    from api.app import _generic_plans
+    from riskmap.api.app import _generic_plans
 
     async def mode() -> str:
         async with await psycopg.AsyncConnection.connect(service.db_url, autocommit=True) as c:

@@ -429,7 +429,7 @@ def _tile_notices(conn: psycopg.Connection, wait: float = 0.5) -> list[str]:
 def test_token_checks_stay_cached_until_tokens_really_change(service) -> None:
     """Noting a token's use must not empty the workers' cached token checks (it did, on every
     tile request); new, revoked or removed tokens must."""
-    from api.users import add_user, authenticate, new_token, revoke_tokens
+    from riskmap.api.users import add_user, authenticate, new_token, revoke_tokens
 
     with (
         psycopg.connect(service.db_url, autocommit=True) as listener,

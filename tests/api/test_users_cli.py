@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from api.users import authenticate
+from riskmap.api.users import authenticate
 from tests.api.test_cli_and_service import clean_env, run
 
 

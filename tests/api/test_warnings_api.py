@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from api.users import PERMISSIONS, ROLES
-from geo.warnings import lifecycle
-from geo.warnings.proposal import Proposal
+from riskmap.api.users import PERMISSIONS, ROLES
+from riskmap.geo.warnings import lifecycle
+from riskmap.geo.warnings.proposal import Proposal
 
 ACTIONS = {
     "issue": ("review", {"reason": "核实无误"}),

@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from geo.db.cluster import EmbeddedCluster, check_postgis, find_bin_dir
-from geo.errors import MissingSoftwareError
+from riskmap.geo.db.cluster import EmbeddedCluster, check_postgis, find_bin_dir
+from riskmap.geo.errors import MissingSoftwareError
 from tests.conftest import make_scratch_dir
 
 IS_ROOT = os.geteuid() == 0
@@ -135,8 +135,8 @@ def test_non_root_user_runs_its_own_cluster(scratch: Path) -> None:
 def test_checkout_out_of_reach_of_the_cluster_account_moves_the_cluster(tmp_path: Path) -> None:
     """A clone under a private folder (e.g. /root) cannot hold a cluster run by 'postgres' (only
     root hands the cluster to that account; an ordinary user keeps it in the checkout)."""
-    from geo.db.cluster import fallback_root, traversable_by
-    from geo.settings import Settings
+    from riskmap.geo.db.cluster import fallback_root, traversable_by
+    from riskmap.geo.settings import Settings
 
     private = tmp_path / "private"
     private.mkdir(mode=0o700)

@@ -16,7 +16,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 
-from geo.demo import boundaries as b
+from riskmap.geo.demo import boundaries as b
 
 BUNDLED = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "hunan_demo.geojson"
 HUAIHUA = "431200"

@@ -9,8 +9,8 @@ import pandas as pd
 import psycopg
 import pytest
 
-from geo.demo.county import DemoCounty, generate
-from geo.demo.load import load, loaded_counts
+from riskmap.geo.demo.county import DemoCounty, generate
+from riskmap.geo.demo.load import load, loaded_counts
 from tests.conftest import BUNDLED_BOUNDARIES as BUNDLED
 
 ROSTER = datetime(2026, 7, 1, tzinfo=UTC)

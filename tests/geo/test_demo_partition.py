@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.demo.partition import allocate, partition, sample_points
+from riskmap.geo.demo.partition import allocate, partition, sample_points
 
 # A concave polygon with a hole, about 0.3 x 0.3 degrees.
 SQUARE = shapely.Polygon(

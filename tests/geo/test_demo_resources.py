@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.demo.admin import make_townships, make_villages, roll_up
-from geo.demo.boundaries import AdminOutline, load_outline
-from geo.demo.people import People
-from geo.demo.resources import make_resources
+from riskmap.geo.demo.admin import make_townships, make_villages, roll_up
+from riskmap.geo.demo.boundaries import AdminOutline, load_outline
+from riskmap.geo.demo.people import People
+from riskmap.geo.demo.resources import make_resources
 
 BUNDLED = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "hunan_demo.geojson"
 MAYANG = "431226"
@@ -662,7 +662,7 @@ def test_a_seat_that_barely_touches_the_river_gets_no_zero_length_dike() -> None
     import geopandas as gpd
     import shapely
 
-    from geo.demo.hydro import CRS, dikes
+    from riskmap.geo.demo.hydro import CRS, dikes
 
     rivers = gpd.GeoDataFrame(
         {"name": ["锦江"], "strahler": [4]},

@@ -10,7 +10,7 @@ import rasterio
 import shapely
 from pyproj import Geod
 
-from geo.demo.terrain import (
+from riskmap.geo.demo.terrain import (
     D8_CODES,
     D8_OFFSETS,
     Dem,

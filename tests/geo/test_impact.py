@@ -8,7 +8,7 @@ import re
 import pytest
 import shapely
 
-from geo.impact import HAZARD_STOCK, HAZARD_TEAMS, impact_summary
+from riskmap.geo.impact import HAZARD_STOCK, HAZARD_TEAMS, impact_summary
 
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-\d{7,8})$")
 
@@ -173,9 +173,9 @@ def test_polygon_only_and_bad_arguments(mayang, conn) -> None:
 def test_a_stored_warnings_impact_uses_its_villages_and_area(mayang, conn) -> None:
     from datetime import UTC, datetime
 
-    from geo.impact import warning_impact
-    from geo.warnings import lifecycle
-    from geo.warnings.proposal import Proposal
+    from riskmap.geo.impact import warning_impact
+    from riskmap.geo.warnings import lifecycle
+    from riskmap.geo.warnings.proposal import Proposal
 
     codes = [
         r[0]

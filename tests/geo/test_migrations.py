@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from geo.db import migrate as m
-from geo.errors import DatabaseError
+from riskmap.geo.db import migrate as m
+from riskmap.geo.errors import DatabaseError
 
 EXPECTED_TABLES = {
     "dataset",

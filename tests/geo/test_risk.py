@@ -15,9 +15,9 @@ from affine import Affine
 from exactextract import exact_extract
 from scipy import sparse
 
-from geo import risk
-from geo.demo.terrain import Dem, read_geotiff
-from geo.risk_terrain import synthetic_forest, terrain_layers
+from riskmap.geo import risk
+from riskmap.geo.demo.terrain import Dem, read_geotiff
+from riskmap.geo.risk_terrain import synthetic_forest, terrain_layers
 
 # -- pieces -----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from geo.rules import BUILTIN_DIR, RuleFileError, check_rules, load_rules
+from riskmap.geo.rules import BUILTIN_DIR, RuleFileError, check_rules, load_rules
 
 GOOD = """\
 rules:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geo.rules.expr import ExpressionError, compile_expression
+from riskmap.geo.rules.expr import ExpressionError, compile_expression
 
 NAMES = {"a", "b", "c"}
 NAN = np.nan

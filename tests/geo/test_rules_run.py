@@ -8,8 +8,8 @@ import numpy as np
 import psycopg
 import pytest
 
-from geo.rules import run_rules
-from geo.rules.inputs import intensity
+from riskmap.geo.rules import run_rules
+from riskmap.geo.rules.inputs import intensity
 from tests.conftest import ROOT
 
 STORM = ROOT / "data" / "scenarios" / "storm-431226"

@@ -7,8 +7,8 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from geo.demo.scenario import DEFAULT_START
-from geo.warnings.cycle import run_cycle
+from riskmap.geo.demo.scenario import DEFAULT_START
+from riskmap.geo.warnings.cycle import run_cycle
 
 
 @pytest.fixture(scope="module")

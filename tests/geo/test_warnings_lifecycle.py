@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from geo.errors import DataError, InvalidArgumentError
-from geo.warnings import lifecycle
-from geo.warnings.cap import cap_time
-from geo.warnings.proposal import Proposal
+from riskmap.geo.errors import DataError, InvalidArgumentError
+from riskmap.geo.warnings import lifecycle
+from riskmap.geo.warnings.cap import cap_time
+from riskmap.geo.warnings.proposal import Proposal
 
 T0 = datetime(2026, 7, 14, 2, 0, tzinfo=UTC)
 GBT = re.compile(r"^431226\d{8}_\d{14}_\d$")

@@ -13,8 +13,8 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS, Transformer
 
-from geo import zonal
-from geo.zonal import ZonalWeights
+from riskmap.geo import zonal
+from riskmap.geo.zonal import ZonalWeights
 
 
 def _polygons(rng: np.random.Generator, bounds: tuple[float, float, float, float], cell: float):

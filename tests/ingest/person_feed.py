@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.pipeline import RECORD, Batch, Context, FeedReadError, Problem, TableLoad, register
+from riskmap.ingest.pipeline import (
+    RECORD,
+    Batch,
+    Context,
+    FeedReadError,
+    Problem,
+    TableLoad,
+    register,
+)
 
 
 class PersonCsv:

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from lxml import etree
 
-from ingest.feeds import cap
-from ingest.pipeline import ingest_file
+from riskmap.ingest.feeds import cap
+from riskmap.ingest.pipeline import ingest_file
 from tests.conftest import SHARED_DATA
 
 CAP_DIR = SHARED_DATA / "cap"

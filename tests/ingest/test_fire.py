@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.feeds.fire import NEAREST_VILLAGE_KM
-from ingest.pipeline import detect, feeds, ingest_file
+from riskmap.ingest.feeds.fire import NEAREST_VILLAGE_KM
+from riskmap.ingest.pipeline import detect, feeds, ingest_file
 from tests.conftest import SHARED_DATA
 
 FIRE = SHARED_DATA / "fire"

@@ -15,8 +15,8 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from ingest.feeds.geohazard import convert, geom_hash
-from ingest.pipeline import detect, feeds, ingest_file
+from riskmap.ingest.feeds.geohazard import convert, geom_hash
+from riskmap.ingest.pipeline import detect, feeds, ingest_file
 from tests.conftest import SHARED_DATA
 
 KINDS = ["hazard-points", "sensor-readings", "geohazard-risk"]

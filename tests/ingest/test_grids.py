@@ -18,9 +18,9 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
-from geo import zonal
-from ingest.feeds.grids import _sql, parse_units, to_mm_factor
-from ingest.pipeline import ingest_file
+from riskmap.geo import zonal
+from riskmap.ingest.feeds.grids import _sql, parse_units, to_mm_factor
+from riskmap.ingest.pipeline import ingest_file
 from tests.conftest import SHARED_DATA
 
 RAIN = SHARED_DATA / "rain"

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geo import zonal
-from ingest.pipeline import ingest_file
+from riskmap.geo import zonal
+from riskmap.ingest.pipeline import ingest_file
 from tests.ingest.test_grids import CELL, LON0, NX, T0, db, field, stored_rain, write_qpe_netcdf
 
 __all__ = ["db"]  # the fixture, re-used

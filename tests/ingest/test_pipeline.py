@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.pipeline import ingest_file
+from riskmap.ingest.pipeline import ingest_file
 from tests.ingest.person_feed import PersonCsv
 
 assert PersonCsv.kind == "test-person-csv"  # importing registers the feed
@@ -114,7 +114,7 @@ def test_work_joins_a_transaction_the_caller_has_open(db, tmp_path: Path) -> Non
 
 
 def test_forget_removes_what_a_source_wrote(db, tmp_path: Path) -> None:
-    from ingest.pipeline import forget
+    from riskmap.ingest.pipeline import forget
 
     path = write(tmp_path, "f.csv", "id,name,phone\npt8,吴十,13800000008\n")
     first = ingest_file(db, path, data_dir=tmp_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.pipeline import detect, feeds, ingest_file
+from riskmap.ingest.pipeline import detect, feeds, ingest_file
 from tests.conftest import SHARED_DATA
 
 QUAKES = SHARED_DATA / "quakes"

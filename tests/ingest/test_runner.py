@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.runner import Runner
-from ingest.sources import Source, load_sources
+from riskmap.ingest.runner import Runner
+from riskmap.ingest.sources import Source, load_sources
 from tests.ingest.person_feed import PersonCsv
 
 assert PersonCsv.kind
@@ -126,7 +126,7 @@ def test_an_unreachable_source_does_not_stop_the_others(db_url: str, clean, tmp_
 
 
 def test_sources_file_is_validated(tmp_path: Path) -> None:
-    from geo.errors import DataError
+    from riskmap.geo.errors import DataError
 
     good = tmp_path / "sources.yaml"
     good.write_text("sources:\n  - name: cma-cap\n    url: http://127.0.0.1:1/x.xml\n")

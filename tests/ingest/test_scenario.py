@@ -10,12 +10,12 @@ import psycopg
 import pytest
 import xarray as xr
 
-from api.demo import DEFAULT_SEED
-from geo.db.migrate import migrate
-from geo.demo.county import generate
-from geo.demo.load import load
-from geo.demo.scenario import write_storm
-from ingest.replay import replay
+from riskmap.api.demo import DEFAULT_SEED
+from riskmap.geo.db.migrate import migrate
+from riskmap.geo.demo.county import generate
+from riskmap.geo.demo.load import load
+from riskmap.geo.demo.scenario import write_storm
+from riskmap.ingest.replay import replay
 from tests.conftest import BUNDLED_BOUNDARIES, ROOT
 
 BUNDLED_STORM = ROOT / "data" / "scenarios" / "storm-431226"
