@@ -37,7 +37,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.api.sql")
 
 log = logging.getLogger("riskmap.events")
 
@@ -187,7 +189,7 @@ class EventHub:
         """Rows after ``after`` (bounded by age and count), oldest first. Runs in a thread."""
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(
-                load_sql("riskmap.api.sql", "events_replay.sql"),
+                SQL("events_replay.sql"),
                 {
                     "after": after,
                     "kinds": kinds,
@@ -202,18 +204,18 @@ class EventHub:
         """Whether events after ``after`` fell out of the replay window. Runs in a thread."""
         with self.pool.connection() as conn:
             row = conn.execute(
-                load_sql("riskmap.api.sql", "events_too_old.sql"),
+                SQL("events_too_old.sql"),
                 {"after": after, "kinds": kinds, "public_only": public_only, "hours": REPLAY_HOURS},
             ).fetchone()
         return bool(row[0])
 
     def _prune(self) -> None:
         with self.pool.connection() as conn:
-            conn.execute(load_sql("riskmap.api.sql", "events_prune.sql"), {"days": RETENTION_DAYS})
+            conn.execute(SQL("events_prune.sql"), {"days": RETENTION_DAYS})
 
     def _max_id(self) -> int:
         with self.pool.connection() as conn:
-            return conn.execute(load_sql("riskmap.api.sql", "events_max_id.sql")).fetchone()[0]
+            return conn.execute(SQL("events_max_id.sql")).fetchone()[0]
 
     # -- the listener ---------------------------------------------------------------------------
 
@@ -279,7 +281,7 @@ class EventHub:
 
     def _insert(self, kind: str, body: dict[str, Any]) -> None:
         with self.pool.connection() as conn:
-            sql = load_sql("riskmap.api.sql", "events_adopt.sql")
+            sql = SQL("events_adopt.sql")
             conn.execute(sql, {"kind": kind, "payload": Jsonb(body)})
 
     async def _fetch(self, event_id: int) -> None:

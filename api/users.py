@@ -14,8 +14,10 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import dict_row
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError, NotFoundError
+
+SQL = SqlFiles("riskmap.api.sql")
 
 ROLES = ("viewer", "reporter", "forecaster", "commander", "admin", "integration")
 
@@ -60,7 +62,7 @@ def add_user(
         raise InvalidArgumentError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     with conn.transaction():
         conn.execute(
-            load_sql("riskmap.api.sql", "user_upsert.sql"),
+            SQL("user_upsert.sql"),
             {"name": name, "role": role, "display_name": display_name, "phone": phone},
         )
 
@@ -75,7 +77,7 @@ def new_token(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with conn.transaction():
         row = conn.execute(
-            load_sql("riskmap.api.sql", "token_insert.sql"),
+            SQL("token_insert.sql"),
             {"name": name, "hash": token_hash(token), "label": label, "expires_at": expires_at},
         ).fetchone()
     if row is None:
@@ -86,13 +88,13 @@ def new_token(
 def revoke_tokens(conn: psycopg.Connection, name: str) -> int:
     """Revoke every token of a user; returns how many were live."""
     with conn.transaction():
-        cur = conn.execute(load_sql("riskmap.api.sql", "token_revoke.sql"), {"name": name})
+        cur = conn.execute(SQL("token_revoke.sql"), {"name": name})
     return cur.rowcount
 
 
 def list_users(conn: psycopg.Connection) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(load_sql("riskmap.api.sql", "user_list.sql")).fetchall()
+        return cur.execute(SQL("user_list.sql")).fetchall()
 
 
 def authenticate(conn: psycopg.Connection, token: str) -> Principal | None:
@@ -100,9 +102,7 @@ def authenticate(conn: psycopg.Connection, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            load_sql("riskmap.api.sql", "token_check.sql"), {"hash": token_hash(token)}
-        ).fetchone()
+        row = cur.execute(SQL("token_check.sql"), {"hash": token_hash(token)}).fetchone()
     if row is None:
         return None
     return Principal(row["name"], row["role"], row["display_name"])

@@ -29,8 +29,9 @@ from riskmap.geo.demo.county import generate
 from riskmap.geo.demo.load import load
 from riskmap.geo.rules import run_rules
 from riskmap.geo.rules.engine import evaluate_rule
-from riskmap.geo.rules.inputs import fetch_villages, gather
+from riskmap.geo.rules.inputs import gather
 from riskmap.geo.rules.load import load_rules
+from riskmap.geo.rules.villages import fetch_villages
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"

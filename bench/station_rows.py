@@ -23,7 +23,7 @@ import pandas as pd
 import psycopg
 
 from riskmap.geo.gauge_rain import write_village_gauge_rain
-from riskmap.ingest.feeds import hydro
+from riskmap.ingest.feeds.hydro import sl323_csv
 from riskmap.ingest.pipeline import ingest_file
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "hunan_demo.geojson"
@@ -117,15 +117,15 @@ def _measure(url: str, codes: list[str], rows: int, work: Path) -> Iterator[str]
     frame.to_csv(path, index=False)
     size = path.stat().st_size / 1e6
     yield f"station rows: {rows:,} ST_PPTN_R rows, {len(codes)} PP stations, {size:.1f} MB"
-    saved = hydro._rain_after_load
-    hydro._rain_after_load = lambda _start, _end: None  # timed separately below
+    saved = sl323_csv.rain_after_load
+    sl323_csv.rain_after_load = lambda _start, _end: None  # timed separately below
     try:
         with psycopg.connect(url) as conn:
             started = time.perf_counter()
             summary = ingest_file(conn, path, data_dir=work)
             ingest_s = time.perf_counter() - started
     finally:
-        hydro._rain_after_load = saved
+        sl323_csv.rain_after_load = saved
     assert summary.status == "loaded", summary.message or summary.problems[:3]
     loaded = summary.loaded["rain_obs"]
     try:

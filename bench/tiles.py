@@ -87,7 +87,8 @@ def _load_county(url: str, villages: int) -> tuple[float, float, float, float]:
 
     from riskmap.geo.demo.county import generate
     from riskmap.geo.demo.load import load
-    from riskmap.geo.risk import build_risk, catalogued_dem
+    from riskmap.geo.risk.build import build_risk
+    from riskmap.geo.risk.catalogue import catalogued_dem
 
     demo = generate(
         COUNTY,

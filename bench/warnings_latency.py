@@ -67,7 +67,7 @@ TARGET_P99_MS = 100.0
 
 def _build_db(url: str) -> tuple[str, int]:
     """A database of its own with the demo storm's warnings, every candidate issued."""
-    from riskmap.api.demo import DEFAULT_SEED
+    from riskmap.api.cli.common import DEFAULT_SEED
     from riskmap.geo.db.migrate import migrate
     from riskmap.geo.demo.county import generate
     from riskmap.geo.demo.load import load

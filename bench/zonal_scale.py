@@ -48,7 +48,7 @@ from pyproj import CRS
 
 from riskmap.geo import zonal
 from riskmap.geo.db.copy import copy_frame
-from riskmap.ingest.feeds import grids
+from riskmap.ingest.feeds.grids import feed as grids
 from riskmap.ingest.pipeline import ingest_file
 
 SIZES = (222, 25_000, 500_000)
@@ -397,7 +397,7 @@ def _insert_split(url: str) -> str:
     """Writing one period of 25,000 villages: the array row the pipeline writes (migration 0022)
     against the per-village rows it wrote before (still the path of a period stored twice), each
     measured on a period that is then rolled back."""
-    from riskmap.geo.db.sqlfiles import load_sql
+    from riskmap.geo.grids.village_rain import SQL
     from riskmap.geo.zonal import Float8ArrayDumper
 
     with psycopg.connect(url) as conn:
@@ -430,7 +430,7 @@ def _insert_split(url: str) -> str:
         }
         with conn.transaction(force_rollback=True), conn.cursor() as cur:
             cur.adapters.register_dumper(np.ndarray, Float8ArrayDumper)
-            stmt = load_sql("riskmap.ingest.sql", "grids_village_rain_grid.sql")
+            stmt = SQL("village_rain_grid.sql")
             array_s, _ = _seconds(lambda: cur.execute(stmt, grid_params))
         row_params = {
             **key,
@@ -440,11 +440,7 @@ def _insert_split(url: str) -> str:
             "coverage": [1.0] * len(codes),
         }
         with conn.transaction(force_rollback=True):
-            rows_s, _ = _seconds(
-                lambda: conn.execute(
-                    load_sql("riskmap.ingest.sql", "grids_village_rain.sql"), row_params
-                )
-            )
+            rows_s, _ = _seconds(lambda: conn.execute(SQL("village_rain.sql"), row_params))
     return (
         f"      one period of {len(codes):,} villages alone: one village_rain_grid array row"
         f" {array_s * 1e3:.1f} ms vs {len(codes):,} village_rain_row rows (the path before"

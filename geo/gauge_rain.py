@@ -12,7 +12,9 @@ from datetime import datetime
 
 import psycopg
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.geo.sql")
 
 
 def write_village_gauge_rain(
@@ -42,7 +44,7 @@ def write_village_gauge_rain(
         Village-hour rows inserted or updated.
     """
     cur = conn.execute(
-        load_sql("riskmap.geo", "gauge_rain.sql"),
+        SQL("gauge_rain.sql"),
         {"ingest_id": ingest_id, "start": start, "end": end},
     )
     return cur.rowcount

@@ -22,10 +22,12 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 import psycopg
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import dict_row
 
 from riskmap.geo import resources
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.geo.sql")
 
 ImpactHazard = Literal[
     "flash_flood", "river_flood", "rainstorm", "geohazard", "forest_fire", "earthquake"
@@ -94,20 +96,10 @@ SITE_TEAMS: tuple[str, ...] = ("hazardous_chemicals",)
 SITE_RADIUS_KM = 1.0
 
 
-def _sql(name: str) -> str:
-    return load_sql("riskmap.geo.sql", name)
-
-
 def _rows(conn: psycopg.Connection, name: str, params: dict) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(_sql(name), params)
+        cur.execute(SQL(name), params)
         return [_plain(r) for r in cur.fetchall()]
-
-
-def _tuples(conn: psycopg.Connection, name: str, params: dict) -> list[tuple]:
-    """Plain tuples whatever row factory the caller's connection has (the API's yields dicts)."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        return cur.execute(_sql(name), params).fetchall()
 
 
 def _plain(row: dict) -> dict:
@@ -165,14 +157,19 @@ def impact_summary(
     if not codes and geom_wkb is None:
         raise ValueError("give village codes or a polygon (geom_wkb)")
     if not codes:
-        codes = [r[0] for r in _tuples(conn, "impact_villages_in_area.sql", {"area": geom_wkb})]
+        codes = [
+            r[0]
+            for r in SQL.rows(
+                conn, "impact_villages_in_area.sql", {"area": geom_wkb}, shape="tuple"
+            )
+        ]
     villages = _rows(conn, "impact_villages.sql", {"codes": codes})
     missing = sorted(set(codes) - {v["code"] for v in villages})
     if missing:
         raise ValueError(f"unknown village codes: {', '.join(missing)}")
     area = geom_wkb
     if area is None:
-        area = bytes(_tuples(conn, "impact_area.sql", {"codes": codes})[0][0])
+        area = bytes(SQL.rows(conn, "impact_area.sql", {"codes": codes}, shape="tuple")[0][0])
     pool = resources.pool_size(k)
     base = {"area": area, "codes": codes, "k": k, "pool": pool}
 
@@ -277,7 +274,7 @@ def warning_impact(conn: psycopg.Connection, warning_id: int, *, k: int = 3) -> 
     LookupError
         If there is no such warning.
     """
-    rows = _tuples(conn, "impact_warning.sql", {"id": warning_id})
+    rows = SQL.rows(conn, "impact_warning.sql", {"id": warning_id}, shape="tuple")
     if not rows:
         raise LookupError(f"no warning {warning_id}")
     codes, hazard, geom = rows[0]

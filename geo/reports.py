@@ -27,12 +27,14 @@ from typing import Annotated, Any, Literal, get_args
 
 import psycopg
 from PIL import Image, UnidentifiedImageError
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import DataError, InvalidArgumentError, NotFoundError
+
+SQL = SqlFiles("riskmap.geo.sql")
 
 ReportKind = Literal[
     "landslide", "collapse", "debris_flow", "flood", "waterlogging", "fire", "other"
@@ -128,16 +130,6 @@ class Photo:
     filename: str | None = None
 
 
-def _sql(name: str) -> str:
-    return load_sql("riskmap.geo.sql", name)
-
-
-def _one(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> tuple | None:
-    """First row as a tuple, whatever the connection's row factory."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        return cur.execute(_sql(name), params).fetchone()
-
-
 def check_photo(data: bytes, n: int, filename: str | None = None) -> Photo:
     """Decode the bytes with Pillow: JPEG, PNG or WebP within the size and pixel limits.
 
@@ -179,14 +171,14 @@ def resolve_village(
     if report.observed_at > now + FUTURE_SLACK:
         raise ReportError("observed_at", "in the future (more than 5 minutes ahead)")
     point = {"lon": report.lon, "lat": report.lat}
-    found = _one(conn, "reports_village_at.sql", point)
+    found = SQL.one(conn, "reports_village_at.sql", point, shape="tuple")
     if found is None:
         raise ReportError(
             "lon", f"the point ({report.lon}, {report.lat}) lies outside the county's villages"
         )
     if report.village_code is None:
         return found[0]
-    if _one(conn, "reports_village_exists.sql", {"code": report.village_code}):
+    if SQL.one(conn, "reports_village_exists.sql", {"code": report.village_code}, shape="tuple"):
         return report.village_code
     raise ReportError("village_code", f"unknown village {report.village_code}")
 
@@ -199,7 +191,7 @@ def _notify(conn: psycopg.Connection, row: dict[str, Any]) -> None:
         "report_kind": row["kind"],
         "village_code": row["village_code"],
     }
-    conn.execute(_sql("reports_notify.sql"), {"payload": json.dumps(payload)})
+    conn.execute(SQL("reports_notify.sql"), {"payload": json.dumps(payload)})
 
 
 def create(
@@ -225,7 +217,7 @@ def create(
                 "reporter": reporter,
                 "damage": Jsonb(report.damage.model_dump(exclude_none=True)),
             }
-            row = _one(conn, "reports_insert.sql", params)
+            row = SQL.one(conn, "reports_insert.sql", params, shape="tuple")
             report_id, status = row[0], row[1]
             folder = data_dir / "reports" / str(report_id)
             folder.mkdir(parents=True, exist_ok=True)
@@ -233,7 +225,7 @@ def create(
                 relative = Path("reports") / str(report_id) / f"{n}.{photo.ext}"
                 _write(data_dir / relative, photo.data)
                 conn.execute(
-                    _sql("reports_photo_insert.sql"),
+                    SQL("reports_photo_insert.sql"),
                     {
                         "report_id": report_id,
                         "n": n,
@@ -275,7 +267,7 @@ def verify(
         raise InvalidArgumentError(f"status must be verified or false, got {status!r}")
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         params = {"id": report_id, "status": status, "verifier": verifier, "note": note}
-        row = cur.execute(_sql("reports_verify.sql"), params).fetchone()
+        row = cur.execute(SQL("reports_verify.sql"), params).fetchone()
         if row is None:
             raise NotFoundError(f"no field report {report_id}")
         _notify(conn, row)
@@ -310,7 +302,7 @@ def search(
         "offset": offset,
     }
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(_sql("reports_select.sql"), params).fetchall()
+        rows = cur.execute(SQL("reports_select.sql"), params).fetchall()
     for r in rows:
         r["kind_zh"] = KIND_LABELS[r["kind"]]
         r["status_zh"] = STATUS_LABELS[r["status"]]
@@ -329,7 +321,7 @@ def photo_file(
     conn: psycopg.Connection, report_id: int, n: int, data_dir: Path
 ) -> tuple[Path, str]:
     """Path and content type of a report's n-th photo; NotFoundError if missing."""
-    row = _one(conn, "reports_photo.sql", {"id": report_id, "n": n})
+    row = SQL.one(conn, "reports_photo.sql", {"id": report_id, "n": n}, shape="tuple")
     if row is None:
         raise NotFoundError(f"field report {report_id} has no photo {n}")
     path = data_dir / row[0]

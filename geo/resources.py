@@ -17,8 +17,10 @@ import psycopg
 import shapely
 from psycopg.rows import dict_row, tuple_row
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError, NotFoundError
+
+SQL = SqlFiles("riskmap.geo.sql")
 
 ResourceKind = Literal["shelter", "warehouse", "team"]
 RESOURCE_KINDS: tuple[str, ...] = get_args(ResourceKind)
@@ -46,7 +48,7 @@ def _plain(value: object) -> object:
 
 def _rows(conn: psycopg.Connection, name: str, params: dict) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(load_sql("riskmap.geo.sql", name), params)
+        cur.execute(SQL(name), params)
         return [{k: _plain(v) for k, v in r.items()} for r in cur.fetchall()]
 
 
@@ -62,9 +64,7 @@ def point_wkb(lon: float, lat: float) -> bytes:
 def warning_area(conn: psycopg.Connection, warning_id: int) -> bytes:
     """The warning's polygon as WKB (EPSG:4326); NotFoundError if there is no such warning."""
     with conn.cursor(row_factory=tuple_row) as cur:
-        found = cur.execute(
-            load_sql("riskmap.geo.sql", "resources_warning_area.sql"), {"id": warning_id}
-        ).fetchone()
+        found = cur.execute(SQL("resources_warning_area.sql"), {"id": warning_id}).fetchone()
     if found is None:
         raise NotFoundError(f"no warning {warning_id}")
     return bytes(found[0])

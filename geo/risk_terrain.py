@@ -1,8 +1,8 @@
 """Terrain layers the village risk maps need, derived once from a DEM.
 
-Height above nearest drainage (HAND) and slope come from the hydrology in
-:mod:`geo.demo.terrain`, which works on any north-up lon/lat grid. Where no land-cover layer
-exists (the demo), :func:`synthetic_forest` derives a *synthetic*, deterministic forest-cover
+Height above nearest drainage (HAND) and slope come from :mod:`riskmap.geo.terrain` (D8 flow,
+channels, slope), which works on any north-up lon/lat grid. Where no land-cover layer exists (the
+demo), :func:`synthetic_forest` derives a *synthetic*, deterministic forest-cover
 fraction from the terrain: in the hills of western Hunan the forest covers the slopes and ridges
 while the valley floors are farmland and villages.
 """
@@ -16,8 +16,9 @@ import numpy as np
 import rasterio
 from pyproj import CRS
 
-from riskmap.geo.demo import terrain
-from riskmap.geo.demo.terrain import Dem
+from riskmap.geo.terrain.channels import height_above_drainage
+from riskmap.geo.terrain.dem import Dem, slope_degrees
+from riskmap.geo.terrain.flow import drainage
 
 #: Channels start where the upstream area reaches this (km²); the demo's rivers use the same.
 CHANNEL_AREA_KM2 = 5.0
@@ -56,10 +57,10 @@ def terrain_layers(dem: Dem, *, channel_area_km2: float = CHANNEL_AREA_KM2) -> T
         raise ValueError(f"the DEM must be in a geographic (lon/lat) CRS, got {dem.crs}")
     if not channel_area_km2 > 0:
         raise ValueError("channel_area_km2 must be positive")
-    drain = terrain.drainage(dem)
+    drain = drainage(dem)
     channels = drain.upstream_area_km2 >= channel_area_km2
-    hand = terrain.height_above_drainage(dem, drain, channels)
-    slope = terrain.slope_degrees(dem).astype(np.float64)
+    hand = height_above_drainage(dem, drain, channels)
+    slope = slope_degrees(dem).astype(np.float64)
     slope[~np.isfinite(dem.elevation)] = np.nan
     return TerrainLayers(dem=dem, hand_m=np.clip(hand, 0.0, None), slope_deg=slope)
 

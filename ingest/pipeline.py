@@ -22,8 +22,10 @@ import psycopg
 from psycopg import sql
 
 from riskmap.geo.db.copy import copy_frame
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import DataError, InvalidArgumentError
+
+SQL = SqlFiles("riskmap.ingest.sql")
 
 log = logging.getLogger("riskmap.ingest")
 
@@ -167,10 +169,6 @@ def _head(path: Path, n: int = 4096) -> bytes:
         return fh.read(n)
 
 
-def _sql(name: str) -> str:
-    return load_sql("riskmap.ingest.sql", name)
-
-
 def ingest_file(
     conn: psycopg.Connection,
     path: Path,
@@ -202,7 +200,7 @@ def ingest_file(
         if not caller_txn:
             conn.rollback()
         return _reject(conn, source, kind or "unknown", sha256, size, str(exc))
-    seen = conn.execute(_sql("seen_before.sql"), {"kind": feed.kind, "sha256": sha256}).fetchone()
+    seen = conn.execute(SQL("seen_before.sql"), {"kind": feed.kind, "sha256": sha256}).fetchone()
     if seen:
         if not caller_txn:
             conn.rollback()
@@ -246,7 +244,7 @@ def _reject(
 ) -> Summary:
     with conn.transaction():
         ingest_id = conn.execute(
-            _sql("reject_log.sql"),
+            SQL("reject_log.sql"),
             {"kind": kind, "source": source, "sha256": sha256, "bytes": size, "message": message},
         ).fetchone()[0]
     return Summary(source, kind, "rejected", ingest_id=ingest_id, message=message)
@@ -258,7 +256,7 @@ def _load(conn: psycopg.Connection, batch: Batch, source: str, sha256: str, size
     duplicates = 0
     with conn.transaction():
         ingest_id = conn.execute(
-            _sql("insert_log.sql"),
+            SQL("insert_log.sql"),
             {
                 "kind": batch.kind,
                 "source": source,
@@ -278,7 +276,7 @@ def _load(conn: psycopg.Connection, batch: Batch, source: str, sha256: str, size
                 loaded[table] = loaded.get(table, 0) + n
         for p in problems:
             conn.execute(
-                _sql("insert_quarantine.sql"),
+                SQL("insert_quarantine.sql"),
                 {
                     "ingest_id": ingest_id,
                     "source": source,
@@ -291,7 +289,7 @@ def _load(conn: psycopg.Connection, batch: Batch, source: str, sha256: str, size
         status: Status = "partial" if problems else "loaded"
         message = f"{len(problems)} record(s) quarantined" if problems else None
         conn.execute(
-            _sql("finish_log.sql"),
+            SQL("finish_log.sql"),
             {
                 "id": ingest_id,
                 "status": status,
@@ -313,7 +311,7 @@ def _load(conn: psycopg.Connection, batch: Batch, source: str, sha256: str, size
             "valid_to": batch.valid_to.isoformat() if batch.valid_to else None,
             **batch.event,
         }
-        conn.execute(_sql("notify.sql"), {"payload": json.dumps(payload, ensure_ascii=False)})
+        conn.execute(SQL("notify.sql"), {"payload": json.dumps(payload, ensure_ascii=False)})
     return Summary(source, batch.kind, status, ingest_id, loaded, duplicates, problems, message)
 
 
@@ -325,7 +323,7 @@ _columns_cache: dict[str, list[str]] = {}
 def table_columns(conn: psycopg.Connection, table: str) -> list[str]:
     """Insertable columns of ``table`` (cached per process)."""
     if table not in _columns_cache:
-        rows = conn.execute(_sql("table_columns.sql"), {"table": table}).fetchall()
+        rows = conn.execute(SQL("table_columns.sql"), {"table": table}).fetchall()
         if not rows:
             raise InvalidArgumentError(f"no table {table!r} to load into")
         _columns_cache[table] = [r[0] for r in rows]
@@ -448,7 +446,7 @@ def _row_dict(frame: pd.DataFrame, i: int) -> dict:
 def heartbeat(conn: psycopg.Connection, name: str, detail: dict | None = None) -> None:
     """Record that a service is alive (read by /healthz)."""
     with conn.transaction():
-        conn.execute(_sql("heartbeat.sql"), {"name": name, "detail": json.dumps(detail or {})})
+        conn.execute(SQL("heartbeat.sql"), {"name": name, "detail": json.dumps(detail or {})})
 
 
 def summarise(summaries: Iterable[Summary]) -> dict[str, int]:
@@ -468,10 +466,10 @@ def forget(conn: psycopg.Connection, sources: list[str]) -> int:
     replayed from scratch (the demo does this before replaying its storm). Returns ingests
     forgotten."""
     with conn.transaction():
-        ids = [r[0] for r in conn.execute(_sql("ingests_of_sources.sql"), {"sources": sources})]
+        ids = [r[0] for r in conn.execute(SQL("ingests_of_sources.sql"), {"sources": sources})]
         if not ids:
             return 0
-        for (table,) in conn.execute(_sql("ingest_tables.sql")).fetchall():
+        for (table,) in conn.execute(SQL("ingest_tables.sql")).fetchall():
             conn.execute(
                 sql.SQL("DELETE FROM {} WHERE ingest_id = ANY(%s)").format(sql.Identifier(table)),
                 (ids,),

@@ -27,9 +27,11 @@ from tenacity import (
 )
 from watchfiles import watch
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.ingest.pipeline import Summary, heartbeat, ingest_file
 from riskmap.ingest.sources import Source
+
+SQL = SqlFiles("riskmap.ingest.sql")
 
 log = logging.getLogger("riskmap.ingest.runner")
 _SKIP_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
@@ -156,9 +158,7 @@ class Runner:
         """Fetch the CAP messages that ATOM index entries only link to (the usual CAP feed)."""
         out = []
         with psycopg.connect(self.database_url) as conn:
-            todo = conn.execute(
-                load_sql("riskmap.ingest.sql", "runner_cap_todo.sql"), {"limit": limit}
-            ).fetchall()
+            todo = conn.execute(SQL("runner_cap_todo.sql"), {"limit": limit}).fetchall()
             conn.commit()
             folder = self.data_dir / "downloads" / source.name
             folder.mkdir(parents=True, exist_ok=True)
@@ -175,7 +175,7 @@ class Runner:
                 summary = ingest_file(conn, path, data_dir=self.data_dir, kind="cap", source=url)
                 with conn.transaction():
                     conn.execute(
-                        load_sql("riskmap.ingest.sql", "runner_cap_fetched.sql"),
+                        SQL("runner_cap_fetched.sql"),
                         {
                             "ingest_id": summary.ingest_id,
                             "feed_id": feed_id,

@@ -95,7 +95,7 @@ def storm_url(pg_cluster: EmbeddedCluster) -> Iterator[str]:
     """
     from datetime import UTC, datetime
 
-    from riskmap.api.demo import DEFAULT_SEED
+    from riskmap.api.cli.common import DEFAULT_SEED
     from riskmap.geo.demo.county import generate
     from riskmap.geo.demo.load import load
     from riskmap.ingest.replay import replay

@@ -7,6 +7,7 @@ is what a bureau installs, so it is built here and run away from the checkout.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -23,9 +24,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built from a copy of the checkout's files (setuptools writes build/ into its source)."""
+    src = tmp_path_factory.mktemp("src")
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    for name in listed:
+        if (ROOT / name).is_file() and not name.startswith(("data/", "tests/", "bench/")):
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, src / name)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(src)],
         check=True,
         capture_output=True,
         timeout=600,
@@ -59,13 +73,13 @@ def clean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def tracked_package_files() -> set[str]:
     out = subprocess.run(
-        ["git", "ls-files", "geo", "api", "ingest"],
+        ["git", "ls-files", "-co", "--exclude-standard", "geo", "api", "ingest"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    return {f"riskmap/{line}" for line in out.splitlines()}
+    return {f"riskmap/{line}" for line in out.splitlines() if (ROOT / line).is_file()}
 
 
 def test_wheel_carries_every_file_of_the_packages(wheel: Path) -> None:

@@ -12,16 +12,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from riskmap.api.cli.common import DEFAULT_SEED
 from riskmap.geo.db.sqlfiles import load_sql
 from riskmap.geo.demo.county import DemoCounty, generate
 from riskmap.geo.demo.load import load, loaded_counts
-from riskmap.geo.demo.scenario import BEIJING, DEFAULT_START, write_storm
+from riskmap.geo.demo.scenario import DEFAULT_START, write_storm
 from riskmap.geo.settings import PROJECT_ROOT, Settings
+from riskmap.geo.vocabulary import BEIJING
 from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
 from riskmap.ingest.pipeline import Summary, forget
 from riskmap.ingest.replay import replay
 
-DEFAULT_SEED = 20260723
 # The storm rises from 08:00 Beijing time and dies out in the evening; stop at 22:00 so the demo
 # ends with warnings still open (rivers, reservoirs, geohazard) after the rain ones ran out.
 TIMELINE_HOURS = 14

@@ -7,16 +7,15 @@ from typing import Annotated
 
 import psycopg
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from riskmap.api.cli.common import database_url, out, settings
 from riskmap.ingest.pipeline import Summary, ingest_file
 
 app = typer.Typer(
     help="Ingest feeds: files by hand, or the drop-folder watcher and pollers.",
     no_args_is_help=True,
 )
-out = Console()
 
 
 def print_summary(s: Summary) -> None:
@@ -47,14 +46,13 @@ def ingest_files(
     kind: Annotated[str | None, typer.Option(help="feed kind; detected when omitted")] = None,
 ) -> None:
     """Load feed files; exits non-zero only when a file could not be read at all."""
-    from riskmap.api.cli import _database_url, _settings
 
-    settings = _settings()
-    url = _database_url(settings)
+    s = settings()
+    url = database_url(s)
     unreadable = 0
     with psycopg.connect(url) as conn:
         for path in paths:
-            summary = ingest_file(conn, path, data_dir=settings.data_dir, kind=kind)
+            summary = ingest_file(conn, path, data_dir=s.data_dir, kind=kind)
             print_summary(summary)
             unreadable += summary.status == "rejected"
     if unreadable:
@@ -79,17 +77,16 @@ def run(
     stops the others."""
     import logging
 
-    from riskmap.api.cli import _database_url, _settings
     from riskmap.ingest.runner import Runner
     from riskmap.ingest.sources import load_sources
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    settings = _settings()
+    s = settings()
     runner = Runner(
-        database_url=_database_url(settings),
-        data_dir=settings.data_dir,
-        inbox=inbox or settings.inbox_dir,
-        sources=load_sources(settings.sources_path),
+        database_url=database_url(s),
+        data_dir=s.data_dir,
+        inbox=inbox or s.inbox_dir,
+        sources=load_sources(s.sources_path),
         on_summary=print_summary,
     )
     out.print(f"watching {runner.inbox}; polling {len(runner.sources)} source(s)")

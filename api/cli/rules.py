@@ -8,12 +8,12 @@ from typing import Annotated
 
 import psycopg
 import typer
-from rich.console import Console
+
+from riskmap.api.cli.common import database_url, out, settings
 
 app = typer.Typer(
     help="The rules engine: rule files are data (YAML) with test cases.", no_args_is_help=True
 )
-out = Console()
 
 
 def _parse_time(text: str | None) -> datetime:
@@ -30,11 +30,10 @@ def check(
     paths: Annotated[list[Path] | None, typer.Argument(help="extra rule files or folders")] = None,
 ) -> None:
     """Validate every rule file and run the test cases each rule ships with."""
-    from riskmap.api.cli import _settings
     from riskmap.geo.rules import BUILTIN_DIR, check_rules
 
-    settings = _settings()
-    results = check_rules([BUILTIN_DIR, *settings.rule_dirs, *(paths or [])])
+    s = settings()
+    results = check_rules([BUILTIN_DIR, *s.rule_dirs, *(paths or [])])
     failed = [r for r in results if not r.ok]
     for r in failed:
         out.print(f"[red]{r}[/]")
@@ -48,13 +47,12 @@ def run(
     at: Annotated[str | None, typer.Option(help="evaluate as of this time (ISO with zone)")] = None,
 ) -> None:
     """Evaluate all rules now (or at --at) and apply the proposals to the warning lifecycle."""
-    from riskmap.api.cli import _database_url, _settings
     from riskmap.geo.warnings.cycle import run_cycle
 
-    settings = _settings()
+    s = settings()
     when = _parse_time(at)
-    with psycopg.connect(_database_url(settings)) as conn:
-        result = run_cycle(conn, when, settings.rule_dirs)
+    with psycopg.connect(database_url(s)) as conn:
+        result = run_cycle(conn, when, s.rule_dirs)
     out.print(f"rules at {when.isoformat()}: {len(result.proposals)} proposal(s)")
     for p in result.proposals:
         out.print(f"  {p.rule_id} v{p.rule_version} {p.colour}: {len(p.village_codes)} village(s)")

@@ -6,31 +6,29 @@ from typing import Annotated
 
 import psycopg
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from riskmap.api import users
+from riskmap.api import users as accounts
+from riskmap.api.cli.common import database_url, out, settings
 
 app = typer.Typer(help="API users, roles and tokens.", no_args_is_help=True)
-out = Console()
 
 
 def _connect() -> psycopg.Connection:
-    from riskmap.api.cli import _database_url, _settings
 
-    return psycopg.connect(_database_url(_settings()))
+    return psycopg.connect(database_url(settings()))
 
 
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="login name, e.g. zhang.wei")],
-    role: Annotated[str, typer.Option(help=f"one of {', '.join(users.ROLES)}")],
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(accounts.ROLES)}")],
     display_name: Annotated[str | None, typer.Option(help="name shown in the audit log")] = None,
     phone: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Add a user (or change an existing user's role)."""
     with _connect() as conn:
-        users.add_user(conn, name, role, display_name, phone)
+        accounts.add_user(conn, name, role, display_name, phone)
     out.print(f"user {name}: {role}")
 
 
@@ -41,14 +39,14 @@ def token(
 ) -> None:
     """Make a bearer token for a user and print it once (only its hash is stored)."""
     with _connect() as conn:
-        print(users.new_token(conn, name, label))
+        print(accounts.new_token(conn, name, label))
 
 
 @app.command("revoke")
 def revoke(name: Annotated[str, typer.Argument()]) -> None:
     """Revoke every token of a user."""
     with _connect() as conn:
-        n = users.revoke_tokens(conn, name)
+        n = accounts.revoke_tokens(conn, name)
     out.print(f"revoked {n} token(s) of {name}")
 
 
@@ -56,7 +54,7 @@ def revoke(name: Annotated[str, typer.Argument()]) -> None:
 def list_() -> None:
     """Users, roles and live tokens."""
     with _connect() as conn:
-        rows = users.list_users(conn)
+        rows = accounts.list_users(conn)
     table = Table("name", "role", "display name", "active", "live tokens", "last used")
     for r in rows:
         table.add_row(

@@ -1,31 +1,13 @@
-"""The ATOM index (RFC 4287) of the CAP messages in force, as alert aggregators poll them.
-
-One entry per issued warning, pointing at the CAP document of its published version
-(``rel="alternate" type="application/cap+xml"``); a cancelled or expired warning leaves the
-feed (its Cancel message stays reachable through the warning's ``.cap`` link). Entries carry the
-usual CAP summary elements (``cap:event``, ``cap:severity`` …) like the US NWS and MeteoAlarm
-feeds, so readers can filter without fetching every document.
-"""
+"""``/api/cap/feed.atom``: the ATOM index of the CAP alerts in force (written in geo/warnings)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request, Response
-from lxml import etree
 
 from riskmap.api.deps import Connection
-from riskmap.geo.db.sqlfiles import load_sql
-from riskmap.geo.warnings import cap
-from riskmap.geo.warnings.cap_xml import CAP_NS
+from riskmap.geo.warnings.atom_xml import ATOM_MEDIA_TYPE, render_atom
 
 router = APIRouter(prefix="/api/cap", tags=["warnings"])
-
-ATOM_NS = "http://www.w3.org/2005/Atom"
-ATOM_MEDIA_TYPE = "application/atom+xml"
-MAX_ENTRIES = 500
-_A = f"{{{ATOM_NS}}}"
-_C = f"{{{CAP_NS}}}"
 
 
 @router.get(
@@ -36,67 +18,7 @@ _C = f"{{{CAP_NS}}}"
 )
 def cap_feed(request: Request, conn: Connection) -> Response:
     """Every issued warning's current CAP message, newest first (no token needed)."""
-    rows = conn.execute(
-        load_sql("riskmap.api.sql", "cap_feed.sql"), {"limit": MAX_ENTRIES}
-    ).fetchall()
-    changed = conn.execute(load_sql("riskmap.api.sql", "cap_feed_updated.sql")).fetchone()[
-        "updated"
-    ]
-    base = str(request.base_url)
-    feed = etree.Element(_A + "feed", nsmap={None: ATOM_NS, "cap": CAP_NS})
-    feed.set("{http://www.w3.org/XML/1998/namespace}lang", "zh-CN")
-    self_url = base + "api/cap/feed.atom"
-    _sub(feed, "id", self_url)
-    _sub(feed, "title", "riskmap 预警信息 (CAP 1.2 alerts in force)")
-    _sub(feed, "updated", cap.cap_time(changed or datetime(2000, 1, 1, tzinfo=UTC)))
-    author = _sub(feed, "author")
-    _sub(author, "name", "riskmap 县级应急管理局预警发布")
-    _link(feed, "self", ATOM_MEDIA_TYPE, self_url)
-    _link(feed, "related", "application/geo+json", base + "api/warnings")
-    for r in rows:
-        feed.append(_entry(base, r))
-    body = etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    body = render_atom(conn, str(request.base_url))
     return Response(
         body, media_type=ATOM_MEDIA_TYPE, headers={"Cache-Control": "public, max-age=30"}
     )
-
-
-def _entry(base: str, r: dict) -> etree._Element:
-    cap_url = f"{base}api/warnings/{r['id']}.cap?version={r['version']}"
-    entry = etree.Element(_A + "entry")
-    _sub(entry, "id", cap_url)
-    _sub(entry, "title", r["headline_zh"])
-    _sub(entry, "updated", cap.cap_time(r["cap_sent"]))
-    _sub(entry, "published", cap.cap_time(r["cap_sent"]))
-    author = _sub(entry, "author")
-    _sub(author, "name", f"{r['county_name'] or r['cap_sender']}应急管理局")
-    _link(entry, "alternate", "application/cap+xml", cap_url)
-    _link(entry, "related", "application/json", f"{base}api/warnings/{r['id']}")
-    summary = _sub(entry, "summary", f"{cap.LEVEL_ZH[r['colour']]} {r['headline_en']}")
-    summary.set("type", "text")
-    for tag, value in (
-        ("identifier", r["cap_identifier"]),
-        ("sender", r["cap_sender"]),
-        ("sent", cap.cap_time(r["cap_sent"])),
-        ("status", r["cap_status"]),
-        ("msgType", r["msg_type"]),
-        ("event", r["event_zh"]),
-        ("urgency", r["urgency"]),
-        ("severity", r["severity"]),
-        ("certainty", r["certainty"]),
-        ("effective", cap.cap_time(r["effective"])),
-        ("expires", cap.cap_time(r["expires"])),
-    ):
-        etree.SubElement(entry, _C + tag).text = value
-    return entry
-
-
-def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
-    el = etree.SubElement(parent, _A + tag)
-    if text is not None:
-        el.text = text
-    return el
-
-
-def _link(parent: etree._Element, rel: str, media_type: str, href: str) -> None:
-    etree.SubElement(parent, _A + "link", rel=rel, type=media_type, href=href)

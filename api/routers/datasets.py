@@ -9,7 +9,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from riskmap.api.deps import Connection
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.api.sql")
 
 router = APIRouter(prefix="/api", tags=["metadata"])
 
@@ -29,4 +31,4 @@ class Dataset(BaseModel):
 @router.get("/datasets", response_model=list[Dataset], summary="Loaded datasets and provenance")
 def datasets(conn: Connection) -> list[dict[str, Any]]:
     """Every dataset with whether it is synthetic, its source, licence and attribution."""
-    return conn.execute(load_sql("riskmap.api.sql", "datasets.sql")).fetchall()
+    return conn.execute(SQL("datasets.sql")).fetchall()

@@ -19,7 +19,9 @@ from pydantic import BaseModel, Field
 
 from riskmap.api.deps import Connection
 from riskmap.geo.db import migrate
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.api.sql")
 
 router = APIRouter(tags=["operations"])
 metrics_router = APIRouter(tags=["operations"])
@@ -85,8 +87,8 @@ def healthz(request: Request) -> JSONResponse:
     # Its own connection with a short wait: a probe must answer 503 quickly, not in 30 s.
     with request.app.state.pool.connection(timeout=HEALTH_TIMEOUT_S) as conn:
         conn.row_factory = dict_row
-        row = conn.execute(load_sql("riskmap.api.sql", "health.sql")).fetchone()
-        beats = conn.execute(load_sql("riskmap.api.sql", "health_heartbeats.sql")).fetchall()
+        row = conn.execute(SQL("health.sql")).fetchone()
+        beats = conn.execute(SQL("health_heartbeats.sql")).fetchall()
     todo = migrate.pending(request.app.state.database_url)
     ok = not todo
     hub = getattr(request.app.state, "events", None)
@@ -122,9 +124,9 @@ def metrics(request: Request, conn: Connection) -> Response:
     """Requests and latency by route template and status, live-event clients and events, and
     (read from the database now) warnings by status and colour, outbox backlog, heartbeats."""
     database = {
-        "warnings": conn.execute(load_sql("riskmap.api.sql", "metrics_warnings.sql")).fetchall(),
-        "outbox": conn.execute(load_sql("riskmap.api.sql", "metrics_outbox.sql")).fetchall(),
-        "heartbeats": conn.execute(load_sql("riskmap.api.sql", "health_heartbeats.sql")).fetchall(),
+        "warnings": conn.execute(SQL("metrics_warnings.sql")).fetchall(),
+        "outbox": conn.execute(SQL("metrics_outbox.sql")).fetchall(),
+        "heartbeats": conn.execute(SQL("health_heartbeats.sql")).fetchall(),
     }
     body = request.app.state.metrics.render(database)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -31,7 +31,9 @@ from riskmap.api.auth import OptionalPrincipal, require
 from riskmap.api.deps import Connection
 from riskmap.api.docs import DOCS_URL
 from riskmap.api.ogc_collections import COLLECTIONS, Collection
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.api.sql")
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -201,7 +203,7 @@ def _query(conn: Connection, collection: Collection, **given: Any) -> dict[str, 
     params |= {"limit": 1, "offset": 0} | given
     # times inside the GeoJSON are rendered by PostgreSQL: make them UTC whatever the server's zone
     conn.execute("SET LOCAL TimeZone = 'UTC'")
-    return conn.execute(load_sql("riskmap.api.sql", collection.sql), params).fetchone()
+    return conn.execute(SQL(collection.sql), params).fetchone()
 
 
 def _url(request: Request, name: str, **path: str) -> str:
@@ -287,7 +289,7 @@ def _describe(request: Request, c: Collection, extent: dict[str, Any] | None) ->
 
 
 def _extents(conn: Connection) -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in conn.execute(load_sql("riskmap.api.sql", "ogc_extents.sql"))}
+    return {r["id"]: r for r in conn.execute(SQL("ogc_extents.sql"))}
 
 
 @router.get(

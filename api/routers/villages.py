@@ -14,8 +14,10 @@ from pydantic import AwareDatetime
 from riskmap.api.auth import Reader
 from riskmap.api.deps import Connection
 from riskmap.api.responses import invalid, point_feature
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import NotFoundError
+
+SQL = SqlFiles("riskmap.api.sql")
 
 router = APIRouter(prefix="/api/villages", tags=["villages"])
 
@@ -27,18 +29,12 @@ MAX_STEPS = 2000
 _STEP = re.compile(r"^(\d{1,4})([mh]?)$")
 
 
-def _rows(conn: Connection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return conn.execute(load_sql("riskmap.api.sql", name), params).fetchall()
-
-
 def village(
     conn: Connection,
     code: Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit village code")],
 ) -> dict[str, Any]:
     """The village row (with township and county names); 404 when the code is unknown."""
-    row = conn.execute(
-        load_sql("riskmap.api.sql", "villages_profile.sql"), {"code": code}
-    ).fetchone()
+    row = conn.execute(SQL("villages_profile.sql"), {"code": code}).fetchone()
     if row is None:
         raise NotFoundError(f"no village {code} (未找到该村)")
     return row
@@ -86,14 +82,14 @@ def profile(
     p = {"code": v["code"], "radius_m": radius_m}
     return {
         "village": v,
-        "risk": _rows(conn, "villages_risk.sql", p),
-        "flash_flood_thresholds": _rows(conn, "villages_thresholds.sql", p),
-        "facilities": _rows(conn, "villages_facilities.sql", p),
-        "responsible": _rows(conn, "villages_duties.sql", p),
+        "risk": SQL.rows(conn, "villages_risk.sql", p),
+        "flash_flood_thresholds": SQL.rows(conn, "villages_thresholds.sql", p),
+        "facilities": SQL.rows(conn, "villages_facilities.sql", p),
+        "responsible": SQL.rows(conn, "villages_duties.sql", p),
         "hazard_points": {
             "type": "FeatureCollection",
             "radius_m": radius_m,
-            "features": [point_feature(r) for r in _rows(conn, "villages_hazard_points.sql", p)],
+            "features": [point_feature(r) for r in SQL.rows(conn, "villages_hazard_points.sql", p)],
         },
     }
 
@@ -111,15 +107,13 @@ def rain(
     coverage, else gauges), its running total, and accumulations over 1/3/6/12/24 h up to
     ``to``. Defaults: the 24 h up to the village's latest observation."""
     dt = _step(step)
-    latest = conn.execute(
-        load_sql("riskmap.api.sql", "villages_rain_latest.sql"), {"code": v["code"]}
-    ).fetchone()
+    latest = conn.execute(SQL("villages_rain_latest.sql"), {"code": v["code"]}).fetchone()
     start, end = _window(start, end, latest["latest"] if latest else None)
     if (end - start) / dt > MAX_STEPS:
         raise invalid("step", f"at most {MAX_STEPS} steps; use a longer step")
     p = {"code": v["code"], "from": start, "to": end, "step": dt, "hours": list(RAIN_WINDOWS)}
     series, total = [], 0.0
-    for r in _rows(conn, "villages_rain_series.sql", p):
+    for r in SQL.rows(conn, "villages_rain_series.sql", p):
         use_qpe = r["qpe_mm"] is not None and (r["qpe_coverage"] or 0) > 0
         mm = r["qpe_mm"] if use_qpe else r["gauge_mm"]
         total += mm or 0.0
@@ -131,7 +125,7 @@ def rain(
         "to": end,
         "step_minutes": dt.total_seconds() / 60,
         "series": series,
-        "windows": _rows(conn, "villages_rain_windows.sql", p),
+        "windows": SQL.rows(conn, "villages_rain_windows.sql", p),
     }
 
 
@@ -154,15 +148,13 @@ def levels(conn: Connection, _: Reader, v: Village, start: From = None, end: To 
     (station_village) as time series, with warning/guarantee and flood-limit levels and the
     state of the latest reading. Defaults: the 24 h up to the latest observation."""
     stcds = [
-        s["stcd"] for s in _rows(conn, "villages_stations.sql", {"code": v["code"], "at": "now"})
+        s["stcd"] for s in SQL.rows(conn, "villages_stations.sql", {"code": v["code"], "at": "now"})
     ]
-    latest = conn.execute(
-        load_sql("riskmap.api.sql", "villages_levels_latest.sql"), {"stcds": stcds}
-    )
+    latest = conn.execute(SQL("villages_levels_latest.sql"), {"stcds": stcds})
     start, end = _window(start, end, latest.fetchone()["latest"])
     # flood limits are seasonal: the season at `to`
-    stations = _rows(conn, "villages_stations.sql", {"code": v["code"], "at": end})
-    obs = _rows(conn, "villages_levels_obs.sql", {"stcds": stcds, "from": start, "to": end})
+    stations = SQL.rows(conn, "villages_stations.sql", {"code": v["code"], "at": end})
+    obs = SQL.rows(conn, "villages_levels_obs.sql", {"stcds": stcds, "from": start, "to": end})
     for s in stations:
         s["series"] = [
             {k: val for k, val in o.items() if k != "stcd"} for o in obs if o["stcd"] == s["stcd"]
@@ -184,5 +176,5 @@ def warnings(
     ] = None,
 ) -> dict[str, Any]:
     """Every warning whose area includes the village, newest first."""
-    rows = _rows(conn, "villages_warnings.sql", {"code": v["code"], "status": status})
+    rows = SQL.rows(conn, "villages_warnings.sql", {"code": v["code"], "status": status})
     return {"village_code": v["code"], "warnings": rows}

@@ -37,27 +37,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskmap.api.auth import OptionalPrincipal, Principal, require, unauthorised
 from riskmap.api.deps import Connection
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError, NotFoundError
 from riskmap.geo.impact import warning_impact
+from riskmap.geo.vocabulary import COLOUR_OF_GRADE_ZH, COLOURS
 from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.cap_xml import render_cap
-from riskmap.geo.warnings.proposal import COLOURS
+
+SQL = SqlFiles("riskmap.api.sql")
 
 router = APIRouter(prefix="/api", tags=["warnings"])
 
 STATUSES = ("candidate", "issued", "rejected", "cancelled", "expired")
 PUBLIC_STATUSES = frozenset({"issued", "cancelled", "expired"})
-LEVELS = {"四级": "blue", "三级": "yellow", "二级": "orange", "一级": "red"}
-LEVELS |= {"4": "blue", "3": "yellow", "2": "orange", "1": "red"}
+LEVELS = COLOUR_OF_GRADE_ZH | {"4": "blue", "3": "yellow", "2": "orange", "1": "red"}
 SIMPLIFY_DEGREES = 0.0001  # about 10 m: invisible at village scale, a fraction of the vertices
 CAP_MEDIA_TYPE = "application/cap+xml"
 GEOJSON = "application/geo+json"
 WarningId = Annotated[int, Path(ge=1, le=2**62, description="warning id")]
-
-
-def _sql(name: str) -> str:
-    return load_sql("riskmap.api.sql", name)
 
 
 def _csv(value: str | None, allowed: set[str] | None, what: str) -> list[str] | None:
@@ -182,7 +179,7 @@ def list_warnings(
 def _cached_page(request: Request, conn: Connection, public: bool, params: dict) -> Response:
     """The page from this worker's cache when no warning changed since it was built (304 when
     the client holds it), else built by one SQL statement."""
-    stamp = conn.execute(_sql("warnings_stamp.sql")).fetchone()
+    stamp = conn.execute(SQL("warnings_stamp.sql")).fetchone()
     key = (stamp["n"], stamp["xsum"], public, str(request.url))
     etag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Authorization"}
@@ -195,7 +192,7 @@ def _cached_page(request: Request, conn: Connection, public: bool, params: dict)
     body = pages.get(key)
     if body is None:
         with conn.cursor(row_factory=tuple_row) as cur:
-            matched, returned, features = cur.execute(_sql("warnings_list.sql"), params).fetchone()
+            matched, returned, features = cur.execute(SQL("warnings_list.sql"), params).fetchone()
         head = {
             "type": "FeatureCollection",
             "numberMatched": matched,
@@ -256,13 +253,13 @@ def get_warning(conn: Connection, principal: OptionalPrincipal, warning_id: Warn
     """The warning as a GeoJSON Feature with its versions and evidence; with a token also its
     audit trail, impact summary and delivery status (outbox counts per channel and status)."""
     public = principal is None
-    row = conn.execute(_sql("warnings_get.sql"), {"id": warning_id, "public": public}).fetchone()
+    row = conn.execute(SQL("warnings_get.sql"), {"id": warning_id, "public": public}).fetchone()
     if row is None:
         raise NotFoundError(f"no warning {warning_id}")
     if public and row["published_version"] is None:
         raise unauthorised("this warning was never published; it needs a bearer token")
     q = {"id": warning_id, "public": public}
-    versions = conn.execute(_sql("warnings_versions.sql"), q).fetchall()
+    versions = conn.execute(SQL("warnings_versions.sql"), q).fetchall()
     shown = row["published_version"] if public else row["current_version"]
     current = next((v for v in versions if v["version"] == shown), versions[-1])
     out: dict[str, Any] = {
@@ -274,8 +271,8 @@ def get_warning(conn: Connection, principal: OptionalPrincipal, warning_id: Warn
         "versions": versions,
     }
     if not public:
-        out["audit"] = conn.execute(_sql("warnings_audit.sql"), q).fetchall()
-        out["delivery"] = _delivery(conn.execute(_sql("warnings_delivery.sql"), q).fetchall())
+        out["audit"] = conn.execute(SQL("warnings_audit.sql"), q).fetchall()
+        out["delivery"] = _delivery(conn.execute(SQL("warnings_delivery.sql"), q).fetchall())
         out["impact"] = _impact(conn, warning_id)
     return out
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import psycopg
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.api.sql")
 
 EXTENT = 4096  # tile units per side (MVT default)
 BUFFER = 64  # tile units kept beyond each edge so strokes and labels join across tiles
@@ -40,7 +42,7 @@ class VectorLayer:
 
     @property
     def sql(self) -> str:
-        return load_sql("riskmap.api.sql", f"tiles_{self.id.replace('-', '_')}.sql")
+        return SQL(f"tiles_{self.id.replace('-', '_')}.sql")
 
 
 _RISK = "Number: risk level 1 low … 4 very high"
@@ -162,7 +164,7 @@ def ensure_fresh(conn: psycopg.Connection, state: Any) -> None:
             return
         state.tiles_checked_at = now
     try:
-        conn.execute(load_sql("riskmap.api.sql", "tiles_refresh.sql"))
+        conn.execute(SQL("tiles_refresh.sql"))
         conn.commit()
     except psycopg.Error:
         if cache is not None:
@@ -218,7 +220,7 @@ async def render_many_async(
 
 def bounds(conn: psycopg.Connection) -> dict[str, tuple[float, float, float, float]]:
     """Data extent (west, south, east, north) of every non-empty layer."""
-    rows = conn.execute(load_sql("riskmap.api.sql", "tiles_bounds.sql")).fetchall()
+    rows = conn.execute(SQL("tiles_bounds.sql")).fetchall()
     conn.commit()
     return {r["layer"]: (r["west"], r["south"], r["east"], r["north"]) for r in rows}
 

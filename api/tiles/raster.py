@@ -25,8 +25,10 @@ import psycopg
 from affine import Affine
 from PIL import Image
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import DataError, NotFoundError
+
+SQL = SqlFiles("riskmap.api.sql")
 
 TILE_SIZE = 256
 Product = Literal["qpe", "qpf"]
@@ -55,9 +57,7 @@ class GridRef:
 
 def find_grid(conn: psycopg.Connection, product: Product, at: datetime | None) -> GridRef:
     """The latest period of ``product`` ending at or before ``at`` (None: the latest)."""
-    row = conn.execute(
-        load_sql("riskmap.api.sql", "tiles_rain_grid.sql"), {"product": product, "at": at}
-    ).fetchone()
+    row = conn.execute(SQL("tiles_rain_grid.sql"), {"product": product, "at": at}).fetchone()
     conn.commit()
     if row is None:
         when = f" ending by {at.isoformat()}" if at else ""
@@ -79,7 +79,9 @@ def find_grid(conn: psycopg.Connection, product: Product, at: datetime | None) -
 @lru_cache(maxsize=32)
 def _decoded(path: str, step: int, factor: float) -> np.ndarray:
     """The period's values in mm (float32, NaN = no data), read once per process."""
-    from riskmap.ingest.feeds.grids import read_geotiff, read_netcdf, to_mm
+    from riskmap.geo.grids.geotiff import read_geotiff
+    from riskmap.geo.grids.netcdf import read_netcdf
+    from riskmap.geo.grids.units import to_mm
 
     file = Path(path)
     if not file.exists():

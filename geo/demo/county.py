@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from riskmap.geo.demo import admin, hazards, hydro, terrain
+from riskmap.geo.demo import admin, hazards, hydro, relief
 from riskmap.geo.demo.boundaries import AdminOutline, children, load_bundled, load_outline
 from riskmap.geo.demo.people import People
 from riskmap.geo.demo.resources import make_resources
 from riskmap.geo.errors import InvalidArgumentError
+from riskmap.geo.terrain import channels, flow
+from riskmap.geo.terrain import dem as terrain
 
 # Villages and communities as the county reports them; other counties scale with area.
 REPORTED_VILLAGES = {"431226": 222}
@@ -127,10 +129,10 @@ def generate(
     townships = admin.roll_up(townships, village_frame)
 
     progress("terrain and rivers")
-    dem = terrain.synth_dem(county.geometry, seed=seed)
-    drain = terrain.drainage(dem)
+    dem = relief.synth_dem(county.geometry, seed=seed)
+    drain = flow.drainage(dem)
     rivers = hydro.name_rivers(
-        terrain.river_network(dem, drain, min_area_km2=5.0), np.random.default_rng(seed + 5)
+        channels.river_network(dem, drain, min_area_km2=5.0), np.random.default_rng(seed + 5)
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     dem_path = terrain.write_geotiff(dem, out_dir / "dem.tif")

@@ -16,7 +16,8 @@ from riskmap.geo.demo.hydro import cell_centres, downstream_path
 from riskmap.geo.demo.names import place_names
 from riskmap.geo.demo.partition import sample_points
 from riskmap.geo.demo.people import People
-from riskmap.geo.demo.terrain import Dem, Drainage, receivers, slope_degrees
+from riskmap.geo.terrain.dem import Dem, slope_degrees
+from riskmap.geo.terrain.flow import Drainage, receivers
 
 CRS = "EPSG:4326"
 _SIGNALS = ["鸣锣", "口哨", "手摇报警器", "高音喇叭", "电话通知"]

@@ -16,7 +16,8 @@ from riskmap.geo.demo.boundaries import AdminOutline
 from riskmap.geo.demo.names import place_names
 from riskmap.geo.demo.partition import sample_points
 from riskmap.geo.demo.people import People
-from riskmap.geo.demo.terrain import Dem, Drainage, receivers
+from riskmap.geo.terrain.dem import Dem
+from riskmap.geo.terrain.flow import Drainage, receivers
 
 CRS = "EPSG:4326"
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -9,14 +9,11 @@ import psycopg
 import shapely
 
 from riskmap.geo.db.copy import copy_frame
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.demo.county import BOUNDARY_DATASET, DemoCounty
 
+SQL = SqlFiles("riskmap.geo.demo.sql")
 _KIND = {"province": "province", "city": "city", "county": "county"}
-
-
-def _sql(name: str) -> str:
-    return load_sql("riskmap.geo.demo.sql", name)
 
 
 def load(
@@ -32,7 +29,7 @@ def load(
     written: dict[str, int] = {}
     with conn.transaction():
         conn.execute(
-            _sql("insert_dataset.sql"),
+            SQL("insert_dataset.sql"),
             {
                 "id": BOUNDARY_DATASET,
                 "title": "行政区划边界 / administrative outlines",
@@ -45,7 +42,7 @@ def load(
         )
         for outline in demo.outlines:
             conn.execute(
-                _sql("upsert_outline.sql"),
+                SQL("upsert_outline.sql"),
                 {
                     "code": outline.code,
                     "level": outline.level,
@@ -58,9 +55,9 @@ def load(
                 },
             )
         written["admin_unit (real outlines)"] = len(demo.outlines)
-        conn.execute(_sql("delete_dataset.sql"), {"id": demo.dataset["id"]})
+        conn.execute(SQL("delete_dataset.sql"), {"id": demo.dataset["id"]})
         conn.execute(
-            _sql("insert_dataset.sql"),
+            SQL("insert_dataset.sql"),
             {**demo.dataset, "params": json.dumps(demo.dataset["params"])},
         )
         total = len(demo.tables)
@@ -68,7 +65,7 @@ def load(
             progress(table, i, total)
             written[table] = copy_frame(conn, table, frame)
         progress("map tiles", total, total)
-        written["map tile outlines (units)"] = conn.execute(_sql("refresh_tiles.sql")).fetchone()[0]
+        written["map tile outlines (units)"] = SQL.one(conn, "refresh_tiles.sql")["units"]
         progress("done", total, total)
     conn.execute("ANALYZE")
     return written
@@ -76,5 +73,9 @@ def load(
 
 def loaded_counts(conn: psycopg.Connection, dataset_id: str) -> dict[str, int]:
     """Townships, villages and population of a loaded demo, read back from the database."""
-    row = conn.execute(_sql("table_counts.sql"), {"id": dataset_id}).fetchone()
-    return {"townships": row[0], "villages": row[1], "population": int(row[2])}
+    row = SQL.one(conn, "table_counts.sql", {"id": dataset_id})
+    return {
+        "townships": row["townships"],
+        "villages": row["villages"],
+        "population": int(row["population"]),
+    }

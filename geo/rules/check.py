@@ -15,7 +15,7 @@ from riskmap.geo.rules.load import (
     load_file,
     rule_files,
 )
-from riskmap.geo.warnings.proposal import COLOURS
+from riskmap.geo.vocabulary import COLOURS
 
 
 @dataclass(frozen=True)

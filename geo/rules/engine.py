@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from riskmap.geo.rules.inputs import InputValues, Villages, fetch_villages, gather
+from riskmap.geo.rules.inputs import InputValues, gather
 from riskmap.geo.rules.load import CompiledRule, evaluate_levels, load_rules
-from riskmap.geo.warnings.proposal import COLOURS, Proposal
+from riskmap.geo.rules.villages import Villages, fetch_villages
+from riskmap.geo.vocabulary import COLOUR_ZH, COLOURS
+from riskmap.geo.warnings.proposal import Proposal
 
-LEVEL_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 MAX_NAMES = 10  # village names spelled out in a message before "等 N 个村"
 
 
@@ -126,7 +127,7 @@ def _proposal(compiled, colour, level, idx, numbers, labels, villages, at) -> Pr
         "county": "、".join(dict.fromkeys(villages.counties[idx])),
         "villages": listed,
         "n_villages": str(len(idx)),
-        "level_zh": LEVEL_ZH[colour],
+        "level_zh": COLOUR_ZH[colour],
         "level_en": colour,
         "title_zh": rule.title_zh,
         "title_en": rule.title_en,

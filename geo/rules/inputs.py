@@ -10,57 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import psycopg
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.rules import model as m
 from riskmap.geo.rules import rain_arrays
+from riskmap.geo.rules.villages import Villages
+from riskmap.geo.vocabulary import BEIJING
 
-SQL = "riskmap.geo.rules.sql"
-BEIJING = ZoneInfo("Asia/Shanghai")
+SQL = SqlFiles("riskmap.geo.rules.sql")
 # Yu Yanxiang et al. (2013), DOMAIN.md: (A, C, R0) along the long and short axes, and B.
 ATTENUATION = {
     "eastern": ((5.7123, 4.2903, 25.0), (3.6588, 3.5406, 13.0), 1.3626),
     "moderate": ((5.8410, 3.6570, 15.0), (3.9440, 2.8450, 7.0), 1.0710),
 }
-
-
-@dataclass(frozen=True)
-class Villages:
-    """The villages the engine evaluates over, in code order."""
-
-    codes: np.ndarray  # str, sorted
-    names: np.ndarray  # str
-    counties: np.ndarray  # county name of each village
-    version: str | None = None  # village_version token read with them (migration 0022)
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def index(self, codes: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of ``codes`` in the village order, and which of ``codes`` were found."""
-        arr = np.asarray(list(codes), dtype=self.codes.dtype if len(self.codes) else str)
-        if len(self.codes) == 0 or len(arr) == 0:
-            return np.zeros(0, dtype=np.intp), np.zeros(len(arr), dtype=bool)
-        pos = np.clip(np.searchsorted(self.codes, arr), 0, len(self.codes) - 1)
-        found = self.codes[pos] == arr
-        return pos[found], found
-
-
-def fetch_villages(conn: psycopg.Connection) -> Villages:
-    """All villages in code order, with their county's name (for message templates)."""
-    version, codes, names, counties = conn.execute(load_sql(SQL, "villages.sql")).fetchone()
-    code_arr = np.array(codes, dtype=str)
-    name_arr = np.array(names, dtype=object)
-    county_arr = np.array(counties, dtype=object)
-    if len(code_arr) > 1 and not np.all(code_arr[:-1] < code_arr[1:]):  # never seen; be sure
-        order = np.argsort(code_arr, kind="stable")
-        code_arr, name_arr, county_arr = code_arr[order], name_arr[order], county_arr[order]
-    return Villages(codes=code_arr, names=name_arr, counties=county_arr, version=version)
 
 
 @dataclass(frozen=True)
@@ -100,10 +66,6 @@ def gather(
     return out
 
 
-def _rows(conn: psycopg.Connection, name: str, params: dict) -> list[tuple]:
-    return conn.execute(load_sql(SQL, name), params).fetchall()
-
-
 def _spread(
     villages: Villages,
     rows: list[tuple],
@@ -134,7 +96,7 @@ def _flag(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _rain_window(conn, at, spec: m.RainWindow, villages: Villages) -> InputValues:
-    rows = _rows(conn, "rain_window.sql", {"at": at, "hours": spec.hours})
+    rows = SQL.rows(conn, "rain_window.sql", {"at": at, "hours": spec.hours}, shape="tuple")
     return _spread(villages, rows, {"": 1})
 
 
@@ -148,7 +110,9 @@ def _rain_windows(
     by_hours = rain_arrays.rain_windows(conn, at, hours, villages)  # the grid arrays, if simple
     if by_hours is None:
         by_hours = {}
-        for h, codes, rain in _rows(conn, "rain_windows.sql", {"at": at, "hours": hours}):
+        for h, codes, rain in SQL.rows(
+            conn, "rain_windows.sql", {"at": at, "hours": hours}, shape="tuple"
+        ):
             arr = np.full(len(villages), np.nan)
             pos, found = villages.index(codes)
             arr[pos] = np.asarray(rain, dtype=float)[found]  # NULL → NaN
@@ -161,18 +125,18 @@ def _rain_windows(
 
 
 def _rain_forecast(conn, at, spec: m.RainForecast, villages: Villages) -> InputValues:
-    rows = _rows(conn, "rain_forecast.sql", {"at": at, "hours": spec.hours})
+    rows = SQL.rows(conn, "rain_forecast.sql", {"at": at, "hours": spec.hours}, shape="tuple")
     return _spread(villages, rows, {"": 1})
 
 
 def _flash_threshold(conn, at, spec: m.FlashThreshold, villages: Villages) -> InputValues:
-    rows = _rows(conn, "flash_threshold.sql", {"duration_h": spec.duration_h})
+    rows = SQL.rows(conn, "flash_threshold.sql", {"duration_h": spec.duration_h}, shape="tuple")
     return _spread(villages, rows, {"": 1 if spec.stage == "prepare" else 2})
 
 
 def _river_stage(conn, at, spec: m.RiverStage, villages: Villages) -> InputValues:
     params = {"at": at, "max_age_s": spec.max_age_hours * 3600, "relations": list(spec.relations)}
-    rows = _rows(conn, "river_stage.sql", params)
+    rows = SQL.rows(conn, "river_stage.sql", params, shape="tuple")
     cols = {"": 1, "_z": 2, "_wrz": 3, "_alarm": 4, "_grz": 5}
     got = _spread(villages, rows, cols, {"_station": 6})
     x = got.numbers
@@ -190,7 +154,7 @@ def _reservoir_level(conn, at, spec: m.ReservoirLevel, villages: Villages) -> In
         "relations": list(spec.relations),
         "mmdd": mmdd,
     }
-    rows = _rows(conn, "reservoir_level.sql", params)
+    rows = SQL.rows(conn, "reservoir_level.sql", params, shape="tuple")
     got = _spread(
         villages, rows, {"": 1, "_rz": 2, "_limit": 3, "_design": 4, "_check": 5}, {"_station": 6}
     )
@@ -202,7 +166,7 @@ def _reservoir_level(conn, at, spec: m.ReservoirLevel, villages: Villages) -> In
 
 
 def _geohazard_risk(conn, at, spec: m.GeohazardRisk, villages: Villages) -> InputValues:
-    rows = _rows(conn, "geohazard_risk.sql", {"at": at})
+    rows = SQL.rows(conn, "geohazard_risk.sql", {"at": at}, shape="tuple")
     return _spread(villages, rows, {"": 1, "_people": 2, "_households": 3, "_points": 4})
 
 
@@ -213,14 +177,14 @@ def _hotspot(conn, at, spec: m.HotspotDistance, villages: Villages) -> InputValu
         "max_m": spec.max_km * 1000,
         "max_deg": spec.max_km / 50.0,  # ≥ the longitude span of max_km up to 63° N
     }
-    rows = _rows(conn, "hotspot_distance.sql", params)
+    rows = SQL.rows(conn, "hotspot_distance.sql", params, shape="tuple")
     got = _spread(villages, rows, {"": 1, "_count": 2})
     got.numbers["_count"] = np.nan_to_num(got.numbers["_count"], nan=0.0)
     return got
 
 
 def _fire_danger(conn, at, spec: m.FireDanger, villages: Villages) -> InputValues:
-    return _spread(villages, _rows(conn, "fire_danger.sql", {"at": at}), {"": 1})
+    return _spread(villages, SQL.rows(conn, "fire_danger.sql", {"at": at}, shape="tuple"), {"": 1})
 
 
 def intensity(magnitude: np.ndarray, distance_km: np.ndarray, region: str) -> np.ndarray:
@@ -244,7 +208,9 @@ def intensity(magnitude: np.ndarray, distance_km: np.ndarray, region: str) -> np
 
 
 def _quake(conn, at, spec: m.QuakeIntensity, villages: Villages) -> InputValues:
-    rows = _rows(conn, "quake_distance.sql", {"at": at, "age_s": spec.hours * 3600})
+    rows = SQL.rows(
+        conn, "quake_distance.sql", {"at": at, "age_s": spec.hours * 3600}, shape="tuple"
+    )
     n = len(villages)
     inten, mags, dists = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     if rows:
@@ -260,12 +226,19 @@ def _quake(conn, at, spec: m.QuakeIntensity, villages: Villages) -> InputValues:
 
 
 def _cap_colour(conn, at, spec: m.UpstreamCapColour, villages: Villages) -> InputValues:
-    return _spread(villages, _rows(conn, "cap_colour.sql", {"at": at}), {"": 1}, {"_event": 2})
+    return _spread(
+        villages,
+        SQL.rows(conn, "cap_colour.sql", {"at": at}, shape="tuple"),
+        {"": 1},
+        {"_event": 2},
+    )
 
 
 def _sensor(conn, at, spec: m.SensorOverAlarm, villages: Villages) -> InputValues:
     params = {"at": at, "max_age_s": spec.max_age_hours * 3600}
-    return _spread(villages, _rows(conn, "sensor_alarm.sql", params), {"": 1, "_ratio": 2})
+    return _spread(
+        villages, SQL.rows(conn, "sensor_alarm.sql", params, shape="tuple"), {"": 1, "_ratio": 2}
+    )
 
 
 _FETCHERS: dict[type, Callable[..., InputValues]] = {

@@ -215,7 +215,7 @@ def evaluate_levels(
     ``in_scope`` (bool) masks villages outside the rule's code scope; the ``where`` scope is
     applied here.
     """
-    from riskmap.geo.warnings.proposal import COLOURS
+    from riskmap.geo.vocabulary import COLOURS
 
     n = len(in_scope)
     mask = in_scope.copy()

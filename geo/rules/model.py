@@ -13,7 +13,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from riskmap.geo.warnings.proposal import COLOURS, Colour, Review
+from riskmap.geo.vocabulary import COLOURS, Colour
+from riskmap.geo.warnings.proposal import Review
 
 NAME = r"^[a-z][a-z0-9_]*$"
 Relation = Literal["downstream", "floodplain", "rain_area", "nearby"]

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psycopg
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.zonal import FLOAT8_ARRAY_OID, Float8ArrayLoader
 
 if TYPE_CHECKING:
-    from riskmap.geo.rules.inputs import Villages
+    from riskmap.geo.rules.villages import Villages
 
-SQL = "riskmap.geo.rules.sql"
+SQL = SqlFiles("riskmap.geo.rules.sql")
 _POSITIONS: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _LOCK = threading.Lock()
 _CACHED_SETS = 8
@@ -43,7 +43,7 @@ def rain_windows(
         return {}
     first = at - timedelta(hours=hs[-1])
     has_rows, ids, starts, ends, issues, sets = conn.execute(
-        load_sql(SQL, "rain_grid_periods.sql"), {"at": at, "first": first}
+        SQL("rain_grid_periods.sql"), {"at": at, "first": first}
     ).fetchone()
     if has_rows or any(i != e for i, e in zip(issues, ends, strict=True)):
         return None
@@ -58,7 +58,7 @@ def rain_windows(
         cur.adapters.register_loader(FLOAT8_ARRAY_OID, Float8ArrayLoader)
         for grid_id, start, end, set_id in zip(ids, starts, ends, sets, strict=True):
             pos, ok = _positions(conn, set_id, villages)
-            stmt = load_sql(SQL, "rain_grid_arrays.sql")
+            stmt = SQL("rain_grid_arrays.sql")
             mean, cov = cur.execute(stmt, {"id": grid_id}).fetchone()
             present = ok & ~np.isnan(mean)
             where = pos[present]
@@ -79,7 +79,7 @@ def rain_windows(
 
 def _gauge(conn, at: datetime, hs: list[int], villages: Villages) -> dict[int, np.ndarray]:
     rows = conn.execute(
-        load_sql(SQL, "rain_windows_of.sql"), {"product": "gauge", "at": at, "hours": hs}
+        SQL("rain_windows_of.sql"), {"product": "gauge", "at": at, "hours": hs}
     ).fetchall()
     out = {}
     for hours, codes, rain, _ in rows:
@@ -101,7 +101,7 @@ def _positions(conn, set_id: str, villages: Villages) -> tuple[np.ndarray, np.nd
         if hit is not None:
             _POSITIONS.move_to_end(key)
             return hit
-    (codes,) = conn.execute(load_sql(SQL, "rain_grid_set.sql"), {"id": set_id}).fetchone()
+    (codes,) = conn.execute(SQL("rain_grid_set.sql"), {"id": set_id}).fetchone()
     pos = np.zeros(len(codes), dtype=np.intp)
     ok = np.zeros(len(codes), dtype=bool)
     known = [i for i, c in enumerate(codes) if c is not None]

@@ -8,11 +8,11 @@ one-digit serial that tells apart messages sent in the same second.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from riskmap.geo.errors import InvalidArgumentError
+from riskmap.geo.vocabulary import BEIJING
 
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 # The department and unit codes of the county emergency-management bureau are not public; these
 # are placeholders a site can change (they only need to be stable and digits).
 DEPARTMENT = "013"
@@ -21,8 +21,6 @@ SPARE = "00"
 SERIALS = range(1, 10)  # one digit: at most nine messages per sender and second
 IDENTIFIER = re.compile(r"^\d{6}\d{3}\d{3}\d{2}_\d{14}_\d$")
 SEVERITY_OF_COLOUR = {"blue": "Minor", "yellow": "Moderate", "orange": "Severe", "red": "Extreme"}
-COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
-LEVEL_ZH = {"blue": "四级", "yellow": "三级", "orange": "二级", "red": "一级"}
 
 
 def sender_prefix(county_code: str) -> str:

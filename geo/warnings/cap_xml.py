@@ -28,19 +28,20 @@ from psycopg.rows import dict_row
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import NotFoundError
+from riskmap.geo.vocabulary import CAP_12_NS as CAP_NS
+from riskmap.geo.vocabulary import COLOUR_EN, COLOUR_ZH, GRADE_EN, GRADE_ZH
 from riskmap.geo.warnings import cap
 
-CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+SQL = SqlFiles("riskmap.geo.warnings.sql")
+
 PROFILE = "GB/T 35965.1-2018"  # CAP <code>: the profile the message follows
 MAX_RING_POINTS = 100  # WEA and several aggregators accept at most 100 points per polygon
 PRECISION = 1e-6  # six decimals (about 0.1 m)
 COUNTY_GEOCODE = "GB/T 2260"  # 6-digit county code
 VILLAGE_GEOCODE = "GB/T 2260 village"  # 12-digit village code (statistics bureau division code)
 LANGUAGES = ("zh-CN", "en-US")
-_COLOUR_EN = {"blue": "blue", "yellow": "yellow", "orange": "orange", "red": "red"}
-_LEVEL_EN = {"blue": "IV", "yellow": "III", "orange": "II", "red": "I"}
 _ACTION_ZH = {"prepare_evacuation": "准备转移", "evacuate_now": "立即转移"}
 
 
@@ -63,15 +64,13 @@ def render_cap(conn: psycopg.Connection, warning_id: int, version: int | None = 
     """
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            load_sql("riskmap.geo.warnings.sql", "cap_version.sql"),
+            SQL("cap_version.sql"),
             {"id": warning_id, "version": version},
         ).fetchone()
         if row is None:
             which = f"version {version}" if version is not None else "published version"
             raise NotFoundError(f"warning {warning_id} has no {which}")
-        area = cur.execute(
-            load_sql("riskmap.geo.warnings.sql", "cap_area.sql"), {"villages": row["village_codes"]}
-        ).fetchone()
+        area = cur.execute(SQL("cap_area.sql"), {"villages": row["village_codes"]}).fetchone()
     if area is None or area["geom"] is None:
         raise NotFoundError(f"warning {warning_id}: none of its villages exist any more")
     return to_bytes(build_alert(row, area))
@@ -123,8 +122,8 @@ def _info(
     _sub(info, "instruction", row["instruction" + sfx])
     colour = row["colour"]
     params = [
-        ("level", cap.LEVEL_ZH[colour] if zh else _LEVEL_EN[colour]),
-        ("colour", cap.COLOUR_ZH[colour] if zh else _COLOUR_EN[colour]),
+        ("level", GRADE_ZH[colour] if zh else GRADE_EN[colour]),
+        ("colour", COLOUR_ZH[colour] if zh else COLOUR_EN[colour]),
         ("hazard", row["hazard"]),
         ("rule", f"{row['rule_id']}@{row['rule_version']}"),
         ("riskmap:warning", f"{row['warning_id']}/{row['version']}"),

@@ -10,9 +10,14 @@ from pathlib import Path
 
 import psycopg
 
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.rules import run_rules
-from riskmap.geo.warnings.lifecycle import Change, apply_proposals, expire_stale
+from riskmap.geo.warnings.lifecycle.expiry import expire_stale
+from riskmap.geo.warnings.lifecycle.proposals import apply_proposals
+from riskmap.geo.warnings.lifecycle.versions import Change
 from riskmap.geo.warnings.proposal import Proposal
+
+SQL = SqlFiles("riskmap.geo.warnings.sql")
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,7 @@ def run_cycle(
 def reset_for_demo(conn: psycopg.Connection) -> int:
     """Delete all warnings so a demo replay starts from a clean slate (needs a superuser: the
     append-only guards are bypassed, which production must never do). Returns warnings removed."""
-    from riskmap.geo.db.sqlfiles import load_sql
-
     with conn.transaction():
         n = conn.execute("SELECT count(*) FROM warning").fetchone()[0]
-        conn.execute(
-            load_sql("riskmap.geo.warnings.sql", "demo_reset.sql")
-        )  # one script, no params
+        conn.execute(SQL("demo_reset.sql"))  # one script, no params
     return n

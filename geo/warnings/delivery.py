@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from riskmap.geo.vocabulary import GRADE_ZH
 from riskmap.geo.warnings import cap, store, texts
 
 
@@ -52,7 +53,7 @@ def write_outbox(
         "msg_type": version["msg_type"],
         "cap_status": warning["cap_status"],
         "colour": version["colour"],
-        "level": cap.LEVEL_ZH[version["colour"]],
+        "level": GRADE_ZH[version["colour"]],
     }
     speech = texts.speech_text(
         version["headline_zh"], version["description_zh"], version["instruction_zh"], drill=drill

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-Colour = Literal["blue", "yellow", "orange", "red"]
-COLOURS: tuple[Colour, ...] = ("blue", "yellow", "orange", "red")  # low → high
+from riskmap.geo.vocabulary import COLOURS, Colour
+
 Review = Literal["auto", "forecaster"]
 CapStatus = Literal["Actual", "Exercise", "Test"]
 

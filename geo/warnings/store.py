@@ -13,11 +13,12 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from riskmap.geo.db.sqlfiles import load_sql
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import DataError, NotFoundError
+from riskmap.geo.vocabulary import BEIJING
 from riskmap.geo.warnings import cap
 
-PKG = "riskmap.geo.warnings.sql"
+SQL = SqlFiles("riskmap.geo.warnings.sql")
 Row = dict[str, Any]
 # warning columns the lifecycle may set directly (the area goes through set_area)
 _WARNING_FIELDS = frozenset(
@@ -28,7 +29,7 @@ _WARNING_FIELDS = frozenset(
 
 def _run(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> psycopg.Cursor:
     cur = conn.cursor(row_factory=dict_row)
-    cur.execute(load_sql(PKG, name), params)
+    cur.execute(SQL(name), params)
     return cur
 
 
@@ -121,7 +122,7 @@ def _allocate_identifier(
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cap-id:{prefix}",))
     sent = at.replace(microsecond=0)
     while True:
-        stamp = sent.astimezone(cap.BEIJING).strftime("%Y%m%d%H%M%S")
+        stamp = sent.astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
         pattern = f"{prefix}\\_{stamp}\\_%"
         taken = {
             r["cap_identifier"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from riskmap.geo.warnings.cap import COLOUR_ZH
+from riskmap.geo.vocabulary import COLOUR_ZH
 
 SMS_SINGLE = 70
 SMS_PART = 67

@@ -1,17 +1,16 @@
-"""One module per feed kind; each registers a feed with `pipeline.register` at import."""
+"""One package per feed kind (a module per format); each registers its feeds at import."""
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 # Detection tries feeds in this order: specific formats before generic ones (e.g. CAP before
-# any other XML, FIRMS before generic CSV).
-MODULES = ("cap", "quakes", "hydro", "grids", "fire", "geohazard")
+# any other XML). The geohazard feeds come before the fire feeds, as they always have (fire
+# used to import geohazard): sensor-readings CSV is tried before FIRMS CSV; their columns differ.
+MODULES = ("upstream_cap", "quakes", "hydro", "grids", "geohazard", "fire")
 
 
 def load_all() -> None:
-    """Import every bundled feed module."""
+    """Import every bundled feed package (a missing one is an error, never silently skipped)."""
     for name in MODULES:
-        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
-            importlib.import_module(f"{__name__}.{name}")
+        importlib.import_module(f"{__name__}.{name}")

@@ -83,7 +83,8 @@ def start_server(settings: Settings, db_url: str) -> tuple[str, uvicorn.Server, 
 @pytest.fixture(scope="session")
 def service(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> Iterator[Service]:
     from riskmap.geo.demo.scenario import DEFAULT_START
-    from riskmap.geo.risk import build_risk, catalogued_dem
+    from riskmap.geo.risk.build import build_risk
+    from riskmap.geo.risk.catalogue import catalogued_dem
     from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
 
     url = _clone(pg_cluster, storm_url)

@@ -10,19 +10,10 @@ import rasterio
 import shapely
 from pyproj import Geod
 
-from riskmap.geo.demo.terrain import (
-    D8_CODES,
-    D8_OFFSETS,
-    Dem,
-    drainage,
-    height_above_drainage,
-    read_geotiff,
-    receivers,
-    river_network,
-    slope_degrees,
-    synth_dem,
-    write_geotiff,
-)
+from riskmap.geo.demo.relief import synth_dem
+from riskmap.geo.terrain.channels import height_above_drainage, river_network
+from riskmap.geo.terrain.dem import Dem, read_geotiff, slope_degrees, write_geotiff
+from riskmap.geo.terrain.flow import D8_CODES, D8_OFFSETS, drainage, receivers
 
 OUTLINE = shapely.Polygon(
     [(109.60, 27.80), (109.88, 27.78), (109.92, 28.05), (109.75, 28.10), (109.58, 28.02)]

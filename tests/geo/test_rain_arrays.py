@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from riskmap.geo.rules import rain_arrays
-from riskmap.geo.rules.inputs import Villages, fetch_villages
+from riskmap.geo.rules.villages import Villages, fetch_villages
 from riskmap.geo.zonal import Float8ArrayDumper
 
 HOURS = [1, 3, 6, 12, 24]

@@ -16,8 +16,8 @@ from exactextract import exact_extract
 from scipy import sparse
 
 from riskmap.geo import risk
-from riskmap.geo.demo.terrain import Dem, read_geotiff
 from riskmap.geo.risk_terrain import synthetic_forest, terrain_layers
+from riskmap.geo.terrain.dem import Dem, read_geotiff
 
 # -- pieces -----------------------------------------------------------------------------------
 

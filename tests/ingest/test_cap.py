@@ -11,8 +11,15 @@ import psycopg
 import pytest
 from lxml import etree
 
-from riskmap.ingest.feeds import cap
-from riskmap.ingest.pipeline import ingest_file
+from riskmap.ingest import feeds
+from riskmap.ingest.feeds.upstream_cap.feed import CapFeed, parse_cap
+from riskmap.ingest.feeds.upstream_cap.safe_xml import (
+    _hardened_parser,
+    cap_schema,
+    read_xml,
+    shared_schema_dir,
+)
+from riskmap.ingest.pipeline import FeedReadError, ingest_file
 from tests.conftest import SHARED_DATA
 
 CAP_DIR = SHARED_DATA / "cap"
@@ -138,13 +145,13 @@ def cap12(
 
 
 def test_bundled_schemas_are_verbatim_oasis_copies() -> None:
-    bundled = Path(cap.__file__).parent / "schemas"
+    bundled = Path(feeds.__file__).parent / "schemas"
     for name in ("CAP-v1.2.xsd", "CAP-v1.1.xsd"):
-        assert (bundled / name).read_bytes() == (cap.shared_schema_dir() / name).read_bytes()
+        assert (bundled / name).read_bytes() == (shared_schema_dir() / name).read_bytes()
     assert b"Copyright OASIS Open 2010" in (bundled / "CAP-v1.2.xsd").read_bytes()
     assert "OASIS" in (bundled / "NOTICE.md").read_text(encoding="utf-8")
-    assert cap.cap_schema("1.2") is cap.cap_schema("1.2")  # compiled once
-    assert cap.cap_schema("1.1").validate(
+    assert cap_schema("1.2") is cap_schema("1.2")  # compiled once
+    assert cap_schema("1.1").validate(
         etree.parse(str(CAP_DIR / "spec_examples/cap11_A3_earthquake.xml"))
     )
 
@@ -456,7 +463,7 @@ def test_edxl_de_wrapper_with_two_alerts(db, tmp_path: Path) -> None:
 
 
 def test_parse_cap_on_bytes_for_the_poller() -> None:
-    batch = cap.parse_cap(cap12("BYTES-1").encode(), "https://example.org/a.xml")
+    batch = parse_cap(cap12("BYTES-1").encode(), "https://example.org/a.xml")
     tables = {t.table: len(t.frame) for t in batch.loads}
     assert tables == {
         "cap_alert": 1,
@@ -529,10 +536,10 @@ def test_hardened_parser_itself_resolves_no_external_entity(tmp_path: Path) -> N
         f'<!DOCTYPE alert [<!ENTITY xxe SYSTEM "file://{secret}">]>'
         f'<alert xmlns="{NS12}"><identifier>&xxe;</identifier></alert>'
     ).encode()
-    root = etree.fromstring(doc, cap._hardened_parser())
+    root = etree.fromstring(doc, _hardened_parser())
     assert b"TOP-SECRET" not in etree.tostring(root)
-    with pytest.raises(cap.FeedReadError, match="DOCTYPE"):
-        cap.read_xml(doc, "x.xml")
+    with pytest.raises(FeedReadError, match="DOCTYPE"):
+        read_xml(doc, "x.xml")
 
 
 def test_billion_laughs_is_refused_fast(db, tmp_path: Path) -> None:
@@ -609,7 +616,7 @@ def test_truncated_xml_is_rejected(db, tmp_path: Path) -> None:
 
 
 def test_sniff_does_not_claim_other_feeds(tmp_path: Path) -> None:
-    feed = cap.CapFeed()
+    feed = CapFeed()
     others = [p for p in SHARED_DATA.rglob("*") if p.is_file() and "cap" not in p.parts]
     assert others
     for p in others:

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from riskmap.ingest.feeds.fire import NEAREST_VILLAGE_KM
+from riskmap.ingest.feeds.fire.firms import NEAREST_VILLAGE_KM
 from riskmap.ingest.pipeline import detect, feeds, ingest_file
 from tests.conftest import SHARED_DATA
 

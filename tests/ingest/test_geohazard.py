@@ -15,7 +15,8 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from riskmap.ingest.feeds.geohazard import convert, geom_hash
+from riskmap.ingest.feeds.features.geometry import geom_hash
+from riskmap.ingest.feeds.geohazard.units import convert
 from riskmap.ingest.pipeline import detect, feeds, ingest_file
 from tests.conftest import SHARED_DATA
 

@@ -19,7 +19,8 @@ from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
 from riskmap.geo import zonal
-from riskmap.ingest.feeds.grids import _sql, parse_units, to_mm_factor
+from riskmap.geo.grids.units import parse_units, to_mm_factor
+from riskmap.geo.grids.village_rain import SQL
 from riskmap.ingest.pipeline import ingest_file
 from tests.conftest import SHARED_DATA
 
@@ -472,16 +473,16 @@ def test_weights_follow_village_boundaries(db, tmp_path: Path) -> None:
     path = write_qpe_netcdf(tmp_path / "v1.nc", [field(21)])
     assert ingest_file(db, path, data_dir=tmp_path).status == "loaded"
     gdef = db.execute("SELECT id FROM grid_definition").fetchone()[0]
-    (before,) = db.execute(_sql("grids_village_version.sql")).fetchone()
+    (before,) = db.execute(SQL("village_version.sql")).fetchone()
     codes = [r[0] for r in db.execute("SELECT village_code FROM village_rain ORDER BY 1")]
     code = codes[len(codes) // 2]
     db.execute("UPDATE admin_unit SET population = population WHERE code = %s", (code,))
     # other columns than code, level, parent or outline leave the weights valid
-    assert db.execute(_sql("grids_village_version.sql")).fetchone()[0] == before
+    assert db.execute(SQL("village_version.sql")).fetchone()[0] == before
     db.execute(
         "UPDATE admin_unit SET geom = ST_Multi(ST_Buffer(geom, -0.0005)) WHERE code = %s", (code,)
     )
-    after = db.execute(_sql("grids_village_version.sql")).fetchone()[0]
+    after = db.execute(SQL("village_version.sql")).fetchone()[0]
     db.rollback()
     assert before != after
     assert (tmp_path / "cache" / "zonal" / f"{gdef}-{before}.npz").is_file()

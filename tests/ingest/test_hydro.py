@@ -503,7 +503,7 @@ def test_gauge_rain_fills_the_villages_of_the_gauge_rain_area(db, tmp_path: Path
 
 def _ingest_rain_at(db, tmp_path: Path, text: str, name: str = "g.csv"):
     # 2031 is in the future: pretend the file arrives then
-    from riskmap.ingest.feeds import hydro
+    from riskmap.ingest.feeds.hydro import checks as hydro
 
     saved = hydro.FUTURE_SLACK
     hydro.FUTURE_SLACK = saved + timedelta(days=365 * 10)
@@ -526,7 +526,7 @@ def test_huge_csv_streams_with_bounded_memory(db, tmp_path: Path, monkeypatch) -
     """Memory follows the chunk, not the file: with small chunks the peak of Python
     allocations stays under half the file size (a whole-file frame needs ~10x the file)."""
     stations(db, tmp_path)
-    from riskmap.ingest.feeds import hydro
+    from riskmap.ingest.feeds.hydro import sl323_csv as hydro
 
     monkeypatch.setattr(hydro, "CHUNK_ROWS", 2_000)
     n = 300_000
@@ -560,7 +560,7 @@ def test_huge_csv_streams_with_bounded_memory(db, tmp_path: Path, monkeypatch) -
 def test_sl323_time_layouts() -> None:
     import pandas as pd
 
-    from riskmap.ingest.feeds.hydro import sl323_times
+    from riskmap.ingest.feeds.hydro.times import sl323_times
 
     raw = [
         "2024-07-01 08:00:00",  # the usual export: Beijing time

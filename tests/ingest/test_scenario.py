@@ -10,7 +10,7 @@ import psycopg
 import pytest
 import xarray as xr
 
-from riskmap.api.demo import DEFAULT_SEED
+from riskmap.api.cli.common import DEFAULT_SEED
 from riskmap.geo.db.migrate import migrate
 from riskmap.geo.demo.county import generate
 from riskmap.geo.demo.load import load

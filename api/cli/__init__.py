@@ -1,0 +1,41 @@
+"""The ``riskmap`` command line (typer): a module per command group, all registered here.
+
+Each group module builds its own ``typer.Typer`` and imports only ``common``; this module
+composes them, so importing ``app`` gives the whole command tree (tests and docs see every
+command) and no group imports another.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from riskmap.api.cli import data, db, ingest, risk, rules, users
+from riskmap.api.cli.common import console
+from riskmap.api.cli.demo import demo
+from riskmap.api.cli.serve import serve
+from riskmap.geo.errors import RiskmapError
+
+app = typer.Typer(
+    help="riskmap — 风险一张图与预警 (risk maps and early warning for emergency bureaus)",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(data.app, name="data")
+app.add_typer(risk.app, name="risk")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(rules.app, name="rules")
+app.add_typer(users.app, name="users")
+app.command("demo")(demo)
+app.command("serve")(serve)
+
+
+def main() -> None:
+    """Entry point: domain errors become one clear line and exit status 1, not a traceback."""
+    try:
+        app()
+    except RiskmapError as exc:
+        console.print(f"[bold red]error:[/bold red] {exc}")
+        sys.exit(1)

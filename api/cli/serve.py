@@ -1,0 +1,51 @@
+"""`riskmap serve`: the HTTP API under uvicorn, with JSON logs and multiprocess metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from riskmap.api.cli.common import database_url, out, settings
+from riskmap.geo.settings import Settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes")] = None,
+) -> None:
+    """Serve the HTTP API."""
+    s = settings()
+    database_url(s)
+    run_server(s, host or s.host, port or s.port, workers or s.workers)
+
+
+def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
+    """JSON log lines (api.observability); with several workers, Prometheus multiprocess mode in
+    ``data_dir/prometheus`` unless PROMETHEUS_MULTIPROC_DIR is set (it must be set before the
+    workers import prometheus_client, hence here)."""
+    import os
+    import shutil
+
+    import uvicorn
+
+    from riskmap.api.observability import logging_config
+
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = settings.data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)  # counts of an earlier run
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    out.print(f"riskmap API: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "riskmap.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        log_config=logging_config(settings.log_level),
+        access_log=False,  # riskmap.access logs each request with its id, route and user
+        timeout_graceful_shutdown=10,  # a safety net: event streams end on shutdown anyway
+    )

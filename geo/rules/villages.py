@@ -1,0 +1,51 @@
+"""The villages the rules engine evaluates over: one ordered array set that every input aligns to.
+
+Its own module because both the SQL inputs (``inputs``) and the grid-rain arrays
+(``rain_arrays``) align to it; neither should import the other for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.geo.rules.sql")
+
+
+@dataclass(frozen=True)
+class Villages:
+    """The villages the engine evaluates over, in code order."""
+
+    codes: np.ndarray  # str, sorted
+    names: np.ndarray  # str
+    counties: np.ndarray  # county name of each village
+    version: str | None = None  # village_version token read with them (migration 0022)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def index(self, codes: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of ``codes`` in the village order, and which of ``codes`` were found."""
+        arr = np.asarray(list(codes), dtype=self.codes.dtype if len(self.codes) else str)
+        if len(self.codes) == 0 or len(arr) == 0:
+            return np.zeros(0, dtype=np.intp), np.zeros(len(arr), dtype=bool)
+        pos = np.clip(np.searchsorted(self.codes, arr), 0, len(self.codes) - 1)
+        found = self.codes[pos] == arr
+        return pos[found], found
+
+
+def fetch_villages(conn: psycopg.Connection) -> Villages:
+    """All villages in code order, with their county's name (for message templates)."""
+    version, codes, names, counties = SQL.one(conn, "villages.sql", shape="tuple")
+    code_arr = np.array(codes, dtype=str)
+    name_arr = np.array(names, dtype=object)
+    county_arr = np.array(counties, dtype=object)
+    if len(code_arr) > 1 and not np.all(code_arr[:-1] < code_arr[1:]):  # never seen; be sure
+        order = np.argsort(code_arr, kind="stable")
+        code_arr, name_arr, county_arr = code_arr[order], name_arr[order], county_arr[order]
+    return Villages(codes=code_arr, names=name_arr, counties=county_arr, version=version)
