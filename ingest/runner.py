@@ -56,7 +56,7 @@ class PollState:
 
 @dataclass
 class Runner:
-    """Drop folder + pollers around :func:`ingest.pipeline.ingest_file`."""
+    """Drop folder + pollers around :func:`riskmap.ingest.pipeline.ingest_file`."""
 
     database_url: str
     data_dir: Path

@@ -29,15 +29,8 @@ import pandas as pd
 import shapely
 from lxml import etree
 
-from riskmap.ingest.pipeline import (
-    RECORD,
-    Batch,
-    Context,
-    FeedReadError,
-    Problem,
-    TableLoad,
-    register,
-)
+from riskmap.ingest.batch import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
+from riskmap.ingest.registry import register
 
 MAG_RANGE = (-2.0, 10.0)
 DEPTH_RANGE_KM = (-10.0, 800.0)

@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskmap.ingest.pipeline import (
-    RECORD,
-    Batch,
-    Context,
-    FeedReadError,
-    Problem,
-    TableLoad,
-    register,
-)
+from riskmap.ingest.batch import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
+from riskmap.ingest.registry import register
 
 
 class PersonCsv:

@@ -12,6 +12,7 @@ import pytest
 from lxml import etree
 
 from riskmap.ingest import feeds
+from riskmap.ingest.batch import FeedReadError
 from riskmap.ingest.feeds.upstream_cap.feed import CapFeed, parse_cap
 from riskmap.ingest.feeds.upstream_cap.safe_xml import (
     _hardened_parser,
@@ -19,7 +20,7 @@ from riskmap.ingest.feeds.upstream_cap.safe_xml import (
     read_xml,
     shared_schema_dir,
 )
-from riskmap.ingest.pipeline import FeedReadError, ingest_file
+from riskmap.ingest.pipeline import ingest_file
 from tests.conftest import SHARED_DATA
 
 CAP_DIR = SHARED_DATA / "cap"

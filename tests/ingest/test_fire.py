@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from riskmap.ingest.feeds.fire.firms import NEAREST_VILLAGE_KM
-from riskmap.ingest.pipeline import detect, feeds, ingest_file
+from riskmap.ingest.pipeline import ingest_file
+from riskmap.ingest.registry import detect, feeds
 from tests.conftest import SHARED_DATA
 
 FIRE = SHARED_DATA / "fire"

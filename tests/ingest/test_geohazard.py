@@ -17,7 +17,8 @@ from pyproj import Transformer
 
 from riskmap.ingest.feeds.features.geometry import geom_hash
 from riskmap.ingest.feeds.geohazard.units import convert
-from riskmap.ingest.pipeline import detect, feeds, ingest_file
+from riskmap.ingest.pipeline import ingest_file
+from riskmap.ingest.registry import detect, feeds
 from tests.conftest import SHARED_DATA
 
 KINDS = ["hazard-points", "sensor-readings", "geohazard-risk"]

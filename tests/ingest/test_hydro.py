@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from riskmap.geo.gauge_rain import write_village_gauge_rain
-from riskmap.ingest.pipeline import feeds, ingest_file
+from riskmap.ingest.pipeline import ingest_file
+from riskmap.ingest.registry import feeds
 from tests.conftest import SHARED_DATA
 
 HYDRO = SHARED_DATA / "hydro"

@@ -10,7 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from riskmap.ingest.pipeline import detect, feeds, ingest_file
+from riskmap.ingest.pipeline import ingest_file
+from riskmap.ingest.registry import detect, feeds
 from tests.conftest import SHARED_DATA
 
 QUAKES = SHARED_DATA / "quakes"

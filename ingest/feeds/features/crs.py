@@ -13,7 +13,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from riskmap.ingest.pipeline import FeedReadError
+from riskmap.ingest.batch import FeedReadError
 
 
 def transformer_for(crs: object, path: Path) -> Transformer | None:

@@ -14,10 +14,10 @@ from typing import Any
 import shapely
 from pyproj import Transformer
 
+from riskmap.ingest.batch import FeedReadError, Problem
 from riskmap.ingest.feeds.features.crs import transformer_for
 from riskmap.ingest.feeds.features.fields import norm_key
 from riskmap.ingest.feeds.features.geometry import checked_geometry
-from riskmap.ingest.pipeline import FeedReadError, Problem
 
 
 def read_text(path: Path) -> str:

@@ -12,8 +12,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from riskmap.ingest.batch import Problem
 from riskmap.ingest.feeds.features.crs import out_of_range, to_wgs84
-from riskmap.ingest.pipeline import Problem
 
 
 def checked_geometry(

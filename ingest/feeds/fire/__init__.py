@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from riskmap.ingest.feeds.fire.danger import FireDanger
 from riskmap.ingest.feeds.fire.firms import Hotspots
-from riskmap.ingest.pipeline import register
+from riskmap.ingest.registry import register
 
 register(Hotspots())
 register(FireDanger())

@@ -14,6 +14,7 @@ import pandas as pd
 import psycopg
 
 from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.ingest.batch import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 from riskmap.ingest.feeds.features.fields import norm_key, parse_time, pick
 from riskmap.ingest.feeds.features.geojson import GeoFeature, feature_geometry, read_geojson
 from riskmap.ingest.feeds.features.geometry import geom_hash
@@ -23,7 +24,6 @@ from riskmap.ingest.feeds.features.sniff import (
     looks_like_geojson,
     read_head,
 )
-from riskmap.ingest.pipeline import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 
 SQL = SqlFiles("riskmap.ingest.sql")
 DANGER_LEVEL_ALIASES = ("fire_danger_level", "火险等级", "森林火险等级", "level", "等级")

@@ -18,9 +18,9 @@ import pandas as pd
 import psycopg
 
 from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.ingest.batch import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 from riskmap.ingest.feeds.features.fields import norm_key
 from riskmap.ingest.feeds.features.sniff import csv_header
-from riskmap.ingest.pipeline import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 
 SQL = SqlFiles("riskmap.ingest.sql")
 NEAREST_VILLAGE_KM = 20.0  # how far a hotspot may be from a village to be tied to it

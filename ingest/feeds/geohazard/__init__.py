@@ -23,7 +23,7 @@ from __future__ import annotations
 from riskmap.ingest.feeds.geohazard.hazard_points import HazardPoints
 from riskmap.ingest.feeds.geohazard.risk_warnings import GeohazardRisk
 from riskmap.ingest.feeds.geohazard.sensor_readings import SensorReadings
-from riskmap.ingest.pipeline import register
+from riskmap.ingest.registry import register
 
 register(HazardPoints())
 register(SensorReadings())

@@ -18,12 +18,12 @@ import pyogrio
 import pyogrio.errors
 
 from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.ingest.batch import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 from riskmap.ingest.feeds.features.crs import transformer_for
 from riskmap.ingest.feeds.features.fields import SENTINELS, norm_key, pick
 from riskmap.ingest.feeds.features.geojson import feature_geometry, read_geojson
 from riskmap.ingest.feeds.features.geometry import checked_geometry
 from riskmap.ingest.feeds.features.sniff import has_key, looks_like_geojson, read_head
-from riskmap.ingest.pipeline import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 
 SQL = SqlFiles("riskmap.ingest.sql")
 DATASET_ID = "ingest-geohazard"

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from pyproj import Transformer
 
+from riskmap.ingest.batch import RECORD, Batch, Context, Problem, TableLoad
 from riskmap.ingest.feeds.features.fields import parse_time, pick
 from riskmap.ingest.feeds.features.geojson import GeoFeature, feature_geometry, read_geojson
 from riskmap.ingest.feeds.features.geometry import geom_hash
@@ -22,7 +23,6 @@ from riskmap.ingest.feeds.features.sniff import (
     looks_like_geojson,
     read_head,
 )
-from riskmap.ingest.pipeline import RECORD, Batch, Context, Problem, TableLoad
 
 LEVEL_ALIASES = ("level", "预警等级", "风险等级", "等级", "warning_level", "risk_level")
 FROM_ALIASES = ("valid_from", "起始时间", "开始时间", "生效时间", "onset", "start")

@@ -16,11 +16,11 @@ from typing import Any
 import pandas as pd
 
 from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.ingest.batch import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 from riskmap.ingest.feeds.features.fields import SENTINELS, norm_key, parse_time, pick
 from riskmap.ingest.feeds.features.geojson import read_text
 from riskmap.ingest.feeds.features.sniff import has_key, read_head
 from riskmap.ingest.feeds.geohazard.units import convert
-from riskmap.ingest.pipeline import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 
 SQL = SqlFiles("riskmap.ingest.sql")
 CSV_CHUNK_ROWS = 50_000

@@ -18,7 +18,7 @@ belongs to the gauge feeds, not to grids.
 from __future__ import annotations
 
 from riskmap.ingest.feeds.grids.feed import RainGridFeed
-from riskmap.ingest.pipeline import register
+from riskmap.ingest.registry import register
 
 __all__ = ["RainGridFeed"]
 

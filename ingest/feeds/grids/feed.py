@@ -23,6 +23,7 @@ from riskmap.geo.grids.netcdf import read_netcdf
 from riskmap.geo.grids.units import to_mm, to_mm_factor
 from riskmap.geo.grids.village_rain import village_rain_for
 from riskmap.geo.vocabulary import RAIN_MAX_MM
+from riskmap.ingest.batch import Batch, Context, FeedReadError, Problem, TableLoad
 from riskmap.ingest.feeds.grids.sniff import (
     NETCDF_MAGIC,
     TIFF_MAGIC,
@@ -30,7 +31,6 @@ from riskmap.ingest.feeds.grids.sniff import (
     sniff_netcdf,
     sniff_tiff,
 )
-from riskmap.ingest.pipeline import Batch, Context, FeedReadError, Problem, TableLoad
 
 log = logging.getLogger("riskmap.ingest.grids")
 

@@ -53,7 +53,7 @@ cannot be placed in UTC and is a problem, never guessed.
 
 Validation
 ----------
-Per record, quarantined as a :class:`~ingest.pipeline.Problem` naming line / entry and field:
+Per record, quarantined as a :class:`~riskmap.ingest.batch.Problem` naming line / entry and field:
 a station code that is not 8 characters ``[0-9A-Z]``, a station unknown to ``station`` and not
 registered by the same file, an unparseable, out-of-range or future time, a non-numeric value,
 sentinels (99999, -99, -999999, ...), negative rainfall, more than 300 mm in a period of an
@@ -61,10 +61,11 @@ hour or less, trend codes other than 4/5/6, unknown units. Rows with the same ST
 the last one wins and the others count as duplicates. Across files the value stored first is
 kept (``ON CONFLICT DO NOTHING``): re-sent, overlapping exports count as duplicates, and a
 corrected value needs the old row deleted first. A file that cannot be read at all (not
-text, no recognisable SL 323 columns, empty) raises :class:`~ingest.pipeline.FeedReadError`.
+text, no recognisable SL 323 columns, empty) raises :class:`~riskmap.ingest.batch.FeedReadError`.
 
-After rain observations load, :func:`geo.gauge_rain.write_village_gauge_rain` writes the hourly
-'gauge' rain of the villages in the affected gauges' rain areas.
+After rain observations load,
+:func:`riskmap.geo.gauge_rain.write_village_gauge_rain` writes the hourly 'gauge' rain of the
+villages in the affected gauges' rain areas.
 
 Modules
 -------
@@ -84,7 +85,7 @@ from riskmap.ingest.feeds.hydro.sl323_json import parse_sl323_json
 from riskmap.ingest.feeds.hydro.tables import identify_table
 from riskmap.ingest.feeds.hydro.times import sl323_times, zoned_times
 from riskmap.ingest.feeds.hydro.waterml2 import parse_waterml2
-from riskmap.ingest.pipeline import register
+from riskmap.ingest.registry import register
 
 register(Sl323Feed())
 register(WaterML2Feed())

@@ -20,6 +20,7 @@ import shapely
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.vocabulary import HOURLY_RAIN_MAX_MM, RAIN_MAX_MM
+from riskmap.ingest.batch import RECORD, Problem
 from riskmap.ingest.feeds.hydro.loads import STATION_DATASET
 from riskmap.ingest.feeds.hydro.tables import (
     PPTN,
@@ -31,7 +32,6 @@ from riskmap.ingest.feeds.hydro.tables import (
     unit_factor,
 )
 from riskmap.ingest.feeds.hydro.times import sl323_times
-from riskmap.ingest.pipeline import RECORD, Problem
 
 SQL = SqlFiles("riskmap.ingest.sql")
 SENTINELS = frozenset({-99.0, -999.0, -9999.0, -99999.0, -999999.0, 9999.0, 99999.0, 999999.0})

@@ -6,12 +6,12 @@ import codecs
 import re
 from pathlib import Path
 
+from riskmap.ingest.batch import Batch, Context
 from riskmap.ingest.feeds.hydro.nwis_json import KIND_NWIS, parse_nwis_json
 from riskmap.ingest.feeds.hydro.sl323_csv import header_line, parse_sl323_csv, split_header
 from riskmap.ingest.feeds.hydro.sl323_json import parse_sl323_json
 from riskmap.ingest.feeds.hydro.tables import KIND_SL323, table_from_name
 from riskmap.ingest.feeds.hydro.waterml2 import KIND_WATERML2, parse_waterml2
-from riskmap.ingest.pipeline import Batch, Context
 
 
 def _json_head(head: bytes) -> str:

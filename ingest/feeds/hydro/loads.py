@@ -11,8 +11,8 @@ import psycopg
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.gauge_rain import write_village_gauge_rain
+from riskmap.ingest.batch import Context, TableLoad
 from riskmap.ingest.feeds.hydro.tables import STBPRP, Sl323Table
-from riskmap.ingest.pipeline import Context, TableLoad
 
 SQL = SqlFiles("riskmap.ingest.sql")
 STATION_DATASET = "ingest-stations"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pyproj import Transformer
 
+from riskmap.ingest.batch import Batch, Context, FeedReadError, Problem
 from riskmap.ingest.feeds.hydro.series import NWIS_PARAMETERS, Point, Site, points_batch
 from riskmap.ingest.feeds.hydro.tables import STCD_PATTERN
 from riskmap.ingest.feeds.hydro.times import with_document_offset
-from riskmap.ingest.pipeline import Batch, Context, FeedReadError, Problem
 
 KIND_NWIS = "hydro-nwis-json"
 

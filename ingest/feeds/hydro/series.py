@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from riskmap.geo.vocabulary import HOURLY_RAIN_MAX_MM
+from riskmap.ingest.batch import RECORD, Batch, Context, Problem, TableLoad
 from riskmap.ingest.feeds.hydro.checks import (
     SENTINELS,
     Flags,
@@ -29,7 +30,6 @@ from riskmap.ingest.feeds.hydro.checks import (
 from riskmap.ingest.feeds.hydro.loads import STATION_DATASET, rain_after_load, station_loads
 from riskmap.ingest.feeds.hydro.tables import UNITS, unit_factor
 from riskmap.ingest.feeds.hydro.times import py_datetime, zoned_times
-from riskmap.ingest.pipeline import RECORD, Batch, Context, Problem, TableLoad
 
 VARIABLES = {  # what a series measures -> (table, column, quantity, station type)
     "q": ("river_obs", "q", "flow", "ZQ"),

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskmap.ingest.batch import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 from riskmap.ingest.feeds.hydro.checks import (
     EARLIEST,
     Checked,
@@ -31,7 +32,6 @@ from riskmap.ingest.feeds.hydro.tables import (
     identify_table,
 )
 from riskmap.ingest.feeds.hydro.times import py_datetime
-from riskmap.ingest.pipeline import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
 
 CHUNK_ROWS = 10_000  # CSV rows parsed, validated and loaded at a time (~0.5 KB each)
 

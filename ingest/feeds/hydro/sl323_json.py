@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskmap.ingest.batch import Batch, Context, FeedReadError, Problem, TableLoad
 from riskmap.ingest.feeds.hydro.checks import StationBook, check_frame
 from riskmap.ingest.feeds.hydro.loads import rain_after_load, station_loads, table_load
 from riskmap.ingest.feeds.hydro.tables import KIND_SL323, PPTN, STBPRP, identify_table
 from riskmap.ingest.feeds.hydro.times import py_datetime
-from riskmap.ingest.pipeline import Batch, Context, FeedReadError, Problem, TableLoad
 
 
 def _json_tables(path: Path, doc: object) -> list[tuple[str | None, list, dict]]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from riskmap.ingest.pipeline import FeedReadError
+from riskmap.ingest.batch import FeedReadError
 
 KIND_SL323 = "hydro-sl323"
 STCD_PATTERN = re.compile(r"^[0-9A-Z]{8}$")  # a station code (STCD)

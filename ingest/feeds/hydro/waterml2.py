@@ -12,10 +12,10 @@ from pathlib import Path
 from lxml import etree
 from pyproj import CRS, Transformer
 
+from riskmap.ingest.batch import Batch, Context, FeedReadError, Problem
 from riskmap.ingest.feeds.hydro.series import Point, Site, points_batch, variable_of
 from riskmap.ingest.feeds.hydro.tables import STCD_PATTERN
 from riskmap.ingest.feeds.hydro.times import offset_of, with_document_offset
-from riskmap.ingest.pipeline import Batch, Context, FeedReadError, Problem
 
 KIND_WATERML2 = "hydro-waterml2"
 

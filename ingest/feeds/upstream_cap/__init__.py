@@ -17,6 +17,6 @@ alerts, or an Atom index feed. Importing this package registers the feed.
 from __future__ import annotations
 
 from riskmap.ingest.feeds.upstream_cap.feed import CapFeed
-from riskmap.ingest.pipeline import register
+from riskmap.ingest.registry import register
 
 register(CapFeed())

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from lxml import etree
 
+from riskmap.ingest.batch import RECORD, Problem
 from riskmap.ingest.feeds.upstream_cap.areas import area_row
 from riskmap.ingest.feeds.upstream_cap.elements import (
     CAP_NS,
@@ -31,7 +32,6 @@ from riskmap.ingest.feeds.upstream_cap.elements import (
     value_pairs,
 )
 from riskmap.ingest.feeds.upstream_cap.safe_xml import schema_errors
-from riskmap.ingest.pipeline import RECORD, Problem
 
 ID_NAMESPACE = uuid.UUID("6f1c3a52-8d7e-5b0a-9c41-2e5d7f0a9b13")  # UUIDv5 namespace of alert ids
 

@@ -15,8 +15,8 @@ from lxml import etree
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Polygon
 
+from riskmap.ingest.batch import RECORD, Problem
 from riskmap.ingest.feeds.upstream_cap.elements import all_texts, first_text, required, value_pairs
-from riskmap.ingest.pipeline import RECORD, Problem
 
 CIRCLE_VERTICES = 72
 _GEOD = Geod(ellps="WGS84")

@@ -12,6 +12,7 @@ import json
 from lxml import etree
 
 from riskmap.geo.vocabulary import ATOM_NS
+from riskmap.ingest.batch import RECORD, Problem
 from riskmap.ingest.feeds.upstream_cap.alerts import Collected, alert_rows
 from riskmap.ingest.feeds.upstream_cap.elements import (
     CAP_NS,
@@ -23,7 +24,6 @@ from riskmap.ingest.feeds.upstream_cap.elements import (
     parse_time,
     text_of,
 )
-from riskmap.ingest.pipeline import RECORD, Problem
 
 _ENTRY_REQUIRED = ("identifier", "sender", "sent", "status", "msgType", "scope", "category")
 _ENTRY_REQUIRED += ("event", "urgency", "severity", "certainty", "areaDesc")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from lxml import etree
 
 from riskmap.geo.vocabulary import ATOM_NS
+from riskmap.ingest.batch import FeedReadError, Problem
 from riskmap.ingest.feeds.upstream_cap.alerts import AlertRows, Collected, alert_rows
 from riskmap.ingest.feeds.upstream_cap.atom import read_atom
 from riskmap.ingest.feeds.upstream_cap.elements import (
@@ -22,7 +23,6 @@ from riskmap.ingest.feeds.upstream_cap.elements import (
     namespace_of,
 )
 from riskmap.ingest.feeds.upstream_cap.safe_xml import read_xml
-from riskmap.ingest.pipeline import FeedReadError, Problem
 
 CAP10_NS = "http://www.incident.com/cap/1.0"
 

@@ -14,10 +14,10 @@ import pandas as pd
 import psycopg
 
 from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.ingest.batch import Batch, Context, FeedReadError, TableLoad
 from riskmap.ingest.feeds.upstream_cap.documents import collect
 from riskmap.ingest.feeds.upstream_cap.elements import CAP_NS, local_name
 from riskmap.ingest.feeds.upstream_cap.safe_xml import MAX_BYTES, head_text, root_tag
-from riskmap.ingest.pipeline import Batch, Context, FeedReadError, TableLoad
 
 KIND = "cap"
 EDXL_ROOT = "EDXLDistribution"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from riskmap.ingest.pipeline import FeedReadError
+from riskmap.ingest.batch import FeedReadError
 
 MAX_BYTES = 32 << 20  # a CAP message is kilobytes; a national Atom index well under a megabyte
 

@@ -1,0 +1,142 @@
+"""Loading one table of a batch: COPY into a staging table, one INSERT … ON CONFLICT, and a
+row-by-row retry that quarantines only the rows the database refuses, with its reason."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from riskmap.geo.db.copy import copy_frame
+from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.geo.errors import InvalidArgumentError
+from riskmap.ingest.batch import RECORD, Problem, TableLoad
+
+SQL = SqlFiles("riskmap.ingest.sql")
+
+_columns_cache: dict[str, list[str]] = {}
+
+
+def table_columns(conn: psycopg.Connection, table: str) -> list[str]:
+    """Insertable columns of ``table`` (cached per process)."""
+    if table not in _columns_cache:
+        rows = conn.execute(SQL("table_columns.sql"), {"table": table}).fetchall()
+        if not rows:
+            raise InvalidArgumentError(f"no table {table!r} to load into")
+        _columns_cache[table] = [r[0] for r in rows]
+    return _columns_cache[table]
+
+
+def _insert_statement(load: TableLoad, staging: str, columns: list[str]) -> sql.Composed:
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    stmt = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+        sql.Identifier(load.table), cols, cols, sql.Identifier(staging)
+    )
+    if load.key is None:
+        return stmt
+    key = sql.SQL(", ").join(sql.Identifier(c) for c in load.key)
+    if load.on_conflict == "ignore":
+        return stmt + sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(key)
+    rest = [c for c in columns if c not in load.key]
+    updates = sql.SQL(", ").join(
+        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in rest
+    )
+    return stmt + sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(key, updates)
+
+
+_staging_serial = iter(range(1, 1 << 62))
+
+
+def _staging_table(conn: psycopg.Connection, table: str, columns: list[str]) -> str:
+    """A temporary table with just ``columns`` of ``table`` (types only: constraints, identity
+    and defaults stay with the target, which checks them on the final INSERT)."""
+    name = f"_stage_{table}_{next(_staging_serial)}"
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(name),
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            sql.Identifier(table),
+        )
+    )
+    return name
+
+
+def load_table(
+    conn: psycopg.Connection, load: TableLoad, ingest_id: int
+) -> tuple[int, int, list[Problem]]:
+    """Load one frame: COPY into a staging table, then one INSERT … ON CONFLICT.
+
+    If the set insert breaks a constraint, rows are retried one by one (each in a savepoint) and
+    the failures quarantined with the database's reason, so good rows are always kept.
+    Returns (rows inserted or updated, duplicates skipped, problems).
+    """
+    frame = load.frame
+    if frame.empty:
+        return 0, 0, []
+    labels = (
+        frame[RECORD].astype(str).tolist()
+        if RECORD in frame
+        else [f"record {i + 1}" for i in range(len(frame))]
+    )
+    frame = frame.drop(columns=[RECORD], errors="ignore").reset_index(drop=True)
+    known = table_columns(conn, load.table)
+    if "ingest_id" in known and "ingest_id" not in frame:
+        frame = frame.assign(ingest_id=ingest_id)
+    unknown = [c for c in frame.columns if c not in known]
+    if unknown:
+        raise InvalidArgumentError(f"{load.table} has no column(s) {unknown}")
+    dup_in_file = 0
+    if load.key is not None:
+        dupes = frame.duplicated(list(load.key), keep="last")
+        dup_in_file = int(dupes.sum())
+        keep = ~dupes.to_numpy()
+        frame = frame[keep].reset_index(drop=True)
+        labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
+    columns = [str(c) for c in frame.columns]
+    staging = _staging_table(conn, load.table, columns)
+    copy_frame(conn, staging, frame)
+    try:
+        with conn.transaction():
+            inserted = conn.execute(_insert_statement(load, staging, columns)).rowcount
+        return inserted, dup_in_file + len(frame) - inserted, []
+    except psycopg.errors.IntegrityError:
+        pass
+    inserted, problems = _row_by_row(conn, load, frame, labels, columns)
+    return inserted, dup_in_file + len(frame) - inserted - len(problems), problems
+
+
+def _row_by_row(
+    conn: psycopg.Connection,
+    load: TableLoad,
+    frame: pd.DataFrame,
+    labels: list[str],
+    columns: list[str],
+) -> tuple[int, list[Problem]]:
+    inserted = 0
+    problems: list[Problem] = []
+    one = _staging_table(conn, load.table, columns)
+    stmt = _insert_statement(load, one, columns)
+    for i, label in enumerate(labels):
+        conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(one)))
+        copy_frame(conn, one, frame.iloc[[i]])
+        try:
+            with conn.transaction():
+                inserted += conn.execute(stmt).rowcount
+        except psycopg.errors.IntegrityError as exc:
+            diag = exc.diag
+            problems.append(
+                Problem(
+                    label,
+                    diag.column_name or diag.constraint_name,
+                    (diag.message_primary or str(exc)).strip(),
+                    json.dumps(_row_dict(frame, i), ensure_ascii=False, default=str)[:2000],
+                )
+            )
+    return inserted, problems
+
+
+def _row_dict(frame: pd.DataFrame, i: int) -> dict:
+    row = frame.iloc[i].to_dict()
+    return {k: (v.wkt if hasattr(v, "wkt") else v) for k, v in row.items()}
