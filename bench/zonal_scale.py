@@ -397,8 +397,8 @@ def _insert_split(url: str) -> str:
     """Writing one period of 25,000 villages: the array row the pipeline writes (migration 0022)
     against the per-village rows it wrote before (still the path of a period stored twice), each
     measured on a period that is then rolled back."""
+    from riskmap.geo.db.float8_arrays import Float8ArrayDumper
     from riskmap.geo.grids.village_rain import SQL
-    from riskmap.geo.zonal import Float8ArrayDumper
 
     with psycopg.connect(url) as conn:
         codes = [

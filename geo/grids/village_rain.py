@@ -16,6 +16,7 @@ import numpy as np
 import psycopg
 import shapely
 
+from riskmap.geo.db.float8_arrays import Float8ArrayDumper
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.grids.model import GridFile, Step
 from riskmap.geo.grids.units import to_mm
@@ -83,7 +84,7 @@ def village_rain_for(
         if not (grid_row or village_rows):
             _ensure_village_set(conn, set_id, weights.codes)
             with conn.cursor() as cur:
-                cur.adapters.register_dumper(np.ndarray, zonal.Float8ArrayDumper)
+                cur.adapters.register_dumper(np.ndarray, Float8ArrayDumper)
                 cur.execute(
                     SQL("village_rain_grid.sql"),
                     {

@@ -3,7 +3,7 @@
 A rule file holds ``rules:``, a list of rules. Each rule names its inputs (from the fixed
 catalogue below; each kind provides one or more variables, e.g. an input ``river`` of kind
 ``river_stage`` provides ``river``, ``river_over_warning``, ``river_z`` …), conditions per
-level in the safe expression language (:mod:`geo.rules.expr`), CAP fields, zh-CN and English
+level in the safe expression language (:mod:`riskmap.geo.rules.expr`), CAP fields, zh-CN and English
 templates (``string.Template`` placeholders ``$name``), the review policy and test cases.
 """
 

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psycopg
 
+from riskmap.geo.db.float8_arrays import FLOAT8_ARRAY_OID, Float8ArrayLoader
 from riskmap.geo.db.sqlfiles import SqlFiles
-from riskmap.geo.zonal import FLOAT8_ARRAY_OID, Float8ArrayLoader
 
 if TYPE_CHECKING:
     from riskmap.geo.rules.villages import Villages

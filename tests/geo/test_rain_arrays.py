@@ -14,9 +14,9 @@ import numpy as np
 import psycopg
 import pytest
 
+from riskmap.geo.db.float8_arrays import Float8ArrayDumper
 from riskmap.geo.rules import rain_arrays
 from riskmap.geo.rules.villages import Villages, fetch_villages
-from riskmap.geo.zonal import Float8ArrayDumper
 
 HOURS = [1, 3, 6, 12, 24]
 H = timedelta(hours=1)
@@ -133,7 +133,7 @@ def test_hand_made_grids_gauges_and_declines(hand) -> None:
 
 
 def test_float8_arrays_cross_the_wire_bit_for_bit(db_url: str) -> None:
-    from riskmap.geo.zonal import FLOAT8_ARRAY_OID, Float8ArrayLoader
+    from riskmap.geo.db.float8_arrays import FLOAT8_ARRAY_OID, Float8ArrayLoader
 
     values = np.random.default_rng(5).gamma(2, 5, 1000)
     values[[3, 7]] = [np.nan, 0.0]
