@@ -5,7 +5,7 @@ Distances are geodesic (PostGIS geography, WGS 84 spheroid), in metres, from the
 area (0 inside it). The planar KNN operator ``<->`` picks a candidate pool of at least 50
 (:func:`pool_size`) through the spatial index and the geodesic distance orders it, so the
 answer equals a full scan wherever fewer than the pool lie nearer in degrees than the k-th in
-metres (always, at county scale). :mod:`geo.impact` uses the same queries.
+metres (always, at county scale). :mod:`riskmap.geo.impact` uses the same queries.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def ingest_files(
 @app.command("kinds")
 def kinds() -> None:
     """List the feed kinds riskmap reads."""
-    from riskmap.ingest.pipeline import feeds
+    from riskmap.ingest.registry import feeds
 
     for name, feed in sorted(feeds().items()):
         out.print(f"{name:20s} {feed.description}")

@@ -17,7 +17,7 @@ List pages are cached per worker, keyed by a fingerprint of the warning table (o
 per request) and sent with an ETag, so polling map clients cost almost nothing until a warning
 changes; a changed warning changes the key at once (nothing is served stale).
 
-Review actions call :mod:`geo.warnings.lifecycle`; a state that does not allow the action is
+Review actions call :mod:`riskmap.geo.warnings.lifecycle`; a state that does not allow the action is
 409 (e.g. cancelling a candidate), bad input is 422.
 """
 

@@ -4,7 +4,7 @@ For every village and each hazard of :data:`HAZARDS` the method (version
 :data:`METHOD_VERSION`) computes
 
 * **indicators** from the DEM and vector layers, area-weighted per village with the sparse
-  zonal weights of :mod:`geo.zonal` (built once for the DEM grid):
+  zonal weights of :mod:`riskmap.geo.zonal` (built once for the DEM grid):
 
   ============ =================================================================================
   flash_flood  ``hand_m_p10``: 10th percentile of height above nearest drainage (m) over the

@@ -1,10 +1,11 @@
 """The warning lifecycle: candidate → issued → updated → cancelled or expired, or rejected.
 
-Rules hand over :class:`~geo.warnings.proposal.Proposal` objects; :func:`apply_proposals` turns
-them into new warnings or changes to open ones, :func:`expire_stale` ends warnings whose rule has
-stopped firing, and forecasters and commanders act through :func:`issue`, :func:`reject`,
-:func:`edit_text`, :func:`escalate` and :func:`cancel`. Each function does its work in one
-transaction, appends to the audit log, and writes the outbox rows of whatever it publishes.
+Rules hand over :class:`~riskmap.geo.warnings.proposal.Proposal` objects;
+:func:`apply_proposals` turns them into new warnings or changes to open ones,
+:func:`expire_stale` ends warnings whose rule has stopped firing, and forecasters and commanders
+act through :func:`issue`, :func:`reject`, :func:`edit_text`, :func:`escalate` and
+:func:`cancel`. Each function does its work in one transaction, appends to the audit log, and
+writes the outbox rows of whatever it publishes.
 
 This package is the lifecycle's one entry point (the review API, benchmarks and tests call
 ``lifecycle.issue``, ``lifecycle.apply_proposals`` …); the work is split by who acts:

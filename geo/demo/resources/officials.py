@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskmap.geo.demo.resource_context import Ctx, bureau, town_org, village_org
+from riskmap.geo.demo.resources.context import Ctx, bureau, town_org, village_org
 
 
 @dataclass

@@ -11,8 +11,8 @@ from itertools import pairwise
 
 import pandas as pd
 
-from riskmap.geo.demo.officials import DutyPool
-from riskmap.geo.demo.resource_context import Ctx, plain_frame
+from riskmap.geo.demo.resources.context import Ctx, plain_frame
+from riskmap.geo.demo.resources.officials import DutyPool
 
 ROSTER_DAYS = 14
 # Prefecture (first four GB/T 2260 digits) → telephone area code.

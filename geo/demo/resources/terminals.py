@@ -9,7 +9,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
-from riskmap.geo.demo.resource_context import Ctx, geo_frame, serial_ids
+from riskmap.geo.demo.resources.context import Ctx, geo_frame, serial_ids
 
 MQTT_URL = "mqtt://127.0.0.1:1883/riskmap/broadcast/{code}"
 

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from riskmap.geo.demo.partition import sample_points
-from riskmap.geo.demo.storm import stamp
+from riskmap.geo.demo.scenario.storm import stamp
 
 
 def write_hotspots(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
-from riskmap.geo.demo.resource_context import Ctx, geo_frame, points_in, serial_ids, town_org
+from riskmap.geo.demo.resources.context import Ctx, geo_frame, points_in, serial_ids, town_org
 
 # Shelter kind → (name suffix after the township name, capacity range).
 SHELTER_KINDS: dict[str, tuple[str, int, int]] = {

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 import shapely
 
 from riskmap.geo.demo.county import DemoCounty
-from riskmap.geo.demo.storm import stamp
+from riskmap.geo.demo.scenario.storm import stamp
 from riskmap.geo.vocabulary import BEIJING
 
 _SENDER = "431226000000@hn.cma.gov.cn"  # synthetic sender of the county 气象台

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from riskmap.geo.demo.storm import HOURS, Storm, stamp
+from riskmap.geo.demo.scenario.storm import HOURS, Storm, stamp
 
 CELL_DEG = 0.01
 

@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.geo.demo.resource_context import Ctx, geo_frame, plain_frame, points_in, serial_ids
+from riskmap.geo.demo.resources.context import Ctx, geo_frame, plain_frame, points_in, serial_ids
 
 # The five county specialised teams: specialty, name suffix, vehicle kinds (first 2–4 used).
 COUNTY_TEAMS: list[tuple[str, str, list[str]]] = [

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from riskmap.geo.demo.county import DemoCounty
-from riskmap.geo.demo.storm import HOURS, Storm
-from riskmap.geo.demo.storm_cap import write_cap_signals
-from riskmap.geo.demo.storm_grids import write_rain_grids
-from riskmap.geo.demo.storm_hotspots import write_hotspots
-from riskmap.geo.demo.storm_risk import write_risk_polygon
-from riskmap.geo.demo.storm_tables import write_gauges, write_reservoirs, write_rivers
+from riskmap.geo.demo.scenario.cap import write_cap_signals
+from riskmap.geo.demo.scenario.grids import write_rain_grids
+from riskmap.geo.demo.scenario.hotspots import write_hotspots
+from riskmap.geo.demo.scenario.risk import write_risk_polygon
+from riskmap.geo.demo.scenario.storm import HOURS, Storm
+from riskmap.geo.demo.scenario.tables import write_gauges, write_reservoirs, write_rivers
 
 DEFAULT_START = datetime(2026, 7, 14, 0, 0, tzinfo=UTC)  # 08:00 Beijing time, main flood season
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
-from riskmap.geo.demo.resource_context import Ctx, geo_frame, points_in, serial_ids
+from riskmap.geo.demo.resources.context import Ctx, geo_frame, points_in, serial_ids
 
 _CN_ORDINAL = "一二三四五六七八九十"
 

@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.geo.demo.resource_context import (
+from riskmap.geo.demo.resources.context import (
     Ctx,
     bureau,
     geo_frame,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from riskmap.geo.demo.resource_context import Ctx, plain_frame
+from riskmap.geo.demo.resources.context import Ctx, plain_frame
 
 # Experts: specialty, how many, employer (after the county name), titles to draw from.
 EXPERTS: list[tuple[str, int, str, tuple[str, ...]]] = [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import shapely
 
-from riskmap.geo.demo.storm import Storm, stamp
+from riskmap.geo.demo.scenario.storm import Storm, stamp
 from riskmap.geo.vocabulary import BEIJING
 
 

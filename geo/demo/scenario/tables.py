@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.geo.demo.storm import HOURS, Storm, point_rain, stamp
+from riskmap.geo.demo.scenario.storm import HOURS, Storm, point_rain, stamp
 from riskmap.geo.vocabulary import BEIJING
 
 

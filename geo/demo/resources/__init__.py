@@ -20,17 +20,17 @@ import geopandas as gpd
 import pandas as pd
 
 from riskmap.geo.demo.boundaries import AdminOutline
-from riskmap.geo.demo.experts import make_experts
-from riskmap.geo.demo.facilities import make_facilities
-from riskmap.geo.demo.officials import make_officials, make_village_people
 from riskmap.geo.demo.people import People
-from riskmap.geo.demo.reserve import make_stock, make_warehouses
-from riskmap.geo.demo.resource_context import make_context
-from riskmap.geo.demo.roster import make_duty_shifts
-from riskmap.geo.demo.shelters import make_shelters
-from riskmap.geo.demo.teams import make_teams
-from riskmap.geo.demo.terminals import make_terminals
-from riskmap.geo.demo.vehicles import make_vehicles
+from riskmap.geo.demo.resources.context import make_context
+from riskmap.geo.demo.resources.experts import make_experts
+from riskmap.geo.demo.resources.facilities import make_facilities
+from riskmap.geo.demo.resources.officials import make_officials, make_village_people
+from riskmap.geo.demo.resources.reserve import make_stock, make_warehouses
+from riskmap.geo.demo.resources.roster import make_duty_shifts
+from riskmap.geo.demo.resources.shelters import make_shelters
+from riskmap.geo.demo.resources.teams import make_teams
+from riskmap.geo.demo.resources.terminals import make_terminals
+from riskmap.geo.demo.resources.vehicles import make_vehicles
 
 
 def make_resources(
@@ -83,7 +83,7 @@ def make_resources(
         Keyed by table name (``facility``, ``warehouse``, ``stock``, ``shelter``,
         ``rescue_team``, ``team_member``, ``team_equipment``, ``expert``, ``vehicle``,
         ``broadcast_terminal``, ``duty_shift``), columns exactly those of the table (see
-        :data:`~riskmap.geo.demo.resource_context.COLUMNS`); tables with a location are
+        :data:`~riskmap.geo.demo.resources.context.COLUMNS`); tables with a location are
         GeoDataFrames with a ``geom`` point column in EPSG:4326.
 
     Raises

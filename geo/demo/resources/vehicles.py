@@ -9,8 +9,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
-from riskmap.geo.demo.resource_context import Ctx, geo_frame, serial_ids
-from riskmap.geo.demo.teams import COUNTY_TEAMS
+from riskmap.geo.demo.resources.context import Ctx, geo_frame, serial_ids
+from riskmap.geo.demo.resources.teams import COUNTY_TEAMS
 
 # Prefecture (first four GB/T 2260 digits) → plate letter after 湘.
 PLATE_LETTER = {"4312": "N", "4304": "D"}
