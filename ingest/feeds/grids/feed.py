@@ -9,7 +9,6 @@ data store and writes the villages' rain in the ingest's transaction.
 from __future__ import annotations
 
 import hashlib
-import logging
 import shutil
 from pathlib import Path
 
@@ -31,8 +30,6 @@ from riskmap.ingest.feeds.grids.sniff import (
     sniff_netcdf,
     sniff_tiff,
 )
-
-log = logging.getLogger("riskmap.ingest.grids")
 
 KIND = "rain-grid"
 
@@ -64,7 +61,8 @@ class RainGridFeed:
 
     def parse(self, path: Path, ctx: Context) -> Batch:
         """Read every period, convert to mm, and leave the village work to after_load."""
-        head = path.open("rb").read(64)
+        with path.open("rb") as fh:
+            head = fh.read(64)
         unsupported = not_supported(head)
         if unsupported:
             raise FeedReadError(f"{path.name}: format not supported: {unsupported}")

@@ -42,7 +42,8 @@ class Sl323Feed:
             return False
 
     def parse(self, path: Path, ctx: Context) -> Batch:
-        head = path.open("rb").read(4096)
+        with path.open("rb") as fh:
+            head = fh.read(4096)
         if _json_head(head).startswith(("[", "{")):
             return parse_sl323_json(path, ctx)
         return parse_sl323_csv(path, ctx)

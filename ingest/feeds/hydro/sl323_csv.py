@@ -129,7 +129,8 @@ def scan_csv(path: Path, ctx: Context, book: StationBook) -> CsvScan:
     Keeps only the problems and one int64 key per good row (for the duplicates), never the
     rows themselves.
     """
-    head = path.open("rb").read(65536)
+    with path.open("rb") as fh:
+        head = fh.read(65536)
     line = header_line(head)
     if not line.strip():
         raise FeedReadError(f"{path.name}: empty file (no SL 323 header row)")
