@@ -8,13 +8,20 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from riskmap.geo.errors import DataError, InvalidArgumentError, NotFoundError, RiskmapError
+from riskmap.geo.errors import (
+    ConflictError,
+    DataError,
+    InvalidArgumentError,
+    NotFoundError,
+    RiskmapError,
+)
 
 log = logging.getLogger("riskmap.api")
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (NotFoundError, 404),
     (DataError, 422),
+    (ConflictError, 409),  # before its base class: the state or time, not the value, is wrong
     (InvalidArgumentError, 422),  # a value the operation cannot use (routers map state to 409)
 ]
 

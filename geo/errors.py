@@ -31,3 +31,9 @@ class NotFoundError(RiskmapError):
 
 class InvalidArgumentError(RiskmapError, ValueError):
     """A caller passed a value the operation cannot use; the message lists what it accepts."""
+
+
+class ConflictError(InvalidArgumentError):
+    """The record's state or time does not allow the operation now (HTTP 409); e.g. issuing a
+    candidate whose rule's hold time ran out, or changing a warning that has expired. The
+    message says why and what to do instead."""

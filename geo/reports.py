@@ -59,6 +59,11 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 #: clock skew allowed between a reporter's phone and the server
 FUTURE_SLACK = timedelta(minutes=5)
+#: how far a report's point may lie outside the village it names: a phone's position in the
+#: mountains is often 50–200 m off, and a reporter may stand just across the village line (on
+#: the road, at the river) to see what happened; farther than this the point or the village is
+#: wrong, and a report filed under the wrong village misleads the rules and the map.
+VILLAGE_SLACK_M = 500.0
 _FORMATS = {
     "JPEG": ("image/jpeg", "jpg"),
     "PNG": ("image/png", "png"),
@@ -164,8 +169,11 @@ def resolve_village(
 ) -> str:
     """Check what the schema cannot (time, place) and return the report's village code.
 
-    The point must lie in one of the loaded villages (the county); ``village_code``, when
-    given, must be a known village, else the village containing the point is used.
+    The point must lie in one of the loaded villages (the county). ``village_code``, when
+    given, must be a known village that contains the point or lies within
+    :data:`VILLAGE_SLACK_M` of it (GPS error, a reporter at the village edge); else the report
+    is refused naming ``village_code``, the village the point lies in and the distance. Without
+    it the village containing the point is used.
     """
     now = now or datetime.now().astimezone()
     if report.observed_at > now + FUTURE_SLACK:
@@ -176,11 +184,22 @@ def resolve_village(
         raise ReportError(
             "lon", f"the point ({report.lon}, {report.lat}) lies outside the county's villages"
         )
-    if report.village_code is None:
+    if report.village_code is None or report.village_code == found[0]:
         return found[0]
-    if SQL.one(conn, "reports_village_exists.sql", {"code": report.village_code}, shape="tuple"):
+    named = SQL.one(
+        conn, "reports_village_distance.sql", point | {"code": report.village_code}, shape="tuple"
+    )
+    if named is None:
+        raise ReportError("village_code", f"unknown village {report.village_code}")
+    distance_m, name = named
+    if distance_m <= VILLAGE_SLACK_M:
         return report.village_code
-    raise ReportError("village_code", f"unknown village {report.village_code}")
+    raise ReportError(
+        "village_code",
+        f"位置不在{name}：该点位于{found[1]}（{found[0]}），距{name}{distance_m / 1000:.1f} km，"
+        f"请核对村或位置 / the point lies in {found[0]}, {distance_m / 1000:.1f} km from "
+        f"{report.village_code}; at most {VILLAGE_SLACK_M:.0f} m outside the village is accepted",
+    )
 
 
 def _notify(conn: psycopg.Connection, row: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from riskmap.api.deps import Connection
+from riskmap.api.responses import file_names
 from riskmap.geo.db.sqlfiles import SqlFiles
 
 SQL = SqlFiles("riskmap.api.sql")
@@ -31,4 +32,5 @@ class Dataset(BaseModel):
 @router.get("/datasets", response_model=list[Dataset], summary="Loaded datasets and provenance")
 def datasets(conn: Connection) -> list[dict[str, Any]]:
     """Every dataset with whether it is synthetic, its source, licence and attribution."""
-    return conn.execute(SQL("datasets.sql")).fetchall()
+    rows = conn.execute(SQL("datasets.sql")).fetchall()
+    return [r | {"params": file_names(r["params"])} for r in rows]  # no server folders

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime
 
 from riskmap.api.auth import Reader
 from riskmap.api.deps import Connection
-from riskmap.api.responses import invalid, point_feature
+from riskmap.api.responses import file_names, invalid, point_feature
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import NotFoundError
 
@@ -82,7 +82,10 @@ def profile(
     p = {"code": v["code"], "radius_m": radius_m}
     return {
         "village": v,
-        "risk": SQL.rows(conn, "villages_risk.sql", p),
+        # the method's inputs name the rasters read: file name and hash, never the server's folders
+        "risk": [
+            r | {"inputs": file_names(r["inputs"])} for r in SQL.rows(conn, "villages_risk.sql", p)
+        ],
         "flash_flood_thresholds": SQL.rows(conn, "villages_thresholds.sql", p),
         "facilities": SQL.rows(conn, "villages_facilities.sql", p),
         "responsible": SQL.rows(conn, "villages_duties.sql", p),

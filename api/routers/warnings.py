@@ -12,6 +12,16 @@ Who sees what
   The public detail carries the published versions and evidence; the audit trail, the impact
   summary (it holds phone numbers) and the delivery status need a token.
 - CAP XML of any published version is public: it was sent to the public already.
+  ``?draft=1`` previews the CAP of the current draft (a candidate, or a pending update) for a
+  reviewer (``review`` permission: forecaster, commander, admin; 401 without a token, 403 for
+  other roles). The preview has CAP ``status`` ``Draft``, an identifier that is not a GB/T one
+  and a ``<note>`` saying in Chinese and English that it was not issued; it is never cached.
+
+Filters take known values only: an unknown ``status``, ``colour``, ``level``, ``hazard`` or
+``rule`` is 422 naming the parameter and the values allowed (not 200 with nothing, which reads
+as "no warnings"). ``level`` accepts the grade (一级), its number (1), the colour (red) and the
+Chinese colour (红色) alike. Hazards and rules are those of the rules this service runs plus
+those of stored warnings (a rule removed since still has its warnings).
 
 List pages are cached per worker, keyed by a fingerprint of the warning table (one cheap query
 per request) and sent with an ETag, so polling map clients cost almost nothing until a warning
@@ -29,6 +39,8 @@ import json
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
@@ -37,10 +49,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskmap.api.auth import OptionalPrincipal, Principal, require, unauthorised
 from riskmap.api.deps import Connection
+from riskmap.api.responses import invalid
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError, NotFoundError
 from riskmap.geo.impact import warning_impact
-from riskmap.geo.vocabulary import COLOUR_OF_GRADE_ZH, COLOURS
+from riskmap.geo.rules.load import RuleFileError, load_rules
+from riskmap.geo.vocabulary import COLOUR_OF_GRADE_ZH, COLOUR_ZH, COLOURS
 from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.cap_xml import render_cap
 
@@ -50,7 +64,14 @@ router = APIRouter(prefix="/api", tags=["warnings"])
 
 STATUSES = ("candidate", "issued", "rejected", "cancelled", "expired")
 PUBLIC_STATUSES = frozenset({"issued", "cancelled", "expired"})
-LEVELS = COLOUR_OF_GRADE_ZH | {"4": "blue", "3": "yellow", "2": "orange", "1": "red"}
+#: every way of naming a level: 一级, 1, red, 红色 (and 红) mean the same
+LEVELS = (
+    COLOUR_OF_GRADE_ZH
+    | {"4": "blue", "3": "yellow", "2": "orange", "1": "red"}
+    | {c: c for c in COLOURS}
+    | {zh: c for c, zh in COLOUR_ZH.items()}
+    | {zh[0]: c for c, zh in COLOUR_ZH.items()}
+)
 SIMPLIFY_DEGREES = 0.0001  # about 10 m: invisible at village scale, a fraction of the vertices
 CAP_MEDIA_TYPE = "application/cap+xml"
 GEOJSON = "application/geo+json"
@@ -58,14 +79,35 @@ WarningId = Annotated[int, Path(ge=1, le=2**62, description="warning id")]
 
 
 def _csv(value: str | None, allowed: set[str] | None, what: str) -> list[str] | None:
-    """A comma-separated filter as a list (None when absent), each value checked."""
+    """A comma-separated filter as a list (None when absent), each value checked: an unknown
+    one is 422 naming the parameter and the values allowed."""
     if value is None or not value.strip():
         return None
     items = [v.strip() for v in value.split(",") if v.strip()]
     bad = [v for v in items if allowed is not None and v not in allowed]
     if bad:
-        raise HTTPException(422, f"unknown {what} {bad}; allowed: {', '.join(sorted(allowed))}")
+        raise invalid(
+            what, f"unknown {what} {', '.join(bad)}; allowed: {', '.join(sorted(allowed))}"
+        )
     return items
+
+
+@lru_cache(maxsize=4)
+def _rule_words(dirs: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """Hazards and rule ids of the rules the service runs (built-in and site folder), read once."""
+    try:
+        rules = load_rules([FilePath(d) for d in dirs])
+    except RuleFileError:  # the rules command reports it; filters fall back on stored warnings
+        return frozenset(), frozenset()
+    return frozenset(r.rule.hazard for r in rules), frozenset(r.rule.id for r in rules)
+
+
+def _known(request: Request, conn: Connection) -> tuple[set[str], set[str]]:
+    """The hazards and rule ids a filter may name: the rules' and the stored warnings'."""
+    dirs = tuple(str(d) for d in request.app.state.settings.rule_dirs)
+    hazards, rules = _rule_words(dirs)
+    row = conn.execute(SQL("warning_filter_values.sql")).fetchone()
+    return set(hazards) | set(row["hazards"]), set(rules) | set(row["rules"])
 
 
 def _bbox(value: str | None) -> dict[str, float | None]:
@@ -135,7 +177,9 @@ def list_warnings(
     status: Annotated[
         str | None, Query(description="comma-separated: " + ", ".join(STATUSES))
     ] = None,
-    level: Annotated[str | None, Query(description="四级…一级 (or 4…1), comma-separated")] = None,
+    level: Annotated[
+        str | None, Query(description="四级…一级, 4…1, blue…red or 蓝色…红色; comma-separated")
+    ] = None,
     colour: Annotated[str | None, Query(description="blue, yellow, orange, red")] = None,
     hazard: Annotated[str | None, Query(description="e.g. flash_flood,rainstorm")] = None,
     rule: Annotated[str | None, Query(description="rule ids, comma-separated")] = None,
@@ -159,12 +203,13 @@ def list_warnings(
             raise unauthorised("candidate and rejected warnings need a bearer token")
     colours = set(_csv(colour, set(COLOURS), "colour") or [])
     colours |= {LEVELS[v] for v in _csv(level, set(LEVELS), "level") or []}
+    known_hazards, known_rules = _known(request, conn) if hazard or rule else (set(), set())
     params = {
         "public": public,
         "statuses": statuses,
         "colours": sorted(colours) or None,
-        "hazards": _csv(hazard, None, "hazard"),
-        "rules": _csv(rule, None, "rule"),
+        "hazards": _csv(hazard, known_hazards, "hazard"),
+        "rules": _csv(rule, known_rules, "rule"),
         "village": village,
         **_bbox(bbox),
         **_interval(datetime_),
@@ -231,17 +276,36 @@ class PageCache:
 
 @router.get(
     "/warnings/{warning_id}.cap",
-    summary="CAP 1.2 XML of a published version",
+    summary="CAP 1.2 XML of a published version (or, for reviewers, a draft preview)",
     response_class=Response,
-    responses={200: {"content": {CAP_MEDIA_TYPE: {}}}, 404: {"description": "never published"}},
+    responses={
+        200: {"content": {CAP_MEDIA_TYPE: {}}},
+        401: {"description": "draft=1 without a token"},
+        403: {"description": "draft=1 for a role that may not review"},
+        404: {"description": "never published (or, with draft=1, no draft awaiting review)"},
+    },
 )
 def warning_cap(
+    request: Request,
     conn: Connection,
+    principal: OptionalPrincipal,
     warning_id: WarningId,
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    draft: Annotated[
+        bool, Query(description="preview the current draft (status Draft; reviewers only)")
+    ] = False,
 ) -> Response:
     """The CAP message (GB/T 35965.1 profile, zh-CN and en-US ``<info>``) the public has now,
-    or the published ``version`` asked for; 404 while the warning was never published."""
+    or the published ``version`` asked for; 404 while the warning was never published.
+
+    ``draft=1``: the preview of the draft awaiting review, for reviewers only."""
+    if draft:
+        require("review")(request, principal)  # 401 without a token, 403 for other roles
+        if version is not None:
+            raise invalid("version", "a draft preview shows the current draft; omit version")
+        doc = render_cap(conn, warning_id, draft=True)
+        headers = {"Cache-Control": "private, no-store"}
+        return Response(doc, media_type=CAP_MEDIA_TYPE, headers=headers)
     doc = render_cap(conn, warning_id, version)
     # a given version never changes; "the current one" may be superseded at any moment
     cache = "public, max-age=86400, immutable" if version else "public, max-age=30"

@@ -23,9 +23,11 @@ SELECT (SELECT count(*) FROM hit) AS matched,
        coalesce(json_agg(json_build_object(
            'type', 'Feature',
            'id', w.id,
-           'geometry', ST_AsGeoJSON(CASE WHEN w.current_version = w.published_version THEN w.geom
+           'geometry', ST_AsGeoJSON(ST_ReducePrecision(  -- on the 6-decimal grid: valid
+               CASE WHEN w.current_version = w.published_version THEN w.geom
                ELSE (SELECT ST_Multi(ST_Union(a.geom)) FROM admin_unit a
-                     WHERE a.level = 'village' AND a.code = ANY(v.village_codes)) END, 6)::json,
+                     WHERE a.level = 'village' AND a.code = ANY(v.village_codes)) END,
+               1e-6), 6)::json,
            'properties', json_build_object(
                'warning_id', w.id,
                'version', v.version,

@@ -2,22 +2,37 @@
 -- public: show each warning's published version (and only warnings ever published); otherwise
 -- the current version (drafts included). A NULL filter means "any". The geometry is the
 -- version's area (the warning's area unless a pending draft changed it), simplified for maps.
+--
+-- Time has one source of truth: warning.expires_at, which the database derives from the
+-- <expires> of the version in force (migration 0026). A warning is in force from valid_from
+-- until the earlier of its expiry and its end (cancel or all-clear). Its status is reported as
+-- of now: an open warning whose expiry has passed is 'expired' even before the next rules run
+-- sends the all-clear, so status=issued (the public default) means "in force now". With a
+-- datetime, status=issued also finds warnings that were in force during the asked interval.
 WITH hit AS (
-    SELECT w.id, w.status, w.hazard, w.rule_id, w.rule_version, w.cap_status, w.review,
+    SELECT w.id, t.status, w.hazard, w.rule_id, w.rule_version, w.cap_status, w.review,
            w.current_version, w.published_version, w.first_fired_at, w.last_fired_at,
            w.valid_from, w.expires_at, w.ended_at, w.updated_at, w.village_codes AS area_codes,
            w.geom,
            CASE WHEN %(public)s THEN w.published_version ELSE w.current_version END AS shown
     FROM warning w
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN w.status IN ('candidate', 'issued') AND w.expires_at <= now()
+                    THEN 'expired' ELSE w.status END AS status,
+               least(w.expires_at, coalesce(w.ended_at, 'infinity')) AS until,
+               %(start)s::timestamptz IS NOT NULL OR %(end)s::timestamptz IS NOT NULL AS timed
+    ) t
     WHERE (NOT %(public)s OR w.published_version IS NOT NULL)
-      AND (%(statuses)s::text[] IS NULL OR w.status = ANY(%(statuses)s::text[]))
+      AND (%(statuses)s::text[] IS NULL OR t.status = ANY(%(statuses)s::text[])
+           OR (t.timed AND w.published_version IS NOT NULL
+               AND 'issued' = ANY(%(statuses)s::text[])))
       AND (%(hazards)s::text[] IS NULL OR w.hazard = ANY(%(hazards)s::text[]))
       AND (%(rules)s::text[] IS NULL OR w.rule_id = ANY(%(rules)s::text[]))
       AND (%(village)s::text IS NULL OR w.village_codes @> ARRAY[%(village)s::text])
       AND (%(xmin)s::float8 IS NULL
            OR ST_Intersects(w.geom, ST_MakeEnvelope(%(xmin)s::float8, %(ymin)s::float8,
                                                     %(xmax)s::float8, %(ymax)s::float8, 4326)))
-      AND (%(start)s::timestamptz IS NULL OR coalesce(w.ended_at, w.expires_at) >= %(start)s)
+      AND (%(start)s::timestamptz IS NULL OR t.until > %(start)s)
       AND (%(end)s::timestamptz IS NULL OR w.valid_from <= %(end)s)
 ),
 shown AS (
@@ -38,13 +53,13 @@ SELECT (SELECT count(*) FROM shown) AS matched,
                   json_build_object(
                'type', 'Feature',
                'id', p.id,
-               'geometry', ST_AsGeoJSON(ST_Simplify(
+               'geometry', ST_AsGeoJSON(ST_ReducePrecision(ST_SimplifyPreserveTopology(
                    CASE WHEN p.village_codes @> p.area_codes AND p.area_codes @> p.village_codes
                         THEN p.geom
                         ELSE coalesce((SELECT ST_Multi(ST_Union(a.geom)) FROM admin_unit a
                                        WHERE a.level = 'village'
                                          AND a.code = ANY(p.village_codes)), p.geom)
-                   END, %(tolerance)s, true), 6)::json,
+                   END, %(tolerance)s), 1e-6), 6)::json,  -- on the 6-decimal grid: valid
                'properties', json_build_object(
                    'id', p.id,
                    'status', p.status,

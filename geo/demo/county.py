@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from riskmap.geo.demo import admin, hazards, hydro, relief
+from riskmap.geo.demo import admin, danger_zone, hazards, hydro, relief
 from riskmap.geo.demo.boundaries import AdminOutline, children, load_bundled, load_outline
 from riskmap.geo.demo.people import People
 from riskmap.geo.demo.resources import make_resources
@@ -173,6 +173,10 @@ def generate(
         roster_start=roster_start,
     )
     person, duty = people.frames()
+    # drawn last, from a generator of its own: every table above stays as it was without it
+    village_frame["danger_zone_population"] = danger_zone.danger_zone_population(
+        village_frame, dem, drain, rivers, seed=seed
+    )
 
     tables: dict[str, pd.DataFrame] = {
         "admin_unit": _admin_frame(townships, village_frame),
@@ -232,8 +236,11 @@ def _admin_frame(townships: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> gpd
         "dataset_id",
     ]
     t = townships[[*cols, "geometry"]]
-    v = villages[[*cols, "urban_rural", "schools", "clinics", "geometry"]]
+    extra = ["urban_rural", "schools", "clinics", "danger_zone_population"]
+    v = villages[[*cols, *extra, "geometry"]]
     frame = pd.concat([t, v], ignore_index=True)
+    # villages only (the survey's figure); NULL for townships
+    frame["danger_zone_population"] = frame["danger_zone_population"].astype("Int64")
     frame["stat_code"] = frame["code"].str.ljust(12, "0")
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
     for col in ("schools", "clinics"):

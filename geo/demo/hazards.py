@@ -21,6 +21,7 @@ from riskmap.geo.terrain.flow import Drainage, receivers
 
 CRS = "EPSG:4326"
 _SIGNALS = ["鸣锣", "口哨", "手摇报警器", "高音喇叭", "电话通知"]
+_CN_NUMBERS = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
 
 
 def scale_of(people_count: np.ndarray) -> np.ndarray:
@@ -30,6 +31,25 @@ def scale_of(people_count: np.ndarray) -> np.ndarray:
         ["very_large", "large", "medium"],
         "small",
     )
+
+
+def responsible_title(nth: int) -> str:
+    """The responsible person of a village's ``nth`` hazard point (1-based).
+
+    A village has one 村主任: he answers for its first hazard point; each further point is the
+    charge of the leader of the village group (村民小组长) whose houses it threatens, as county
+    hazard-point registers often name them. One person per post, and the same draws as before.
+    """
+    return "村主任" if nth == 1 else "村民小组长"
+
+
+def responsible_org(village_name: str, nth: int) -> str:
+    """The village for its 村主任, 石溪村第一村民小组 … for the group leaders (one group each)."""
+    if nth == 1:
+        return village_name
+    group = nth - 1
+    label = _CN_NUMBERS[group] if group < len(_CN_NUMBERS) else str(group)
+    return f"{village_name}第{label}村民小组"
 
 
 def _village_at(villages: gpd.GeoDataFrame, pts: np.ndarray) -> np.ndarray:
@@ -89,11 +109,15 @@ def make_hazard_points(
         "unstable_slope": "不稳定斜坡",
     }
     ids, monitors, responsibles = [], [], []
+    groups: dict[str, int] = {}  # hazard points so far per village
     for k in range(pick.size):
         hid = f"{county.code}{k + 1:06d}"
         ids.append(hid)
         m = people.one(org=vnames[k], title="群测群防员", admin_code=vcodes[k])
-        r = people.one(org=vnames[k], title="村主任", admin_code=vcodes[k])
+        nth = groups[vcodes[k]] = groups.get(vcodes[k], 0) + 1
+        r = people.one(
+            org=responsible_org(vnames[k], nth), title=responsible_title(nth), admin_code=vcodes[k]
+        )
         people.duty(m, "hazard_monitor", hazard_point_id=hid)
         people.duty(r, "hazard_responsible", hazard_point_id=hid)
         monitors.append(m)

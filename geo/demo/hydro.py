@@ -359,12 +359,21 @@ def hydro_duties(
     township_names: dict[str, str],
     county: AdminOutline,
 ) -> None:
-    """Every reservoir gets its 三个责任人, every dike a responsible person."""
+    """Every reservoir gets its 三个责任人, every dike a responsible person.
+
+    The administrative responsible person of a small reservoir is a deputy head of its township
+    (分管副乡镇长, or 街道办副主任 in a subdistrict): the township's one 乡镇长 is made with the
+    township's officials, and a township may have several reservoirs.
+    """
     label = villages.geometry.representative_point()
     for st in stations[stations.sttp == "RR"].itertuples():
         v = villages.iloc[int(np.argmin(shapely.distance(label.to_numpy(), st.geom)))]
+        sub = v.kind == "community"  # the seat's communities make up a subdistrict (街道)
+        town = township_names[v.parent_code]
         admin = people.one(
-            org=f"{township_names[v.parent_code]}人民政府", title="乡镇长", admin_code=v.parent_code
+            org=f"{town}办事处" if sub else f"{town}人民政府",
+            title="街道办副主任" if sub else "副乡镇长",
+            admin_code=v.parent_code,
         )
         tech = people.one(org=f"{county.name}水利局", title="工程师", admin_code=county.code)
         patrol = people.one(org=v["name"], title="水库巡查员", admin_code=v.code)

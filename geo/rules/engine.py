@@ -3,12 +3,12 @@
 Inputs are gathered once per distinct spec (a handful of SQL queries in all), each rule's
 conditions are evaluated as numpy arrays over the villages, the highest level that holds wins per
 village, and the villages are grouped into one :class:`Proposal` per (rule, level) with the
-numbers that fired it for each village.
+numbers that fired it for each village and texts rendered from those numbers
+(:mod:`riskmap.geo.rules.render`).
 """
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -18,11 +18,10 @@ import psycopg
 
 from riskmap.geo.rules.inputs import InputValues, gather
 from riskmap.geo.rules.load import CompiledRule, evaluate_levels, load_rules
+from riskmap.geo.rules.render import TextRenderer
 from riskmap.geo.rules.villages import Villages, fetch_villages
-from riskmap.geo.vocabulary import COLOUR_ZH, COLOURS
+from riskmap.geo.vocabulary import COLOURS
 from riskmap.geo.warnings.proposal import Proposal
-
-MAX_NAMES = 10  # village names spelled out in a message before "等 N 个村"
 
 
 def run_rules(
@@ -98,18 +97,14 @@ def _code_scope(compiled: CompiledRule, villages: Villages) -> np.ndarray:
     return np.char.startswith(villages.codes.astype(str)[:, None], np.array(codes)).any(axis=1)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
-
-
 def _proposal(compiled, colour, level, idx, numbers, labels, villages, at) -> Proposal:
     rule = compiled.rule
     cond = compiled.conditions[colour]
-    shown = [v for v in compiled.variables if v in cond.names]
     # plain Python values column by column: numpy scalars one village at a time cost seconds
-    # at 500,000 villages
+    # at 500,000 villages; every variable is kept (the texts quote a village's own numbers)
     columns = [
-        (v, [None if x != x else round(x, 3) for x in numbers[v][idx].tolist()]) for v in shown
+        (v, [None if x != x else round(x, 3) for x in numbers[v][idx].tolist()])
+        for v in compiled.variables
     ]
     texts = [(k, a[idx].tolist()) for k, a in labels.items()]
     codes = villages.codes[idx].tolist()
@@ -118,26 +113,13 @@ def _proposal(compiled, colour, level, idx, numbers, labels, villages, at) -> Pr
         ev: dict[str, float | str] = {v: col[j] for v, col in columns if col[j] is not None}
         ev.update({k: str(col[j]) for k, col in texts if col[j] is not None})
         ev["condition"] = cond.text
+        ev["level"] = colour
         evidence[code] = ev
-    names = list(villages.names[idx])
-    listed = "、".join(names[:MAX_NAMES]) + (
-        f"等{len(names)}个村" if len(names) > MAX_NAMES else ""
-    )
-    subs: dict[str, str] = {
-        "county": "、".join(dict.fromkeys(villages.counties[idx])),
-        "villages": listed,
-        "n_villages": str(len(idx)),
-        "level_zh": COLOUR_ZH[colour],
-        "level_en": colour,
-        "title_zh": rule.title_zh,
-        "title_en": rule.title_en,
-    }
-    for v in compiled.variables:  # the worst value among the villages that fired
-        vals = numbers[v][idx]
-        subs[v] = _fmt(float(np.nanmax(vals))) if np.isfinite(vals).any() else "—"
-    text = {
-        k: string.Template(t).safe_substitute(subs) for k, t in compiled.templates[colour].items()
-    }
+    render = TextRenderer(compiled, colour, villages, at)
+    text = render(codes, evidence)
+    extra = {"rule_file": str(compiled.path)}
+    if level.response is not None:
+        extra["response_type"] = level.response
     return Proposal(
         rule_id=rule.id,
         rule_version=rule.version,
@@ -146,8 +128,6 @@ def _proposal(compiled, colour, level, idx, numbers, labels, villages, at) -> Pr
         at=at,
         village_codes=tuple(codes),
         evidence=evidence,
-        event_zh=rule.event_zh,
-        event_en=rule.event_en,
         category=rule.category,
         urgency=level.urgency,
         severity=level.severity,
@@ -155,6 +135,7 @@ def _proposal(compiled, colour, level, idx, numbers, labels, villages, at) -> Pr
         review=level.review or rule.review,
         hold_hours=rule.hold_hours,
         action=level.action,
-        extra={"rule_file": str(compiled.path)},
+        extra=extra,
+        render=render,
         **text,
     )

@@ -18,6 +18,8 @@ from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.rules import model as m
 from riskmap.geo.rules import rain_arrays
+from riskmap.geo.rules.land_cover import FOREST_MIN, forest_fraction
+from riskmap.geo.rules.render import beijing_en, beijing_zh
 from riskmap.geo.rules.villages import Villages
 from riskmap.geo.vocabulary import BEIJING
 
@@ -27,6 +29,24 @@ ATTENUATION = {
     "eastern": ((5.7123, 4.2903, 25.0), (3.6588, 3.5406, 13.0), 1.3626),
     "moderate": ((5.8410, 3.6570, 15.0), (3.9440, 2.8450, 7.0), 1.0710),
 }
+# Hotspots: VIIRS class 'low' and MODIS confidence under 30 % are low confidence (FIRMS user
+# guide); a spot seen on REPEAT_DAYS earlier days of the last month within REPEAT_M is a
+# persistent heat source (a factory, a kiln) and set aside ⚠ (local choices).
+MODIS_LOW_PCT = 30
+REPEAT_M = 750.0
+REPEAT_DAYS = 3
+REPEAT_WINDOW_DAYS = 30
+SATELLITES = {  # FIRMS satellite code → name
+    "T": "Terra", "A": "Aqua", "N": "Suomi NPP", "N20": "NOAA-20", "N21": "NOAA-21",
+    "1": "NOAA-20", "J1": "NOAA-20", "J2": "NOAA-21",
+}  # fmt: skip
+VIIRS_CONFIDENCE_ZH = {"low": "低", "nominal": "中等", "high": "高"}
+# CMA warning signal types (DOMAIN.md): a relayed signal keeps its event, said in English too
+SIGNAL_EN = {
+    "台风": "Typhoon", "暴雨": "Rainstorm", "暴雪": "Snowstorm", "寒潮": "Cold wave",
+    "大风": "Gale", "沙尘暴": "Sandstorm", "高温": "Heat", "干旱": "Drought", "雷电": "Lightning",
+    "冰雹": "Hail", "霜冻": "Frost", "大雾": "Fog", "霾": "Haze", "道路结冰": "Road icing",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,36 @@ def _rain_forecast(conn, at, spec: m.RainForecast, villages: Villages) -> InputV
     return _spread(villages, rows, {"": 1})
 
 
+def _rain_outlook(conn, at, spec: m.RainOutlook, villages: Villages) -> InputValues:
+    """Observed rain of the last ``hours - k`` hours plus forecast of the next ``k``, for the
+    wettest k in 1 … hours (实况 + 预报 in one window, as flash-flood warning practice adds
+    them); NaN where no forecast reaches the village. A village with no observation counts
+    its past hours as dry (the forecast alone then decides, as before)."""
+    n, d = len(villages), spec.hours
+    past = [h for h in range(1, d)]
+    observed = _observed_windows(conn, at, past, villages) if past else {}
+    best = np.full(n, np.nan)
+    best_obs = np.full(n, np.nan)
+    best_fc = np.full(n, np.nan)
+    for k in range(1, d + 1):
+        fc = _rain_forecast(conn, at, m.RainForecast(kind="rain_forecast", hours=k), villages)
+        fc_k = fc.numbers[""]
+        obs = np.nan_to_num(observed.get(d - k, np.zeros(n)), nan=0.0) if k < d else np.zeros(n)
+        total = obs + fc_k
+        better = ~np.isnan(total) & (np.isnan(best) | (total > best))
+        best = np.where(better, total, best)
+        best_obs = np.where(better, obs, best_obs)
+        best_fc = np.where(better, fc_k, best_fc)
+    return InputValues({"": best, "_observed": best_obs, "_forecast": best_fc}, {})
+
+
+def _observed_windows(conn, at, hours: list[int], villages: Villages) -> dict[int, np.ndarray]:
+    """Observed rain (mm) over (at - h, at] for each h, as _rain_windows gathers it."""
+    specs = [m.RainWindow.model_construct(kind="rain_window", hours=h) for h in hours]
+    got = _rain_windows(conn, at, specs, villages)
+    return {s.hours: got[s].numbers[""] for s in specs}
+
+
 def _flash_threshold(conn, at, spec: m.FlashThreshold, villages: Villages) -> InputValues:
     rows = SQL.rows(conn, "flash_threshold.sql", {"duration_h": spec.duration_h}, shape="tuple")
     return _spread(villages, rows, {"": 1 if spec.stage == "prepare" else 2})
@@ -138,7 +188,7 @@ def _river_stage(conn, at, spec: m.RiverStage, villages: Villages) -> InputValue
     params = {"at": at, "max_age_s": spec.max_age_hours * 3600, "relations": list(spec.relations)}
     rows = SQL.rows(conn, "river_stage.sql", params, shape="tuple")
     cols = {"": 1, "_z": 2, "_wrz": 3, "_alarm": 4, "_grz": 5}
-    got = _spread(villages, rows, cols, {"_station": 6})
+    got = _spread(villages, rows, cols, {"_station": 6, "_station_name": 7, "_river": 8})
     x = got.numbers
     x["_over_warning"] = _flag(x["_z"], x["_wrz"])
     x["_over_alarm"] = _flag(x["_z"], x.pop("_alarm"))
@@ -156,7 +206,10 @@ def _reservoir_level(conn, at, spec: m.ReservoirLevel, villages: Villages) -> In
     }
     rows = SQL.rows(conn, "reservoir_level.sql", params, shape="tuple")
     got = _spread(
-        villages, rows, {"": 1, "_rz": 2, "_limit": 3, "_design": 4, "_check": 5}, {"_station": 6}
+        villages,
+        rows,
+        {"": 1, "_rz": 2, "_limit": 3, "_design": 4, "_check": 5},
+        {"_station": 6, "_station_name": 7},
     )
     x = got.numbers
     x["_over_limit"] = _flag(x["_rz"], x["_limit"])
@@ -171,16 +224,56 @@ def _geohazard_risk(conn, at, spec: m.GeohazardRisk, villages: Villages) -> Inpu
 
 
 def _hotspot(conn, at, spec: m.HotspotDistance, villages: Villages) -> InputValues:
+    """Hotspots near each village, weighed (see ``model.HotspotDistance``)."""
     params = {
         "at": at,
         "age_s": spec.hours * 3600,
         "max_m": spec.max_km * 1000,
         "max_deg": spec.max_km / 50.0,  # ≥ the longitude span of max_km up to 63° N
+        "repeat_m": REPEAT_M,
+        "repeat_deg": REPEAT_M / 50_000.0,
+        "repeat_window_days": REPEAT_WINDOW_DAYS,
     }
     rows = SQL.rows(conn, "hotspot_distance.sql", params, shape="tuple")
-    got = _spread(villages, rows, {"": 1, "_count": 2})
-    got.numbers["_count"] = np.nan_to_num(got.numbers["_count"], nan=0.0)
-    return got
+    n = len(villages)
+    nums = {k: np.full(n, np.nan) for k in ("", "_count", "_confident", "_set_aside")}
+    labels = {k: np.full(n, None, dtype=object) for k in m.HotspotDistance.LABELS}
+    nums["_count"][:] = 0.0
+    nums["_set_aside"][:] = 0.0
+    if not rows:
+        return InputValues(nums, labels)
+    forest = forest_fraction(conn, [r[8] for r in rows], [r[9] for r in rows])
+    pos, found = villages.index(r[0] for r in rows)
+    kept_rows = [(r, f) for r, f, ok in zip(rows, forest.tolist(), found, strict=True) if ok]
+    nearest: dict[int, tuple] = {}
+    for p, (row, frac) in zip(pos.tolist(), kept_rows, strict=True):
+        if row[10] >= REPEAT_DAYS:
+            nums["_set_aside"][p] += 1
+            continue
+        on_forest = frac != frac or frac >= FOREST_MIN  # unknown cover: possibly forest
+        if (spec.cover == "forest" and not on_forest) or (spec.cover == "farmland" and on_forest):
+            continue
+        nums["_count"][p] += 1
+        if p not in nearest:  # rows come nearest first per village
+            nearest[p] = row
+    nums["_set_aside"][nums["_set_aside"] == 0] = np.nan  # nothing set aside: nothing to say
+    for p, row in nearest.items():
+        _, _, km, sat, instrument, when, pct, cls, *_ = row
+        nums[""][p] = km
+        low = cls == "low" if instrument == "VIIRS" else pct is not None and pct < MODIS_LOW_PCT
+        nums["_confident"][p] = 0.0 if low and nums["_count"][p] < 2 else 1.0
+        name = SATELLITES.get(sat, sat)
+        labels["_satellite"][p] = f"{name}卫星"
+        labels["_satellite_en"][p] = f"{name} ({instrument})"
+        labels["_time"][p] = beijing_zh(when)
+        labels["_time_en"][p] = beijing_en(when)
+        if cls is not None:
+            labels["_confidence"][p] = f"{VIIRS_CONFIDENCE_ZH.get(cls, cls)}置信度"
+            labels["_confidence_en"][p] = f"{cls} confidence"
+        elif pct is not None:
+            labels["_confidence"][p] = f"置信度{pct}%"
+            labels["_confidence_en"][p] = f"{pct} % confidence"
+    return InputValues(nums, labels)
 
 
 def _fire_danger(conn, at, spec: m.FireDanger, villages: Villages) -> InputValues:
@@ -226,12 +319,27 @@ def _quake(conn, at, spec: m.QuakeIntensity, villages: Villages) -> InputValues:
 
 
 def _cap_colour(conn, at, spec: m.UpstreamCapColour, villages: Villages) -> InputValues:
-    return _spread(
+    got = _spread(
         villages,
         SQL.rows(conn, "cap_colour.sql", {"at": at}, shape="tuple"),
         {"": 1},
-        {"_event": 2},
+        {"_event": 2, "_issuer": 3, "_headline": 4},
     )
+    events = got.labels["_event"]
+    got.labels["_event_en"] = np.array(
+        [None if e is None else SIGNAL_EN.get(_signal_type(e)) for e in events], dtype=object
+    )
+    got.labels["_event"] = np.array(
+        [None if e is None else _signal_type(e) for e in events], dtype=object
+    )
+    return got
+
+
+def _signal_type(event: str) -> str:
+    """暴雨 from 暴雨, 暴雨预警 or 暴雨红色预警信号 (the event without colour and suffix)."""
+    for word in ("预警信号", "预警", "信号", "红色", "橙色", "黄色", "蓝色"):
+        event = event.replace(word, "")
+    return event.strip() or event
 
 
 def _sensor(conn, at, spec: m.SensorOverAlarm, villages: Villages) -> InputValues:
@@ -244,6 +352,7 @@ def _sensor(conn, at, spec: m.SensorOverAlarm, villages: Villages) -> InputValue
 _FETCHERS: dict[type, Callable[..., InputValues]] = {
     m.RainWindow: _rain_window,
     m.RainForecast: _rain_forecast,
+    m.RainOutlook: _rain_outlook,
     m.FlashThreshold: _flash_threshold,
     m.RiverStage: _river_stage,
     m.ReservoirLevel: _reservoir_level,

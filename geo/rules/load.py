@@ -19,11 +19,20 @@ from riskmap.geo.errors import DataError
 from riskmap.geo.rules.expr import Expression, ExpressionError, compile_expression
 from riskmap.geo.rules.model import Rule, RuleFile, Templates
 from riskmap.geo.rules.yamlload import LineDict, line_of, load_yaml
+from riskmap.geo.vocabulary import COLOURS
+
+#: A compiled text: sentences, each a tuple of alternative templates.
+Text = tuple[tuple[str, ...], ...]
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 FIXED_PLACEHOLDERS = frozenset(
-    {"county", "villages", "n_villages", "level_zh", "level_en", "title_zh", "title_en"}
-)
+    {
+        "county", "villages", "n_villages", "n_villages_en", "level_zh", "level_en", "title_zh",
+        "title_en", "worst_village", "worst_zh", "worst_en", "at_zh", "at_en",
+        *(f"n_{c}" for c in COLOURS), *(f"n_{c}_en" for c in COLOURS),
+    }
+)  # fmt: skip
+TRIGGER_PLACEHOLDERS = frozenset({"village", "value", "threshold"})
 TEMPLATE_FIELDS = tuple(Templates.model_fields)
 
 
@@ -47,7 +56,8 @@ class CompiledRule:
     labels: tuple[str, ...]  # text variables (evidence only)
     scope_where: Expression | None
     conditions: dict[str, Expression]  # colour → condition, low → high
-    templates: dict[str, dict[str, str]]  # colour → field → template text (merged)
+    templates: dict[str, dict[str, Text]]  # colour → field → sentences (merged)
+    worst_by: Expression | None  # orders the villages a text quotes first
     test_lines: tuple[int, ...]  # line of each test case
 
 
@@ -162,8 +172,34 @@ def _compile(rule: Rule, path: Path, node: LineDict) -> CompiledRule:
     )
     conditions = {c: expression(lv.when, "levels", c, "when") for c, lv in rule.levels.items()}
 
-    allowed = FIXED_PLACEHOLDERS | names
-    templates: dict[str, dict[str, str]] = {}
+    worst_by = expression(rule.worst_by, "worst_by") if rule.worst_by is not None else None
+    per_village = names | frozenset(labels)
+    allowed = FIXED_PLACEHOLDERS | per_village | {f"total_{v}" for v in variables}
+    # a distance input also gives where its object is relative to the worst village (render.py)
+    allowed |= {f"{v}_where_{z}" for v in variables if v.endswith("_km") for z in ("zh", "en")}
+
+    def check_placeholders(text: str, known: frozenset[str], what: str, *keys) -> None:
+        tpl = string.Template(text)
+        if not tpl.is_valid():
+            raise fail(f"{what}: invalid placeholder syntax", *keys)
+        unknown = set(tpl.get_identifiers()) - known
+        if unknown:
+            raise fail(
+                f"{what}: unknown placeholder(s) {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(sorted(known))})",
+                *keys,
+            )
+
+    for i, trig in enumerate(rule.triggers):
+        for ref in (trig.value, trig.threshold):
+            if isinstance(ref, str) and ref not in names:
+                raise fail(f"trigger {i}: {ref} is not a variable of the inputs", "triggers", i)
+        for field in ("zh", "en"):
+            for text in _sentences([getattr(trig, field)])[0]:
+                known = TRIGGER_PLACEHOLDERS | per_village
+                check_placeholders(text, known, f"trigger {i} {field}", "triggers", i, field)
+
+    templates: dict[str, dict[str, Text]] = {}
     for colour, level in rule.levels.items():
         merged = {}
         for field in TEMPLATE_FIELDS:
@@ -171,20 +207,15 @@ def _compile(rule: Rule, path: Path, node: LineDict) -> CompiledRule:
             keys = ("levels", colour, "templates", field)
             if getattr(level.templates, field) is None:
                 keys = ("templates", field)
+            if text is None and field.startswith("event_"):
+                text = getattr(rule, field).replace("$", "$$")
             if text is None:
                 raise fail(f"level {colour}: no template {field} (set it on the rule or level)")
-            tpl = string.Template(text)
-            if not tpl.is_valid():
-                raise fail(f"template {field}: invalid placeholder syntax", *keys)
-            unknown = set(tpl.get_identifiers()) - allowed
-            if unknown:
-                known = ", ".join(sorted(allowed))
-                raise fail(
-                    f"template {field}: unknown placeholder(s) {', '.join(sorted(unknown))} "
-                    f"(known: {known})",
-                    *keys,
-                )
-            merged[field] = text
+            sentences = _sentences(text)
+            for alternatives in sentences:
+                for alt in alternatives:
+                    check_placeholders(alt, allowed, f"template {field}", *keys)
+            merged[field] = sentences
         templates[colour] = merged
 
     for i, case in enumerate(rule.tests):
@@ -203,8 +234,16 @@ def _compile(rule: Rule, path: Path, node: LineDict) -> CompiledRule:
         scope_where=scope_where,
         conditions=conditions,
         templates=templates,
+        worst_by=worst_by,
         test_lines=tuple(_node_line(node, "tests", i) or node.line for i in range(len(rule.tests))),
     )
+
+
+def _sentences(text: str | list) -> Text:
+    """A template field as sentences of alternatives (see ``model.Sentence``)."""
+    if isinstance(text, str):
+        return ((text,),)
+    return tuple((s,) if isinstance(s, str) else tuple(s) for s in text)
 
 
 def evaluate_levels(
@@ -215,8 +254,6 @@ def evaluate_levels(
     ``in_scope`` (bool) masks villages outside the rule's code scope; the ``where`` scope is
     applied here.
     """
-    from riskmap.geo.vocabulary import COLOURS
-
     n = len(in_scope)
     mask = in_scope.copy()
     if compiled.scope_where is not None:

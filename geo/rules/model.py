@@ -26,6 +26,11 @@ Category = Literal[
     "CBRNE", "Other",
 ]  # fmt: skip
 Action = Literal["prepare_evacuation", "evacuate_now"]
+#: CAP responseType: what the instruction asks people to do (checked against the instruction by
+#: tests/geo/test_rules_texts.py).
+Response = Literal[
+    "Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "None",
+]  # fmt: skip
 
 
 class _Strict(BaseModel):
@@ -54,6 +59,17 @@ class RainForecast(_Input):
     hours: int = Field(ge=1, le=72)
 
 
+class RainOutlook(_Input):
+    """Rain of one ``hours`` window that starts in the past and ends in the coming hours: the
+    observed rain of the last ``hours - k`` hours plus the forecast of the next ``k`` (实况 +
+    预报), the wettest such window for k = 1 … ``hours``. ``name_observed`` and
+    ``name_forecast`` are its two parts, so a text can say how much has already fallen."""
+
+    OUTPUTS: ClassVar[tuple[str, ...]] = ("", "_observed", "_forecast")
+    kind: Literal["rain_outlook"]
+    hours: Literal[1, 3, 6, 12, 24]
+
+
 class FlashThreshold(_Input):
     """The village's own critical rainfall (mm) for ``duration_h``; NULL where it has none."""
 
@@ -69,7 +85,7 @@ class RiverStage(_Input):
     OUTPUTS: ClassVar[tuple[str, ...]] = (
         "", "_over_warning", "_over_alarm", "_over_guarantee", "_z", "_wrz", "_grz",
     )  # fmt: skip
-    LABELS: ClassVar[tuple[str, ...]] = ("_station",)
+    LABELS: ClassVar[tuple[str, ...]] = ("_station", "_station_name", "_river")
     kind: Literal["river_stage"]
     relations: tuple[Relation, ...] = ("downstream",)
     max_age_hours: float = Field(default=6.0, gt=0, le=72)
@@ -82,7 +98,7 @@ class ReservoirLevel(_Input):
     OUTPUTS: ClassVar[tuple[str, ...]] = (
         "", "_over_limit", "_over_design", "_over_check", "_rz", "_limit",
     )  # fmt: skip
-    LABELS: ClassVar[tuple[str, ...]] = ("_station",)
+    LABELS: ClassVar[tuple[str, ...]] = ("_station", "_station_name")
     kind: Literal["reservoir_level"]
     relations: tuple[Relation, ...] = ("downstream",)
     max_age_hours: float = Field(default=6.0, gt=0, le=72)
@@ -97,13 +113,25 @@ class GeohazardRisk(_Input):
 
 
 class HotspotDistance(_Input):
-    """Distance (km) from the village to the nearest satellite hotspot of the last ``hours``
-    within ``max_km`` (NULL beyond), and how many lie within ``max_km``."""
+    """Satellite hotspots of the last ``hours`` within ``max_km`` of the village, weighed.
 
-    OUTPUTS: ClassVar[tuple[str, ...]] = ("", "_count")
+    Detections repeating at one spot on earlier days (a factory's heat, see
+    ``hotspot_distance.sql``) are set aside; ``cover`` keeps those on forest (``forest``: the
+    forest-cover layer ≥ 0.5 there, or no layer covering the point), on open land, mostly
+    farmland where straw is burnt (``farmland``), or ``any``. ``name`` is the distance (km) to
+    the nearest kept hotspot, ``_count`` how many are kept, ``_confident`` 1 when the nearest
+    is of nominal or high confidence (VIIRS ``n``/``h``, MODIS ≥ 30 %) or is not alone,
+    ``_set_aside`` how many repeating detections were set aside; labels say what was seen.
+    """
+
+    OUTPUTS: ClassVar[tuple[str, ...]] = ("", "_count", "_confident", "_set_aside")
+    LABELS: ClassVar[tuple[str, ...]] = (
+        "_satellite", "_satellite_en", "_time", "_time_en", "_confidence", "_confidence_en",
+    )  # fmt: skip
     kind: Literal["hotspot_distance_km"]
     hours: float = Field(default=24.0, gt=0, le=240)
     max_km: float = Field(default=20.0, gt=0, le=200)
+    cover: Literal["forest", "farmland", "any"] = "any"
 
 
 class FireDanger(_Input):
@@ -125,7 +153,7 @@ class UpstreamCapColour(_Input):
     """Highest colour (1 blue … 4 red) of active upstream CAP alerts covering the village."""
 
     kind: Literal["upstream_cap_colour"]
-    LABELS: ClassVar[tuple[str, ...]] = ("_event",)
+    LABELS: ClassVar[tuple[str, ...]] = ("_event", "_event_en", "_issuer", "_headline")
 
 
 class SensorOverAlarm(_Input):
@@ -140,6 +168,7 @@ class SensorOverAlarm(_Input):
 InputSpec = Annotated[
     RainWindow
     | RainForecast
+    | RainOutlook
     | FlashThreshold
     | RiverStage
     | ReservoirLevel
@@ -152,9 +181,9 @@ InputSpec = Annotated[
     Field(discriminator="kind"),
 ]
 INPUT_KINDS: tuple[str, ...] = (
-    "rain_window", "rain_forecast", "flash_threshold", "river_stage", "reservoir_level",
-    "geohazard_risk_level", "hotspot_distance_km", "fire_danger_level", "quake_intensity",
-    "upstream_cap_colour", "sensor_over_alarm",
+    "rain_window", "rain_forecast", "rain_outlook", "flash_threshold", "river_stage",
+    "reservoir_level", "geohazard_risk_level", "hotspot_distance_km", "fire_danger_level",
+    "quake_intensity", "upstream_cap_colour", "sensor_over_alarm",
 )  # fmt: skip
 
 
@@ -166,15 +195,38 @@ class Scope(_Strict):
     where: str | None = None
 
 
-class Templates(_Strict):
-    """Message templates; unset fields fall back to the rule's."""
+#: A text: one template, or a list of sentences, each one template or a list of alternatives
+#: of which the first whose placeholders all have a value is said (a missing input chooses
+#: another sentence, never a placeholder or a dash); a sentence none of whose alternatives can
+#: be said is left out.
+Sentence = str | list[str | list[str]]
 
-    headline_zh: str | None = None
-    headline_en: str | None = None
-    description_zh: str | None = None
-    description_en: str | None = None
-    instruction_zh: str | None = None
-    instruction_en: str | None = None
+
+class Templates(_Strict):
+    """Message templates (see :data:`Sentence`); unset fields fall back to the rule's (the
+    CAP event to the rule's ``event_zh``/``event_en``: a relay sets it to the source's)."""
+
+    event_zh: Sentence | None = None
+    event_en: Sentence | None = None
+    headline_zh: Sentence | None = None
+    headline_en: Sentence | None = None
+    description_zh: Sentence | None = None
+    description_en: Sentence | None = None
+    instruction_zh: Sentence | None = None
+    instruction_en: Sentence | None = None
+
+
+class Trigger(_Strict):
+    """What a text says crossed what at a village: ``value`` reached ``threshold`` (a variable
+    or a number), said for the worst villages by ``zh``/``en`` (placeholders: ``$village``,
+    ``$value``, ``$threshold`` and that village's own variables and labels). ``levels``: the
+    village levels it speaks for (default all)."""
+
+    value: Annotated[str, Field(pattern=NAME)]
+    threshold: Annotated[str, Field(pattern=NAME)] | float
+    levels: tuple[Colour, ...] = ()
+    zh: str | list[str]  # alternatives, as in a sentence
+    en: str | list[str]
 
 
 class Level(_Strict):
@@ -185,6 +237,7 @@ class Level(_Strict):
     severity: Severity = "Moderate"
     certainty: Certainty = "Likely"
     action: Action | None = None
+    response: Response | None = None  # CAP responseType; default: from the action, else Monitor
     review: Review | None = None  # default: the rule's
     templates: Templates = Templates()
 
@@ -213,6 +266,8 @@ class Rule(_Strict):
     inputs: dict[Annotated[str, Field(pattern=NAME)], InputSpec] = Field(min_length=1)
     levels: dict[Colour, Level] = Field(min_length=1)
     templates: Templates = Templates()
+    triggers: list[Trigger] = []
+    worst_by: str | None = None  # expression: the larger, the worse a village (texts quote it)
     review: Review = "forecaster"
     hold_hours: float = Field(default=3.0, gt=0, le=240)
     tests: list[TestCase] = Field(min_length=1)

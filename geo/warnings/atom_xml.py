@@ -3,9 +3,10 @@
 Written here, beside the CAP writer (``cap_xml``), because both render the issued warnings for
 the outside world; the router only hands over the connection and its own base URL.
 
-One entry per issued warning, pointing at the CAP document of its published version
+One entry per issued warning in force, pointing at the CAP document of its published version
 (``rel="alternate" type="application/cap+xml"``); a cancelled or expired warning leaves the
-feed (its Cancel message stays reachable through the warning's ``.cap`` link). Entries carry the
+feed (its Cancel message stays reachable through the warning's ``.cap`` link), and so does one
+whose ``<expires>`` has passed, at once, before a rules run sends its all-clear. Entries carry the
 usual CAP summary elements (``cap:event``, ``cap:severity`` …) like the US NWS and MeteoAlarm
 feeds, so readers can filter without fetching every document.
 """
@@ -29,7 +30,7 @@ _A = f"{{{ATOM_NS}}}"
 _C = f"{{{CAP_NS}}}"
 
 
-def render_atom(conn: psycopg.Connection, base_url: str) -> bytes:
+def render_atom(conn: psycopg.Connection, base_url: str, at: datetime | None = None) -> bytes:
     """The feed (UTF-8 bytes) of every issued warning's current CAP message, newest first.
 
     Parameters
@@ -38,9 +39,12 @@ def render_atom(conn: psycopg.Connection, base_url: str) -> bytes:
         Connection (read only).
     base_url
         The service's public address ending in ``/``; links in the feed start with it.
+    at
+        The time the feed is for (default now): alerts in force then.
     """
-    rows = SQL.rows(conn, "atom_entries.sql", {"limit": MAX_ENTRIES})
-    changed = SQL.one(conn, "atom_updated.sql")["updated"]
+    at = at or datetime.now(UTC)
+    rows = SQL.rows(conn, "atom_entries.sql", {"limit": MAX_ENTRIES, "at": at})
+    changed = SQL.one(conn, "atom_updated.sql", {"at": at})["updated"]
     feed = etree.Element(_A + "feed", nsmap={None: ATOM_NS, "cap": CAP_NS})
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", "zh-CN")
     self_url = base_url + "api/cap/feed.atom"

@@ -9,44 +9,61 @@ Decisions
   and aggregators read one language per block); both carry the same ``<area>``.
 - ``areaDesc`` is short (``麻阳苗族自治县 3个乡镇 12个村``), never the list of villages: the
   villages are ``<geocode>``s (one per village, 12-digit code) and the shape is ``<polygon>``s.
-- Polygons are the union of the version's villages (not the warning's current area, which may
-  have grown in a draft since): exterior rings only (holes filled: a village enclave inside the
-  area is warned too rather than dropped by consumers that cannot read holes), simplified until
-  each ring has at most :data:`MAX_RING_POINTS` points, snapped to 6 decimals, valid, closed,
-  written ``lat,lon`` as CAP requires.
+- Polygons are drawn from the version's villages (not the warning's current area, which may
+  have grown in a draft since) by :func:`riskmap.geo.warnings.cap_polygons.area_polygons`:
+  hole-free (a hole holding an unwarned village is cut open, never filled), at most
+  100 points each (as many polygons as needed), every warned village
+  covered, every other village covered by less than 1 % of its area; six decimals, valid,
+  closed, written ``lat,lon`` as CAP requires. That module's docstring gives the algorithm.
+- A **draft preview** (``render_cap(..., draft=True)``, for reviewers before they issue) is the
+  same document built from the current draft version, with CAP ``status`` ``Draft`` ("a
+  preliminary template or draft, not actionable in its current form", CAP 1.2 §3.2.1), an
+  identifier that cannot be mistaken for a GB/T 35965.1 one (``riskmap-draft-<id>-<version>``),
+  ``sent`` the time of the preview and a ``<note>`` saying in both languages that it is a
+  preview and was not issued. It is never delivered or stored.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import shapely
 from lxml import etree
 from psycopg.rows import dict_row
-from shapely.geometry import Polygon
-from shapely.geometry.base import BaseGeometry
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import NotFoundError
 from riskmap.geo.vocabulary import CAP_12_NS as CAP_NS
 from riskmap.geo.vocabulary import COLOUR_EN, COLOUR_ZH, GRADE_EN, GRADE_ZH
 from riskmap.geo.warnings import cap
+from riskmap.geo.warnings.cap_polygons import area_polygons
 
 SQL = SqlFiles("riskmap.geo.warnings.sql")
 
 PROFILE = "GB/T 35965.1-2018"  # CAP <code>: the profile the message follows
-MAX_RING_POINTS = 100  # WEA and several aggregators accept at most 100 points per polygon
-PRECISION = 1e-6  # six decimals (about 0.1 m)
+DRAFT_IDENTIFIER = "riskmap-draft"  # a preview's identifier: never a GB/T 35965.1 one
+DRAFT_NOTE = (
+    "预览草稿，尚未发布，请勿转发。Draft preview, not issued: do not forward"
+    " (warning {id}, version {version})."
+)
 COUNTY_GEOCODE = "GB/T 2260"  # 6-digit county code
 VILLAGE_GEOCODE = "GB/T 2260 village"  # 12-digit village code (statistics bureau division code)
 LANGUAGES = ("zh-CN", "en-US")
 _ACTION_ZH = {"prepare_evacuation": "准备转移", "evacuate_now": "立即转移"}
 
 
-def render_cap(conn: psycopg.Connection, warning_id: int, version: int | None = None) -> bytes:
-    """The CAP 1.2 document (UTF-8 bytes) of a published version of a warning.
+def render_cap(
+    conn: psycopg.Connection,
+    warning_id: int,
+    version: int | None = None,
+    *,
+    draft: bool = False,
+    now: datetime | None = None,
+) -> bytes:
+    """The CAP 1.2 document (UTF-8 bytes) of a published version of a warning, or with
+    ``draft=True`` the preview of its current draft (see the module docstring).
 
     Parameters
     ----------
@@ -55,25 +72,54 @@ def render_cap(conn: psycopg.Connection, warning_id: int, version: int | None = 
     warning_id
         The warning.
     version
-        A published version number; ``None`` for the version the public has now.
+        A published version number; ``None`` for the version the public has now. Not with
+        ``draft`` (a warning has at most one draft, its current version).
+    draft
+        Preview the current draft version instead (CAP status ``Draft``).
+    now
+        The preview's ``sent`` (default: the current time).
 
     Raises
     ------
     NotFoundError
-        If the warning has no such published version (a candidate has none).
+        If the warning has no such published version (a candidate has none), or no draft.
     """
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            SQL("cap_version.sql"),
-            {"id": warning_id, "version": version},
-        ).fetchone()
-        if row is None:
-            which = f"version {version}" if version is not None else "published version"
-            raise NotFoundError(f"warning {warning_id} has no {which}")
+        if draft:
+            row = cur.execute(SQL("cap_draft.sql"), {"id": warning_id}).fetchone()
+            if row is None:
+                raise NotFoundError(f"warning {warning_id} has no draft awaiting review")
+            row = _as_preview(row, now or datetime.now(UTC))
+        else:
+            row = cur.execute(
+                SQL("cap_version.sql"), {"id": warning_id, "version": version}
+            ).fetchone()
+            if row is None:
+                which = f"version {version}" if version is not None else "published version"
+                raise NotFoundError(f"warning {warning_id} has no {which}")
         area = cur.execute(SQL("cap_area.sql"), {"villages": row["village_codes"]}).fetchone()
-    if area is None or area["geom"] is None:
+    if area is None or not area["outlines"]:
         raise NotFoundError(f"warning {warning_id}: none of its villages exist any more")
     return to_bytes(build_alert(row, area))
+
+
+def _as_preview(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A draft version row made into what :func:`build_alert` needs for a preview."""
+    earlier = [
+        (sender, ident, sent)
+        for (sender, ident), sent in zip(
+            row["earlier"] or [], row["earlier_sent"] or [], strict=True
+        )
+    ]
+    county = row["village_codes"][0][:6]
+    return row | {
+        "cap_identifier": f"{DRAFT_IDENTIFIER}-{row['warning_id']}-{row['version']}",
+        "cap_sender": cap.sender_address(county),
+        "cap_sent": now,
+        "cap_status": "Draft",
+        "references_text": cap.references(earlier) if row["msg_type"] != "Alert" else None,
+        "note": DRAFT_NOTE.format(id=row["warning_id"], version=row["version"]),
+    }
 
 
 def to_bytes(alert: etree._Element) -> bytes:
@@ -91,11 +137,13 @@ def build_alert(row: dict[str, Any], area: dict[str, Any]) -> etree._Element:
     _sub(alert, "msgType", row["msg_type"])
     _sub(alert, "scope", "Public")
     _sub(alert, "code", PROFILE)
-    if row["msg_type"] == "Cancel" and row.get("reason"):
+    if row.get("note"):
+        _sub(alert, "note", row["note"])
+    elif row["msg_type"] == "Cancel" and row.get("reason"):
         _sub(alert, "note", row["reason"])
     if row["msg_type"] != "Alert":
         _sub(alert, "references", row["references_text"])
-    polygons = cap_polygons(shapely.from_wkb(bytes(area["geom"])))
+    polygons = cap_polygons(area)
     for lang in LANGUAGES:
         alert.append(_info(row, area, polygons, lang))
     return alert
@@ -172,39 +220,15 @@ def _sender_name(area: dict[str, Any], zh: bool) -> str:
     return f"{county} Emergency Management Bureau"
 
 
-def cap_polygons(geom: BaseGeometry) -> list[str]:
-    """CAP ``<polygon>`` texts of an area: exterior rings only, each valid, closed, at most
-    :data:`MAX_RING_POINTS` points, six decimals, ``lat,lon`` pairs separated by spaces."""
-    shells = [Polygon(p.exterior) for p in _polygons(geom)]
-    # filling holes can put one part inside another: merge so no polygon hides in another
-    merged = [Polygon(p.exterior) for p in _polygons(shapely.union_all(shells))]
-    out: list[str] = []
-    for shell in merged:
-        for poly in _simplified(shell):
-            out.append(" ".join(f"{_num(y)},{_num(x)}" for x, y in poly.exterior.coords))
-    return out
-
-
-def _simplified(shell: Polygon) -> list[Polygon]:
-    """The shell with at most MAX_RING_POINTS points on a 1e-6 grid, as valid polygons."""
-    tolerance = 0.0
-    while True:
-        g = shell if tolerance == 0 else shapely.simplify(shell, tolerance, preserve_topology=True)
-        g = shapely.set_precision(g, PRECISION)  # valid output; may split or collapse
-        parts = [Polygon(p.exterior) for p in _polygons(g) if p.area > 0]
-        if not parts:  # smaller than the 1e-6 grid: its geocode still names the village
-            return []
-        if all(len(p.exterior.coords) <= MAX_RING_POINTS for p in parts):
-            return parts
-        tolerance = tolerance * 2 if tolerance else 1e-4
-
-
-def _polygons(geom: BaseGeometry) -> list[Polygon]:
-    if geom.is_empty:
-        return []
-    if isinstance(geom, Polygon):
-        return [geom]
-    return [p for g in getattr(geom, "geoms", []) for p in _polygons(g)]
+def cap_polygons(area: dict[str, Any]) -> list[str]:
+    """CAP ``<polygon>`` texts of an area (``cap_area.sql``): ``lat,lon`` pairs separated by
+    spaces, closed, six decimals; the shapes from :func:`area_polygons`."""
+    warned = [shapely.from_wkb(bytes(b)) for b in area["outlines"]]
+    others = [shapely.from_wkb(bytes(b)) for b in area["others"] or []]
+    return [
+        " ".join(f"{_num(y)},{_num(x)}" for x, y in p.exterior.coords)
+        for p in area_polygons(warned, others)
+    ]
 
 
 def _num(v: float) -> str:

@@ -1,5 +1,6 @@
-"""One cycle of the early-warning loop: evaluate every rule at a time, hand the proposals to the
-lifecycle, and let warnings whose rules went quiet run out."""
+"""One cycle of the early-warning loop at a time T: first end every warning whose expiry passed
+by T (with its all-clear), whatever happened since the last cycle, then evaluate every rule and
+hand the proposals to the lifecycle (so an expired warning is never extended)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import psycopg
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.rules import run_rules
 from riskmap.geo.warnings.lifecycle.expiry import expire_stale
-from riskmap.geo.warnings.lifecycle.proposals import apply_proposals
+from riskmap.geo.warnings.lifecycle.proposals import apply_proposals, yield_candidates
 from riskmap.geo.warnings.lifecycle.versions import Change
 from riskmap.geo.warnings.proposal import Proposal
 
@@ -40,12 +41,13 @@ class CycleResult:
 def run_cycle(
     conn: psycopg.Connection, at: datetime, rule_dirs: Iterable[Path] = ()
 ) -> CycleResult:
-    """Rules → proposals → lifecycle, then expiry, all as of ``at`` (a past time replays)."""
+    """Expiry, then rules → proposals → lifecycle, all as of ``at`` (a past time replays)."""
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware (UTC or Beijing time), not naive")
+    expired = expire_stale(conn, at)
     proposals = run_rules(conn, at, list(rule_dirs))
     changes = apply_proposals(conn, proposals, at)
-    expired = expire_stale(conn, at)
+    changes += yield_candidates(conn, proposals, at)
     return CycleResult(at, proposals, changes, expired)
 
 

@@ -18,7 +18,12 @@ from riskmap.geo.warnings import cap, store, texts
 
 
 def write_outbox(
-    conn: psycopg.Connection, warning: dict[str, Any], version: dict[str, Any], county_name: str
+    conn: psycopg.Connection,
+    warning: dict[str, Any],
+    version: dict[str, Any],
+    county_name: str,
+    *,
+    announce: bool = True,
 ) -> int:
     """Queue one message per broadcast terminal, per responsible phone and one for the CAP feed;
     orange and red versions also alert the safety contacts of hazardous sites in or within 1 km
@@ -34,6 +39,10 @@ def write_outbox(
         The just-published ``warning_version`` row (texts, villages, identifier).
     county_name
         Used in the SMS signature (【麻阳苗族自治县应急管理局】).
+    announce
+        False for an extension (same level and area, a later expiry): only the CAP feed row, so
+        loudspeakers and phones do not repeat what they said, while CAP consumers learn the
+        new ``<expires>`` and keep the alert in force.
 
     Returns
     -------
@@ -70,9 +79,11 @@ def write_outbox(
         "sent": cap.cap_time(version["cap_sent"]),
         "references": version["references_text"],
     }
-    n = store.outbox(conn, "outbox_broadcast.sql", {**common, "payload": Jsonb(broadcast)})
+    n = store.outbox(conn, "outbox_cap_feed.sql", {**common, "payload": Jsonb(feed)})
+    if not announce:
+        return n
+    n += store.outbox(conn, "outbox_broadcast.sql", {**common, "payload": Jsonb(broadcast)})
     n += store.outbox(conn, "outbox_sms.sql", {**common, "payload": Jsonb(sms_payload)})
-    n += store.outbox(conn, "outbox_cap_feed.sql", {**common, "payload": Jsonb(feed)})
     n += store.outbox(
         conn,
         "outbox_site_contacts.sql",

@@ -7,9 +7,10 @@ warning, or lets one run out. This small contract keeps the two apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from riskmap.geo.vocabulary import COLOURS, Colour
 
@@ -49,6 +50,11 @@ class Proposal:
     cap_status: CapStatus = "Actual"
     action: str | None = None  # e.g. "prepare_evacuation" / "evacuate_now" for flash floods
     extra: dict[str, str] = field(default_factory=dict)
+    # renders the six texts again for (village codes, evidence) of a merged or grown area, so
+    # counts and numbers always match the version's own villages (riskmap.geo.rules.render)
+    render: Callable[[Any, Any], dict[str, str]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def rank(self) -> int:

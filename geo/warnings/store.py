@@ -20,10 +20,11 @@ from riskmap.geo.warnings import cap
 
 SQL = SqlFiles("riskmap.geo.warnings.sql")
 Row = dict[str, Any]
-# warning columns the lifecycle may set directly (the area goes through set_area)
+# warning columns the lifecycle may set directly (the area goes through set_area; expires_at
+# is derived by the database from the version in force, migration 0026: never set it here)
 _WARNING_FIELDS = frozenset(
     {"rule_version", "colour", "action", "status", "review", "current_version",
-     "published_version", "last_fired_at", "expires_at", "hold_hours", "ended_at"}
+     "published_version", "last_fired_at", "hold_hours", "ended_at"}
 )  # fmt: skip
 
 
@@ -50,9 +51,15 @@ def lock_rule(conn: psycopg.Connection, rule_id: str, hazard: str) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"warning:{rule_id}/{hazard}",))
 
 
-def open_warnings(conn: psycopg.Connection, rule_id: str, hazard: str) -> list[Row]:
-    """Candidate and issued warnings of a rule and hazard, locked for update."""
-    return _run(conn, "open_warnings.sql", {"rule_id": rule_id, "hazard": hazard}).fetchall()
+def open_warnings(conn: psycopg.Connection, rule_id: str, hazard: str, at: datetime) -> list[Row]:
+    """Candidate and issued warnings of a rule and hazard in force at ``at``, locked."""
+    params = {"rule_id": rule_id, "hazard": hazard, "at": at}
+    return _run(conn, "open_warnings.sql", params).fetchall()
+
+
+def open_candidates(conn: psycopg.Connection, hazard: str, at: datetime) -> list[Row]:
+    """Candidates of a hazard (any rule) still in force at ``at``, locked for update."""
+    return _run(conn, "open_candidates.sql", {"hazard": hazard, "at": at}).fetchall()
 
 
 def lock_warning(conn: psycopg.Connection, warning_id: int) -> Row:
@@ -63,9 +70,66 @@ def lock_warning(conn: psycopg.Connection, warning_id: int) -> Row:
     return row
 
 
-def stale_warnings(conn: psycopg.Connection, at: datetime) -> list[Row]:
-    """Open warnings not fired for their hold time at ``at``, locked for update."""
-    return _run(conn, "stale_warnings.sql", {"at": at}).fetchall()
+def stale_warnings(
+    conn: psycopg.Connection, at: datetime, rule_id: str | None = None, hazard: str | None = None
+) -> list[Row]:
+    """Open warnings whose expiry passed by ``at`` (of one rule and hazard if given), locked."""
+    params = {"at": at, "rule_id": rule_id, "hazard": hazard}
+    return _run(conn, "stale_warnings.sql", params).fetchall()
+
+
+def record_firing(
+    conn: psycopg.Connection,
+    warning_id: int,
+    villages: list[str],
+    at: datetime,
+    colour: str,
+    numbers: dict[str, Any],
+) -> None:
+    """Remember that the rule fired for these villages of the warning at ``at`` (and why)."""
+    params = {
+        "id": warning_id,
+        "villages": villages,
+        "at": at,
+        "colour": colour,
+        "numbers": Jsonb(numbers),
+    }
+    _run(conn, "fired_villages.sql", params)
+
+
+def village_firings(conn: psycopg.Connection, warning_id: int) -> dict[str, Row]:
+    """Per village of the warning's area: ``last_fired_at`` and the latest ``numbers``."""
+    rows = _run(conn, "village_firings.sql", {"id": warning_id}).fetchall()
+    return {r["code"]: r for r in rows}
+
+
+def covering_warnings(
+    conn: psycopg.Connection,
+    hazard: str,
+    colours: list[str],
+    villages: list[str],
+    at: datetime,
+    exclude: list[int],
+) -> list[Row]:
+    """Issued warnings of the hazard in force at ``at`` at one of ``colours`` that cover some of
+    ``villages`` (``covered``), other than the ``exclude`` ids."""
+    params = {
+        "hazard": hazard,
+        "colours": colours,
+        "villages": villages,
+        "at": at,
+        "exclude": exclude,
+    }
+    return _run(conn, "covering_warnings.sql", params).fetchall()
+
+
+def upstream_conflicts(
+    conn: psycopg.Connection, hazard: str, colour: str, villages: list[str], at: datetime
+) -> list[Row]:
+    """Upstream CAP signals in force at ``at`` for the hazard over some of the villages at
+    another colour than ``colour``."""
+    params = {"hazard": hazard, "colour": colour, "villages": villages, "at": at}
+    return _run(conn, "upstream_conflicts.sql", params).fetchall()
 
 
 def insert_warning(conn: psycopg.Connection, params: dict[str, Any]) -> int:

@@ -15,10 +15,11 @@ import shapely
 import xmlschema
 from lxml import etree
 from psycopg.rows import dict_row
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import Polygon
 
 from riskmap.geo.warnings import lifecycle
-from riskmap.geo.warnings.cap_xml import MAX_RING_POINTS, VILLAGE_GEOCODE, cap_polygons
+from riskmap.geo.warnings.cap_polygons import MAX_RING_POINTS, area_polygons
+from riskmap.geo.warnings.cap_xml import VILLAGE_GEOCODE, cap_polygons
 from riskmap.geo.warnings.proposal import Proposal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,29 +171,63 @@ def _check_area(doc, row: dict, villages_area) -> None:
             assert poly.is_valid
             polys.append(poly)
         union = shapely.union_all(polys)
-        # simplified and holes filled, yet the same place: covers nearly all of the villages
-        assert union.intersection(villages_area).area >= 0.97 * villages_area.area
-        assert union.area <= 1.5 * villages_area.area
+        # the villages and nothing else (a hole with an unwarned village is cut open, not filled)
+        assert union.intersection(villages_area).area >= 0.99 * villages_area.area
+        assert union.difference(villages_area).area <= 0.01 * villages_area.area
 
 
-def test_polygons_drop_holes_and_stay_valid() -> None:
-    outer = [(0, 0), (0, 10), (10, 10), (10, 0), (0, 0)]
-    hole = [(4, 4), (6, 4), (6, 6), (4, 6), (4, 4)]
-    island = Polygon([(4.5, 4.5), (5.5, 4.5), (5.5, 5.5), (4.5, 5.5)])  # sits in the hole
-    far = Polygon([(20, 20), (20.000_000_4, 20), (20.000_000_4, 20.000_000_4)])  # below 1e-6
-    rings = cap_polygons(MultiPolygon([Polygon(outer, [hole]), island, far]))
-    (ring,) = rings  # the island merged into its filled parent, the speck dropped
-    pairs = ring.split(" ")
-    assert pairs[0] == pairs[-1]
-    assert Polygon([tuple(map(float, p.split(",")))[::-1] for p in pairs]).equals(Polygon(outer))
-    # a many-vertex ring is simplified below the point limit
+def _squares(cells: list[tuple[int, int]]) -> list[Polygon]:
+    """Unit squares (villages) at the given grid cells."""
+    return [shapely.box(x, y, x + 1, y + 1) for x, y in cells]
+
+
+def _shapes(rings: list[Polygon]) -> list[Polygon]:
+    for p in rings:
+        assert p.is_valid and not p.interiors and len(p.exterior.coords) <= MAX_RING_POINTS
+    return rings
+
+
+def test_polygons_cut_around_an_unwarned_village_instead_of_filling_it() -> None:
+    # a 3×3 block of villages, the middle one not warned: the union has a hole
+    ring = [(x, y) for x in range(3) for y in range(3) if (x, y) != (1, 1)]
+    warned, others = _squares(ring), _squares([(1, 1)])
+    rings = _shapes(area_polygons(warned, others))
+    cover = shapely.union_all(rings)
+    assert cover.intersection(others[0]).area < 0.01 * others[0].area  # the hole stays out
+    assert all(cover.intersection(w).area >= 0.99 * w.area for w in warned)
+    # an island of warned villages in the hole of an unwarned ring inside a warned ring
+    outer = [(x, y) for x in range(5) for y in range(5) if not (1 <= x <= 3 and 1 <= y <= 3)]
+    middle = [(x, y) for x in range(1, 4) for y in range(1, 4) if (x, y) != (2, 2)]
+    warned, others = _squares([*outer, (2, 2)]), _squares(middle)
+    rings = _shapes(area_polygons(warned, others))
+    cover = shapely.union_all(rings)
+    assert all(cover.intersection(o).area < 0.01 * o.area for o in others)
+    assert all(cover.intersection(w).area >= 0.99 * w.area for w in warned)
+    # a gap a hundredth of a village wide holding no village is filled, not cut
+    left, right = shapely.box(0, 0, 1, 1), shapely.box(1.01, 0, 2, 1)
+    links = [shapely.box(1, 0, 1.01, 0.4), shapely.box(1, 0.6, 1.01, 1)]  # a 0.01 × 0.2 hole
+    (only,) = _shapes(area_polygons([left, right, *links], others=[]))
+    assert only.area == pytest.approx(2.0)
+
+
+def test_polygons_have_at_most_100_points_and_six_decimals() -> None:
+    # a many-vertex village beside an unwarned neighbour: simplified or split, never spilling over
     circle = shapely.Point(109.7, 27.8).buffer(0.1, quad_segs=200)
-    (ring,) = cap_polygons(circle)
-    pairs = ring.split(" ")
-    assert len(pairs) <= MAX_RING_POINTS and pairs[0] == pairs[-1]
-    assert all(POINT.match(p) for p in pairs)
-    back = Polygon([tuple(map(float, p.split(",")))[::-1] for p in pairs])
-    assert back.is_valid and abs(back.area - circle.area) / circle.area < 0.02
+    neighbour = shapely.box(109.8, 27.7, 109.9, 27.9).difference(circle)
+    rings = _shapes(area_polygons([circle], [neighbour]))
+    cover = shapely.union_all(rings)
+    assert cover.intersection(circle).area >= 0.99 * circle.area
+    assert cover.intersection(neighbour).area < 0.01 * neighbour.area
+    area = {"outlines": [circle.wkb], "others": [neighbour.wkb]}
+    for text in cap_polygons(area):
+        pairs = text.split(" ")
+        assert len(pairs) <= MAX_RING_POINTS and pairs[0] == pairs[-1]
+        assert all(POINT.match(p) for p in pairs)
+        back = Polygon([tuple(map(float, p.split(",")))[::-1] for p in pairs])
+        assert back.is_valid
+    # a speck below the 1e-6° grid has no polygon (its geocode still names it)
+    speck = Polygon([(20, 20), (20.000_000_4, 20), (20.000_000_4, 20.000_000_4)])
+    assert area_polygons([speck], []) == []
 
 
 def test_cap_of_the_current_version_and_404s(service, lifecycle_warnings) -> None:
@@ -226,7 +261,7 @@ def test_atom_feed_lists_the_warnings_in_force(service, schema, lifecycle_warnin
             issued = conn.execute(
                 """SELECT w.id, v.cap_identifier FROM warning w JOIN warning_version v
                    ON v.warning_id = w.id AND v.version = w.published_version
-                   WHERE w.status = 'issued'"""
+                   WHERE w.status = 'issued' AND w.expires_at > now()"""
             ).fetchall()
         got = {_text(e, "cap:identifier") for e in entries}
         assert got == {w["cap_identifier"] for w in issued} and len(entries) == len(issued)

@@ -237,3 +237,65 @@ def test_verify_by_role_and_notify(service, point, listener) -> None:
     with service.client("viewer") as c:
         listed = c.get("/api/reports", params={"status": "false"}).json()["features"]
     assert rid in [f["id"] for f in listed]
+
+
+def _far_village(db_url: str, point) -> str:
+    """A village more than 10 km from the point, by PostGIS."""
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(
+            "SELECT code FROM village WHERE ST_Distance(geom::geography,"
+            " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography) > 10000 ORDER BY code LIMIT 1",
+            list(point),
+        ).fetchone()[0]
+
+
+def test_a_report_naming_a_village_far_from_its_point_is_refused(service, point) -> None:
+    far = _far_village(service.db_url, point)
+    before = _count(service)
+    with service.client("reporter") as c:
+        r = c.post("/api/reports", json=_report(point, village_code=far))
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["detail"]
+    assert err["loc"][-1] == "village_code"
+    assert VILLAGE in err["msg"] and "km" in err["msg"]  # says where the point really is
+    assert _count(service) == before
+
+
+def test_a_report_at_the_edge_may_name_the_neighbouring_village(service) -> None:
+    """A point 100 m outside a village (GPS error, the reporter on the road) may name it; the
+    same point may not name a village 2 km away."""
+    with psycopg.connect(service.db_url) as conn:
+        # a point inside VILLAGE, 100 m (geodesic) from a neighbour that shares no border there
+        row = conn.execute(
+            """WITH v AS (SELECT geom FROM village WHERE code = %(v)s),
+                    n AS (SELECT o.code, o.geom FROM village o, v
+                          WHERE o.code <> %(v)s AND ST_Touches(o.geom, v.geom) LIMIT 1),
+                    ring AS (SELECT ST_Buffer(n.geom::geography, 100)::geometry AS g FROM n)
+               SELECT n.code, ST_X(p), ST_Y(p) FROM n, v, ring,
+                      LATERAL ST_PointOnSurface(ST_Intersection(
+                          ST_Boundary(ring.g), v.geom)) p
+               WHERE NOT ST_IsEmpty(ST_Intersection(ST_Boundary(ring.g), v.geom))""",
+            {"v": VILLAGE},
+        ).fetchone()
+        neighbour, lon, lat = row
+        inside, metres = conn.execute(
+            "SELECT (SELECT code FROM village WHERE ST_Covers(geom, ST_SetSRID("
+            "ST_MakePoint(%(x)s, %(y)s), 4326)) ORDER BY code LIMIT 1),"
+            " ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326)::geography)"
+            " FROM village WHERE code = %(n)s",
+            {"x": lon, "y": lat, "n": neighbour},
+        ).fetchone()
+        far = conn.execute(
+            "SELECT code FROM village WHERE ST_Distance(geom::geography, ST_SetSRID("
+            "ST_MakePoint(%(x)s, %(y)s), 4326)::geography) BETWEEN 1000 AND 3000 LIMIT 1",
+            {"x": lon, "y": lat},
+        ).fetchone()[0]
+    assert inside == VILLAGE and 90 < metres < 110
+    with service.client("reporter") as c:
+        ok = c.post("/api/reports", json=_report((lon, lat), village_code=neighbour))
+        assert ok.status_code == 201, ok.text
+        assert ok.json()["properties"]["village_code"] == neighbour  # the reporter's word
+        own = c.post("/api/reports", json=_report((lon, lat)))
+        assert own.json()["properties"]["village_code"] == VILLAGE  # none named: the point's
+        bad = c.post("/api/reports", json=_report((lon, lat), village_code=far))
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "village_code"

@@ -3,6 +3,7 @@ functions: profile, rain series and windows, station levels, warnings; 404, 422 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import psycopg
@@ -213,3 +214,38 @@ def test_warnings_of_the_village(service) -> None:
     assert [w["id"] for w in rows] == expect and len(expect) >= 2
     assert all(w["headline_zh"] for w in rows)
     assert {w["status"] for w in issued.json()["warnings"]} <= {"expired"}
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [k, *_strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_no_response_shows_a_server_path(service) -> None:
+    """The profile's risk inputs and the datasets' parameters name their files, not the
+    server's folders (the demo wrote them under a temporary folder: that must not show)."""
+    with _db(service) as conn:
+        stored = conn.execute(
+            "SELECT (SELECT count(*) FROM village_risk WHERE inputs::text ~ '\"/')"
+            " + (SELECT count(*) FROM dataset WHERE params::text ~ '\"/') AS n"
+        ).fetchone()["n"]
+    assert stored > 0  # the database does hold absolute paths: the API must keep them in
+    # a file-system path: absolute and under a folder of the machine (URL paths of the API,
+    # such as /api/reports/2/photos/1, are links, not folders)
+    absolute = re.compile(r"^[A-Za-z]:\\|(^|/)(tmp|home|root|srv|var|work|usr|opt|etc)/")
+    with service.client("admin") as c:
+        bodies = [
+            c.get(f"/api/villages/{VILLAGE}"),
+            c.get("/api/datasets"),
+            c.get("/api/reports"),
+            c.get("/healthz"),
+        ]
+    for r in bodies:
+        assert r.status_code == 200, r.text
+        leaks = [s for s in _strings(r.json()) if absolute.search(s)]
+        assert not leaks, (str(r.url), leaks[:3])
+    risk = bodies[0].json()["risk"]
+    assert risk and risk[0]["inputs"]["dem"]["path"].endswith(".tif")  # the file name stays

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
+import xmlschema
+from lxml import etree
 from psycopg.rows import dict_row
+from shapely.geometry import shape
+from shapely.validation import explain_validity
 
+from riskmap.api.routers.warnings import STATUSES
 from riskmap.api.users import PERMISSIONS, ROLES
 from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.proposal import Proposal
@@ -26,6 +32,8 @@ ACTIONS = {
     "cancel": ("cancel", {"reason": "解除"}),
 }
 _serial = itertools.count(1)
+CAP_XSD = Path(__file__).resolve().parents[2] / "ingest" / "feeds" / "schemas" / "CAP-v1.2.xsd"
+CAP_NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 
 
 def make_warning(db_url: str, villages: list[str], *, colour: str = "yellow", **kw) -> int:
@@ -88,14 +96,23 @@ def all_pages(client, url: str) -> list[dict]:
 
 
 def test_public_list_shows_published_issued_warnings_with_geometry(service) -> None:
+    """Issued warnings *in force now*: the storm's (July) have expired by their own time even
+    where no rules run has sent their all-clear yet, so they are not listed as issued."""
+    make_warning(service.db_url, villages(service.db_url, 2, 210), review="auto")
     with service.client() as c:
         r = c.get("/api/warnings", params={"limit": 500})
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/geo+json")
     body = r.json()
     issued = db_rows(
-        service.db_url, "SELECT id, published_version FROM warning WHERE status='issued'"
+        service.db_url,
+        "SELECT id, published_version FROM warning WHERE status='issued' AND expires_at > now()",
     )
+    lapsed = db_rows(
+        service.db_url, "SELECT id FROM warning WHERE status='issued' AND expires_at <= now()"
+    )
+    assert lapsed, "the storm leaves issued warnings whose time ran out"
+    assert not {f["id"] for f in body["features"]} & {w["id"] for w in lapsed}
     assert body["type"] == "FeatureCollection"
     assert {f["id"] for f in body["features"]} == {w["id"] for w in issued}
     assert body["numberMatched"] == body["numberReturned"] == len(issued) > 0
@@ -140,6 +157,7 @@ def test_public_list_hides_pending_drafts(service) -> None:
 
 
 def test_token_list_has_every_status(service) -> None:
+    make_warning(service.db_url, villages(service.db_url, 1, 215))  # a candidate in force
     with service.client("viewer") as c:
         features = all_pages(c, "/api/warnings?limit=7")
     ids = [f["id"] for f in features]
@@ -191,10 +209,10 @@ def test_filters_match_the_database(service) -> None:
         }
         code = rows[0]["village_codes"][0]
         assert _ids(c, village=code) == {r["id"] for r in rows if code in r["village_codes"]}
-        status = {
-            r["id"]
-            for r in db_rows(service.db_url, "SELECT id FROM warning WHERE status='expired'")
-        }
+        # expired: ended by a run, or open but past its expiry (no run has sent the all-clear)
+        lapsed = """SELECT id FROM warning WHERE status = 'expired'
+                    OR (status IN ('candidate', 'issued') AND expires_at <= now())"""
+        status = {r["id"] for r in db_rows(service.db_url, lapsed)}
         assert _ids(c, status="expired") == status
         # a box around Mayang finds them all, one in the Atlantic none
         assert _ids(c, bbox="109.3,27.5,110.2,28.2") == {r["id"] for r in rows}
@@ -264,8 +282,11 @@ def test_detail_public_and_with_token(service) -> None:
 
 
 def test_candidate_detail_needs_a_token_and_unknown_is_404(service) -> None:
+    # a candidate still in force (the storm's, from July, have run out: they show as expired)
     (cand,) = db_rows(
-        service.db_url, "SELECT id FROM warning WHERE status='candidate' ORDER BY id LIMIT 1"
+        service.db_url,
+        "SELECT id FROM warning WHERE status='candidate' AND expires_at > now()"
+        " ORDER BY id LIMIT 1",
     )
     with service.client() as c:
         assert c.get(f"/api/warnings/{cand['id']}").status_code == 401
@@ -406,3 +427,141 @@ def test_list_etag_and_fresh_after_a_change(service) -> None:
         assert (
             f.get("/api/warnings", params={"limit": 500}).headers["etag"] != after.headers["etag"]
         )
+
+
+# --------------------------------------------------------------------------- filter values
+
+
+def test_a_level_may_be_named_by_grade_number_or_colour(service) -> None:
+    rows = db_rows(
+        service.db_url,
+        """SELECT w.id, v.colour FROM warning w
+           JOIN warning_version v ON v.warning_id = w.id AND v.version = w.current_version""",
+    )
+    expected = {r["id"] for r in rows if r["colour"] == "red"}
+    assert expected  # the storm's red warnings
+    with service.client("viewer") as c:
+        for word in ("red", "1", "一级", "红色"):
+            assert _ids(c, level=word) == expected, word
+        both = {r["id"] for r in rows if r["colour"] in ("red", "orange")}
+        assert _ids(c, level="red,二级") == both
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("hazard", "bogus", "flash_flood"),
+        ("rule", "no.such.rule", "flash_flood.observed"),
+        ("status", "active-ish", "candidate"),
+        ("level", "五级", "一级"),
+        ("colour", "purple", "orange"),
+    ],
+)
+def test_unknown_filter_values_are_422_naming_the_parameter(service, name, value, allowed) -> None:
+    with service.client("viewer") as c:
+        r = c.get("/api/warnings", params={name: value})
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["detail"]
+    assert err["loc"] == ["query", name]
+    assert value in err["msg"] and allowed in err["msg"]  # says what was wrong and what is allowed
+
+
+def test_a_known_hazard_without_warnings_is_an_empty_page_not_an_error(service) -> None:
+    with service.client("viewer") as c:
+        stored = {r["hazard"] for r in db_rows(service.db_url, "SELECT hazard FROM warning")}
+        assert "earthquake" not in stored  # a built-in rule's hazard the storm never raised
+        assert _ids(c, hazard="earthquake") == set()
+        assert _ids(c, hazard="flash_flood,earthquake")
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def test_every_geojson_area_is_valid(service) -> None:
+    with service.client("viewer") as c:
+        features = all_pages(c, "/api/warnings?limit=100&status=" + ",".join(STATUSES))
+        assert features
+        for f in features:
+            geom = shape(f["geometry"])
+            assert geom.is_valid and not geom.is_empty, (f["id"], explain_validity(geom))
+            detail = c.get(f"/api/warnings/{f['id']}").json()
+            geom = shape(detail["geometry"])
+            assert geom.is_valid and not geom.is_empty, (f["id"], explain_validity(geom))
+
+
+# --------------------------------------------------------------------------- draft preview
+
+
+def test_reviewers_preview_the_cap_of_a_draft(service) -> None:
+    schema = xmlschema.XMLSchema(str(CAP_XSD))
+    codes = villages(service.db_url, 3, offset=30)
+    wid = make_warning(service.db_url, codes, colour="orange")
+    url = f"/api/warnings/{wid}.cap"
+    with service.client() as c:
+        assert c.get(url).status_code == 404  # never published: nothing public
+        assert c.get(url, params={"draft": 1}).status_code == 401
+    for role in ROLES:
+        with service.client(role) as c:
+            r = c.get(url, params={"draft": 1})
+        if "review" not in PERMISSIONS or role not in PERMISSIONS["review"]:
+            assert r.status_code == 403, (role, r.text)
+            continue
+        assert r.status_code == 200, (role, r.text)
+        assert r.headers["content-type"].startswith("application/cap+xml")
+        assert "no-store" in r.headers["cache-control"]
+        schema.validate(r.content)
+        doc = etree.fromstring(r.content)
+        assert doc.findtext("cap:status", namespaces=CAP_NS) == "Draft"
+        assert doc.findtext("cap:msgType", namespaces=CAP_NS) == "Alert"
+        assert doc.findtext("cap:identifier", namespaces=CAP_NS) == f"riskmap-draft-{wid}-1"
+        note = doc.findtext("cap:note", namespaces=CAP_NS)
+        assert "预览草稿" in note and "not issued" in note
+        zh = doc.find("cap:info", namespaces=CAP_NS)
+        assert zh.findtext("cap:headline", namespaces=CAP_NS) == "测试暴雨orange预警"
+        geocodes = zh.xpath(
+            "cap:area/cap:geocode[cap:valueName='GB/T 2260 village']/cap:value/text()",
+            namespaces=CAP_NS,
+        )
+        assert sorted(geocodes) == sorted(codes)
+    with service.client("forecaster") as c:
+        bad = c.get(url, params={"draft": 1, "version": 1})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "version"]
+        assert c.post(f"/api/warnings/{wid}/issue", json={"reason": "预览无误"}).status_code == 200
+        assert c.get(url, params={"draft": 1}).status_code == 404  # nothing awaits review now
+        public = etree.fromstring(c.get(url).content)
+        assert public.findtext("cap:status", namespaces=CAP_NS) == "Actual"
+        assert public.findtext("cap:note", namespaces=CAP_NS) is None
+
+
+def test_the_preview_of_an_update_references_what_was_sent(service) -> None:
+    """An issued warning whose rule refired higher, awaiting review: the preview is the Update
+    that issuing would send, referencing the published Alert."""
+    wid = make_warning(service.db_url, villages(service.db_url, 2, 50), colour="yellow")
+    with psycopg.connect(service.db_url) as conn:
+        lifecycle.issue(conn, wid, "tests")
+        (rule, codes, sent) = conn.execute(
+            "SELECT w.rule_id, w.village_codes, v.cap_identifier FROM warning w"
+            " JOIN warning_version v ON v.warning_id = w.id AND v.version = 1 WHERE w.id = %s",
+            [wid],
+        ).fetchone()
+        p = Proposal(
+            rule_id=rule, rule_version="1", hazard="rainstorm", colour="red",
+            at=datetime.now(UTC), village_codes=tuple(codes), evidence={},
+            event_zh="暴雨", event_en="Rainstorm", headline_zh="测试暴雨红色预警",
+            headline_en="Test rainstorm (red)", description_zh="d", description_en="d",
+            instruction_zh="i", instruction_en="i", hold_hours=720,
+        )  # fmt: skip
+        lifecycle.apply_proposals(conn, [p], p.at, actor="tests")
+        conn.commit()
+    with service.client("commander") as c:
+        r = c.get(f"/api/warnings/{wid}.cap", params={"draft": 1})
+        public = etree.fromstring(c.get(f"/api/warnings/{wid}.cap").content)
+    assert r.status_code == 200, r.text
+    doc = etree.fromstring(r.content)
+    assert doc.findtext("cap:msgType", namespaces=CAP_NS) == "Update"
+    assert doc.findtext("cap:status", namespaces=CAP_NS) == "Draft"
+    refs = doc.findtext("cap:references", namespaces=CAP_NS).split()
+    assert [ref.split(",")[1] for ref in refs] == [sent]
+    assert doc.findtext("cap:info/cap:headline", namespaces=CAP_NS) == "测试暴雨红色预警"
+    # the public still has the Alert
+    assert public.findtext("cap:identifier", namespaces=CAP_NS) == sent

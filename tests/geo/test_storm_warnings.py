@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
@@ -82,3 +82,76 @@ def test_evacuate_now_is_issued_without_waiting_and_delivered(storm_db) -> None:
             "SELECT evidence FROM warning_version WHERE warning_id = %s AND version = 1", (wid,)
         ).fetchone()[0]
         assert "flash_flood.observed" in str(evidence)
+
+
+def test_every_published_version_has_sent_le_effective_lt_expires(storm_db) -> None:
+    url, _ = storm_db
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT warning_id, version, cap_sent, effective, expires FROM warning_version"
+            " WHERE state = 'published'"
+        ).fetchall()
+        assert len(rows) >= 5
+        bad = [r for r in rows if not r[2] <= r[3] < r[4]]
+        assert bad == []
+        # and the warning's expiry is the <expires> of its latest published non-Cancel version
+        # (of its draft while never published): computed here without the database's function
+        mismatch = conn.execute(
+            """SELECT w.id FROM warning w
+               WHERE w.expires_at IS DISTINCT FROM coalesce(
+                   (SELECT v.expires FROM warning_version v WHERE v.warning_id = w.id
+                      AND v.state = 'published' AND v.msg_type <> 'Cancel'
+                    ORDER BY v.version DESC LIMIT 1),
+                   (SELECT v.expires FROM warning_version v WHERE v.warning_id = w.id
+                      AND v.version = w.current_version))"""
+        ).fetchall()
+        assert mismatch == []
+
+
+def test_no_candidate_covers_villages_of_a_higher_issued_warning(storm_db) -> None:
+    """At the end of the storm: no open candidate holds a village that an issued warning of
+    the same hazard at the same or a higher level holds (checked by brute force here)."""
+    url, _ = storm_db
+    rank = {"blue": 0, "yellow": 1, "orange": 2, "red": 3}
+    with psycopg.connect(url) as conn:
+        ws = conn.execute(
+            "SELECT w.id, w.hazard, w.status, w.village_codes, v.colour FROM warning w"
+            " JOIN warning_version v ON v.warning_id = w.id"
+            " AND v.version = coalesce(w.published_version, w.current_version)"
+            " WHERE w.status IN ('candidate', 'issued') AND w.expires_at > %s",
+            (DEFAULT_START + timedelta(hours=14),),
+        ).fetchall()
+    for cid, hazard, status, villages, colour in ws:
+        if status != "candidate":
+            continue
+        for iid, h2, s2, v2, c2 in ws:
+            if s2 == "issued" and h2 == hazard and rank[c2] >= rank[colour]:
+                assert not set(villages) & set(v2), (cid, iid)
+
+
+# The weather office's signal in the replayed storm (data/scenarios/storm-431226/*cap*.xml):
+# 暴雨橙色 sent 02:00Z, updated to 暴雨红色 at 05:00Z, cancelled at 16:00Z, over the county.
+UPSTREAM = [(2, 5, "orange"), (5, 16, "red")]
+
+
+def test_rainstorm_versions_flag_a_different_upstream_signal(storm_db) -> None:
+    url, _ = storm_db
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT v.colour, v.evidence FROM warning w JOIN warning_version v"
+            " ON v.warning_id = w.id WHERE w.rule_id = 'rainstorm.observed'"
+            " AND v.state <> 'discarded' AND v.msg_type <> 'Cancel'"
+        ).fetchall()
+    assert rows
+    flagged = 0
+    for colour, evidence in rows:
+        at = datetime.fromisoformat(evidence["at"])
+        hours = (at - DEFAULT_START).total_seconds() / 3600
+        upstream = next((c for a, b, c in UPSTREAM if a <= hours < b), None)
+        conflicts = evidence.get("upstream_conflicts", [])
+        if upstream is None or upstream == colour:
+            assert conflicts == []
+        else:
+            assert [c["colour"] for c in conflicts] == [upstream], (colour, at)
+            flagged += 1
+    assert flagged >= 1

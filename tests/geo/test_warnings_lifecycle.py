@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from riskmap.geo.errors import DataError, InvalidArgumentError
+from riskmap.geo.errors import ConflictError, DataError, InvalidArgumentError
 from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.cap import cap_time
 from riskmap.geo.warnings.proposal import Proposal
@@ -133,6 +133,9 @@ def test_issuing_is_atomic(db, villages) -> None:
 
 
 def test_same_proposal_twice_extends(db, villages) -> None:
+    """Same level, same area: the warning goes on. Its expiry is the published CAP's <expires>
+    (the detail never says otherwise); while more than half the hold time is left nothing is
+    sent, then an Update with the later expiry goes to the CAP feed only."""
     codes = villages[:2]
     [c] = lifecycle.apply_proposals(db, [proposal(codes, review="auto")], T0)
     n = len(outbox(db, c.warning_id))
@@ -141,11 +144,26 @@ def test_same_proposal_twice_extends(db, villages) -> None:
     assert (e.warning_id, e.action, e.version, e.published) == (c.warning_id, "extend", 1, False)
     w = lifecycle.get_warning(db, c.warning_id)
     assert len(w["versions"]) == 1 and len(outbox(db, c.warning_id)) == n
-    assert w["last_fired_at"] == later and w["expires_at"] == later + timedelta(hours=3)
+    # hold 3 h: the CAP sent at T0 says T0+3h, and so does the detail (one source of truth)
+    assert w["last_fired_at"] == later and w["expires_at"] == T0 + timedelta(hours=3)
+    assert w["versions"][0]["expires"] == w["expires_at"]
     # a subset of the area at the same level also just extends
     [e2] = lifecycle.apply_proposals(db, [proposal(codes[:1], review="auto", at=later)], later)
     assert e2.action == "extend"
     assert audit_actions(db, c.warning_id) == ["propose", "issue", "extend", "extend"]
+    # 1 h left of 3 h: an Update carries the new expiry, to the CAP feed only
+    t2 = T0 + timedelta(hours=2)
+    [e3] = lifecycle.apply_proposals(db, [proposal(codes, review="auto", at=t2)], t2)
+    assert (e3.action, e3.version, e3.published) == ("extend", 2, True)
+    w = lifecycle.get_warning(db, c.warning_id)
+    v2 = w["versions"][1]
+    assert (v2["msg_type"], v2["effective"], v2["expires"]) == (
+        "Update",
+        t2,
+        t2 + timedelta(hours=3),
+    )
+    assert w["expires_at"] == v2["expires"] and v2["village_codes"] == codes
+    assert [ch for ch, _, _ in outbox(db, c.warning_id, 2)] == ["cap-feed"]
 
 
 def test_auto_escalation_is_an_update_referencing_all_earlier_versions(db, villages) -> None:
@@ -219,7 +237,10 @@ def test_area_growth_is_an_update_with_the_union_geometry(db, villages) -> None:
     w = lifecycle.get_warning(db, c.warning_id)
     assert w["village_codes"] == villages[:4] and w["versions"][1]["village_codes"] == villages[:4]
     same, valid, kind = db.execute(
-        """SELECT ST_Equals(w.geom, (SELECT ST_Union(geom) FROM village WHERE code = ANY(%s))),
+        # the stored area is the union snapped to the 6-decimal grid CAP and GeoJSON are
+        # written on (about 0.1 m): equal to the union within that snap
+        """SELECT ST_HausdorffDistance(w.geom,
+                      (SELECT ST_Union(geom) FROM village WHERE code = ANY(%s))) < 1e-6,
                   ST_IsValid(w.geom), GeometryType(w.geom)
            FROM warning w WHERE id = %s""",
         (villages[:4], c.warning_id),
@@ -381,3 +402,162 @@ def test_orange_over_a_hazardous_site_alerts_its_safety_contact(db) -> None:
     channel, target, payload = site_rows[0]
     assert channel == "sms" and target == phone and payload["site_kind"] == "tailings_dam"
     assert payload["site_name"] in payload["text"] and "停产撤人" in payload["text"]
+
+
+# --------------------------------------------------------------------------- times
+
+
+def published_times(db, wid) -> list[tuple]:
+    return db.execute(
+        "SELECT cap_sent, effective, expires FROM warning_version"
+        " WHERE warning_id = %s AND state = 'published' ORDER BY version",
+        (wid,),
+    ).fetchall()
+
+
+def test_a_candidate_older_than_its_hold_time_is_refused_on_issue(db, villages) -> None:
+    [c] = lifecycle.apply_proposals(db, [proposal(villages[:2])], T0)  # hold 3 h
+    months = T0 + timedelta(days=120)
+    with pytest.raises(ConflictError, match="hold time of 3 h ran out") as err:
+        lifecycle.issue(db, c.warning_id, "张预报", at=months)
+    assert isinstance(err.value, InvalidArgumentError)  # the review API's 409
+    w = lifecycle.get_warning(db, c.warning_id)
+    assert w["published_version"] is None and outbox(db, c.warning_id) == []
+    # one minute before its time runs out it may still go, and then sent ≤ effective < expires
+    late = T0 + timedelta(hours=2, minutes=59)
+    lifecycle.issue(db, c.warning_id, "张预报", at=late)
+    [(sent, effective, expires)] = published_times(db, c.warning_id)
+    assert sent == late.replace(second=0) and sent <= effective < expires
+    assert effective == sent  # the candidate fired at T0 but the CAP takes effect when sent
+    assert expires == T0 + timedelta(hours=3)
+
+
+def test_an_expired_warning_cannot_be_escalated_or_edited(db, villages) -> None:
+    [c] = lifecycle.apply_proposals(db, [proposal(villages[:2], review="auto")], T0)
+    after = T0 + timedelta(hours=3)
+    with pytest.raises(ConflictError, match="expired"):
+        lifecycle.escalate(db, c.warning_id, "red", "李局长", at=after)
+    with pytest.raises(ConflictError, match="expired"):
+        lifecycle.edit_text(db, c.warning_id, "张预报", at=after, headline_zh="x")
+    assert len(published_times(db, c.warning_id)) == 1
+
+
+def test_after_escalation_the_detail_expiry_is_the_caps(db, villages) -> None:
+    """The issue's case: a manual escalation used to publish a CAP with a new <expires> while
+    warning.expires_at kept the old one. Now the database derives one from the other."""
+    [c] = lifecycle.apply_proposals(db, [proposal(villages[:2], review="auto")], T0)
+    t1 = T0 + timedelta(hours=2)
+    lifecycle.escalate(db, c.warning_id, "orange", "李局长", "雨势加大", at=t1)
+    w = lifecycle.get_warning(db, c.warning_id)
+    v2 = w["versions"][1]
+    assert v2["state"] == "published" and w["expires_at"] == v2["expires"]
+    assert v2["expires"] == T0 + timedelta(hours=3)  # an Update never shortens nor stretches it
+    # a rule refiring at orange with little time left sends an extension; expiry follows it
+    t2 = T0 + timedelta(hours=2, minutes=30)
+    ps = [proposal(villages[:2], "orange", review="auto", at=t2)]
+    [e] = lifecycle.apply_proposals(db, ps, t2)
+    w = lifecycle.get_warning(db, c.warning_id)
+    assert e.action == "extend" and e.published
+    assert w["expires_at"] == w["versions"][-1]["expires"] == t2 + timedelta(hours=3)
+    assert all(s <= e_ < x for s, e_, x in published_times(db, c.warning_id))
+    # the all-clear does not move the expiry of what was in force
+    lifecycle.expire_stale(db, t2 + timedelta(hours=3))
+    w = lifecycle.get_warning(db, c.warning_id)
+    assert w["status"] == "expired" and w["expires_at"] == t2 + timedelta(hours=3)
+
+
+def test_a_rules_run_first_ends_what_expired(db, villages) -> None:
+    """No expiry step ran for weeks: the next proposals over the same villages end the old
+    warning (all-clear) and start a new one with only the new villages."""
+    [old] = lifecycle.apply_proposals(db, [proposal(villages[:4], review="auto")], T0)
+    weeks = T0 + timedelta(days=21)
+    changes = lifecycle.apply_proposals(
+        db, [proposal(villages[2:6], review="auto", at=weeks)], weeks
+    )
+    assert (changes[0].warning_id, changes[0].action) == (old.warning_id, "expire")
+    new = changes[1]
+    assert new.warning_id != old.warning_id and new.action == "issue"
+    assert lifecycle.get_warning(db, new.warning_id)["village_codes"] == villages[2:6]
+    o = lifecycle.get_warning(db, old.warning_id)
+    assert o["status"] == "expired" and o["versions"][-1]["msg_type"] == "Cancel"
+    assert o["versions"][-1]["village_codes"] == villages[:4]
+
+
+def test_atom_lists_only_alerts_in_force(db, villages) -> None:
+    from lxml import etree
+
+    from riskmap.geo.warnings.atom_xml import render_atom
+
+    [a] = lifecycle.apply_proposals(db, [proposal(villages[:1], review="auto", rule_id="a")], T0)
+    t1 = T0 + timedelta(hours=2)
+    [b] = lifecycle.apply_proposals(
+        db, [proposal(villages[5:6], review="auto", rule_id="b", at=t1)], t1
+    )
+
+    def ids(at: datetime) -> set[str]:
+        feed = etree.fromstring(render_atom(db, "http://x/", at=at))
+        ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+        return {e.text for e in feed.findall(".//cap:identifier", ns)}
+
+    ident = {
+        c.warning_id: lifecycle.get_warning(db, c.warning_id)["versions"][0]["cap_identifier"]
+        for c in (a, b)
+    }
+    assert ids(T0 + timedelta(hours=2, minutes=1)) == {ident[a.warning_id], ident[b.warning_id]}
+    # a expires at T0+3h: it leaves the feed then, though no run has sent its all-clear yet
+    assert ids(T0 + timedelta(hours=3)) == {ident[b.warning_id]}
+    assert ids(T0 + timedelta(days=90)) == set()
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def flood(codes, colour, *, rule_id, review="forecaster", at=T0) -> Proposal:
+    return dataclasses.replace(
+        proposal(codes, colour, rule_id=rule_id, review=review, at=at), hazard="flash_flood"
+    )
+
+
+def test_a_candidate_never_targets_villages_under_a_higher_issued_warning(db, villages) -> None:
+    red_area, other = villages[:6], villages[6:9]
+    [red] = lifecycle.apply_proposals(db, [flood(red_area, "red", rule_id="ff", review="auto")], T0)
+    # trim: an orange candidate of another rule over 3 red villages and 3 others
+    t1 = T0 + timedelta(minutes=10)
+    changes = lifecycle.apply_proposals(
+        db, [flood(red_area[:3] + other, "orange", rule_id="ff.forecast", at=t1)], t1
+    )
+    [cand] = [c for c in changes if c.action == "propose"]
+    w = lifecycle.get_warning(db, cand.warning_id)
+    assert w["village_codes"] == other and w["versions"][0]["village_codes"] == other
+    trim = [a for a in w["audit"] if a["action"] == "trim"]
+    assert trim and trim[0]["details"]["decision"] == "trim"
+    assert trim[0]["details"]["villages"] == red_area[:3]
+    assert trim[0]["details"]["by"][0]["warning_id"] == red.warning_id
+    # suppress: an orange proposal wholly inside the red area makes no candidate at all
+    before = db.execute("SELECT count(*) FROM warning").fetchone()[0]
+    [s] = lifecycle.apply_proposals(db, [flood(red_area[4:], "orange", rule_id="ff.x", at=t1)], t1)
+    assert (s.action, s.warning_id, s.published) == ("suppress", red.warning_id, False)
+    assert db.execute("SELECT count(*) FROM warning").fetchone()[0] == before
+    audit = lifecycle.get_warning(db, red.warning_id)["audit"][-1]
+    assert audit["action"] == "suppress" and audit["details"]["villages"] == red_area[4:]
+    assert audit["details"]["rule_id"] == "ff.x"
+    # the issue's case: the same rule's orange candidate, matched by its larger overlap, must
+    # not grow into villages that dropped from red to orange but are still under the red warning
+    [o] = lifecycle.apply_proposals(db, [flood(other, "orange", rule_id="ff", at=t1)], t1)
+    t2 = T0 + timedelta(minutes=20)
+    ps = [
+        flood(red_area[2:], "red", rule_id="ff", review="auto", at=t2),
+        flood(red_area[:2] + other, "orange", rule_id="ff", at=t2),
+    ]
+    lifecycle.apply_proposals(db, ps, t2)
+    ws = db.execute(
+        "SELECT id, colour, status, village_codes FROM warning WHERE rule_id = 'ff' ORDER BY id"
+    ).fetchall()
+    assert [(c, s) for _, c, s, _ in ws] == [("red", "issued"), ("orange", "candidate")]
+    assert ws[0][3] == red_area and ws[1][3] == other  # never the red warning's villages
+    trim = [a for a in lifecycle.get_warning(db, o.warning_id)["audit"] if a["action"] == "trim"]
+    assert trim[-1]["details"]["villages"] == red_area[:2]
+    # a higher level is not held back: red over the orange candidate's villages still escalates
+    # and a red of a different hazard is no reason to trim
+    [r2] = lifecycle.apply_proposals(db, [proposal(red_area, "orange", rule_id="rs", at=t2)], t2)
+    assert lifecycle.get_warning(db, r2.warning_id)["village_codes"] == red_area

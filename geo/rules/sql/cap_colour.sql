@@ -1,9 +1,9 @@
 -- Per village, the highest colour (1 blue … 4 red) of upstream CAP alerts in force at `at`
 -- whose areas cover it: sent by then, not yet expired, not replaced by an Update or Cancel sent
 -- by then. The colour is read from the Chinese colour word of the headline or event, else from
--- the CAP severity.
+-- the CAP severity. The event, issuer (senderName) and headline go with it: a relay keeps them.
 WITH live AS (
-    SELECT a.id, i.ordinal, i.event,
+    SELECT a.id, i.ordinal, i.event, i.sender_name, i.headline,
            CASE WHEN concat(i.headline, i.event) LIKE '%%红色%%' THEN 4
                 WHEN concat(i.headline, i.event) LIKE '%%橙色%%' THEN 3
                 WHEN concat(i.headline, i.event) LIKE '%%黄色%%' THEN 2
@@ -19,7 +19,7 @@ WITH live AS (
           SELECT 1 FROM cap_reference r JOIN cap_alert b ON b.id = r.alert_id
           WHERE r.ref_sender = a.sender AND r.ref_identifier = a.identifier AND b.sent <= %(at)s)
 )
-SELECT DISTINCT ON (v.code) v.code, l.colour::float8, l.event
+SELECT DISTINCT ON (v.code) v.code, l.colour::float8, l.event, l.sender_name, l.headline
 FROM live l
 JOIN cap_area ar ON ar.alert_id = l.id AND ar.info_ordinal = l.ordinal AND ar.geom IS NOT NULL
 JOIN village v ON ST_Intersects(ar.geom, v.geom)

@@ -2,7 +2,8 @@
 
 Rules hand over :class:`~riskmap.geo.warnings.proposal.Proposal` objects;
 :func:`apply_proposals` turns them into new warnings or changes to open ones,
-:func:`expire_stale` ends warnings whose rule has stopped firing, and forecasters and commanders
+:func:`expire_stale` ends warnings whose expiry has passed, :func:`yield_candidates` keeps
+candidates off villages under higher issued warnings, and forecasters and commanders
 act through :func:`issue`, :func:`reject`, :func:`edit_text`, :func:`escalate` and
 :func:`cancel`. Each function does its work in one transaction, appends to the audit log, and
 writes the outbox rows of whatever it publishes.
@@ -22,11 +23,34 @@ Decisions
   ``auto`` it is published at once with its outbox rows (people must hear that a flash flood
   became "evacuate now" without waiting for a desk); otherwise it waits as a draft for a
   forecaster, and the public keeps the published version until :func:`issue` or :func:`reject`.
-- The **same level over the same or a smaller area extends** the warning (``last_fired_at`` and
-  ``expires_at`` move, audit ``extend``) and sends nothing. The area never shrinks while the
-  warning is open: villages that stop firing stay warned until the whole warning expires.
-- Proposals of one rule and hazard that overlap the same open warning are **merged** first: the
-  highest level wins, the areas unite, each village keeps the numbers of its highest proposal.
+- **One expiry.** A warning's expiry is the ``<expires>`` of the CAP message that put it in
+  force (the latest published version that is not a Cancel; the draft while never published).
+  The database copies it to ``warning.expires_at`` on every version write (migration 0026), so
+  the detail, the list filters, the ATOM feed, the CAP and the lifecycle read one value. A
+  published version is in force while ``sent ≤ effective ≤ now < expires``; publishing moves
+  ``effective`` up to ``sent`` and refuses a draft whose time ran out (``ConflictError``, 409:
+  a candidate older than its rule's hold time is re-evaluated by the next rules run, never
+  issued with months-old numbers), and nothing changes a warning whose expiry has passed.
+- **Time first.** Each cycle (and each rule's batch of proposals) first ends every warning whose
+  expiry passed, with its all-clear, whatever happened since the last run; an expired warning
+  is never extended — the rule firing again later makes a new warning.
+- The **same level over the same area extends** the warning: a draft is refreshed in place (new
+  numbers, texts and expiry; a forecaster's wording is kept); an issued warning records each
+  village's latest firing and numbers in ``warning_village`` and, once less than half the hold
+  time is left, publishes an ``Update`` with the fresh numbers and the later expiry to the CAP
+  feed only (machines must keep it in force; loudspeakers and phones are not asked to repeat).
+  While a forecaster's review of an update is pending the published version is not extended.
+- **Villages leave** an area when the rule has not fired for them for its hold time: when the
+  rule next fires over the warning its area becomes the villages fired now plus those fired
+  within the hold time (a CAP ``Update`` with the smaller area, audit ``trim``, published at
+  once like expiry), so an extension never carries villages of an earlier event.
+- **Candidates yield** to issued warnings of the same hazard at the same or a higher level: their
+  villages are taken out of new and refired warnings (audit ``trim`` with the villages and the
+  covering warnings); a would-be candidate wholly covered is not made (audit ``suppress`` on
+  the covering warning), and after a run :func:`yield_candidates` trims or ends candidates
+  that an issued warning has grown over since. A candidate's version evidence lists the
+  upstream signals (relayed CAP of the weather office) in force for the same hazard over its
+  villages at another level (``upstream_conflicts``; the API's warning detail shows them).
 - A forecaster's text edit or manual level change of an issued warning is published at once as
   an ``Update`` (the forecaster is the reviewer); on a candidate it edits the draft.
 - Expiry of an issued warning publishes an all-clear (``Cancel``, responseType ``AllClear``,
@@ -34,7 +58,7 @@ Decisions
 """
 
 from riskmap.geo.warnings.lifecycle.expiry import expire_stale
-from riskmap.geo.warnings.lifecycle.proposals import apply_proposals
+from riskmap.geo.warnings.lifecycle.proposals import apply_proposals, yield_candidates
 from riskmap.geo.warnings.lifecycle.review import (
     cancel,
     edit_text,
@@ -55,4 +79,5 @@ __all__ = [
     "get_warning",
     "issue",
     "reject",
+    "yield_candidates",
 ]

@@ -18,14 +18,17 @@ import psycopg
 from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.vocabulary import COLOURS
 from riskmap.geo.warnings import cap, store
+from riskmap.geo.warnings.lifecycle.expiry import end_expired
 from riskmap.geo.warnings.lifecycle.versions import (
     TEXT_FIELDS,
     Action,
     Change,
     change_of,
     check_time,
+    content_of,
     publish_draft,
     revise,
+    why,
 )
 from riskmap.geo.warnings.proposal import Proposal
 
@@ -62,11 +65,84 @@ def apply_proposals(
     with conn.transaction():
         for (rule_id, hazard), group in sorted(groups.items()):
             store.lock_rule(conn, rule_id, hazard)
-            for warning, merged in _match(store.open_warnings(conn, rule_id, hazard), group):
-                if warning is None:
-                    changes.append(_create(conn, merged, at, actor))
+            # whatever happened since the last run, what expired by now ends first (all-clear)
+            changes += end_expired(conn, at, rule_id, hazard)
+            for warning, merged in _match(store.open_warnings(conn, rule_id, hazard, at), group):
+                own = [] if warning is None else list(warning["village_codes"])
+                cover = store.covering_warnings(
+                    conn,
+                    hazard,
+                    list(COLOURS[merged.rank :]),
+                    sorted(set(merged.village_codes) | set(own)),
+                    at,
+                    [] if warning is None else [warning["id"]],
+                )
+                covered = {c for r in cover for c in r["covered"]}
+                fired = [v for v in merged.village_codes if v not in covered]
+                if warning is None and not fired:
+                    changes.append(_suppress_new(conn, merged, cover, at, actor))
+                elif warning is None:
+                    changes.append(_create(conn, _only(merged, fired), at, actor, cover))
                 else:
-                    changes.append(_refire(conn, warning, merged, at, actor))
+                    changes.append(_refire(conn, warning, merged, fired, cover, at, actor))
+    return changes
+
+
+def yield_candidates(
+    conn: psycopg.Connection, proposals: list[Proposal], at: datetime, actor: str = "rules"
+) -> list[Change]:
+    """Take out of every open candidate of the proposals' hazards the villages an issued warning
+    of the same or a higher level covers now (e.g. a red warning grew over them after the
+    candidate was made); a candidate left with nothing ends (audit ``suppress``), others are
+    trimmed (audit ``trim``). Texts are rendered again for the remaining villages when the run's
+    proposals carry the rule's renderer at that level. One transaction; run after
+    :func:`apply_proposals` (the cycle does), which already keeps new villages out."""
+    check_time(at)
+    renders = {(p.rule_id, p.colour): p.render for p in proposals if p.render is not None}
+    changes: list[Change] = []
+    with conn.transaction():
+        for hazard in sorted({p.hazard for p in proposals}):
+            changes += _yield_hazard(conn, hazard, at, actor, renders)
+    return changes
+
+
+def _yield_hazard(
+    conn: psycopg.Connection,
+    hazard: str,
+    at: datetime,
+    actor: str,
+    renders: dict[tuple[str, str], Any],
+) -> list[Change]:
+    changes: list[Change] = []
+    for w in store.open_candidates(conn, hazard, at):
+        rank = COLOURS.index(w["colour"])
+        villages = list(w["village_codes"])
+        cover = store.covering_warnings(conn, hazard, list(COLOURS[rank:]), villages, at, [w["id"]])
+        covered = {c for r in cover for c in r["covered"]}
+        if not covered:
+            continue
+        current = store.get_version(conn, w["id"], w["current_version"])
+        keep = [v for v in villages if v not in covered]
+        details = why(w) | {"decision": "suppress" if not keep else "trim"}
+        details |= _yielded(cover, covered)
+        reason = (
+            f"{len(covered)} villages are under issued warnings of the same hazard at"
+            f" {w['colour']} or higher"
+        )
+        if not keep:
+            store.discard_version(conn, w["id"], current["version"])
+            store.update_warning(conn, w["id"], status="expired", ended_at=at)
+            store.audit(conn, w["id"], current["version"], "suppress", actor, at, reason, details)
+            changes.append(change_of(w, "suppress", current["version"], "expired", False))
+            continue
+        content = content_of(current)
+        numbers = {v: n for v, n in current["evidence"].get("villages", {}).items() if v in keep}
+        content["village_codes"] = keep
+        content["evidence"] = current["evidence"] | {"villages": numbers}
+        render = renders.get((w["rule_id"], w["colour"]))
+        if render is not None and current["created_by"] == actor:
+            content |= {k: v for k, v in render(keep, numbers).items() if k in TEXT_FIELDS}
+        changes.append(revise(conn, w, current, content, at, actor, reason, "trim", details, False))
     return changes
 
 
@@ -134,21 +210,31 @@ def _details(p: Proposal) -> dict[str, Any]:
 
 
 def _content(
-    p: Proposal, villages: list[str], numbers: dict[str, Any], msg_type: str, actor: str
+    p: Proposal,
+    villages: list[str],
+    numbers: dict[str, Any],
+    msg_type: str,
+    actor: str,
+    upstream: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A version's content from a (merged) proposal."""
+    """A version's content from a (merged) proposal; ``upstream`` lists the upstream signals
+    that disagree with it (kept in the evidence, shown by the API)."""
     evidence = {
         "rule_id": p.rule_id,
         "rule_version": p.rule_version,
         "at": p.at.isoformat(),
         "villages": numbers,
+        "upstream_conflicts": upstream or [],
     }
+    # texts rendered again from exactly this version's villages and evidence (merged or grown
+    # areas): counts and numbers agree with the area (riskmap.geo.rules.render)
+    rendered = p.render(villages, numbers) if p.render is not None else {}
     return {
         "msg_type": msg_type,
         "colour": p.colour,
         "action": p.action,
         "village_codes": villages,
-        **{k: getattr(p, k) for k in TEXT_FIELDS},
+        **{k: rendered.get(k, getattr(p, k)) for k in TEXT_FIELDS},
         "category": p.category,
         "urgency": p.urgency,
         "severity": p.severity,
@@ -162,8 +248,67 @@ def _content(
     }
 
 
-def _create(conn: psycopg.Connection, p: Proposal, at: datetime, actor: str) -> Change:
-    store.county_of(conn, list(p.village_codes))  # unknown villages raise before any insert
+def _only(p: Proposal, villages: list[str]) -> Proposal:
+    """The proposal restricted to some of its villages (the others yielded to a higher one)."""
+    keep = set(villages)
+    evidence = {v: n for v, n in p.evidence.items() if v in keep}
+    return dataclasses.replace(p, village_codes=tuple(sorted(keep)), evidence=evidence)
+
+
+def _yielded(cover: list[dict[str, Any]], villages: set[str]) -> dict[str, Any]:
+    """Audit details of villages left to issued warnings of the same hazard and level or
+    higher: which warnings, at which level, and which villages."""
+    by = [
+        {"warning_id": r["id"], "colour": r["colour"], "villages": sorted(hit)}
+        for r in cover
+        if (hit := villages & set(r["covered"]))
+    ]
+    return {"villages": sorted({v for b in by for v in b["villages"]}), "by": by}
+
+
+def _upstream(
+    conn: psycopg.Connection, p: Proposal, villages: list[str], at: datetime
+) -> list[dict[str, Any]]:
+    """Upstream CAP signals in force for the same hazard over these villages at another level."""
+    rows = store.upstream_conflicts(conn, p.hazard, p.colour, villages, at)
+    return [
+        {
+            "identifier": r["identifier"],
+            "sender": r["sender"],
+            "sent": r["sent"].isoformat(),
+            "expires": r["expires"].isoformat() if r["expires"] else None,
+            "event": r["event"],
+            "headline": r["headline"],
+            "colour": r["colour"],
+            "ours": p.colour,
+            "higher": COLOURS.index(r["colour"]) > p.rank,
+            "villages": r["villages"],
+        }
+        for r in rows
+    ]
+
+
+def _suppress_new(
+    conn: psycopg.Connection, p: Proposal, cover: list[dict[str, Any]], at: datetime, actor: str
+) -> Change:
+    """Every village of a would-be new warning is under an issued warning of the same hazard at
+    the same or a higher level: no candidate; the covering warning's audit says so."""
+    top = max(cover, key=lambda r: (COLOURS.index(r["colour"]), len(r["covered"])))
+    w = store.lock_warning(conn, top["id"])
+    details = _details(p) | {"decision": "suppress"} | _yielded(cover, set(p.village_codes))
+    reason = (
+        f"rule {p.rule_id} fired {p.colour} only for villages already under issued"
+        f" {top['colour']} warning {top['id']}: no new candidate"
+    )
+    store.audit(conn, w["id"], w["published_version"], "suppress", actor, at, reason, details)
+    return Change(w["id"], "suppress", w["published_version"], w["status"], w["colour"], False)
+
+
+def _create(
+    conn: psycopg.Connection, p: Proposal, at: datetime, actor: str, cover: list[dict[str, Any]]
+) -> Change:
+    villages = list(p.village_codes)
+    store.county_of(conn, villages)  # unknown villages raise before any insert
     params = {
         "rule_id": p.rule_id,
         "rule_version": p.rule_version,
@@ -175,12 +320,17 @@ def _create(conn: psycopg.Connection, p: Proposal, at: datetime, actor: str) -> 
         "at": p.at,
         "expires_at": p.at + timedelta(hours=p.hold_hours),
         "hold_hours": p.hold_hours,
-        "village_codes": list(p.village_codes),
+        "village_codes": villages,
     }
     wid = store.insert_warning(conn, params)
-    content = _content(p, list(p.village_codes), p.evidence, "Alert", actor)
+    store.record_firing(conn, wid, villages, p.at, p.colour, p.evidence)
+    upstream = _upstream(conn, p, villages, at)
+    content = _content(p, villages, p.evidence, "Alert", actor, upstream)
     store.save_version(conn, wid, 1, content)
-    store.audit(conn, wid, 1, "propose", actor, at, content["reason"], _details(p))
+    store.audit(
+        conn, wid, 1, "propose", actor, at, content["reason"], _details(p) | _flags(upstream)
+    )
+    _audit_trim(conn, wid, 1, p, cover, at, actor)
     w = store.lock_warning(conn, wid)
     if p.review != "auto":
         return change_of(w, "propose", 1, "candidate", False)
@@ -190,40 +340,159 @@ def _create(conn: psycopg.Connection, p: Proposal, at: datetime, actor: str) -> 
     return change_of(w, "issue", 1, "issued", True)
 
 
-def _refire(
-    conn: psycopg.Connection, w: dict[str, Any], p: Proposal, at: datetime, actor: str
-) -> Change:
-    """The rule fired again over an open warning: extend, escalate, de-escalate or grow it."""
-    store.county_of(conn, list(p.village_codes))
-    wid, rank = w["id"], COLOURS.index(w["colour"])
-    villages = sorted(set(w["village_codes"]) | set(p.village_codes))
-    grown = len(villages) > len(w["village_codes"])
-    expires = max(w["expires_at"], p.at + timedelta(hours=p.hold_hours))
-    store.update_warning(
-        conn,
-        wid,
-        last_fired_at=max(w["last_fired_at"], p.at),
-        expires_at=expires,
-        hold_hours=p.hold_hours,
-        rule_version=p.rule_version,
+def _flags(upstream: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"upstream_conflicts": upstream} if upstream else {}
+
+
+def _audit_trim(
+    conn: psycopg.Connection,
+    wid: int,
+    version: int,
+    p: Proposal,
+    cover: list[dict[str, Any]],
+    at: datetime,
+    actor: str,
+    villages: set[str] | None = None,
+) -> None:
+    """Say in the audit which villages a warning left to higher issued warnings (trim)."""
+    yielded = _yielded(
+        cover,
+        villages
+        if villages is not None
+        else set(p.village_codes) | {v for r in cover for v in r["covered"]},
     )
-    details = _details(p)
-    if p.rank == rank and not grown:
-        details["expires_at"] = expires.isoformat()
-        reason = "rule fired again at the same level over the same area"
-        store.audit(conn, wid, w["current_version"], "extend", actor, at, reason, details)
-        return change_of(w, "extend", w["current_version"], w["status"], False)
-    action: Action = "escalate" if p.rank > rank else "deescalate" if p.rank < rank else "update"
+    if not yielded["by"]:
+        return
+    reason = (
+        f"{len(yielded['villages'])} villages left out: already under issued warnings of the"
+        f" same hazard at {p.colour} or higher"
+    )
+    details = _details(p) | {"decision": "trim"} | yielded
+    store.audit(conn, wid, version, "trim", actor, at, reason, details)
+
+
+def _refire(
+    conn: psycopg.Connection,
+    w: dict[str, Any],
+    p: Proposal,
+    fired: list[str],
+    cover: list[dict[str, Any]],
+    at: datetime,
+    actor: str,
+) -> Change:
+    """The rule fired again over an open warning: extend, escalate, de-escalate, grow or shrink.
+
+    The area becomes the villages fired now (``fired``: the proposal's villages not under a
+    higher issued warning) plus those fired within the rule's hold time; older ones leave it,
+    so an extension never carries villages of an earlier event. A candidate also drops the
+    villages a higher issued warning covers. The numbers are each village's latest.
+    """
+    wid, rank = w["id"], COLOURS.index(w["colour"])
+    hold = timedelta(hours=p.hold_hours)
+    covered = {v for r in cover for v in r["covered"]}
+    if fired:
+        store.county_of(conn, fired)
+        store.record_firing(conn, wid, fired, p.at, p.colour, p.evidence)
+        store.update_warning(
+            conn,
+            wid,
+            last_fired_at=max(w["last_fired_at"], p.at),
+            hold_hours=p.hold_hours,
+            rule_version=p.rule_version,
+        )
+    firings = store.village_firings(conn, wid)
+    kept = {v for v, f in firings.items() if f["last_fired_at"] + hold > at}
+    if w["status"] == "candidate":
+        kept -= covered
+    villages = sorted(kept | set(fired))
     current = store.get_version(conn, wid, w["current_version"])
-    numbers = {**current["evidence"].get("villages", {}), **p.evidence}
+    details = _details(p)
+    if not villages or not fired:  # nothing fired here that a higher warning does not cover
+        return _suppress_open(conn, w, current, p, cover, at, actor, ended=not villages)
+    numbers = {v: (p.evidence.get(v) if v in fired else firings[v]["numbers"]) for v in villages}
+    numbers = {v: n or {} for v, n in numbers.items()}
+    added = sorted(set(villages) - set(w["village_codes"]))
+    removed = sorted(set(w["village_codes"]) - set(villages))
+    upstream = _upstream(conn, p, villages, at)
+    details |= _flags(upstream)
+    if cover:
+        _audit_trim(conn, wid, w["current_version"], p, cover, at, actor)
     msg_type = current["msg_type"] if current["state"] == "draft" else "Update"
-    content = _content(p, villages, numbers, msg_type, actor)
-    details |= {
-        "from": w["colour"],
-        "to": p.colour,
-        "added": sorted(set(villages) - set(w["village_codes"])),
-    }
-    auto = p.review == "auto"
-    change = revise(conn, w, current, content, at, actor, None, action, details, publish=auto)
+    content = _content(p, villages, numbers, msg_type, actor, upstream)
+    if p.rank == rank and not added and not removed:
+        return _extend(conn, w, current, p, content, at, actor, details)
+    action: Action = (
+        "escalate" if p.rank > rank else "deescalate" if p.rank < rank
+        else "update" if added else "trim"
+    )  # fmt: skip
+    details |= {"from": w["colour"], "to": p.colour, "added": added, "removed": removed}
+    # a level change or a grown area waits for review unless the rule is auto; villages leaving
+    # by time is the clock's rule, like expiry: published at once, to the CAP feed
+    only_trim = action == "trim"
+    publish = p.review == "auto" or (only_trim and current["state"] == "published")
+    change = revise(
+        conn, w, current, content, at, actor, None, action, details, publish=publish,
+        announce=not only_trim,
+    )  # fmt: skip
     store.update_warning(conn, wid, review=p.review)
     return change
+
+
+def _extend(
+    conn: psycopg.Connection,
+    w: dict[str, Any],
+    current: dict[str, Any],
+    p: Proposal,
+    content: dict[str, Any],
+    at: datetime,
+    actor: str,
+    details: dict[str, Any],
+) -> Change:
+    """Same level over the same area. A draft (a candidate, or an update awaiting review) is
+    refreshed in place: new numbers, texts and expiry (a person's text edits are kept). An issued
+    warning keeps its published version (the village's latest numbers are kept in
+    ``warning_village``) until less than half the hold time is left; then an ``Update`` with the
+    fresh numbers and a later expiry goes to the CAP feed (consumers keep the alert in force;
+    loudspeakers and phones are not asked to repeat themselves)."""
+    hold = timedelta(hours=p.hold_hours)
+    reason = "rule fired again at the same level over the same area"
+    if current["state"] == "draft":
+        if current["created_by"] != actor:  # a forecaster worded it: keep their words
+            content |= {k: current[k] for k in TEXT_FIELDS}
+        details["expires"] = content["expires"].isoformat()
+        return revise(conn, w, current, content, at, actor, reason, "extend", details, False)
+    if current["expires"] - at > hold / 2:
+        details |= {"expires_at": current["expires"].isoformat(), "numbers_refreshed": True}
+        store.audit(conn, w["id"], w["current_version"], "extend", actor, at, reason, details)
+        return change_of(w, "extend", w["current_version"], w["status"], False)
+    details["expires"] = content["expires"].isoformat()
+    return revise(
+        conn, w, current, content, at, actor, reason, "extend", details, True, announce=False
+    )
+
+
+def _suppress_open(
+    conn: psycopg.Connection,
+    w: dict[str, Any],
+    current: dict[str, Any],
+    p: Proposal,
+    cover: list[dict[str, Any]],
+    at: datetime,
+    actor: str,
+    *,
+    ended: bool,
+) -> Change:
+    """The proposal fired only for villages higher issued warnings cover: nothing is extended,
+    grown or re-levelled (audit ``suppress``). A candidate left with no village (``ended``)
+    ends; an issued warning stays as published until its expiry."""
+    covered = {v for r in cover for v in r["covered"]}
+    details = _details(p) | {"decision": "suppress"} | _yielded(cover, covered)
+    reason = "every village is under an issued warning of the same hazard at this level or higher"
+    wid, v = w["id"], w["current_version"]
+    if ended and w["status"] == "candidate":
+        store.discard_version(conn, wid, v)
+        store.update_warning(conn, wid, status="expired", ended_at=at)
+        store.audit(conn, wid, v, "suppress", actor, at, reason, details)
+        return change_of(w, "suppress", v, "expired", False)
+    store.audit(conn, wid, v, "suppress", actor, at, reason, details)
+    return change_of(w, "suppress", v, w["status"], False)

@@ -13,12 +13,13 @@ from typing import Any, Literal
 
 import psycopg
 
-from riskmap.geo.errors import InvalidArgumentError
+from riskmap.geo.errors import ConflictError, InvalidArgumentError
+from riskmap.geo.vocabulary import BEIJING
 from riskmap.geo.warnings import delivery, store, texts
 
 Action = Literal[
     "propose", "issue", "update", "extend", "escalate", "deescalate", "reject", "cancel",
-    "expire", "edit",
+    "expire", "edit", "trim", "suppress",
 ]  # fmt: skip
 TEXT_FIELDS = (
     "event_zh", "event_en", "headline_zh", "headline_en", "description_zh", "description_en",
@@ -66,6 +67,37 @@ def change_of(w: dict[str, Any], action: Action, version: int, status: str, sent
     return Change(w["id"], action, version, status, w["colour"], sent)
 
 
+def beijing(t: datetime) -> str:
+    """A time as messages to people say it: Beijing time to the minute."""
+    return t.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def check_in_force(w: dict[str, Any], at: datetime) -> None:
+    """Refuse to change a warning whose expiry has passed: it is over, whatever its status
+    column says until the next run sends its all-clear; an expired warning is never extended."""
+    if w["expires_at"] <= at:
+        raise ConflictError(
+            f"warning {w['id']} expired at {beijing(w['expires_at'])} (Beijing time) and can no"
+            " longer change; the next rules run ends it with its all-clear, and a new warning"
+            " comes from the rules if the danger is still there"
+        )
+
+
+def check_fresh(w: dict[str, Any], draft: dict[str, Any], at: datetime) -> None:
+    """Refuse to publish a draft whose time ran out: its numbers are older than the rule's hold
+    time, so nothing says the danger is still there (and its CAP would expire before it is
+    sent)."""
+    if draft["expires"] <= at:
+        fired = draft["evidence"].get("at")
+        when = beijing(datetime.fromisoformat(fired)) if fired else "?"
+        raise ConflictError(
+            f"warning {w['id']} version {draft['version']} is stale: its rule {w['rule_id']}"
+            f" fired at {when} and its hold time of {w['hold_hours']:g} h ran out at"
+            f" {beijing(draft['expires'])} (Beijing time); run the rules again (a new candidate"
+            " comes if the rule still fires) or reject it"
+        )
+
+
 def revise(
     conn: psycopg.Connection,
     w: dict[str, Any],
@@ -77,17 +109,18 @@ def revise(
     action: Action,
     details: dict[str, Any],
     publish: bool | None = None,
+    *,
+    announce: bool = True,
 ) -> Change:
     """Write new content: in place over a draft, else as a new Update version; publish it when
     asked (default: when it replaced a published version, i.e. a person changed what is out)."""
     wid = w["id"]
+    check_in_force(w, at)
     if current["state"] == "draft":
         version = current["version"]
     else:
         version = store.next_version(conn, wid)
-        expires = max(content["expires"], w["expires_at"])
-        if expires <= at:
-            expires = at + timedelta(hours=w["hold_hours"])
+        expires = max(content["expires"], w["expires_at"])  # an Update never shortens it
         content = content | {"msg_type": "Update", "effective": at, "expires": expires}
     content = content | {"created_by": actor, "reason": reason or content["reason"]}
     reason = content["reason"]
@@ -102,7 +135,7 @@ def revise(
         publish = w["status"] == "issued" and current["state"] != "draft"
     status = "issued" if publish else w["status"]
     if publish:
-        publish_draft(conn, w, version, at, actor, "issue", reason, "issued")
+        publish_draft(conn, w, version, at, actor, "issue", reason, "issued", announce=announce)
     return Change(wid, action, version, status, content["colour"], publish)
 
 
@@ -115,18 +148,24 @@ def publish_draft(
     action: Action,
     reason: str | None,
     status: str,
+    *,
+    announce: bool = True,
 ) -> dict[str, Any]:
-    """Publish a draft: CAP identifier and references, warning status, outbox rows, audit."""
+    """Publish a draft: CAP identifier and references, warning status, outbox rows, audit.
+
+    ``announce=False`` (an extension: same level, same area, later expiry) queues the CAP feed
+    only: machines must learn the new expiry, people were told already."""
     wid = w["id"]
     w = store.lock_warning(conn, wid)  # re-read: callers may have changed it in this transaction
     draft = store.get_version(conn, wid, version)
+    check_fresh(w, draft, at)
     county, county_name = store.county_of(conn, draft["village_codes"])
     row = store.publish_version(conn, wid, version, county, at)
     ended = at if status in ("cancelled", "expired") else None
     store.update_warning(
         conn, wid, status=status, published_version=version, current_version=version, ended_at=ended
     )
-    n = delivery.write_outbox(conn, w, row, county_name)
+    n = delivery.write_outbox(conn, w, row, county_name, announce=announce)
     details = why(w, row) | {
         "cap_identifier": row["cap_identifier"],
         "msg_type": row["msg_type"],

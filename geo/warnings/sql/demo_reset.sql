@@ -2,6 +2,7 @@
 -- are append-only by trigger; replica mode (superuser) skips those triggers for this transaction.
 SET LOCAL session_replication_role = replica;
 DELETE FROM outbox;
+DELETE FROM warning_village;
 DELETE FROM warning_audit;
 DELETE FROM warning_version;
 DELETE FROM warning;

@@ -3,7 +3,10 @@ INSERT INTO warning (rule_id, rule_version, hazard, colour, action, status, cap_
                      hold_hours, village_codes, geom)
 SELECT %(rule_id)s, %(rule_version)s, %(hazard)s, %(colour)s, %(action)s, 'candidate',
        %(cap_status)s, %(review)s, 1, %(at)s, %(at)s, %(at)s, %(expires_at)s, %(hold_hours)s,
-       %(village_codes)s::text[], ST_Multi(ST_Union(a.geom))
+       %(village_codes)s::text[],
+       -- the area: exactly its villages' outlines, unioned, on the 1e-6° grid of GeoJSON and CAP
+       -- (valid as stored, so writing six decimals cannot make it self-intersect)
+       ST_Multi(ST_CollectionExtract(ST_ReducePrecision(ST_Union(a.geom), 1e-6), 3))
 FROM admin_unit a
 WHERE a.level = 'village' AND a.code = ANY(%(village_codes)s::text[])
 RETURNING id;

@@ -1,0 +1,289 @@
+"""Warning texts rendered from the evidence of exactly the villages a warning covers.
+
+A loudspeaker reads these texts to villages, so every number in them must be one village's own
+number: the worst village's rain beside *that village's* critical rainfall, never the largest
+rain of one village beside the largest threshold of another. The texts are rendered from the
+per-village evidence (numbers and labels the rule's inputs gave, and the level each village
+reached), so the lifecycle can render them again when a warning's area grows or merges and
+the count in the headline is the count of the area.
+
+Rule templates (``geo/rules/builtin/*.yaml``) are sentences of alternatives: the first
+alternative whose placeholders all have a value is said, so a missing input chooses another
+sentence instead of printing a dash or ``None``. Chinese text loses the spaces YAML folding
+puts next to full-width punctuation; English counts agree with their nouns ("1 village").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from riskmap.geo.rules.load import TEMPLATE_FIELDS, CompiledRule, Text
+from riskmap.geo.rules.villages import Villages
+from riskmap.geo.vocabulary import BEIJING, COLOUR_ZH, COLOURS
+
+MAX_NAMES = 10  # village names spelled out before "等N个村"
+MAX_WORST = 3  # villages whose trigger a description spells out
+
+Evidence = Mapping[str, Mapping[str, float | str]]
+
+# a CJK character or full-width punctuation: no ASCII space belongs next to one in zh-CN text
+_WIDE = r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]"
+_SPACE_NEXT_TO_WIDE = re.compile(rf"\s+(?={_WIDE})|(?<={_WIDE})\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)])")
+
+
+def fmt(x: float) -> str:
+    """A number as a text says it: whole numbers bare, others to one decimal."""
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 village``, ``2 villages``."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+def clean_zh(text: str) -> str:
+    """zh-CN text without the ASCII spaces YAML folding leaves next to Chinese and full-width
+    punctuation (a speech synthesiser pauses on them; a reader sees them as typos)."""
+    return _SPACE_NEXT_TO_WIDE.sub("", text).strip()
+
+
+def clean_en(text: str) -> str:
+    """English text with single spaces and none before punctuation."""
+    return _SPACE_BEFORE_PUNCT.sub("", re.sub(r"\s+", " ", text)).strip()
+
+
+def say(sentences: Text, subs: Mapping[str, str], *, zh: bool) -> str:
+    """Render sentences: the first alternative whose placeholders all have values, per sentence;
+    a sentence none of whose alternatives can be said is left out."""
+    out = []
+    for alternatives in sentences:
+        for alt in alternatives:
+            tpl = string.Template(alt)
+            if set(tpl.get_identifiers()) <= subs.keys():
+                out.append(tpl.substitute(subs))
+                break
+    return clean_zh("".join(out)) if zh else clean_en(" ".join(out))
+
+
+def beijing_zh(t: datetime) -> str:
+    """``7月14日10时`` (or ``10时05分``), Beijing time."""
+    b = t.astimezone(BEIJING)
+    return f"{b.month}月{b.day}日{b.hour}时" + (f"{b.minute:02d}分" if b.minute else "")
+
+
+def beijing_en(t: datetime) -> str:
+    """``10:00 on 14 July (Beijing time)``."""
+    b = t.astimezone(BEIJING)
+    return f"{b:%H:%M} on {b.day} {b:%B} (Beijing time)"
+
+
+@dataclass(frozen=True)
+class TextRenderer:
+    """Renders one rule level's texts for any set of villages from their evidence.
+
+    The engine attaches one to each proposal; the lifecycle calls it again with the area and
+    evidence of the version it writes (a merged or grown area), so texts always match them.
+    """
+
+    compiled: CompiledRule
+    colour: str
+    villages: Villages
+    at: datetime
+
+    def __call__(self, codes: Sequence[str], evidence: Evidence) -> dict[str, str]:
+        codes = list(codes)
+        names = list(codes)
+        counties: list[str] = []
+        pos, found = self.villages.index(codes)
+        j = 0
+        for i, ok in enumerate(found.tolist()):
+            if ok:
+                names[i] = str(self.villages.names[pos[j]])
+                counties.append(str(self.villages.counties[pos[j]]))
+                j += 1
+        return render_texts(self.compiled, self.colour, codes, names, counties, evidence, self.at)
+
+
+def render_texts(
+    compiled: CompiledRule,
+    colour: str,
+    codes: Sequence[str],
+    names: Sequence[str],
+    counties: Sequence[str],
+    evidence: Evidence,
+    at: datetime,
+) -> dict[str, str]:
+    """The six texts (headline, description, instruction; zh and en) of one level of a rule.
+
+    Parameters
+    ----------
+    compiled
+        The rule.
+    colour
+        The warning's level (its templates are used).
+    codes, names
+        The villages of the area, aligned.
+    counties
+        County names of the villages (the headline names them).
+    evidence
+        Per village code, the numbers and labels the inputs gave and the ``level`` the village
+        reached (default: ``colour``).
+    at
+        When the rule fired (said in Beijing time where a template asks for it).
+    """
+    rule = compiled.rule
+    n = len(codes)
+    evs = [evidence.get(c, {}) for c in codes]
+    levels = [str(ev.get("level", colour)) for ev in evs]
+    triggers = [_trigger(compiled, ev, lv) for ev, lv in zip(evs, levels, strict=True)]
+    order = _worst_first(compiled, evs, levels, triggers)
+    ordered_names = [names[i] for i in order]
+    listed = "、".join(ordered_names[:MAX_NAMES])
+    if n > MAX_NAMES:
+        listed += f"等{n}个村"
+    subs: dict[str, str] = {
+        "county": "、".join(dict.fromkeys(c for c in counties if c)),
+        "villages": listed,
+        "n_villages": str(n),
+        "n_villages_en": plural(n, "village"),
+        "level_zh": COLOUR_ZH[colour],
+        "level_en": colour,
+        "title_zh": rule.title_zh,
+        "title_en": rule.title_en,
+        "at_zh": beijing_zh(at),
+        "at_en": beijing_en(at),
+    }
+    subs = {k: v for k, v in subs.items() if v}
+    for c in COLOURS:
+        k = levels.count(c)
+        if k:
+            subs[f"n_{c}"], subs[f"n_{c}_en"] = str(k), plural(k, "village")
+    for v in compiled.variables:
+        vals = [float(ev[v]) for ev in evs if _number(ev.get(v)) is not None]
+        if vals:
+            subs[f"total_{v}"] = fmt(round(math.fsum(vals), 1))
+    if order:
+        worst = order[0]
+        subs["worst_village"] = names[worst]
+        subs |= _village_subs(compiled, evs[worst])
+        subs |= _where(compiled, evs[worst], names[worst])
+    # the worst villages' triggers, each said once (many villages below one gauge say the same)
+    zh_phrases: dict[str, None] = {}
+    en_phrases: dict[str, None] = {}
+    for i in order:
+        if triggers[i] is not None and len(zh_phrases) < MAX_WORST:
+            zh_phrases[_phrase(compiled, triggers[i], names[i], zh=True)] = None
+            en_phrases[_phrase(compiled, triggers[i], names[i], zh=False)] = None
+    if zh_phrases:
+        subs["worst_zh"] = "；".join(zh_phrases)
+        subs["worst_en"] = "; ".join(en_phrases)
+    templates = compiled.templates[colour]
+    return {f: say(templates[f], subs, zh=f.endswith("_zh")) for f in TEMPLATE_FIELDS}
+
+
+def _number(x: object) -> float | None:
+    if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
+        return float(x)
+    return None
+
+
+def _village_subs(compiled: CompiledRule, ev: Mapping[str, float | str]) -> dict[str, str]:
+    """One village's own variables and labels as placeholder values (missing ones left out)."""
+    out = {}
+    for v in compiled.variables:
+        x = _number(ev.get(v))
+        if x is not None:
+            out[v] = fmt(x)
+    for label in compiled.labels:
+        s = ev.get(label)
+        if isinstance(s, str) and s.strip() and s not in ("None", "nan"):
+            out[label] = s
+    return out
+
+
+def _where(compiled: CompiledRule, ev: Mapping[str, float | str], village: str) -> dict[str, str]:
+    """Where a distance input (``*_km``) puts its object relative to the village: inside it (a
+    distance that rounds to nothing; "约0公里" reads as an error) or about N km from it."""
+    out = {}
+    for v in compiled.variables:
+        x = _number(ev.get(v))
+        if not v.endswith("_km") or x is None:
+            continue
+        inside = x < 0.05
+        out[f"{v}_where_zh"] = f"在{village}境内" if inside else f"在距{village}约{fmt(x)}公里"
+        out[f"{v}_where_en"] = (
+            f"inside {village}" if inside else f"about {fmt(x)} km from {village}"
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class _Fired:
+    """The trigger a village is quoted by, with its substitutions and how far over it is."""
+
+    index: int
+    ratio: float
+    subs: dict[str, str]
+
+
+def _trigger(compiled: CompiledRule, ev: Mapping[str, float | str], level: str) -> _Fired | None:
+    """The trigger the village is quoted by: of those for its level that hold, one written for
+    that level first, then the one it exceeds most (value / threshold); None if none holds."""
+    best: _Fired | None = None
+    best_key: tuple[bool, float] = (False, -math.inf)
+    for i, trig in enumerate(compiled.rule.triggers):
+        if trig.levels and level not in trig.levels:
+            continue
+        value = _number(ev.get(trig.value))
+        threshold = (
+            float(trig.threshold)
+            if not isinstance(trig.threshold, str)
+            else _number(ev.get(trig.threshold))
+        )
+        if value is None or threshold is None or value < threshold:
+            continue
+        ratio = value / threshold if threshold > 0 else math.inf
+        # a trigger written for this level (over 保证水位 for red) before a general one
+        key = (bool(trig.levels), ratio)
+        if best is None or key > best_key:
+            subs = _village_subs(compiled, ev) | {"value": fmt(value), "threshold": fmt(threshold)}
+            best, best_key = _Fired(i, ratio, subs), key
+    return best
+
+
+def _phrase(compiled: CompiledRule, fired: _Fired, village: str, *, zh: bool) -> str:
+    """What crossed what at one village, as its trigger says it."""
+    trig = compiled.rule.triggers[fired.index]
+    text = trig.zh if zh else trig.en
+    alternatives = (text,) if isinstance(text, str) else tuple(text)
+    return say((alternatives,), fired.subs | {"village": village}, zh=zh)
+
+
+def _worst_first(
+    compiled: CompiledRule,
+    evs: list[Mapping[str, float | str]],
+    levels: list[str],
+    triggers: list[_Fired | None],
+) -> list[int]:
+    """Village positions, worst first: higher level, then ``worst_by`` (or how far over its
+    trigger), then the area's order."""
+    n = len(evs)
+    if compiled.worst_by is not None:
+        values = {
+            v: np.array([_number(ev.get(v)) for ev in evs], dtype=float)  # None → NaN
+            for v in compiled.worst_by.names
+        }
+        score = compiled.worst_by.evaluate(values, n) if n else np.zeros(0)
+        key2 = [-np.inf if math.isnan(s) else float(s) for s in score.tolist()]
+    else:
+        key2 = [t.ratio if t is not None else -np.inf for t in triggers]
+    rank = [COLOURS.index(lv) if lv in COLOURS else -1 for lv in levels]
+    return sorted(range(n), key=lambda i: (-rank[i], -key2[i], i))

@@ -1,1 +1,0 @@
-SELECT code FROM village WHERE code = %(code)s;
