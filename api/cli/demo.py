@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -27,14 +28,30 @@ def demo(
     county: CountyOpt = None,
     villages: VillagesOpt = None,
     seed: SeedOpt = DEFAULT_SEED,
+    storm_start: Annotated[
+        str | None,
+        typer.Option(
+            "--storm-start",
+            help="when the storm day begins (ISO time with zone, e.g. 2026-07-14T00:00Z, the"
+            " bundled files' date); default: so that it ends at the current hour",
+        ),
+    ] = None,
 ) -> None:
-    """Run the whole demo: database, demo county, pipeline; then serve the API."""
+    """Run the whole demo: database, demo county, the storm's feeds and rules; then serve."""
     from riskmap.api.cli.demo_load import load_demo
 
+    start = _zoned(storm_start, "--storm-start") if storm_start else None
     s = settings()
     url = database_url(s)
     summary = load_demo(
-        s, url, county or s.default_county, villages, seed, console, with_scenario=True
+        s,
+        url,
+        county or s.default_county,
+        villages,
+        seed,
+        console,
+        with_scenario=True,
+        storm_start=start,
     )
     out.print(summary.table())
     if summary.timeline:
@@ -44,6 +61,16 @@ def demo(
     if no_serve:
         return
     run_server(s, s.host, s.port, s.workers)
+
+
+def _zoned(text: str, option: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO time: {text!r}", param_hint=option) from exc
+    if at.tzinfo is None:
+        raise typer.BadParameter("give a zone, e.g. 2026-07-14T08:00+08:00", param_hint=option)
+    return at.astimezone(UTC)
 
 
 def demo_token(url: str) -> None:

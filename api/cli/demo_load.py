@@ -27,6 +27,15 @@ from riskmap.ingest.replay import replay
 # ends with warnings still open (rivers, reservoirs, geohazard) after the rain ones ran out.
 TIMELINE_HOURS = 14
 
+
+def live_storm_start(now: datetime | None = None) -> datetime:
+    """The storm day placed so that its last hour is the current one: the demo's open warnings
+    are then in force *now*, as a duty officer opening the console would see them (a storm
+    replayed on its bundled July date has long expired)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=TIMELINE_HOURS)
+
+
 GENERATION_STEPS = 6  # boundaries, villages, terrain, stations, hazards, resources
 
 
@@ -40,6 +49,7 @@ class DemoSummary:
     seconds: float
     replayed: list[Summary] | None = None
     timeline: list[dict] | None = None
+    storm_start: datetime | None = None
 
     def table(self) -> Table:
         """A rich table of what was loaded, for the terminal."""
@@ -65,10 +75,14 @@ class DemoSummary:
         t.caption = caption
         return t
 
+    def _storm_day(self) -> str:
+        start = self.storm_start or DEFAULT_START
+        return start.astimezone(BEIJING).strftime("%Y-%m-%d")
+
     def timeline_table(self) -> Table:
         """The storm hour by hour: what the rules proposed and what the lifecycle did."""
         t = Table(
-            title="2026-07-14 暴雨过程预警 / warnings through the storm (Beijing time)",
+            title=f"{self._storm_day()} 暴雨过程预警 / warnings through the storm (Beijing time)",
             caption="fired: rule proposals; up/down: escalated/de-escalated; ended: expired"
             " with all-clear; open: candidate + issued by colour (blue/yellow/orange/red)",
         )
@@ -108,12 +122,23 @@ def _generate(settings: Settings, county: str, villages: int | None, seed: int, 
     )
 
 
-def scenario_dir(settings: Settings, county: str, villages: int | None, seed: int) -> Path:
-    """The bundled storm for the default demo; others are generated next to their demo."""
+def scenario_dir(
+    settings: Settings,
+    county: str,
+    villages: int | None,
+    seed: int,
+    start: datetime = DEFAULT_START,
+) -> Path:
+    """The bundled storm for the default demo on its own date; others (and every other date)
+    are generated next to their demo."""
     bundled = PROJECT_ROOT / "data" / "scenarios" / f"storm-{county}"
-    if seed == DEFAULT_SEED and villages is None and (bundled.is_dir() or county == "431226"):
+    default = seed == DEFAULT_SEED and villages is None
+    if default and start == DEFAULT_START and (bundled.is_dir() or county == "431226"):
         return bundled
     return settings.data_dir / "generated" / county / f"storm-{seed}-{villages or 'default'}"
+
+
+_START_MARK = "storm-start.txt"  # the start a generated folder was written for
 
 
 def write_scenario(
@@ -123,15 +148,19 @@ def write_scenario(
     out_dir: Path | None = None,
     villages: int | None = None,
     demo: DemoCounty | None = None,
+    start: datetime = DEFAULT_START,
 ) -> list[Path]:
     """Write the storm day's feed files for the demo county built from ``seed``."""
     demo = demo or _generate(settings, county, villages, seed)
-    target = out_dir or scenario_dir(settings, county, villages, seed)
+    target = out_dir or scenario_dir(settings, county, villages, seed, start)
     if target.exists():
         for old in target.iterdir():
             if old.suffix != ".md":
                 old.unlink()
-    return write_storm(demo, target)
+    files = write_storm(demo, target, start=start)
+    if start != DEFAULT_START:
+        (target / _START_MARK).write_text(start.isoformat(), encoding="utf-8")
+    return files
 
 
 def load_demo(
@@ -143,8 +172,11 @@ def load_demo(
     console: Console,
     *,
     with_scenario: bool = False,
+    storm_start: datetime | None = None,
 ) -> DemoSummary:
-    """Generate the demo county and load it (and replay its storm), showing progress."""
+    """Generate the demo county and load it (and replay its storm, by default ending at the
+    current hour: see :func:`live_storm_start`), showing progress."""
+    start = storm_start or live_storm_start()
     started = time.perf_counter()
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -178,10 +210,13 @@ def load_demo(
             replayed = None
             timeline = None
             if with_scenario:
-                folder = scenario_dir(settings, county, villages, seed)
-                if not folder.is_dir() or not any(folder.glob("*.nc")):
-                    write_scenario(settings, county, seed, folder, villages, demo)
-                files = [p for p in folder.iterdir() if p.suffix != ".md"]
+                folder = scenario_dir(settings, county, villages, seed, start)
+                if _stale(folder, start):
+                    # an earlier run's storm (another date): forget what it loaded, then rewrite
+                    forget(conn, [str(p) for p in _feed_files(folder)])
+                    conn.commit()
+                    write_scenario(settings, county, seed, folder, villages, demo, start)
+                files = _feed_files(folder)
                 forget(conn, [str(p) for p in files])  # a re-run replays the storm afresh
                 task = bar.add_task("replaying the storm", total=len(files))
                 replayed = replay(
@@ -193,7 +228,7 @@ def load_demo(
                     ),
                 )
                 bar.update(task, description="replayed the storm scenario")
-                timeline = storm_timeline(conn, settings, bar)
+                timeline = storm_timeline(conn, settings, bar, start)
     return DemoSummary(
         county_code=demo.county.code,
         county_name=demo.county.name,
@@ -203,15 +238,34 @@ def load_demo(
         seconds=time.perf_counter() - started,
         replayed=replayed,
         timeline=timeline if with_scenario else None,
+        storm_start=start if with_scenario else None,
     )
 
 
-def storm_timeline(conn: psycopg.Connection, settings: Settings, bar: Progress) -> list[dict]:
+def _feed_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [p for p in folder.iterdir() if p.suffix not in (".md", ".txt")]
+
+
+def _stale(folder: Path, start: datetime) -> bool:
+    """Whether ``folder`` lacks the storm of ``start`` (missing, empty or of another date)."""
+    if not folder.is_dir() or not any(folder.glob("*.nc")):
+        return True
+    if start == DEFAULT_START and not (folder / _START_MARK).exists():
+        return False  # the bundled files, or a folder written for the bundled date
+    mark = folder / _START_MARK
+    return not mark.exists() or mark.read_text(encoding="utf-8").strip() != start.isoformat()
+
+
+def storm_timeline(
+    conn: psycopg.Connection, settings: Settings, bar: Progress, start: datetime = DEFAULT_START
+) -> list[dict]:
     """Run the rules hour by hour through the storm, as the duty officers would have seen it."""
     removed = reset_for_demo(conn)
     if removed:
         bar.console.print(f"demo: cleared {removed} warning(s) of an earlier demo run")
-    hours = [DEFAULT_START + timedelta(hours=h) for h in range(1, TIMELINE_HOURS + 1)]
+    hours = [start + timedelta(hours=h) for h in range(1, TIMELINE_HOURS + 1)]
     task = bar.add_task("running the rules through the storm", total=len(hours))
     rows = []
     for at in hours:
