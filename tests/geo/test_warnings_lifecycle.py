@@ -9,14 +9,18 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from lxml import etree
 
 from riskmap.geo.errors import ConflictError, DataError, InvalidArgumentError
+from riskmap.geo.vocabulary import CAP_12_NS
 from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.cap import cap_time
+from riskmap.geo.warnings.cap_xml import render_cap
 from riskmap.geo.warnings.proposal import Proposal
 
 T0 = datetime(2026, 7, 14, 2, 0, tzinfo=UTC)
 GBT = re.compile(r"^431226\d{8}_\d{14}_\d$")
+HOLD3 = timedelta(hours=3)  # the proposals' hold time (Proposal.hold_hours default)
 COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
@@ -561,3 +565,123 @@ def test_a_candidate_never_targets_villages_under_a_higher_issued_warning(db, vi
     # and a red of a different hazard is no reason to trim
     [r2] = lifecycle.apply_proposals(db, [proposal(red_area, "orange", rule_id="rs", at=t2)], t2)
     assert lifecycle.get_warning(db, r2.warning_id)["village_codes"] == red_area
+
+
+# --------------------------------------------------------------------------- pending review
+
+
+def cap_expires(db, wid, version=None) -> datetime:
+    """The <expires> of a published version as the CAP document says it."""
+    doc = etree.fromstring(render_cap(db, wid, version))
+    [text] = doc.xpath("//c:info[1]/c:expires/text()", namespaces={"c": CAP_12_NS})
+    return datetime.fromisoformat(text)
+
+
+@pytest.mark.parametrize("then", ["issue", "reject", "nobody"])
+def test_a_pending_escalation_never_lets_the_public_alert_run_out(db, villages, then) -> None:
+    """The review's case: an issued orange warning, the rule proposes red an hour later (a
+    forecaster must review it) and keeps proposing red every hour for 8 h, longer than the 3 h
+    hold time, with nobody at the desk. The published orange must stay in force (extensions to
+    the CAP feed), never an all-clear; the red draft stays pending on top of it.
+
+    The timeline by hand (hold 3 h, the half-hold threshold 1.5 h): v1 orange published at T0
+    expires T0+3h. h1: red draft v2 (2 h left, no extension). h2: 1 h left, so v2 is discarded,
+    v3 (orange, expires h2+3h = h5) is published and the draft is saved again as v4. h3: 2 h
+    left, nothing. h4: v5 expires h7, draft v6; h6: v7 expires h9, draft v8; h8: v9 expires
+    h11, draft v10. Then the rule stops."""
+    hour = lambda h: T0 + timedelta(hours=h)  # noqa: E731
+    codes = villages[:2]
+    # hour -> (extension version, its expiry hour, the draft's version after the run)
+    extensions = {2: (3, 5, 4), 4: (5, 7, 6), 6: (7, 9, 8), 8: (9, 11, 10)}
+    [c] = lifecycle.apply_proposals(db, [proposal(codes, "orange")], T0)
+    wid = c.warning_id
+    lifecycle.issue(db, wid, "张预报", at=T0)
+    n_issue = len(outbox(db, wid))
+    [u] = lifecycle.apply_proposals(db, [proposal(codes, "red", at=hour(1))], hour(1))
+    assert (u.action, u.version, u.published) == ("escalate", 2, False)
+    edited = "麻阳县发布暴雨红色预警（预报员审核中）"
+    lifecycle.edit_text(db, wid, "张预报", at=hour(1) + timedelta(minutes=10), headline_zh=edited)
+    in_force, in_force_expires, draft_v = 1, hour(3), 2
+    for h in range(2, 9):
+        t = hour(h)
+        assert lifecycle.expire_stale(db, t) == []  # the clock's step first, as the cycle does
+        [e] = lifecycle.apply_proposals(db, [proposal(codes, "red", at=t)], t)
+        if h in extensions:
+            in_force, expires_h, draft_v = extensions[h]
+            in_force_expires = hour(expires_h)
+        assert (e.warning_id, e.version, e.published) == (wid, draft_v, h in extensions), h
+        w = lifecycle.get_warning(db, wid)
+        versions = {v["version"]: v for v in w["versions"]}
+        assert w["status"] == "issued" and w["published_version"] == in_force, h
+        assert w["current_version"] == draft_v and versions[draft_v]["state"] == "draft", h
+        draft = versions[draft_v]
+        assert (draft["colour"], draft["msg_type"], draft["expires"]) == (
+            "red",
+            "Update",
+            t + HOLD3,
+        )
+        assert w["colour"] == "red" and w["level"] == "一级"  # the reviewers' view: the draft
+        pub = versions[in_force]
+        assert (pub["colour"], pub["msg_type"], pub["village_codes"]) == (
+            "orange",
+            "Alert" if in_force == 1 else "Update",
+            codes,
+        )
+        # the CAP the public has now says the alert is in force, and so does the detail
+        assert cap_expires(db, wid) == pub["expires"] == w["expires_at"] == in_force_expires > t
+        assert not any(v["msg_type"] == "Cancel" for v in w["versions"]), h
+        if h == 2:  # the draft moved over the extension keeps the forecaster's words
+            assert draft["headline_zh"] == edited
+    w = lifecycle.get_warning(db, wid)
+    versions = {v["version"]: v for v in w["versions"]}
+    assert [v for v, x in versions.items() if x["state"] == "published"] == [1, 3, 5, 7, 9]
+    assert [v for v, x in versions.items() if x["state"] == "discarded"] == [2, 4, 6, 8]
+    assert versions[1]["headline_zh"] == versions[9]["headline_zh"] == "麻阳县发布暴雨橙色预警"
+    assert "红色" in versions[10]["headline_zh"]
+    for ext, _, _ in extensions.values():  # machines learn the expiry; nobody is woken up
+        assert [ch for ch, _, _ in outbox(db, wid, ext)] == ["cap-feed"]
+        refs = [r.split(",")[1] for r in versions[ext]["references_text"].split(" ")]
+        assert refs == [versions[v]["cap_identifier"] for v in range(1, ext, 2)]
+    assert len(outbox(db, wid)) == n_issue + len(extensions)
+    assert audit_actions(db, wid).count("extend") >= 3 * len(extensions)
+    moved = [
+        a["details"]
+        for a in w["audit"]
+        if a["details"].get("decision") == "extend published under pending draft"
+    ]
+    assert {(d["draft_from"], d["extension_version"], d["draft_to"]) for d in moved} == {
+        (2, 3, 4),
+        (4, 5, 6),
+        (6, 7, 8),
+        (8, 9, 10),
+    }
+    last = hour(8)
+    if then == "issue":
+        t = last + timedelta(minutes=10)
+        lifecycle.issue(db, wid, "李局长", "同意升级为红色", at=t)
+        v10 = lifecycle.get_warning(db, wid)["versions"][-1]
+        assert (v10["version"], v10["state"], v10["msg_type"]) == (10, "published", "Update")
+        refs = [r.split(",")[1] for r in v10["references_text"].split(" ")]
+        assert refs == [versions[v]["cap_identifier"] for v in (1, 3, 5, 7, 9)]
+        assert len(outbox(db, wid, 10)) == expected_outbox(db, codes)  # red is announced
+        ends = last + HOLD3  # the red draft fired at h8 holds for 3 h
+    elif then == "reject":
+        r = lifecycle.reject(db, wid, "张预报", "雷达回波减弱", at=last + timedelta(minutes=10))
+        assert (r.status, r.version) == ("issued", 9)
+        ends = hour(11)
+    else:
+        ends = hour(11)
+    # the rule stops firing: the warning runs out after the hold time, with its all-clear
+    assert lifecycle.expire_stale(db, ends - timedelta(minutes=1)) == []
+    [x] = lifecycle.expire_stale(db, ends)
+    assert (x.warning_id, x.status, x.published) == (wid, "expired", True)
+    w = lifecycle.get_warning(db, wid)
+    cancel = w["versions"][-1]
+    assert (cancel["msg_type"], cancel["response_type"], cancel["effective"]) == (
+        "Cancel",
+        "AllClear",
+        ends,
+    )
+    colour = "红色" if then == "issue" else "橙色"
+    assert cancel["headline_zh"] == f"解除暴雨{colour}预警"
+    assert len(outbox(db, wid, cancel["version"])) == expected_outbox(db, codes)

@@ -39,7 +39,11 @@ Decisions
   village's latest firing and numbers in ``warning_village`` and, once less than half the hold
   time is left, publishes an ``Update`` with the fresh numbers and the later expiry to the CAP
   feed only (machines must keep it in force; loudspeakers and phones are not asked to repeat).
-  While a forecaster's review of an update is pending the published version is not extended.
+  While a forecaster's review of an update is pending, the rule firing refreshes the draft and,
+  past the same half-hold threshold, also extends the published version (its content again,
+  later expiry, CAP feed only; the draft is saved again as the next version on top of it): the
+  public alert stays in force as long as the rule fires, whatever the review queue holds, and
+  never runs out into an all-clear while the storm grows.
 - **Villages leave** an area when the rule has not fired for them for its hold time: when the
   rule next fires over the warning its area becomes the villages fired now plus those fired
   within the hold time (a CAP ``Update`` with the smaller area, audit ``trim``, published at

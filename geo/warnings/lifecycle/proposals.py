@@ -26,6 +26,7 @@ from riskmap.geo.warnings.lifecycle.versions import (
     change_of,
     check_time,
     content_of,
+    drop_draft,
     publish_draft,
     revise,
     why,
@@ -420,7 +421,8 @@ def _refire(
     msg_type = current["msg_type"] if current["state"] == "draft" else "Update"
     content = _content(p, villages, numbers, msg_type, actor, upstream)
     if p.rank == rank and not added and not removed:
-        return _extend(conn, w, current, p, content, at, actor, details)
+        change = _extend(conn, w, current, p, content, at, actor, details)
+        return _keep_published(conn, w, change, villages, content["expires"], hold, at, actor)
     action: Action = (
         "escalate" if p.rank > rank else "deescalate" if p.rank < rank
         else "update" if added else "trim"
@@ -435,7 +437,77 @@ def _refire(
         announce=not only_trim,
     )  # fmt: skip
     store.update_warning(conn, wid, review=p.review)
-    return change
+    return _keep_published(conn, w, change, villages, content["expires"], hold, at, actor)
+
+
+def _keep_published(
+    conn: psycopg.Connection,
+    w: dict[str, Any],
+    change: Change,
+    villages: list[str],
+    expires: datetime,
+    hold: timedelta,
+    at: datetime,
+    actor: str,
+) -> Change:
+    """Keep an issued warning's public alert in force while its rule fires, whatever the
+    review queue holds.
+
+    The warning's expiry is the ``<expires>`` of its published version (migration 0026), not of
+    a pending draft's, so refreshing only the draft of an update awaiting review (say orange to
+    red) would let the published alert run out during the storm and the expiry step broadcast
+    its all-clear (解除) while the danger grows. So once the published version has less than half
+    the hold time left (the threshold of :func:`_extend`) its content goes out again as an
+    ``Update`` with the rule's new expiry, to the CAP feed only like any extension, and the
+    pending draft stays pending on top of it.
+
+    Published versions never change and versions are numbered in order, so the draft cannot
+    stay below the extension: it is discarded (kept in the history), the extension is published
+    as the next version, and the draft's content is saved again, unchanged (a forecaster's words,
+    its author and its reason kept), as the version after that; issuing it later references the
+    extension too. The audit says which version moved where. Only when the rule still fires for
+    some of the published villages (now or within the hold time): the published area is what
+    the extension repeats, and it must not outlive the event that put it there.
+    """
+    wid = w["id"]
+    w = store.lock_warning(conn, wid)  # re-read: the step before moved its pointers
+    if w["status"] != "issued" or w["current_version"] == w["published_version"]:
+        return change
+    published = store.get_version(conn, wid, w["published_version"])
+    if published["expires"] - at > hold / 2 or expires <= published["expires"]:
+        return change
+    if not set(published["village_codes"]) & set(villages):
+        return change
+    draft = store.get_version(conn, wid, w["current_version"])
+    drop_draft(conn, w)
+    extension = store.next_version(conn, wid)
+    moved = extension + 1
+    reason = "rule fired again while an update awaits review: the published version is extended"
+    details = why(w) | {
+        "decision": "extend published under pending draft",
+        "published_version": published["version"],
+        "extension_version": extension,
+        "draft_from": draft["version"],
+        "draft_to": moved,
+        "expires": expires.isoformat(),
+    }
+    store.audit(conn, wid, draft["version"], "extend", actor, at, reason, details)
+    w = store.lock_warning(conn, wid)
+    revise(
+        conn, w, published, content_of(published) | {"expires": expires}, at, actor, reason,
+        "extend", details, True, announce=False,
+    )  # fmt: skip
+    store.save_version(conn, wid, moved, content_of(draft))
+    store.update_warning(
+        conn, wid, colour=draft["colour"], action=draft["action"], current_version=moved
+    )
+    if sorted(draft["village_codes"]) != sorted(published["village_codes"]):
+        store.set_area(conn, wid, draft["village_codes"])
+    store.audit(
+        conn, wid, moved, "extend", actor, at, "the pending draft awaits review on top of the"
+        f" extension (version {extension}), unchanged", why(w) | details,
+    )  # fmt: skip
+    return Change(wid, change.action, moved, "issued", draft["colour"], True)
 
 
 def _extend(
@@ -453,7 +525,8 @@ def _extend(
     warning keeps its published version (the village's latest numbers are kept in
     ``warning_village``) until less than half the hold time is left; then an ``Update`` with the
     fresh numbers and a later expiry goes to the CAP feed (consumers keep the alert in force;
-    loudspeakers and phones are not asked to repeat themselves)."""
+    loudspeakers and phones are not asked to repeat themselves). A pending draft's published
+    version is extended by :func:`_keep_published` after this step."""
     hold = timedelta(hours=p.hold_hours)
     reason = "rule fired again at the same level over the same area"
     if current["state"] == "draft":
