@@ -177,6 +177,8 @@ def _compile(rule: Rule, path: Path, node: LineDict) -> CompiledRule:
     allowed = FIXED_PLACEHOLDERS | per_village | {f"total_{v}" for v in variables}
     # a distance input also gives where its object is relative to the worst village (render.py)
     allowed |= {f"{v}_where_{z}" for v in variables if v.endswith("_km") for z in ("zh", "en")}
+    sites = frozenset(f"{lb}_site" for lb in labels if lb.endswith("_station_name"))  # 站 once
+    allowed |= sites
 
     def check_placeholders(text: str, known: frozenset[str], what: str, *keys) -> None:
         tpl = string.Template(text)
@@ -196,7 +198,7 @@ def _compile(rule: Rule, path: Path, node: LineDict) -> CompiledRule:
                 raise fail(f"trigger {i}: {ref} is not a variable of the inputs", "triggers", i)
         for field in ("zh", "en"):
             for text in _sentences([getattr(trig, field)])[0]:
-                known = TRIGGER_PLACEHOLDERS | per_village
+                known = TRIGGER_PLACEHOLDERS | per_village | sites
                 check_placeholders(text, known, f"trigger {i} {field}", "triggers", i, field)
 
     templates: dict[str, dict[str, Text]] = {}

@@ -206,6 +206,9 @@ def _village_subs(compiled: CompiledRule, ev: Mapping[str, float | str]) -> dict
         s = ev.get(label)
         if isinstance(s, str) and s.strip() and s not in ("None", "nan"):
             out[label] = s
+            if label.endswith("_station_name"):
+                # "麻阳" is said "麻阳站", but "邓屯水文站" must not become "邓屯水文站站"
+                out[f"{label}_site"] = s if s.endswith("站") else s + "站"
     return out
 
 

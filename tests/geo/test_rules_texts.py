@@ -220,3 +220,10 @@ def test_a_hotspot_inside_the_village_is_not_said_as_zero_km(km: float, zh: str,
     t = render("forest_fire.danger_hotspot", "orange", {"hotspot_km": km}, 1)
     assert zh in t["description_zh"] and "约0公里" not in t["description_zh"]
     assert en in t["description_en"] and "about 0 km" not in t["description_en"]
+
+
+def test_a_station_named_with_its_kind_is_not_said_twice() -> None:
+    inputs = dict(FULL["river.stage"], river_station_name="邓屯水文站")
+    r = render("river.stage", "red", inputs, 2)
+    assert "邓屯水文站水位108.6米，超过保证水位108米" in r["description_zh"]
+    assert "站站" not in r["description_zh"]
