@@ -40,8 +40,10 @@ _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)])")
 
 
 def fmt(x: float) -> str:
-    """A number as a text says it: whole numbers bare, others to one decimal."""
-    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+    """A number as a text says it: to one decimal, and bare when that decimal is zero (80.96
+    is said "81", not "81.0")."""
+    r = round(float(x), 1)
+    return f"{r:.0f}" if r.is_integer() else f"{r:.1f}"
 
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:

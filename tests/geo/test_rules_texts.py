@@ -227,3 +227,12 @@ def test_a_station_named_with_its_kind_is_not_said_twice() -> None:
     r = render("river.stage", "red", inputs, 2)
     assert "邓屯水文站水位108.6米，超过保证水位108米" in r["description_zh"]
     assert "站站" not in r["description_zh"]
+
+
+@pytest.mark.parametrize(
+    ("x", "said"), [(81.0, "81"), (80.96, "81"), (80.94, "80.9"), (228.7, "228.7"), (0.04, "0")]
+)
+def test_numbers_are_said_without_a_trailing_zero(x: float, said: str) -> None:
+    from riskmap.geo.rules.render import fmt
+
+    assert fmt(x) == said
