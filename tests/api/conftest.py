@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +20,7 @@ from riskmap.api.app import create_app
 from riskmap.api.users import ROLES, add_user, new_token
 from riskmap.geo.db.cluster import EmbeddedCluster
 from riskmap.geo.settings import Settings
+from tests.conftest import clone_database
 
 
 @dataclass
@@ -35,31 +35,6 @@ class Service:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
         headers |= kw.pop("headers", {})
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30, **kw)
-
-
-def _clone(cluster: EmbeddedCluster, template_url: str) -> str:
-    """A copy of the storm database (CREATE DATABASE … TEMPLATE is a file copy: seconds)."""
-    template = psycopg.conninfo.conninfo_to_dict(template_url)["dbname"]
-    name = f"t_api_{uuid.uuid4().hex[:8]}"
-    admin = cluster.url_for("postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        for attempt in range(20):
-            c.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                [template],
-            )
-            try:
-                c.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                        sql.Identifier(name), sql.Identifier(template)
-                    )
-                )
-                break
-            except psycopg.errors.ObjectInUse:
-                if attempt == 19:
-                    raise
-                time.sleep(0.25)
-    return cluster.url_for(name)
 
 
 def start_server(settings: Settings, db_url: str) -> tuple[str, uvicorn.Server, threading.Thread]:
@@ -87,7 +62,7 @@ def service(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> It
     from riskmap.geo.risk.catalogue import catalogued_dem
     from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
 
-    url = _clone(pg_cluster, storm_url)
+    url = clone_database(pg_cluster, storm_url)
     # The storm as the duty officers saw it: the rules hour by hour from 09:00 to 15:00 Beijing.
     with psycopg.connect(url) as conn:
         reset_for_demo(conn)  # the template may hold another module's warnings

@@ -9,8 +9,6 @@ area of every warning is the union of exactly its villages, valid also when writ
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ from psycopg import sql
 
 from riskmap.geo.db.cluster import EmbeddedCluster
 from riskmap.geo.warnings.cap_xml import VILLAGE_GEOCODE, render_cap
+from tests.conftest import clone_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP_XSD = ROOT / "ingest" / "feeds" / "schemas" / "CAP-v1.2.xsd"
@@ -41,27 +40,7 @@ def storm(pg_cluster: EmbeddedCluster, storm_url: str) -> Iterator[str]:
     from riskmap.geo.risk.catalogue import catalogued_dem
     from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
 
-    template = psycopg.conninfo.conninfo_to_dict(storm_url)["dbname"]
-    name = f"t_areas_{uuid.uuid4().hex[:8]}"
-    admin = pg_cluster.url_for("postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        for attempt in range(20):
-            c.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                [template],
-            )
-            try:
-                c.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                        sql.Identifier(name), sql.Identifier(template)
-                    )
-                )
-                break
-            except psycopg.errors.ObjectInUse:
-                if attempt == 19:
-                    raise
-                time.sleep(0.25)
-    url = pg_cluster.url_for(name)
+    url = clone_database(pg_cluster, storm_url, prefix="t_areas")
     with psycopg.connect(url) as conn:
         reset_for_demo(conn)
         build_risk(conn, catalogued_dem(conn, "431226"), county="431226")
@@ -70,7 +49,8 @@ def storm(pg_cluster: EmbeddedCluster, storm_url: str) -> Iterator[str]:
             run_cycle(conn, DEFAULT_START + timedelta(hours=h))
             conn.commit()
     yield url
-    with psycopg.connect(admin, autocommit=True) as c:
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
         c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
