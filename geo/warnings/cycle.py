@@ -13,8 +13,9 @@ import psycopg
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.rules import run_rules
+from riskmap.geo.warnings.lifecycle.candidates import yield_candidates
 from riskmap.geo.warnings.lifecycle.expiry import expire_stale
-from riskmap.geo.warnings.lifecycle.proposals import apply_proposals, yield_candidates
+from riskmap.geo.warnings.lifecycle.proposals import apply_proposals
 from riskmap.geo.warnings.lifecycle.versions import Change
 from riskmap.geo.warnings.proposal import Proposal
 

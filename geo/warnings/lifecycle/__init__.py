@@ -61,8 +61,9 @@ Decisions
   解除…) with outbox rows; a candidate that stops firing just expires.
 """
 
+from riskmap.geo.warnings.lifecycle.candidates import yield_candidates
 from riskmap.geo.warnings.lifecycle.expiry import expire_stale
-from riskmap.geo.warnings.lifecycle.proposals import apply_proposals, yield_candidates
+from riskmap.geo.warnings.lifecycle.proposals import apply_proposals
 from riskmap.geo.warnings.lifecycle.review import (
     cancel,
     edit_text,
