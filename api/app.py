@@ -16,7 +16,17 @@ from riskmap.api import errors
 from riskmap.api.docs import add_docs
 from riskmap.api.events import EventHub
 from riskmap.api.observability import Metrics, ObservabilityMiddleware, mark_worker_dead
-from riskmap.api.routers import cap_feed, datasets, health, me, ogc, resources, villages, warnings
+from riskmap.api.routers import (
+    cap_feed,
+    datasets,
+    health,
+    me,
+    ogc,
+    resources,
+    villages,
+    warning_review,
+    warnings,
+)
 from riskmap.api.routers import events as live_events
 from riskmap.api.routers import reports as field_reports
 from riskmap.api.routers import tiles as tile_routes
@@ -133,6 +143,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(datasets.router)
     app.include_router(me.router)
     app.include_router(warnings.router)
+    app.include_router(warning_review.router)
     app.include_router(cap_feed.router)
     app.include_router(ogc.router)
     app.include_router(tile_routes.router)
