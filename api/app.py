@@ -23,6 +23,7 @@ from riskmap.api.routers import (
     me,
     ogc,
     resources,
+    session,
     villages,
     warning_review,
     warnings,
@@ -31,6 +32,7 @@ from riskmap.api.routers import events as live_events
 from riskmap.api.routers import reports as field_reports
 from riskmap.api.routers import tiles as tile_routes
 from riskmap.api.tiles.batch import TileBatcher
+from riskmap.api.web import add_web
 from riskmap.geo.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -47,7 +49,7 @@ OPENAPI_TAGS = [
     {"name": "villages", "description": "行政村 — villages, their risk and rain"},
     {"name": "field reports", "description": "现场报告 — reports from the field and their review"},
     {"name": "metadata", "description": "数据来源 — datasets and their provenance"},
-    {"name": "auth", "description": "用户与令牌 — the caller behind a bearer token"},
+    {"name": "auth", "description": "用户与令牌 — signing in, the caller behind a bearer token"},
     {"name": "operations", "description": "运维 — health and Prometheus metrics"},
     {"name": "OGC API – Features", "description": "OGC API – Features collections and items"},
     {"name": "tiles", "description": "地图瓦片 — vector tiles, rainfall tiles, TileJSON"},
@@ -142,6 +144,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(live_events.router)
     app.include_router(datasets.router)
     app.include_router(me.router)
+    app.include_router(session.router)
     app.include_router(warnings.router)
     app.include_router(warning_review.router)
     app.include_router(cap_feed.router)
@@ -151,4 +154,5 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(resources.router)
     app.include_router(villages.router)
     app.include_router(field_reports.router)
+    add_web(app, settings)  # last: the pages and their files come after every API route
     return app

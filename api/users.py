@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"admin"}),
 }
 TOKEN_PREFIX = "rm_"
+SESSION_LABEL = "session"  # tokens made by signing in (POST /api/session)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class Principal:
 
     def may(self, permission: str) -> bool:
         return self.role in PERMISSIONS[permission]
+
+
+def permissions_of(role: str) -> list[str]:
+    """The permissions a role grants, sorted."""
+    return sorted(p for p, roles in PERMISSIONS.items() if role in roles)
 
 
 def token_hash(token: str) -> bytes:
@@ -90,6 +96,14 @@ def revoke_tokens(conn: psycopg.Connection, name: str) -> int:
     with conn.transaction():
         cur = conn.execute(SQL("token_revoke.sql"), {"name": name})
     return cur.rowcount
+
+
+def revoke_session(conn: psycopg.Connection, token: str) -> bool:
+    """Revoke one sign-in token (label ``session``); False when ``token`` is not a live one."""
+    with conn.transaction():
+        params = {"hash": token_hash(token), "label": SESSION_LABEL}
+        row = SQL.one(conn, "session_revoke.sql", params)
+    return row is not None
 
 
 def list_users(conn: psycopg.Connection) -> list[dict]:

@@ -57,6 +57,22 @@ class Settings(BaseSettings):
     write_rate_limit: str = Field(
         default="120/minute", description="write actions per user per worker (limits syntax)"
     )
+    session_hours: float = Field(
+        default=12,
+        gt=0,
+        le=24 * 30,
+        description="lifetime of a sign-in token from POST /api/session (hours)",
+    )
+    login_rate_limit: str = Field(
+        default="10/15 minutes",
+        description="failed sign-ins allowed per user name and per client address per worker"
+        " (limits syntax); beyond it POST /api/session answers 429",
+    )
+    web_dir: Path | None = Field(
+        default=None,
+        description="the built web pages (index.html, wall.html, resources.html, assets/);"
+        " default: the webapp folder of the riskmap.api package",
+    )
     tile_cache_mb: int = Field(
         default=64,
         ge=0,
@@ -98,6 +114,17 @@ class Settings(BaseSettings):
         if value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("RISKMAP_DATABASE_URL must be a postgresql:// URL")
         return value or None
+
+    @field_validator("login_rate_limit")
+    @classmethod
+    def _limit_syntax(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as '10/15 minutes': {value!r}") from exc
+        return value
 
     @property
     def inbox_dir(self) -> Path:

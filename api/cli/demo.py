@@ -57,10 +57,19 @@ def demo(
     if summary.timeline:
         out.print(summary.timeline_table())
     risk_build(county=county or s.default_county, dem=None, forest=None)
-    demo_token(url)
+    demo_token(url, _console_url(s.host, s.port))
     if no_serve:
         return
     run_server(s, s.host, s.port, s.workers)
+
+
+def _console_url(host: str, port: int) -> str:
+    """Where a browser on this machine finds the console served by `riskmap serve`."""
+    if host in {"0.0.0.0", "::", ""}:
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/"
 
 
 def _zoned(text: str, option: str) -> datetime:
@@ -73,17 +82,37 @@ def _zoned(text: str, option: str) -> datetime:
     return at.astimezone(UTC)
 
 
-def demo_token(url: str) -> None:
-    """A forecaster account for trying the review actions on the demo's candidates."""
+# The demo's accounts: (name, role, display name, password). The passwords are fixed and
+# written here on purpose: the demo serves a synthetic county on 127.0.0.1, its guide and the
+# web console's developers can rely on them, and a random password would be printed all the
+# same. A bureau's real accounts get theirs with `riskmap users passwd NAME`.
+DEMO_ACCOUNTS = (
+    ("demo-forecaster", "forecaster", "演示预报员", "mayang-demo-2026"),
+    ("demo-viewer", "viewer", "演示只读用户", "mayang-viewer-2026"),
+)
+
+
+def demo_token(url: str, console_url: str = "http://127.0.0.1:8000/") -> None:
+    """The demo's accounts, with passwords for the web console and a forecaster token for
+    trying the review actions with curl (running it again resets them; tokens accumulate)."""
     import psycopg
 
+    from riskmap.api.passwords import set_password
     from riskmap.api.users import add_user, new_token
 
     with psycopg.connect(url, autocommit=True) as conn:
-        add_user(conn, "demo-forecaster", "forecaster", display_name="演示预报员")
+        for name, role, display_name, password in DEMO_ACCOUNTS:
+            add_user(conn, name, role, display_name=display_name)
+            set_password(conn, name, password)
         token = new_token(conn, "demo-forecaster", label="make demo")
+    (forecaster, _, _, forecaster_pw), (viewer, _, _, viewer_pw) = DEMO_ACCOUNTS
     out.print(
-        "demo forecaster token (review actions; `riskmap users` manages accounts):\n"
+        f"控制台 console: {console_url}\n"
+        f"  预报员 forecaster: {forecaster} / {forecaster_pw}\n"
+        f"  只读 viewer: {viewer} / {viewer_pw}\n"
+        "演示预报员令牌 demo forecaster token (review actions; `riskmap users` manages accounts):\n"
         f"  export RISKMAP_TOKEN={token}\n"
-        '  curl -H "Authorization: Bearer $RISKMAP_TOKEN" http://127.0.0.1:8000/api/me'
+        f'  curl -H "Authorization: Bearer $RISKMAP_TOKEN" {console_url}api/me',
+        highlight=False,
+        soft_wrap=True,
     )

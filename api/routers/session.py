@@ -1,0 +1,123 @@
+"""Signing in and out of the web console: a name and password for a bearer token.
+
+``POST /api/session`` answers an ordinary API token (label ``session``, expiring after the
+``session_hours`` setting), so the console and scripts send the same ``Authorization: Bearer``
+header. Every failure (unknown name, wrong password, inactive user, no password set) is the
+same 401, and failures are counted per name and per client address (``login_rate_limit``, per
+worker): beyond the limit the answer is 429 with ``Retry-After``, whatever the password.
+``DELETE /api/session`` revokes the sign-in token it is called with.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from pydantic import BaseModel, ConfigDict, Field
+
+from riskmap.api.auth import Credentials, Reader, unauthorised
+from riskmap.api.deps import Connection
+from riskmap.api.passwords import MAX_LENGTH, check_password
+from riskmap.api.users import SESSION_LABEL, new_token, permissions_of, revoke_session
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+WRONG = "用户名或密码错误 Wrong name or password"
+NOT_A_SESSION = (
+    "这不是登录令牌，请用 `riskmap users revoke` 吊销 API 令牌"
+    " This is not a sign-in token; revoke API tokens with `riskmap users revoke`"
+)
+
+
+class SignIn(BaseModel):
+    """A user's name and sign-in password (set with `riskmap users passwd NAME`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=MAX_LENGTH)
+
+
+class Session(BaseModel):
+    """A bearer token for the signed-in user, with what its role allows."""
+
+    token: str
+    name: str
+    role: str
+    display_name: str | None
+    permissions: list[str]
+    expires_at: datetime
+
+
+def _limiter(request: Request) -> MovingWindowRateLimiter:
+    """This app's counter of failed sign-ins (one per app, so test apps do not share it)."""
+    state = request.app.state
+    if getattr(state, "login_limiter", None) is None:
+        state.login_limiter = MovingWindowRateLimiter(MemoryStorage())
+    return state.login_limiter
+
+
+def _refuse_if_throttled(
+    limiter: MovingWindowRateLimiter, limit: RateLimitItem, keys: list[tuple[str, str]]
+) -> None:
+    """429 when the name or the address has used up its failed sign-ins."""
+    resets = [
+        limiter.get_window_stats(limit, "sign-in", *key).reset_time
+        for key in keys
+        if not limiter.test(limit, "sign-in", *key)
+    ]
+    if resets:
+        wait = max(1, int(max(resets) - time.time()))
+        detail = f"登录失败次数过多，请稍后再试 Too many failed sign-ins ({limit}); try again later"
+        raise HTTPException(429, detail, headers={"Retry-After": str(wait)})
+
+
+@router.post(
+    "/session",
+    response_model=Session,
+    summary="Sign in with a name and password; answers a bearer token",
+    responses={401: {"description": WRONG}, 429: {"description": "too many failed sign-ins"}},
+)
+def sign_in(body: SignIn, request: Request, conn: Connection) -> Session:
+    """Check the password and make a token that expires after `session_hours`."""
+    settings = request.app.state.settings
+    limiter, limit = _limiter(request), parse(settings.login_rate_limit)
+    address = request.client.host if request.client else "unknown"
+    keys = [("name", body.name), ("address", address)]
+    _refuse_if_throttled(limiter, limit, keys)
+    principal = check_password(conn, body.name, body.password)
+    if principal is None:
+        for key in keys:
+            limiter.hit(limit, "sign-in", *key)
+        raise unauthorised(WRONG)
+    request.state.user = principal.name
+    expires_at = datetime.now(UTC) + timedelta(hours=settings.session_hours)
+    token = new_token(conn, principal.name, label=SESSION_LABEL, expires_at=expires_at)
+    return Session(
+        token=token,
+        name=principal.name,
+        role=principal.role,
+        display_name=principal.display_name,
+        permissions=permissions_of(principal.role),
+        expires_at=expires_at,
+    )
+
+
+@router.delete(
+    "/session",
+    status_code=204,
+    summary="Sign out: revoke the sign-in token of this request",
+    responses={409: {"description": "the bearer token is not a sign-in token"}},
+)
+def sign_out(principal: Reader, creds: Credentials, conn: Connection) -> Response:
+    """Revoke the bearer token sent with this request when it came from `POST /api/session`.
+
+    Other API tokens (`riskmap users token`) are left alone (409): signing out of the console
+    must not cut off a script.
+    """
+    if creds is None or not revoke_session(conn, creds.credentials):
+        raise HTTPException(409, NOT_A_SESSION)
+    return Response(status_code=204)
