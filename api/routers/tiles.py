@@ -1,5 +1,7 @@
-"""Map tiles: vector tiles (MVT) of villages, townships, hazard points, shelters, stations and
-issued warnings, the latest rainfall grid as PNG tiles with its legend, and TileJSON 3.0.0.
+"""Map tiles: vector tiles (MVT) of villages, townships, hazard points, shelters, stations,
+issued warnings, rivers and county and city outlines; the rainfall grids as PNG tiles with their
+legend and the time slider's periods; terrain heights as Terrarium PNG tiles (MapLibre
+``raster-dem``); and TileJSON 3.0.0.
 
 Conventions (documented for map clients):
 
@@ -8,13 +10,22 @@ Conventions (documented for map clients):
 * An empty vector tile is ``204 No Content`` (MapLibre and Mapbox GL draw nothing for it); an
   empty rain tile is a transparent PNG (raster sources need an image).
 * ``ETag`` is a hash of the tile bytes; ``If-None-Match`` with it gives ``304``.
-  ``Cache-Control`` is ``public`` for the warnings layer, ``private`` for the rest, 60 s.
-* Auth: the warnings layer is public. Every other layer (and the rain tiles) needs a viewer
-  token. Map clients cannot easily send a bearer header for tile requests, so tile and TileJSON
-  requests also accept ``?token=…``; a TileJSON requested that way keeps the token in its tile
-  URL template, so a MapLibre source pointed at the TileJSON URL just works. Nothing else in the
-  API accepts tokens in the query string (they end up in logs and histories).
+  ``Cache-Control`` is ``public`` for the public layers (below), ``private`` for the rest, 60 s.
+* Auth: the warnings, rivers and counties layers and the terrain tiles are public (a public
+  visitor's basemap; terrain is not sensitive). Every other layer (and the rain tiles, legend
+  and periods) needs a viewer token. Map clients cannot easily send a bearer header for tile
+  requests, so tile and TileJSON requests also accept ``?token=…``; a TileJSON requested that
+  way keeps the token in its tile URL template, so a MapLibre source pointed at the TileJSON
+  URL just works. Nothing else in the API accepts tokens in the query string (they end up in
+  logs and histories).
 * No compression here: vector tiles compress well and a reverse proxy (gzip) is the usual place.
+* Terrain tiles (``api/tiles/terrain.py``) are opaque 256-pixel Terrarium PNGs; outside the DEMs
+  the nearest DEM edge's height continues flat (no cliff for the hillshade). A MapLibre style
+  sets ``"encoding": "terrarium"`` and ``"tileSize": 256`` on its ``raster-dem`` source itself:
+  the TileJSON carries both, but TileJSON has no field for a DEM encoding.
+* Rain time slider: ``/tiles/rain/periods.json?product=qpe|qpf`` lists grids oldest first;
+  ``?period=<valid_end>`` (as listed, UTC with ``Z``) on the rain tiles and legend draws exactly
+  that grid.
 
 The vector tile handler is ``async``: a tile (and the token check) found in the worker's cache
 (``api/tiles/cache.py``, emptied by database notifications) is answered without a thread or a
@@ -45,7 +56,7 @@ from starlette.routing import Route
 
 from riskmap.api.auth import Credentials, unauthorised
 from riskmap.api.deps import Connection
-from riskmap.api.tiles import mvt, raster
+from riskmap.api.tiles import mvt, raster, terrain
 from riskmap.api.tiles.cache import TileCache
 from riskmap.api.users import Principal, authenticate
 
@@ -54,6 +65,7 @@ router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 MAX_AGE = 60
 RAIN = "rain"
+TERRAIN = "terrain"
 
 
 def _token_param(
@@ -151,6 +163,19 @@ def layers(request: Request, token: Token) -> list[dict[str, Any]]:
             "tilejson": _with_token(f"{base}/tiles/{RAIN}.json", token),
             "tiles": _with_token(f"{base}/tiles/{RAIN}/{{z}}/{{x}}/{{y}}.png", token),
             "legend": f"{base}/tiles/{RAIN}/legend.json",
+            "periods": f"{base}/tiles/{RAIN}/periods.json",
+        }
+    )
+    out.append(
+        {
+            "id": TERRAIN,
+            "title_zh": "地形（高程）",
+            "title_en": "terrain heights",
+            "type": "raster-dem",
+            "encoding": "terrarium",
+            "public": True,
+            "tilejson": f"{base}/tiles/{TERRAIN}.json",
+            "tiles": f"{base}/tiles/{TERRAIN}/{{z}}/{{x}}/{{y}}.png",
         }
     )
     return out
@@ -166,6 +191,21 @@ def rain_legend(
     """Classes (mm), colours and labels zh/en of the scale the rain tiles use for that grid."""
     _admit(False, principal)
     return raster.legend(raster.find_grid(conn, product, period))
+
+
+@router.get("/rain/periods.json", summary="Rainfall grid periods (time slider)")
+def rain_periods(
+    response: Response,
+    conn: Connection,
+    principal: TilePrincipal,
+    product: Literal["qpe", "qpf"] = "qpe",
+) -> list[raster.RainPeriod]:
+    """The time slider's steps, oldest first: analyses (``qpe``) of the 24 h up to the latest,
+    or every period of the latest forecast (``qpf``). Send a step's ``valid_end`` as
+    ``?period=`` to the rain tiles and legend to draw exactly that grid. Empty: no grid."""
+    _admit(False, principal)
+    response.headers["Cache-Control"] = f"private, max-age={MAX_AGE}"
+    return raster.periods(conn, product)
 
 
 @router.get(
@@ -205,6 +245,52 @@ def _rain_tile(
         _admit(False, _check_token(request, conn, raw_token))
         grid = raster.find_grid(conn, product, period)
     return raster.render(grid, *zxy)
+
+
+@router.get(
+    "/terrain/{z}/{x}/{y}.png",
+    summary="Terrain heights tile (Terrarium PNG)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def terrain_tile(request: Request, z: str, x: str, y: str) -> Response:
+    """Heights (m) = R × 256 + G + B / 256 − 32768, bilinear from the catalogued DEMs; beyond
+    them the nearest edge's height. Public; for MapLibre's ``raster-dem`` source."""
+    zxy = _xyz(z, x, y)
+    tiles = _terrain_tiles(request.app)
+    key, body, dems = await run_in_threadpool(tiles.lookup, *zxy)
+    if body is None:  # rendered once for every concurrent request of this tile
+        render = partial(run_in_threadpool, tiles.render, key, dems)
+        body = await _once(request.app, (TERRAIN, key), render)
+    return _cached(request, body, "image/png", public=True)
+
+
+_TERRAIN_LOCK = threading.Lock()  # not _CACHE_LOCK: held while a listener starts (seconds)
+
+
+def _terrain_tiles(app) -> terrain.TerrainTiles:
+    """The worker's terrain tiles (made on first use; called on the event loop: never waits)."""
+    tiles = getattr(app.state, "terrain_tiles", None)
+    if tiles is not None:
+        return tiles
+    with _TERRAIN_LOCK:
+        tiles = getattr(app.state, "terrain_tiles", None)
+        if tiles is None:
+            megabytes = app.state.settings.tile_cache_mb
+            tiles = terrain.TerrainTiles(app.state.pool, max_bytes=megabytes * 1024 * 1024)
+            app.state.terrain_tiles = tiles
+            if getattr(app.state, "tile_flights", None) is None:
+                app.state.tile_flights = {}
+        return tiles
+
+
+@router.get("/terrain.json", summary="TileJSON 3.0.0 of the terrain tiles")
+def terrain_tilejson(request: Request, conn: Connection) -> JSONResponse:
+    """Bounds of the catalogued DEMs, ``maxzoom`` where a tile pixel is the finest DEM's cell,
+    ``encoding: terrarium``, ``tileSize: 256``. Public."""
+    url = f"{_base(request)}/tiles/{TERRAIN}/{{z}}/{{x}}/{{y}}.png"
+    doc = terrain.tilejson(url, terrain.catalogue(conn))
+    return JSONResponse(doc, headers={"Cache-Control": f"public, max-age={MAX_AGE}"})
 
 
 @router.get("/{layer}.json", summary="TileJSON 3.0.0 of a layer")
@@ -253,7 +339,8 @@ def _start_cache(app) -> TileCache:
             megabytes = app.state.settings.tile_cache_mb
             cache = TileCache(app.state.database_url, max_bytes=megabytes * 1024 * 1024)
             cache.start()
-            app.state.tile_flights = {}
+            if getattr(app.state, "tile_flights", None) is None:
+                app.state.tile_flights = {}
             app.state.tile_cache = cache
         return cache
 

@@ -11,6 +11,10 @@ WITH e AS (
     SELECT 'stations', ST_Extent(geom) FROM station
     UNION ALL
     SELECT 'warnings', ST_Extent(geom) FROM warning WHERE status = 'issued'
+    UNION ALL
+    SELECT 'rivers', ST_Extent(geom) FROM river
+    UNION ALL
+    SELECT 'counties', ST_Extent(geom) FROM admin_unit WHERE level IN ('county', 'city')
 )
 SELECT layer, ST_XMin(box) AS west, ST_YMin(box) AS south, ST_XMax(box) AS east,
        ST_YMax(box) AS north

@@ -3,9 +3,15 @@
 Each layer is one parameterised SQL file (``api/sql/tiles_<layer>.sql``). Township and village
 outlines come pre-simplified per zoom band in Web Mercator (migration 0019_tiles) and, at zooms
 4–14, pre-cut per tile (0024_tile_cut: a county-wide low-zoom tile no longer clips thousands of
-outlines per request); point layers and warning areas are transformed per request (few
-features). Only the attributes a map style needs travel in the tiles; the feature APIs carry the
-rest.
+outlines per request); point layers, warning areas, rivers and the county and city outlines are
+transformed and simplified per request (few features: a city's dozen outlines, a county's few
+hundred river lines). Only the attributes a map style needs travel in the tiles; the feature
+APIs carry the rest.
+
+The basemap layers (rivers, counties) are public, like the warnings: a public visitor's map
+needs them. Freshness: a change to admin_unit empties the workers' tile caches ('outlines'
+notification, 0019); the river table has no notification of its own, and today changes only in
+a dataset (re)load, which rewrites admin_unit in the same transaction.
 """
 
 from __future__ import annotations
@@ -120,6 +126,33 @@ LAYERS: dict[str, VectorLayer] = {
                 "stnm": "String: name",
                 "sttp": "String: PP rain, ZZ/ZQ river, RR reservoir, …",
                 "rvnm": "String: river",
+            },
+        ),
+        VectorLayer(
+            "rivers",
+            "河流",
+            "rivers",
+            public=True,  # basemap for public visitors
+            minzoom=6,
+            maxzoom=16,
+            fields={
+                "id": "Number",
+                "name": "String (absent for unnamed streams)",
+                "strahler": "Number: Strahler stream order, 1 = headwater",
+                "upstream_area_km2": "Number: area draining to the line's downstream end (km²)",
+            },
+        ),
+        VectorLayer(
+            "counties",
+            "区县与地级市界",
+            "county and city outlines",
+            public=True,  # basemap for public visitors
+            minzoom=4,
+            maxzoom=16,
+            fields={
+                "code": "String: 6-digit GB/T 2260 code",
+                "name": "String",
+                "level": "String: county or city",
             },
         ),
         VectorLayer(

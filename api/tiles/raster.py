@@ -6,6 +6,10 @@ decoded once per file and period and kept in a small per-process cache, then war
 Web Mercator tile with ``rasterio.warp.reproject`` (nearest neighbour: each pixel keeps the value
 of the cell under it, so the map shows the grid's real cells). Cells below the scale's first
 class (dry) and nodata are transparent.
+
+The map's time slider steps through :func:`periods`: each listed period is the grid that
+:func:`find_grid` picks for ``at`` = its ``valid_end`` (both SQL files order ties the same way:
+the latest issue, then the shortest period).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -24,6 +28,7 @@ import numpy as np
 import psycopg
 from affine import Affine
 from PIL import Image
+from pydantic import BaseModel, Field
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import DataError, NotFoundError
@@ -49,6 +54,7 @@ class GridRef:
     crs_wkt: str
     transform: tuple[float, ...]
     bounds: tuple[float, float, float, float]  # west, south, east, north (EPSG:4326)
+    issued_at: datetime | None = None  # forecasts: the run; analyses: valid_end
 
     @property
     def hours(self) -> float:
@@ -73,7 +79,38 @@ def find_grid(conn: psycopg.Connection, product: Product, at: datetime | None) -
         row["crs"],
         tuple(row["transform"]),
         (row["west"], row["south"], row["east"], row["north"]),
+        row["issued_at"],
     )
+
+
+class RainPeriod(BaseModel):
+    """One step of the map's time slider: a catalogued grid, times in UTC (``Z``)."""
+
+    product: Product
+    valid_start: datetime
+    valid_end: datetime = Field(description="send as ?period= to draw exactly this grid")
+    issued_at: datetime = Field(description="forecasts: the run; analyses: valid_end")
+    hours: float = Field(description="length of the period")
+    max_mm: float = Field(description="the grid's largest cell value (mm)")
+
+
+def periods(conn: psycopg.Connection, product: Product) -> list[RainPeriod]:
+    """The time slider's steps, oldest first: for analyses (qpe) the grids of the 24 h up to
+    the latest one, for forecasts (qpf) those of the latest issue; each is the grid the tiles
+    draw for ``period=valid_end`` (one per period end, see ``tiles_rain_periods.sql``)."""
+    rows = conn.execute(SQL("tiles_rain_periods.sql"), {"product": product}).fetchall()
+    conn.commit()
+    return [
+        RainPeriod(
+            product=r["product"],
+            valid_start=r["valid_start"].astimezone(UTC),
+            valid_end=r["valid_end"].astimezone(UTC),
+            issued_at=r["issued_at"].astimezone(UTC),
+            hours=(r["valid_end"] - r["valid_start"]).total_seconds() / 3600.0,
+            max_mm=r["max_mm"],
+        )
+        for r in rows
+    ]
 
 
 @lru_cache(maxsize=32)
@@ -129,17 +166,29 @@ def empty_png() -> bytes:
     return _tile_png(np.zeros((TILE_SIZE, TILE_SIZE, 4), dtype=np.uint8))
 
 
+def tile_transform(z: int, x: int, y: int) -> Affine:
+    """Affine from (column, row) of a TILE_SIZE-pixel tile to Web Mercator metres (EPSG:3857)
+    of that pixel's upper-left corner; the rain and terrain tiles share it."""
+    left, bottom, right, top = _TMS.xy_bounds(morecantile.Tile(x, y, z))
+    return Affine.translation(left, top) @ Affine.scale(
+        (right - left) / TILE_SIZE, (bottom - top) / TILE_SIZE
+    )
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of the tile in degrees (EPSG:4326)."""
+    return tuple(_TMS.bounds(morecantile.Tile(x, y, z)))
+
+
 def render(grid: GridRef, z: int, x: int, y: int) -> bytes:
     """PNG of the tile (z, x, y): the grid's rain coloured by its scale, dry cells clear."""
     from rasterio.crs import CRS
     from rasterio.warp import Resampling, reproject
 
-    tile = morecantile.Tile(x, y, z)
-    west, south, east, north = _TMS.bounds(tile)
+    west, south, east, north = tile_bounds(z, x, y)
     gw, gs, ge, gn = grid.bounds
     if west > ge or east < gw or south > gn or north < gs:
         return empty_png()
-    left, bottom, right, top = _TMS.xy_bounds(tile)
     dst = np.full((TILE_SIZE, TILE_SIZE), np.nan, dtype=np.float32)
     reproject(
         source=_decoded(grid.path, grid.step, grid.to_mm),
@@ -147,8 +196,7 @@ def render(grid: GridRef, z: int, x: int, y: int) -> bytes:
         src_transform=Affine(*grid.transform),
         src_crs=CRS.from_wkt(grid.crs_wkt),
         src_nodata=np.nan,
-        dst_transform=Affine.translation(left, top)
-        @ Affine.scale((right - left) / TILE_SIZE, (bottom - top) / TILE_SIZE),
+        dst_transform=tile_transform(z, x, y),
         dst_crs=CRS.from_epsg(3857),
         dst_nodata=np.nan,
         resampling=Resampling.nearest,
@@ -189,6 +237,7 @@ def legend(grid: GridRef | None, hours: float | None = None) -> dict[str, Any]:
             "product": grid.product,
             "valid_start": grid.valid_start.isoformat(),
             "valid_end": grid.valid_end.isoformat(),
+            "issued_at": grid.issued_at.isoformat() if grid.issued_at else None,
             "hours": grid.hours,
         }
     return out

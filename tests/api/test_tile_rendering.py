@@ -165,14 +165,14 @@ def test_plain_tile_route_keeps_ids_metrics_docs_and_errors(service) -> None:
         before = scrape(c)
         ok = c.get(f"/tiles/villages/12/{t.x}/{t.y}.mvt", headers={"X-Request-ID": "tile-req-1"})
         after = scrape(c)
-        missing = c.get("/tiles/rivers/12/1/1.mvt")
+        missing = c.get("/tiles/roads/12/1/1.mvt")
         bad = c.get("/tiles/villages/12/x/1.mvt")
         docs = c.get("/openapi.json").json()
     anonymous = service.client().get(f"/tiles/villages/12/{t.x}/{t.y}.mvt")
     assert ok.status_code in (200, 204) and ok.headers["x-request-id"] == "tile-req-1"
     status = str(ok.status_code)
     assert requests_of(after, route, status) >= requests_of(before, route, status) + 1
-    assert missing.status_code == 404 and "rivers" in missing.json()["detail"]
+    assert missing.status_code == 404 and "roads" in missing.json()["detail"]
     assert bad.status_code == 400 and "whole numbers" in bad.json()["detail"]
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
     assert "get" in docs["paths"][route]

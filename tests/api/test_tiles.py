@@ -59,8 +59,11 @@ def test_layer_list(service) -> None:
     layers = {x["id"]: x for x in r.json()}
     assert set(layers) == {
         "villages", "townships", "hazard-points", "shelters", "stations", "warnings", "rain",
+        "rivers", "counties", "terrain",
     }  # fmt: skip
     assert layers["warnings"]["public"] and not layers["villages"]["public"]
+    # the offline basemap (hillshade, rivers, outlines) is public: visitors see warnings on it
+    assert all(layers[x]["public"] for x in ("terrain", "rivers", "counties"))
     assert layers["villages"]["tiles"] == f"{service.base_url}/tiles/villages/{{z}}/{{x}}/{{y}}.mvt"
 
 
