@@ -149,17 +149,19 @@ def write_scenario(
     villages: int | None = None,
     demo: DemoCounty | None = None,
     start: datetime = DEFAULT_START,
+    until: datetime | None = None,
 ) -> list[Path]:
-    """Write the storm day's feed files for the demo county built from ``seed``."""
+    """Write the storm day's feed files for the demo county built from ``seed`` (only what
+    happened by ``until``, when given)."""
     demo = demo or _generate(settings, county, villages, seed)
     target = out_dir or scenario_dir(settings, county, villages, seed, start)
     if target.exists():
         for old in target.iterdir():
             if old.suffix != ".md":
                 old.unlink()
-    files = write_storm(demo, target, start=start)
-    if start != DEFAULT_START:
-        (target / _START_MARK).write_text(start.isoformat(), encoding="utf-8")
+    files = write_storm(demo, target, start=start, until=until)
+    if start != DEFAULT_START or until is not None:
+        (target / _START_MARK).write_text(_mark(start, until), encoding="utf-8")
     return files
 
 
@@ -177,6 +179,8 @@ def load_demo(
     """Generate the demo county and load it (and replay its storm, by default ending at the
     current hour: see :func:`live_storm_start`), showing progress."""
     start = storm_start or live_storm_start()
+    # a storm placed to end now stops at the current hour: the rest of its day has not happened
+    until = start + timedelta(hours=TIMELINE_HOURS) if storm_start is None else None
     started = time.perf_counter()
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -211,11 +215,11 @@ def load_demo(
             timeline = None
             if with_scenario:
                 folder = scenario_dir(settings, county, villages, seed, start)
-                if _stale(folder, start):
+                if _stale(folder, start, until):
                     # an earlier run's storm (another date): forget what it loaded, then rewrite
                     forget(conn, [str(p) for p in _feed_files(folder)])
                     conn.commit()
-                    write_scenario(settings, county, seed, folder, villages, demo, start)
+                    write_scenario(settings, county, seed, folder, villages, demo, start, until)
                 files = _feed_files(folder)
                 forget(conn, [str(p) for p in files])  # a re-run replays the storm afresh
                 task = bar.add_task("replaying the storm", total=len(files))
@@ -248,14 +252,18 @@ def _feed_files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.suffix not in (".md", ".txt")]
 
 
-def _stale(folder: Path, start: datetime) -> bool:
+def _mark(start: datetime, until: datetime | None) -> str:
+    return start.isoformat() if until is None else f"{start.isoformat()} until {until.isoformat()}"
+
+
+def _stale(folder: Path, start: datetime, until: datetime | None = None) -> bool:
     """Whether ``folder`` lacks the storm of ``start`` (missing, empty or of another date)."""
     if not folder.is_dir() or not any(folder.glob("*.nc")):
         return True
-    if start == DEFAULT_START and not (folder / _START_MARK).exists():
+    if start == DEFAULT_START and until is None and not (folder / _START_MARK).exists():
         return False  # the bundled files, or a folder written for the bundled date
     mark = folder / _START_MARK
-    return not mark.exists() or mark.read_text(encoding="utf-8").strip() != start.isoformat()
+    return not mark.exists() or mark.read_text(encoding="utf-8").strip() != _mark(start, until)
 
 
 def storm_timeline(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -113,9 +114,20 @@ def periods(conn: psycopg.Connection, product: Product) -> list[RainPeriod]:
     ]
 
 
-@lru_cache(maxsize=32)
+# netCDF4/HDF5 is not thread-safe: rain tiles of a period not yet read, requested together by
+# one map, read the file from several threadpool threads at once and killed the worker with a
+# bus error. Reads are serialised (each period is read once, then served from the cache).
+_READ_LOCK = threading.Lock()
+
+
 def _decoded(path: str, step: int, factor: float) -> np.ndarray:
     """The period's values in mm (float32, NaN = no data), read once per process."""
+    with _READ_LOCK:
+        return _decoded_once(path, step, factor)
+
+
+@lru_cache(maxsize=32)
+def _decoded_once(path: str, step: int, factor: float) -> np.ndarray:
     from riskmap.geo.grids.geotiff import read_geotiff
     from riskmap.geo.grids.netcdf import read_netcdf
     from riskmap.geo.grids.units import to_mm

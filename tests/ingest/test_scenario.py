@@ -101,3 +101,35 @@ def test_replaying_the_storm_loads_every_feed(default_demo, fresh_db: str, tmp_p
         # replaying again changes nothing
         again = replay(conn, BUNDLED_STORM, data_dir=tmp_path)
         assert {s.status for s in again} == {"duplicate"}
+
+
+def test_a_storm_ending_now_holds_nothing_from_later_hours(
+    default_demo, fresh_db: str, tmp_path: Path
+) -> None:
+    """`make demo` places the storm so that its 14th hour is the current one: readings, grids
+    and CAP messages of the day's later hours have not happened and must not be loaded (a
+    console showed them as the stations' latest readings)."""
+    from datetime import timedelta
+
+    from riskmap.geo.demo.scenario import DEFAULT_START
+
+    until = DEFAULT_START + timedelta(hours=14)
+    files = write_storm(default_demo, tmp_path / "feeds", until=until)
+    full = sorted(p.name for p in BUNDLED_STORM.iterdir() if p.suffix != ".md")
+    # a proper subset of the bundled day: the same files, fewer of them
+    assert {p.name for p in files} < set(full)
+    migrate(fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        load(conn, default_demo)
+        replay(conn, tmp_path / "feeds", data_dir=tmp_path / "data")
+        latest = conn.execute(
+            "SELECT greatest((SELECT max(tm) FROM rain_obs), (SELECT max(tm) FROM river_obs),"
+            " (SELECT max(tm) FROM reservoir_obs),"
+            " (SELECT max(valid_end) FROM grid_file WHERE product = 'qpe'),"
+            " (SELECT max(sent) FROM cap_alert))"
+        ).fetchone()[0]
+        hours = conn.execute(
+            "SELECT count(DISTINCT valid_end) FROM grid_file WHERE product = 'qpe'"
+        ).fetchone()[0]
+    assert latest == until
+    assert hours == 14

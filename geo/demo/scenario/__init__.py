@@ -31,9 +31,18 @@ DEFAULT_START = datetime(2026, 7, 14, 0, 0, tzinfo=UTC)  # 08:00 Beijing time, m
 
 
 def write_storm(
-    demo: DemoCounty, out_dir: Path, *, start: datetime = DEFAULT_START, seed: int = 1
+    demo: DemoCounty,
+    out_dir: Path,
+    *,
+    start: datetime = DEFAULT_START,
+    seed: int = 1,
+    until: datetime | None = None,
 ) -> list[Path]:
-    """Write the storm day for ``demo`` into ``out_dir``; returns the files in replay order."""
+    """Write the storm day for ``demo`` into ``out_dir``; returns the files in replay order.
+
+    ``until``: nothing observed or sent after it is written (a storm placed to end *now* must
+    not hold readings of hours that have not happened: a console would show them as latest).
+    """
     rng = np.random.default_rng(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     outline = demo.county.geometry
@@ -42,7 +51,11 @@ def write_storm(
         start_xy=(west + 0.15 * (east - west), south + 0.2 * (north - south)),
         end_xy=(west + 0.85 * (east - west), south + 0.8 * (north - south)),
     )
-    hours = [start + timedelta(hours=h) for h in range(HOURS)]
+    hours = [
+        start + timedelta(hours=h)
+        for h in range(HOURS)
+        if until is None or start + timedelta(hours=h + 1) <= until
+    ]
     written = write_rain_grids(storm, outline.bounds, hours, out_dir, rng)
 
     stations = demo.tables["station"]
@@ -58,5 +71,5 @@ def write_storm(
     )
     written.append(write_risk_polygon(storm, outline, start, out_dir))
     written.append(write_hotspots(outline, start, out_dir, rng))
-    written += write_cap_signals(demo, outline, start, out_dir)
+    written += write_cap_signals(demo, outline, start, out_dir, until=until)
     return sorted(written, key=lambda p: p.name)

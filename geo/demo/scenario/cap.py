@@ -30,9 +30,14 @@ def _polygon(outline) -> str:
 
 
 def write_cap_signals(
-    demo: DemoCounty, outline: shapely.Geometry, start: datetime, out_dir: Path
+    demo: DemoCounty,
+    outline: shapely.Geometry,
+    start: datetime,
+    out_dir: Path,
+    until: datetime | None = None,
 ) -> list[Path]:
-    """The three CAP messages of the signal, each as the file it arrives in."""
+    """The three CAP messages of the signal, each as the file it arrives in (those sent by
+    ``until``)."""
     name = demo.county.name
     steps = [
         (start + timedelta(hours=2), "Alert", "orange", "橙色", "Severe", "Likely", None),
@@ -42,6 +47,8 @@ def write_cap_signals(
     sent_ids: list[tuple[str, str]] = []
     out = []
     for when, msg_type, colour, zh, severity, certainty, ref in steps:
+        if until is not None and when > until:
+            break
         ident = _cap_identifier(when)
         sent = when.astimezone(BEIJING).isoformat()
         refs = (

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from riskmap.geo.demo.scenario.storm import HOURS, Storm, stamp
+from riskmap.geo.demo.scenario.storm import Storm, stamp
 
 CELL_DEG = 0.01
 
@@ -98,7 +98,7 @@ def write_rain_grids(
     """One QPE file per hour of ``hours`` and, in the third hour, the next six hours' QPF."""
     lon, lat = _grid(bounds)
     glon, glat = np.meshgrid(lon, lat)
-    fields = [storm.rate(glon, glat, h) for h in range(HOURS)]
+    fields = [storm.rate(glon, glat, h) for h in range(len(hours))]
     written: list[Path] = []
 
     for h, (t, field) in enumerate(zip(hours, fields, strict=True)):
