@@ -7,14 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.riskmap-installed
 
-.PHONY: help setup system-packages demo test bench lint format clean
+.PHONY: help setup system-packages web-pages demo test bench lint format clean
 
 help:
 	@echo "make demo   install what is missing, load the demo county, serve http://127.0.0.1:8000"
 	@echo "make test   install what is missing and run every test suite"
 	@echo "make bench  run the benchmarks"
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) web-pages
 
 system-packages:
 	@bash scripts/ensure-system-packages.sh
@@ -27,6 +27,12 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 	@echo "python: done"
+
+# The web pages: npm ci when web/package.json or the lock changed, the build (tsc + vite into
+# api/webapp/) when a web source did; the script compares its stamp files (names with spaces
+# and deleted files included, which make's own prerequisites cannot).
+web-pages:
+	@bash scripts/build-web.sh
 
 demo: setup
 	$(BIN)/riskmap demo
@@ -50,4 +56,4 @@ format: setup
 
 clean:
 	-$(BIN)/riskmap db down
-	rm -rf $(VENV) data/pg
+	rm -rf $(VENV) data/pg web/node_modules api/webapp

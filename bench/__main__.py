@@ -13,6 +13,7 @@ from bench import (
     station_rows,
     tiles,
     warnings_latency,
+    web,
     zonal_grid,
     zonal_scale,
 )
@@ -38,6 +39,7 @@ def main() -> None:
             ("all built-in rules", lambda: rules_speed.run(url)),
             ("vector tiles vs tipg", lambda: tiles.run(url, cluster.tcp_url_for())),
             ("warning list under 200 clients vs a static file", lambda: warnings_latency.run(url)),
+            ("web pages in Chromium vs a bare MapLibre page", lambda: web.run(url)),
         ]
         for title, bench in benches:
             print(f"== {title}", flush=True)

@@ -1,11 +1,14 @@
-"""The emergency-resource one map (应急资源一张图): nearest shelters, warehouses and rescue
-teams to a point or an area, and resource totals per township.
+"""The emergency-resource one map (应急资源一张图): nearest shelters, warehouses, rescue teams
+and experts to a point or an area, the expert pool, and resource totals per township.
 
 Distances are geodesic (PostGIS geography, WGS 84 spheroid), in metres, from the point or
 area (0 inside it). The planar KNN operator ``<->`` picks a candidate pool of at least 50
 (:func:`pool_size`) through the spatial index and the geodesic distance orders it, so the
 answer equals a full scan wherever fewer than the pool lie nearer in degrees than the k-th in
 metres (always, at county scale). :mod:`riskmap.geo.impact` uses the same queries.
+
+Experts (专家库) have no location of their own, only the admin unit they serve: their distance
+is to that unit's area (0 inside it) and their point is the unit's label point.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from riskmap.geo.errors import InvalidArgumentError, NotFoundError
 
 SQL = SqlFiles("riskmap.geo.sql")
 
-ResourceKind = Literal["shelter", "warehouse", "team"]
+ResourceKind = Literal["shelter", "warehouse", "team", "expert"]
 RESOURCE_KINDS: tuple[str, ...] = get_args(ResourceKind)
 #: ``rescue_team.specialty`` values (0006_resources.sql).
 Specialty = Literal[
@@ -30,8 +33,16 @@ Specialty = Literal[
     "comprehensive", "medical", "mine_rescue",
 ]  # fmt: skip
 SPECIALTIES: tuple[str, ...] = get_args(Specialty)
+#: ``expert.specialty`` values (0006_resources.sql).
+Expertise = Literal[
+    "flood", "geohazard", "forest_fire", "hazardous_chemicals", "meteorology", "structural",
+    "medical", "mining",
+]  # fmt: skip
+EXPERTISE: tuple[str, ...] = get_args(Expertise)
 #: zh-CN labels shown to users.
-KIND_LABELS = {"shelter": "避难场所", "warehouse": "应急物资仓库", "team": "救援队伍"}
+KIND_LABELS = {
+    "shelter": "避难场所", "warehouse": "应急物资仓库", "team": "救援队伍", "expert": "专家",
+}  # fmt: skip
 MAX_K = 1000
 
 
@@ -80,6 +91,7 @@ def nearest(
     items: list[str] | None = None,
     item: str | None = None,
     specialties: list[str] | None = None,
+    expertise: list[str] | None = None,
     pool: int | None = None,
 ) -> list[dict]:
     """The ``k`` nearest resources of one kind to a point or area, nearest first.
@@ -95,13 +107,15 @@ def nearest(
         zh-CN item name; only warehouses holding a matching item (quantity > 0) count, and
         only the matching stock is listed.
     specialties : teams only: any of these :data:`SPECIALTIES`.
+    expertise : experts only: any of these :data:`EXPERTISE`.
     pool : KNN candidates measured geodesically (default :func:`pool_size`).
 
     Returns
     -------
     list of dict
         Rows with ``distance_m`` (geodesic metres) and ``lon``/``lat`` (teams, warehouses,
-        shelters), sorted by distance then id.
+        shelters; for experts the label point of the unit they serve, ``serves_code``), sorted
+        by distance then id.
 
     Raises
     ------
@@ -119,6 +133,7 @@ def nearest(
             ("min_free", min_free not in (0, None), "shelter"),
             ("item", item is not None or items is not None, "warehouse"),
             ("specialty", specialties is not None, "team"),
+            ("expertise", expertise is not None, "expert"),
         )
         if given and kind != owner
     ]
@@ -134,6 +149,9 @@ def nearest(
         return _rows(
             conn, "resources_nearest_warehouse.sql", {**base, "items": items, "item": item or None}
         )
+    if kind == "expert":
+        _check_expertise(expertise)
+        return _rows(conn, "resources_nearest_expert.sql", {**base, "specialties": expertise})
     unknown = sorted(set(specialties or ()) - set(SPECIALTIES))
     if unknown:
         raise InvalidArgumentError(
@@ -142,18 +160,48 @@ def nearest(
     return _rows(conn, "resources_nearest_team.sql", {**base, "specialties": specialties})
 
 
-def summary_by_township(conn: psycopg.Connection, county: str | None = None) -> dict:
-    """Stock per item, shelter capacity and teams per specialty for each township.
+def _check_expertise(expertise: list[str] | None) -> None:
+    unknown = sorted(set(expertise or ()) - set(EXPERTISE))
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown expertise {', '.join(unknown)}; allowed: {', '.join(EXPERTISE)}"
+        )
 
-    A resource counts in the township of its admin unit (a village's parent township);
-    county-level resources make a group of their own (``level`` ``"county"``).
+
+def experts(
+    conn: psycopg.Connection, expertise: list[str] | None = None, county: str | None = None
+) -> list[dict]:
+    """The expert pool: name, specialty, employer, title, phone and the unit each one serves.
+
+    Parameters
+    ----------
+    conn : connection (read-only query).
+    expertise : any of these :data:`EXPERTISE` (None = every specialty).
+    county : GB/T 2260 code of the county whose units they serve (None = every county).
+
+    Returns
+    -------
+    list of dict
+        One row per expert, by specialty then id, with ``serves_code``/``serves_name`` and
+        ``lon``/``lat`` of that unit's label point (both None for an expert without a unit).
+    """
+    _check_expertise(expertise)
+    return _rows(conn, "resources_experts.sql", {"specialties": expertise, "county": county})
+
+
+def summary_by_township(conn: psycopg.Connection, county: str | None = None) -> dict:
+    """Stock per item, shelter capacity, teams per specialty and experts for each township.
+
+    A resource counts in the township of its admin unit (a village's parent township), an
+    expert in that of the unit they serve; county-level resources make a group of their own
+    (``level`` ``"county"``).
 
     Returns
     -------
     dict
         ``groups`` (one per township or county, see resources_summary.sql) and ``totals``
-        summed over them: warehouses, stock per item, shelters, capacity, occupied, free and
-        teams per specialty.
+        summed over them: warehouses, stock per item, shelters, capacity, occupied, free,
+        teams per specialty and experts.
     """
     groups = _rows(conn, "resources_summary.sql", {"county": county})
     stock: dict[str, dict] = {}
@@ -171,7 +219,7 @@ def summary_by_township(conn: psycopg.Connection, county: str | None = None) -> 
             teams[specialty] = teams.get(specialty, 0) + n
     totals = {
         key: sum(g[key] for g in groups)
-        for key in ("warehouses", "shelters", "capacity", "occupied", "free")
+        for key in ("warehouses", "shelters", "capacity", "occupied", "free", "experts")
     }
     totals["stock"] = [stock[i] for i in sorted(stock)]
     totals["teams"] = dict(sorted(teams.items()))

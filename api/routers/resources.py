@@ -1,5 +1,10 @@
-"""Emergency-resource one map (应急资源一张图): nearest shelters, warehouses and rescue teams to a
-point or a warning's area, and resource totals per township. Needs a token ("read")."""
+"""Emergency-resource one map (应急资源一张图): nearest shelters, warehouses, rescue teams and
+experts to a point or a warning's area, the expert pool, and resource totals per township. Needs
+a token ("read").
+
+Experts have no location of their own, only the admin unit they serve: their ``distance_m`` is
+to that unit's area (0 inside it) and their point is the unit's label point (``located``
+``"service_area"``)."""
 
 from __future__ import annotations
 
@@ -11,19 +16,24 @@ from riskmap.api.auth import Reader
 from riskmap.api.deps import Connection
 from riskmap.api.responses import invalid, point_feature
 from riskmap.geo import resources
-from riskmap.geo.resources import ResourceKind, Specialty
+from riskmap.geo.resources import Expertise, ResourceKind, Specialty
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])
 
 #: which query filter belongs to which kind
-_FILTER_KIND = {"min_free": "shelter", "item": "warehouse", "specialty": "team"}
+_FILTER_KIND = {
+    "min_free": "shelter", "item": "warehouse", "specialty": "team", "expertise": "expert",
+}  # fmt: skip
 
 
 @router.get("/nearest", summary="最近的避难场所、物资仓库或救援队伍 Nearest resources")
 def nearest(
     conn: Connection,
     _: Reader,
-    kind: Annotated[ResourceKind, Query(description="shelter 避难场所, warehouse 仓库, team 队伍")],
+    kind: Annotated[
+        ResourceKind,
+        Query(description="shelter 避难场所, warehouse 仓库, team 队伍, expert 专家"),
+    ],
     lon: Annotated[float | None, Query(ge=-180, le=180, description="WGS 84 longitude")] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, description="WGS 84 latitude")] = None,
     warning_id: Annotated[
@@ -43,17 +53,18 @@ def nearest(
         ),
     ] = None,
     specialty: Annotated[Specialty | None, Query(description="teams: specialty")] = None,
+    expertise: Annotated[Expertise | None, Query(description="experts: specialty")] = None,
 ) -> dict[str, Any]:
     """The ``k`` nearest resources of ``kind`` to a point (``lon`` + ``lat``) or to a warning's
     area (``warning_id``; 0 m inside it), as GeoJSON point features sorted by geodesic
-    ``distance_m``."""
+    ``distance_m``. Experts are measured to the admin unit they serve (0 m inside it)."""
     if warning_id is not None and (lon is not None or lat is not None):
         raise invalid("warning_id", "give either lon and lat or warning_id, not both")
     if warning_id is None:
         for name, value in (("lon", lon), ("lat", lat)):
             if value is None:
                 raise invalid(name, f"{name} is required (give lon and lat, or warning_id)")
-    given = {"min_free": min_free, "item": item, "specialty": specialty}
+    given = {"min_free": min_free, "item": item, "specialty": specialty, "expertise": expertise}
     for name, value in given.items():
         if value is not None and _FILTER_KIND[name] != kind:
             raise invalid(name, f"{name} applies to kind {_FILTER_KIND[name]}, not {kind}")
@@ -71,14 +82,42 @@ def nearest(
         min_free=min_free or 0,
         item=item,
         specialties=[specialty] if specialty else None,
+        expertise=[expertise] if expertise else None,
     )
     return {
         "type": "FeatureCollection",
         "kind": kind,
         "kind_zh": resources.KIND_LABELS[kind],
         "origin": origin,
-        "features": [point_feature(r) for r in rows],
+        "features": [_feature(kind, r) for r in rows],
     }
+
+
+def _feature(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A point feature; an expert's point is the unit they serve (null when they have none)."""
+    if kind != "expert":
+        return point_feature(row)
+    if row["lon"] is None:
+        props = {k: v for k, v in row.items() if k not in ("lon", "lat")}
+        feature = {"type": "Feature", "id": row["id"], "geometry": None, "properties": props}
+    else:
+        feature = point_feature(row)
+    feature["properties"]["located"] = "service_area"
+    return feature
+
+
+@router.get("/experts", summary="专家库 Expert pool")
+def experts(
+    conn: Connection,
+    _: Reader,
+    expertise: Annotated[Expertise | None, Query(description="specialty")] = None,
+    county: Annotated[str | None, Query(pattern=r"^[1-9]\d{5}$", description="GB/T 2260")] = None,
+) -> dict[str, Any]:
+    """Every expert with specialty, employer, title, phone and the admin unit they serve, as
+    GeoJSON features placed at that unit's label point (experts have no location of their
+    own; ``located`` says so)."""
+    rows = resources.experts(conn, [expertise] if expertise else None, county)
+    return {"type": "FeatureCollection", "features": [_feature("expert", r) for r in rows]}
 
 
 @router.get("/summary", summary="各乡镇应急资源汇总 Resource totals per township")

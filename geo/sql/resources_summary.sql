@@ -1,4 +1,5 @@
--- Relief stock (per item), shelter capacity and rescue teams per township. A resource belongs
+-- Relief stock (per item), shelter capacity, rescue teams and experts per township (an expert
+-- counts where they serve, person.admin_code; experts have no location). A resource belongs
 -- to the township of its admin unit (a village's parent); county-level resources form their
 -- own group, keyed by the county code. %(county)s (GB/T 2260, NULL = every county) limits it.
 WITH unit AS (
@@ -27,10 +28,16 @@ team_g AS (
     SELECT un.grp, t.specialty, count(*) AS n
     FROM rescue_team t JOIN unit un ON un.code = t.admin_code GROUP BY un.grp, t.specialty
 ),
+expert_g AS (
+    SELECT un.grp, count(*) AS n
+    FROM expert e JOIN person p ON p.id = e.person_id JOIN unit un ON un.code = p.admin_code
+    GROUP BY un.grp
+),
 groups AS (
     SELECT DISTINCT un.grp, un.grp_level FROM unit un
     WHERE un.grp IN (SELECT grp FROM stock_g UNION SELECT grp FROM wh_g
-                     UNION SELECT grp FROM shelter_g UNION SELECT grp FROM team_g)
+                     UNION SELECT grp FROM shelter_g UNION SELECT grp FROM team_g
+                     UNION SELECT grp FROM expert_g)
 )
 SELECT g.grp AS code, g.grp_level AS level, a.name,
        coalesce(wh.n, 0) AS warehouses,
@@ -44,9 +51,11 @@ SELECT g.grp AS code, g.grp_level AS level, a.name,
        coalesce(sh.occupied, 0) AS occupied,
        coalesce(sh.capacity - sh.occupied, 0) AS free,
        coalesce((SELECT jsonb_object_agg(t.specialty, t.n ORDER BY t.specialty)
-                 FROM team_g t WHERE t.grp = g.grp), '{}'::jsonb) AS teams
+                 FROM team_g t WHERE t.grp = g.grp), '{}'::jsonb) AS teams,
+       coalesce(ex.n, 0) AS experts
 FROM groups g
 JOIN admin_unit a ON a.code = g.grp
 LEFT JOIN wh_g wh ON wh.grp = g.grp
 LEFT JOIN shelter_g sh ON sh.grp = g.grp
+LEFT JOIN expert_g ex ON ex.grp = g.grp
 ORDER BY g.grp_level, g.grp;

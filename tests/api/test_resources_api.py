@@ -120,6 +120,9 @@ def test_nearest_teams_to_a_warning_area(service) -> None:
         ({"kind": "shelter", "lon": 109.8, "lat": 27.8, "item": "tent"}, "item"),
         ({"kind": "team", "lon": 109.8, "lat": 27.8, "specialty": "juggling"}, "specialty"),
         ({"kind": "team", "lon": 109.8, "lat": 27.8, "k": 0}, "k"),
+        ({"kind": "team", "lon": 109.8, "lat": 27.8, "expertise": "flood"}, "expertise"),
+        ({"kind": "expert", "lon": 109.8, "lat": 27.8, "expertise": "juggling"}, "expertise"),
+        ({"kind": "expert", "lon": 109.8, "lat": 27.8, "specialty": "medical"}, "specialty"),
     ],
 )
 def test_bad_nearest_queries_are_422_naming_the_parameter(service, params, field) -> None:
@@ -127,6 +130,58 @@ def test_bad_nearest_queries_are_422_naming_the_parameter(service, params, field
         r = c.get("/api/resources/nearest", params=params)
     assert r.status_code == 422, r.text
     assert any(e["loc"][-1] == field for e in r.json()["detail"]), r.text
+
+
+def test_nearest_experts_are_measured_to_the_area_they_serve(service) -> None:
+    """Experts have no location: the distance is to the admin unit they serve (0 inside it),
+    the point is that unit's label point, and the answer says so."""
+    outside = (110.6, 27.9)  # east of the demo county
+    with service.client("viewer") as c:
+        inside = c.get(
+            "/api/resources/nearest",
+            params={"kind": "expert", "lon": POINT[0], "lat": POINT[1], "k": 100},
+        )
+        far = c.get(
+            "/api/resources/nearest",
+            params={"kind": "expert", "lon": outside[0], "lat": outside[1], "expertise": "flood"},
+        )
+    assert inside.status_code == 200 and far.status_code == 200, (inside.text, far.text)
+    with psycopg.connect(service.db_url) as conn:
+        (n,) = conn.execute("SELECT count(*) FROM expert").fetchone()
+        want = dict(
+            conn.execute(
+                "SELECT e.person_id, ST_Distance(u.geom::geography, "
+                "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography) "
+                "FROM expert e JOIN person p ON p.id = e.person_id "
+                "JOIN admin_unit u ON u.code = p.admin_code WHERE e.specialty = 'flood'",
+                list(outside),
+            ).fetchall()
+        )
+    feats = inside.json()["features"]
+    assert inside.json()["kind_zh"] == "专家" and len(feats) == n
+    assert all(f["properties"]["distance_m"] == 0.0 for f in feats)
+    assert all(f["properties"]["located"] == "service_area" for f in feats)
+    flood = far.json()["features"]
+    assert {f["id"] for f in flood} <= set(want) and len(flood) == min(5, len(want))
+    for f in flood:
+        assert f["properties"]["specialty"] == "flood"
+        assert f["properties"]["distance_m"] == pytest.approx(want[f["id"]], abs=0.1)
+        assert f["properties"]["distance_m"] > 0
+
+
+def test_expert_pool_lists_every_expert(service) -> None:
+    with service.client("viewer") as c:
+        r = c.get("/api/resources/experts")
+        medical = c.get("/api/resources/experts", params={"expertise": "medical"})
+        summary = c.get("/api/resources/summary")
+    assert r.status_code == 200, r.text
+    with psycopg.connect(service.db_url) as conn:
+        rows = dict(conn.execute("SELECT person_id, specialty FROM expert").fetchall())
+    feats = r.json()["features"]
+    assert {f["id"]: f["properties"]["specialty"] for f in feats} == rows
+    assert all(f["properties"]["phone"] and f["properties"]["serves_name"] for f in feats)
+    assert {f["properties"]["specialty"] for f in medical.json()["features"]} == {"medical"}
+    assert summary.json()["totals"]["experts"] == len(rows)
 
 
 def test_nearest_unknown_warning_is_404_and_token_needed(service) -> None:

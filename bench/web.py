@@ -1,0 +1,470 @@
+"""The web pages in a browser: riskmap's console (``/``), wall map (``/wall``) and resource one
+map (``/resources``) against the floor, a minimal MapLibre page (maplibre-gl and an empty style
+with one background layer, built by the same vite into a temporary folder) measured in the same
+run, served by the same riskmap server code.
+
+Browser: Debian's headless Chromium driven by Playwright, WebGL on SwiftShader (no GPU here: the
+CPU draws every frame, so the frame rates are a software renderer's on two cores shared with the
+server and PostgreSQL). Server: ``riskmap serve``'s app under uvicorn (one worker) over the demo
+database as ``make demo`` leaves it (the county, the storm ending at the current hour with its
+warnings, the risk maps); the floor runs on a second server whose ``RISKMAP_WEB_DIR`` is the floor
+build. The pages are opened as a signed-in forecaster (a token in localStorage, as the console
+keeps it after signing in).
+
+Measured per page:
+
+- **first render**: from navigation start to MapLibre's ``load`` event and its first ``idle``
+  (style, sources and the tiles in view drawn), and to an interactive page
+  (``body[data-ready=true]``; the floor sets it on its first ``idle``); **cold** = a new browser
+  context (empty cache), **warm** = the same context reloaded. Median of ``REPEATS``.
+- **JS shipped**: the scripts the page loads from the server (cold), each gzip-compressed
+  (level 6) here, summed (the server sends them as built; a proxy would gzip them so).
+- **panning**: frames per second (``requestAnimationFrame`` callbacks) and map renders per second
+  while a script pans the map back and forth with ``map.panBy`` for ``PAN_SECONDS`` s (the wall
+  map: a command-centre screen; also the console's map).
+
+Ratios are ours / floor: for times and bytes lower is better, for frame rates higher is.
+
+Run alone: ``python -m bench.web POSTGRES_URL`` (a server riskmap may create databases on);
+``make bench`` runs it on its throwaway cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from tempfile import mkdtemp
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from bench.common import free_port, with_db
+
+ROOT = Path(__file__).resolve().parents[1]
+WEB = ROOT / "web"
+WEBAPP = Path(os.environ.get("RISKMAP_WEB_DIR") or ROOT / "api" / "webapp")
+CHROMIUM = os.environ.get("RISKMAP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+COUNTY = "431226"
+REPEATS = 3
+PAN_SECONDS = 5.0
+PAGE_TIMEOUT_MS = 30000
+PAGES = {"console": "/", "wall": "/wall", "resources": "/resources"}
+# as tests/web: WebGL from SwiftShader, none of Chromium's own background traffic
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-gl=angle",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-features=Translate,MediaRouter,OptimizationHints",
+]
+
+FLOOR_HTML = """<!doctype html>
+<html lang="zh-CN">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>floor: MapLibre alone</title>
+    <style>html, body, #map { margin: 0; height: 100%; }</style>
+  </head>
+  <body>
+    <div id="map"></div>
+    <script type="module" src="/main.ts"></script>
+  </body>
+</html>
+"""
+FLOOR_MAIN = """import maplibregl from "maplibre-gl";
+import "maplibre-gl/dist/maplibre-gl.css";
+
+const map = new maplibregl.Map({
+  container: "map",
+  style: {
+    version: 8,
+    sources: {},
+    layers: [{ id: "background", type: "background", paint: { "background-color": "#f3f1ea" } }],
+  },
+  bounds: [109.45, 27.6, 110.2, 28.15],
+  canvasContextAttributes: { preserveDrawingBuffer: true },
+});
+(window as unknown as { riskmapMap: maplibregl.Map }).riskmapMap = map;
+map.once("idle", () => {
+  document.body.dataset.ready = "true";
+});
+"""
+FLOOR_CONFIG = """export default {
+  base: "/",
+  logLevel: "warn",
+  build: { outDir: "dist", emptyOutDir: true, target: "es2021", chunkSizeWarningLimit: 5000 },
+};
+"""
+
+# Runs before any page script: note when the map loads and first idles, and when the page says
+# it is ready, in ms since navigation start (performance.now()).
+TIMING_HOOK = """(() => {
+  const marks = (window.__bench = {});
+  let map;
+  Object.defineProperty(window, "riskmapMap", {
+    configurable: true,
+    get() { return map; },
+    set(value) {
+      map = value;
+      if (marks.created === undefined) {
+        marks.created = performance.now();
+        value.once("load", () => { marks.load = performance.now(); });
+        value.once("idle", () => { marks.idle = performance.now(); });
+      }
+    },
+  });
+  new MutationObserver(() => {
+    if (marks.ready === undefined && document.body && document.body.dataset.ready === "true") {
+      marks.ready = performance.now();
+    }
+  }).observe(document, { attributes: true, subtree: true, childList: true });
+})();"""
+
+PAN = """async (ms) => {
+  const map = window.riskmapMap;
+  let frames = 0;
+  let renders = 0;
+  const onRender = () => { renders += 1; };
+  map.on("render", onRender);
+  const start = performance.now();
+  let dir = 1;
+  const pan = () => {
+    if (performance.now() - start >= ms) return;
+    dir = -dir;
+    map.panBy([dir * 300, dir * 120], { duration: 700 });
+    map.once("moveend", pan);
+  };
+  pan();
+  await new Promise((resolve) => {
+    const tick = (t) => {
+      frames += 1;
+      if (t - start < ms) requestAnimationFrame(tick);
+      else resolve();
+    };
+    requestAnimationFrame(tick);
+  });
+  const seconds = (performance.now() - start) / 1000;
+  map.off("render", onRender);
+  map.stop();
+  return { fps: frames / seconds, renders: renders / seconds };
+}"""
+
+
+def _build_db(url: str, data: Path) -> tuple[str, str]:
+    """A database of its own as ``make demo`` leaves it; (its URL, a forecaster token)."""
+    from rich.console import Console
+
+    from riskmap.api.cli.common import DEFAULT_SEED
+    from riskmap.api.cli.demo_load import load_demo
+    from riskmap.api.users import add_user, new_token
+    from riskmap.geo.db.migrate import migrate
+    from riskmap.geo.risk.build import build_risk
+    from riskmap.geo.risk.catalogue import catalogued_dem
+    from riskmap.geo.settings import Settings
+
+    name = f"bench_web_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    db = with_db(url, name)
+    migrate(db)
+    data.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data)
+    load_demo(settings, db, COUNTY, None, DEFAULT_SEED, Console(quiet=True), with_scenario=True)
+    with psycopg.connect(db) as conn:
+        build_risk(conn, catalogued_dem(conn, COUNTY), county=COUNTY)
+        add_user(conn, "bench-forecaster", "forecaster", display_name="基准测试预报员")
+        token = new_token(conn, "bench-forecaster", label="bench")
+        conn.commit()
+    return db, token
+
+
+def build_floor(out: Path) -> Path:
+    """The floor page built by web/'s own vite (same version, same target) into ``out``/dist."""
+    vite = WEB / "node_modules" / "vite" / "bin" / "vite.js"
+    if not vite.exists():
+        raise RuntimeError(f"{vite} missing: run `make setup` (npm ci in web/)")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "index.html").write_text(FLOOR_HTML, encoding="utf-8")
+    (out / "main.ts").write_text(FLOOR_MAIN, encoding="utf-8")
+    (out / "vite.config.mjs").write_text(FLOOR_CONFIG, encoding="utf-8")
+    (out / "node_modules").symlink_to(WEB / "node_modules")
+    subprocess.run(
+        ["node", str(vite), "build", "--config", "vite.config.mjs"],
+        cwd=out,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return out / "dist"
+
+
+def _serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    cmd = [
+        sys.executable, "-m", "uvicorn", "--factory", "riskmap.api.app:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
+        "--no-access-log",
+    ]  # fmt: skip
+    out = log.open("wb")
+    return subprocess.Popen(cmd, env=os.environ | env, stdout=out, stderr=out, cwd=ROOT)
+
+
+def _wait(base: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}); see its log")
+        try:
+            if httpx.get(base + "/", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{base}/ did not answer in 60 s")
+
+
+def _context(browser, token: str | None):
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    context.add_init_script(TIMING_HOOK)
+    if token:
+        user = {
+            "name": "bench-forecaster",
+            "role": "forecaster",
+            "display_name": "基准测试预报员",
+            "permissions": _permissions("forecaster"),
+        }
+        context.add_init_script(
+            f"localStorage.setItem('riskmap.token', {json.dumps(token)});"
+            f" localStorage.setItem('riskmap.user', {json.dumps(json.dumps(user))});"
+        )
+    return context
+
+
+def _permissions(role: str) -> list[str]:
+    from riskmap.api.users import PERMISSIONS
+
+    return sorted(p for p, roles in PERMISSIONS.items() if role in roles)
+
+
+def _marks(page) -> dict:
+    """Wait for the first idle and readiness (each up to the timeout); the marks seen."""
+    deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        marks = page.evaluate("() => window.__bench || {}")
+        if "idle" in marks and "ready" in marks:
+            return marks
+        time.sleep(0.05)
+    return page.evaluate("() => window.__bench || {}")
+
+
+def _measure(browser, url: str, token: str | None) -> dict:
+    """Cold and warm timings, JS bytes (cold) for one page; medians over REPEATS."""
+    cold: list[dict] = []
+    warm: list[dict] = []
+    js_gzip = js_raw = 0
+    for i in range(REPEATS):
+        context = _context(browser, token)
+        page = context.new_page()
+        scripts: dict[str, bytes] = {}
+
+        def on_response(response, scripts=scripts) -> None:
+            # scripts from the server only: MapLibre's workers start from blob: URLs of code
+            # already counted
+            if (
+                response.request.resource_type == "script"
+                and response.status == 200
+                and response.url.startswith(("http://", "https://"))
+            ):
+                with contextlib.suppress(Exception):  # a response gone with its page
+                    scripts[response.url] = response.body()
+
+        page.on("response", on_response)
+        page.goto(url, wait_until="commit")
+        cold.append(_marks(page))
+        if i == 0:
+            js_raw = sum(len(b) for b in scripts.values())
+            js_gzip = sum(len(gzip.compress(b, compresslevel=6)) for b in scripts.values())
+        page.remove_listener("response", on_response)
+        page.reload(wait_until="commit")
+        warm.append(_marks(page))
+        context.close()
+        if not all({"idle", "ready"} <= run.keys() for run in (cold[-1], warm[-1])):
+            break  # a page that never gets ready: once is enough to say so
+    return {"cold": _median(cold), "warm": _median(warm), "js_gzip": js_gzip, "js_raw": js_raw}
+
+
+def _median(runs: list[dict]) -> dict:
+    out = {}
+    for key in ("load", "idle", "ready"):
+        values = [r[key] for r in runs if key in r]
+        out[key] = statistics.median(values) if len(values) == len(runs) else None
+    return out
+
+
+def _pan(browser, url: str, token: str | None) -> dict | None:
+    context = _context(browser, token)
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="commit")
+        marks = _marks(page)
+        if "idle" not in marks:
+            return None
+        return page.evaluate(PAN, PAN_SECONDS * 1000)
+    finally:
+        context.close()
+
+
+def _ms(value: float | None) -> str:
+    return "timeout" if value is None else f"{value:,.0f}"
+
+
+def _ratio(ours: float | None, floor: float | None) -> str:
+    if ours is None or not floor:
+        return "—"
+    return f"{ours / floor:.1f}x"
+
+
+def run(url: str) -> Iterator[str]:
+    """Yield report lines: the data, the floor and our pages, ratios against the floor."""
+    from playwright.sync_api import sync_playwright
+
+    if not (WEBAPP / "index.html").is_file():
+        raise RuntimeError(f"{WEBAPP} has no index.html: run `make setup` (builds the pages)")
+    work = Path(mkdtemp(prefix="riskmap-bench-web-"))
+    os.chmod(work, 0o755)
+    t0 = time.perf_counter()
+    try:
+        db, token = _build_db(url, work / "demo-data")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    built = time.perf_counter() - t0
+    yield f"demo database (storm ending now, its warnings, risk maps) built in {built:.0f} s"
+    procs: list[subprocess.Popen] = []
+    try:
+        floor_dir = build_floor(work / "floor")
+        ours_port, floor_port = free_port(), free_port()
+        env = {
+            "RISKMAP_DATABASE_URL": db,
+            "RISKMAP_DATA_DIR": str(work / "data"),
+            "PYTHONFAULTHANDLER": "1",  # a crash says where in its log
+        }
+        procs.append(_serve(ours_port, env | {"RISKMAP_WEB_DIR": str(WEBAPP)}, work / "ours.log"))
+        procs.append(
+            _serve(floor_port, env | {"RISKMAP_WEB_DIR": str(floor_dir)}, work / "floor.log")
+        )
+        ours, floor = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
+        _wait(ours, procs[0])
+        _wait(floor, procs[1])
+        yield (
+            f"headless Chromium (SwiftShader WebGL, 1440×900), 1 uvicorn worker; medians of"
+            f" {REPEATS}; times in ms from navigation start; floor = MapLibre + background layer"
+        )
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                rows = {"floor": _measure(browser, floor + "/", None)}
+                for name, path in PAGES.items():
+                    rows[name] = _measure(browser, ours + path, token)
+                pans = {"floor": _pan(browser, floor + "/", None)}
+                for name in ("wall", "console"):
+                    pans[name] = _pan(browser, ours + PAGES[name], token)
+            except Exception as exc:
+                _died(procs, [work / "ours.log", work / "floor.log"], exc)
+                raise
+            finally:
+                browser.close()
+        yield from _table(rows, pans)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(work, ignore_errors=True)
+        with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
+            name = urlsplit(db).path.lstrip("/")
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _died(procs: list[subprocess.Popen], logs: list[Path], exc: Exception) -> None:
+    """A server that exited during the run: raise with its exit status and the end of its log."""
+    for proc, log in zip(procs, logs, strict=True):
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace").splitlines()[-25:] if log.exists() else []
+            raise RuntimeError(
+                f"the server of {log.stem} exited ({proc.returncode}) during the run:\n"
+                + "\n".join(tail)
+            ) from exc
+
+
+def _table(rows: dict[str, dict], pans: dict[str, dict | None]) -> Iterator[str]:
+    head = (
+        f"{'page':<10} {'cold load':>9} {'cold idle':>9} {'cold ready':>10}"
+        f" {'warm load':>9} {'warm idle':>9} {'warm ready':>10} {'JS gzip KB':>10} {'JS raw KB':>9}"
+    )
+    yield head
+    yield "-" * len(head)
+    for name, r in rows.items():
+        c, w = r["cold"], r["warm"]
+        yield (
+            f"{name:<10} {_ms(c['load']):>9} {_ms(c['idle']):>9} {_ms(c['ready']):>10}"
+            f" {_ms(w['load']):>9} {_ms(w['idle']):>9} {_ms(w['ready']):>10}"
+            f" {r['js_gzip'] / 1024:>10,.0f} {r['js_raw'] / 1024:>9,.0f}"
+        )
+    f = rows["floor"]
+    for name in PAGES:
+        r = rows[name]
+        yield (
+            f"{name} / floor: cold idle {_ratio(r['cold']['idle'], f['cold']['idle'])},"
+            f" cold ready {_ratio(r['cold']['ready'], f['cold']['ready'])},"
+            f" warm idle {_ratio(r['warm']['idle'], f['warm']['idle'])},"
+            f" warm ready {_ratio(r['warm']['ready'], f['warm']['ready'])},"
+            f" JS gzip {_ratio(r['js_gzip'], f['js_gzip'])}"
+        )
+    fp = pans.get("floor")
+    for name in ("floor", "wall", "console"):
+        p = pans.get(name)
+        if p is None:
+            yield f"panning {name}: the map never became idle"
+            continue
+        ratio = "" if name == "floor" else f" ({_ratio(p['fps'], fp and fp['fps'])} of the floor)"
+        yield (
+            f"panning {name} for {PAN_SECONDS:.0f} s: {p['fps']:.1f} frames/s,"
+            f" {p['renders']:.1f} map renders/s{ratio}"
+        )
+
+
+def _main(argv: list[str]) -> None:
+    url = argv[0] if argv else os.environ["RISKMAP_DATABASE_URL"]
+    for line in run(url):
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -1,0 +1,186 @@
+// The command-centre wall map (/wall): counts of warnings in force by level, the map fitted to
+// the highest-level warning areas, a ticker of the newest warnings and field reports, all kept
+// current from /api/events. No interaction needed; see params.ts for the kiosk link.
+
+import "../shared/base.css";
+import "./wall.css";
+import "./words";
+import { getToken } from "../shared/api";
+import { addLabels, createMap, DEFAULT_BOUNDS } from "../shared/basemap";
+import { applyI18n, lang, onLang, setLang, t } from "../shared/i18n";
+import { LiveStream, type LiveEvent } from "../shared/live";
+import { initShell } from "../shared/shell";
+import { buildCounts, renderCounts } from "./counts";
+import {
+  pendingCount,
+  recentReports,
+  recentWarnings,
+  resolveRegion,
+  warningsInForce,
+  type Region,
+  type ReportProps,
+  type WarningFeature,
+} from "./data";
+import { addWallLayers, fitHighest, reloadRain, setWarnings } from "./layers";
+import { readParams } from "./params";
+import { serial } from "./serial";
+import { WallStatus } from "./status";
+import { renderTicker } from "./ticker";
+import { buildWall } from "./view";
+
+const TICKER_ITEMS = 12;
+const POLL_MS = 60_000; // expiry passes without an event: look again every minute anyway
+const RAIN_RELOAD_MS = 60_000;
+const FIRST_RETRY_MS = 5_000; // until the first data arrives (the banner says the server is away)
+
+const params = readParams();
+if (params.lang && params.lang !== lang()) setLang(params.lang);
+// every role may read; a kiosk's token comes from the link's fragment, with no user record
+const signedIn = (): boolean => getToken() !== null;
+initShell({ page: "wall", header: false, onSession: () => showAudience() });
+const view = buildWall(document.getElementById("app")!);
+const status = new WallStatus(view, params.staleSeconds * 1000);
+buildCounts(view.counts);
+function showAudience(): void {
+  view.pending.hidden = !signedIn();
+  view.publicNote.hidden = signedIn();
+}
+showAudience();
+
+// the wall's root font follows the screen (wall.css); map lines and labels follow it too
+const scale = Math.max(1, parseFloat(getComputedStyle(document.documentElement).fontSize) / 16);
+const map = createMap({ container: view.map, interactive: false });
+
+let region: Region = { code: params.region, name: null, bounds: null };
+let regionResolved = false;
+let fittedTo = "";
+let lastRain = 0;
+
+// what changed since the last read: a warning event needs no field reports read again, and the
+// other way round (walls are many, events come in bursts)
+type Part = "warnings" | "reports";
+const unread = new Set<Part>(["warnings", "reports"]);
+let shown: { inForce: WarningFeature[]; recent: WarningFeature[]; reports: ReportProps[] } = {
+  inForce: [],
+  recent: [],
+  reports: [],
+};
+
+async function refresh(): Promise<void> {
+  if (!regionResolved) {
+    region = await resolveRegion(params.region);
+    regionResolved = true;
+    setTitle();
+  }
+  const parts = new Set(unread);
+  unread.clear();
+  try {
+    await read(parts);
+  } catch (err) {
+    parts.forEach((p) => unread.add(p)); // ask again next time
+    throw err;
+  }
+}
+
+async function read(parts: Set<Part>): Promise<void> {
+  const code = region.code;
+  const [warnings, reports] = await Promise.all([
+    parts.has("warnings")
+      ? Promise.all([warningsInForce(code), recentWarnings(code, TICKER_ITEMS), pendingCount(code)])
+      : null,
+    parts.has("reports") ? recentReports(code, TICKER_ITEMS) : null,
+  ]);
+  if (warnings) {
+    const [inForce, recent, pending] = warnings;
+    shown = { ...shown, inForce, recent };
+    renderCounts(view.counts, inForce);
+    view.none.hidden = inForce.length > 0;
+    setWarnings(map, inForce);
+    const pad = Math.round(2 * parseFloat(getComputedStyle(document.documentElement).fontSize));
+    fittedTo = fitHighest(map, inForce, region.bounds ?? DEFAULT_BOUNDS, fittedTo, {
+      padding: pad,
+      animate: document.body.dataset.ready === "true",
+    });
+    if (pending !== null) view.pending.textContent = t("wall.pending", { n: pending });
+    view.pending.classList.toggle("zero", !pending);
+  }
+  if (reports) shown = { ...shown, reports };
+  renderTicker(view.ticker, shown.recent, shown.reports, TICKER_ITEMS);
+  showAudience();
+  status.updated();
+  if (!document.body.dataset.ready) {
+    map.once("idle", () => {
+      document.body.dataset.ready = "true";
+    });
+    map.triggerRepaint();
+  }
+}
+
+const runRefresh = serial(refresh, (err) => {
+  console.warn("wall refresh failed", err);
+  if (!document.body.dataset.ready) setTimeout(runRefresh, FIRST_RETRY_MS);
+});
+
+/** Read again what these changes touch (default: everything). */
+function scheduleRefresh(...parts: Part[]): void {
+  (parts.length ? parts : (["warnings", "reports"] as Part[])).forEach((p) => unread.add(p));
+  runRefresh();
+}
+
+function onEvent(event: LiveEvent): void {
+  document.body.dataset.lastEventAt = String(Date.now());
+  status.alive();
+  if (event.kind === "warning") scheduleRefresh("warnings");
+  else if (event.kind === "field_report") scheduleRefresh("reports");
+  else if (event.kind === "observation" && Date.now() - lastRain > RAIN_RELOAD_MS) {
+    lastRain = Date.now();
+    reloadRain(map);
+  }
+}
+
+function startStream(): void {
+  const kinds = ["warning"];
+  if (signedIn()) kinds.push("field_report");
+  if (params.layers.has("rain") && signedIn()) kinds.push("observation");
+  let everConnected = false;
+  const stream = new LiveStream({
+    kinds,
+    onEvent,
+    onAlive: () => status.alive(),
+    onReset: () => scheduleRefresh(),
+    onStatus: (connected) => {
+      if (connected) {
+        status.stream("connected");
+        // whatever happened while away (the replay covers events, a full read covers the rest)
+        if (everConnected) scheduleRefresh();
+        everConnected = true;
+      } else status.stream("reconnecting");
+    },
+  });
+  stream.start();
+}
+
+function setTitle(): void {
+  view.region.textContent = region.name ?? "";
+  document.title = `${region.name ? region.name + " · " : ""}${t("wall.title")} · ${t("nav.wall")}`;
+}
+
+onLang(() => {
+  applyI18n();
+  status.refresh();
+  setTitle();
+  scheduleRefresh();
+});
+
+map.on("load", () => {
+  addLabels(map);
+  addWallLayers(map, params.layers, scale, signedIn());
+  status.stream("connecting");
+  startStream();
+  setInterval(() => scheduleRefresh(), POLL_MS);
+  scheduleRefresh();
+});
+// a tile the server cannot give (it is restarting, say) is not the page's error: the banner and
+// the stream state say what is wrong
+map.on("error", (e) => console.warn("map:", e.error?.message ?? e));
+setTitle();
