@@ -4,6 +4,9 @@ WITH e AS (
     UNION ALL
     SELECT 'townships', ST_Extent(geom) FROM admin_unit WHERE level = 'township'
     UNION ALL
+    SELECT 'admin-labels', ST_Extent(label_point) FROM admin_unit
+    WHERE level IN ('township', 'village')
+    UNION ALL
     SELECT 'hazard-points', ST_Extent(geom) FROM hazard_point
     UNION ALL
     SELECT 'shelters', ST_Extent(geom) FROM shelter

@@ -156,6 +156,19 @@ LAYERS: dict[str, VectorLayer] = {
             },
         ),
         VectorLayer(
+            "admin-labels",
+            "乡镇与村名称注记点",
+            "township and village label points",
+            public=False,  # as the township and village outlines they name
+            minzoom=8,
+            maxzoom=16,
+            fields={
+                "code": "String: 9-digit township or 12-digit village code",
+                "name": "String",
+                "level": "String: township or village",
+            },
+        ),
+        VectorLayer(
             "warnings",
             "生效预警",
             "issued warnings",

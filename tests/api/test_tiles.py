@@ -59,7 +59,7 @@ def test_layer_list(service) -> None:
     layers = {x["id"]: x for x in r.json()}
     assert set(layers) == {
         "villages", "townships", "hazard-points", "shelters", "stations", "warnings", "rain",
-        "rivers", "counties", "terrain",
+        "rivers", "counties", "terrain", "admin-labels",
     }  # fmt: skip
     assert layers["warnings"]["public"] and not layers["villages"]["public"]
     # the offline basemap (hillshade, rivers, outlines) is public: visitors see warnings on it
@@ -90,6 +90,34 @@ def test_village_tiles_match_postgis(service, z: int) -> None:
         assert geom.geom_type in ("Polygon", "MultiPolygon") and geom.is_valid
         xmin, ymin, xmax, ymax = geom.bounds
         assert -64 <= xmin and -64 <= ymin and xmax <= 4096 + 64 and ymax <= 4096 + 64
+
+
+def test_each_township_is_named_once_across_the_tiles_of_its_county(service) -> None:
+    """Labels come from one point per unit: across every z10 tile of the county (each point
+    counted in the tile that holds it, not in a neighbour's buffer) each township appears once,
+    at its PostGIS label point. Outline labels were drawn once per tile piece of the outline."""
+    with psycopg.connect(service.db_url) as conn:
+        expected = dict(
+            conn.execute(
+                "SELECT code, name FROM admin_unit WHERE level = 'township' AND gb2260 = '431226'"
+            ).fetchall()
+        )
+    seen: dict[str, int] = {}
+    with service.client("viewer") as c:
+        for t in morecantile.tms.get("WebMercatorQuad").tiles(
+            *_county_bounds(service.db_url), [10]
+        ):
+            r = c.get(f"/tiles/admin-labels/{t.z}/{t.x}/{t.y}.mvt")
+            assert r.status_code in (200, 204), r.text
+            if r.status_code == 204:
+                continue
+            for f in _decode(r.content)["admin-labels"]["features"]:
+                x, y = f["geometry"]["coordinates"]
+                if f["properties"]["level"] == "township" and 0 <= x < 4096 and 0 <= y < 4096:
+                    code = f["properties"]["code"]
+                    assert f["properties"]["name"] == expected[code]
+                    seen[code] = seen.get(code, 0) + 1
+    assert seen == {code: 1 for code in expected}
 
 
 # Flip the risk levels of some villages (1↔4, 2↔3); applying it twice restores them.

@@ -65,6 +65,8 @@ export function baseStyle(options: BaseOptions = {}): StyleSpecification {
   if (signedIn) {
     style.sources.townships = { type: "vector", url: withToken("/tiles/townships.json") };
     style.sources.villages = { type: "vector", url: withToken("/tiles/villages.json") };
+    // names on one point per unit: outlines cut into tiles were labelled once per piece
+    style.sources["admin-labels"] = { type: "vector", url: withToken("/tiles/admin-labels.json") };
     style.layers.push(
       {
         id: "village-line",
@@ -93,8 +95,9 @@ export function addLabels(map: MapLibreMap): void {
     map.addLayer({
       id: "village-label",
       type: "symbol",
-      source: "villages",
-      "source-layer": "villages",
+      source: "admin-labels",
+      "source-layer": "admin-labels",
+      filter: ["==", ["get", "level"], "village"],
       minzoom: 11,
       layout: { "text-field": ["get", "name"], "text-font": [FONT_STACK], "text-size": 11 },
       paint: { "text-color": "#333", "text-halo-color": "#fff", "text-halo-width": 1.2 },
@@ -102,8 +105,9 @@ export function addLabels(map: MapLibreMap): void {
     map.addLayer({
       id: "township-label",
       type: "symbol",
-      source: "townships",
-      "source-layer": "townships",
+      source: "admin-labels",
+      "source-layer": "admin-labels",
+      filter: ["==", ["get", "level"], "township"],
       minzoom: 8.5,
       maxzoom: 12,
       layout: { "text-field": ["get", "name"], "text-font": [FONT_STACK], "text-size": 13 },
