@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib chromium fonts-noto-cjk "$@")
+# the Latin font the map glyphs are made from (scripts/make_glyphs.py; checked by the tests)
+packages+=(fonts-dejavu-core)
 # the node binary inside the playwright wheel (its driver) links libatomic, which a minimal
 # Debian 12 lacks ("libatomic.so.1: cannot open shared object file")
 packages+=(libatomic1)

@@ -91,6 +91,7 @@ def test_range_metrics_and_bitmap_sizes(glyphs: dict) -> None:
 
 def _pillow_ink(char: str) -> np.ndarray:
     """Pillow's own rendering of ``char`` at 24 px (coverage 0–255), cropped to its ink."""
+    assert FONT.exists(), f"{FONT} is missing: `make setup` installs fonts-dejavu-core"
     font = ImageFont.truetype(str(FONT), 24)
     image = Image.new("L", (64, 64))
     ImageDraw.Draw(image).text((16, 8), char, fill=255, font=font)
@@ -99,7 +100,6 @@ def _pillow_ink(char: str) -> np.ndarray:
     return ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
-@pytest.mark.skipif(not FONT.exists(), reason=f"{FONT} (Debian fonts-dejavu-core) not installed")
 @pytest.mark.parametrize("char", ["O", "e", "A", "8"])
 def test_distance_field_matches_a_rasterisation(glyphs: dict, char: str) -> None:
     """Inside the outline (Pillow's pixels fully covered) the field is above the edge value,
@@ -129,7 +129,6 @@ def test_distance_field_matches_a_rasterisation(glyphs: dict, char: str) -> None
         assert full[cy, 0] < EDGE - 64  # outside, three pixels left of the glyph box
 
 
-@pytest.mark.skipif(not FONT.exists(), reason=f"{FONT} (Debian fonts-dejavu-core) not installed")
 def test_committed_file_is_what_the_script_makes(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "make_glyphs.py"), "--out", str(tmp_path)],
