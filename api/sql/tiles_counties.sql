@@ -1,5 +1,6 @@
 -- Vector tile layer "counties": county-level (区县) and city (地级市) outlines with code, name and
--- level, for the public basemap. No pre-simplified or pre-cut copy holds these levels
+-- level, for the public basemap, and in the same tile a second layer "county-labels": one label
+-- point per unit (names on outlines were drawn once per tile piece: a county named twice). No pre-simplified or pre-cut copy holds these levels
 -- (tile_admin_unit and tile_cut are townships and villages only), so each outline is cut to the
 -- buffered tile in degrees first (a city outline has ~10,000 points; transforming and
 -- simplifying it whole cost 50–170 ms a tile, cut first 1–11 ms), then transformed and
@@ -23,8 +24,17 @@ CROSS JOIN LATERAL (
                    env.box, %(extent)s, %(buffer)s, true) AS geom
         FROM env JOIN admin_unit a ON a.geom && env.wide
         WHERE a.level IN ('county', 'city')
+    ), labels AS MATERIALIZED (
+        SELECT a.code, a.name, a.level,
+               ST_AsMVTGeom(ST_Transform(a.label_point, 3857), env.box, %(extent)s, %(buffer)s,
+                            true) AS geom
+        FROM env JOIN admin_unit a ON a.label_point && env.wide
+        WHERE a.level IN ('county', 'city')
     )
-    SELECT ST_AsMVT(f, 'counties', %(extent)s, 'geom' ORDER BY f.code) AS tile
-    FROM features f WHERE f.geom IS NOT NULL  -- ORDER BY: stable bytes, stable ETag
+    -- ORDER BY: stable bytes, stable ETag
+    SELECT coalesce((SELECT ST_AsMVT(f, 'counties', %(extent)s, 'geom' ORDER BY f.code)
+                     FROM features f WHERE f.geom IS NOT NULL), ''::bytea)
+           || coalesce((SELECT ST_AsMVT(l, 'county-labels', %(extent)s, 'geom' ORDER BY l.code)
+                        FROM labels l WHERE l.geom IS NOT NULL), ''::bytea) AS tile
 ) t
 ORDER BY q.i;

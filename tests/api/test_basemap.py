@@ -489,3 +489,32 @@ def test_rain_periods_need_a_token(service) -> None:
     assert anonymous.status_code == 401 and wrong.status_code == 401
     assert ok.status_code == 200 and len(ok.json()) >= 24
     assert bad.status_code == 422
+
+
+def test_each_county_is_named_once_across_the_tiles(service) -> None:
+    """County names come from one label point per unit (layer `county-labels` in the counties
+    tiles): over every z7 tile of Huaihua each county appears once, counting each point in the
+    tile that holds it (not in a neighbour's buffer), at its PostGIS name."""
+    with psycopg.connect(service.db_url) as conn:
+        expected = dict(
+            conn.execute(
+                "SELECT code, name FROM admin_unit WHERE level = 'county' AND code LIKE '4312%'"
+            ).fetchall()
+        )
+        west, south, east, north = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e"
+            " FROM admin_unit WHERE level = 'county' AND code LIKE '4312%') x"
+        ).fetchone()
+    assert len(expected) >= 10
+    seen: dict[str, int] = {}
+    with service.client() as c:
+        for t in TMS.tiles(west, south, east, north, [7]):
+            r = c.get(f"/tiles/counties/{t.z}/{t.x}/{t.y}.mvt")
+            assert r.status_code == 200, r.text
+            for f in _mvt(r.content).get("county-labels", {"features": []})["features"]:
+                x, y = f["geometry"]["coordinates"]
+                code = f["properties"]["code"]
+                if code in expected and 0 <= x < 4096 and 0 <= y < 4096:
+                    assert f["properties"]["name"] == expected[code]
+                    seen[code] = seen.get(code, 0) + 1
+    assert seen == {code: 1 for code in expected}

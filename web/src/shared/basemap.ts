@@ -118,7 +118,7 @@ export function addLabels(map: MapLibreMap): void {
     id: "county-label",
     type: "symbol",
     source: "counties",
-    "source-layer": "counties",
+    "source-layer": "county-labels",
     maxzoom: 9,
     layout: { "text-field": ["get", "name"], "text-font": [FONT_STACK], "text-size": 15 },
     paint: { "text-color": "#3f2a4f", "text-halo-color": "#fff", "text-halo-width": 1.6 },
