@@ -23,6 +23,7 @@ import os
 import re
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -49,27 +50,45 @@ RESERVED = frozenset(
     {"api", "tiles", "ogc", "docs", "docs-assets", "openapi.json", "healthz", "metrics", ASSETS}
 )
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "connect-src 'self'",
-        "img-src 'self' data: blob:",
-        "worker-src blob:",  # MapLibre starts its workers from blob: URLs
-        "child-src blob:",  # the same, for browsers without worker-src
-        "style-src 'self' 'unsafe-inline'",  # MapLibre sets style attributes
-        "font-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'self'",
-    ]
-)
-HTML_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+
+def content_security_policy(extra_origin: str | None = None) -> str:
+    """The pages' own scripts and API only, with what MapLibre needs; ``extra_origin`` is the
+    online basemap's host when one is configured (its tiles are fetched by the map)."""
+    extra = f" {extra_origin}" if extra_origin else ""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            f"connect-src 'self'{extra}",
+            f"img-src 'self' data: blob:{extra}",
+            "worker-src blob:",  # MapLibre starts its workers from blob: URLs
+            "child-src blob:",  # the same, for browsers without worker-src
+            "style-src 'self' 'unsafe-inline'",  # MapLibre sets style attributes
+            "font-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'self'",
+        ]
+    )
+
+
+def html_headers(settings: Settings) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(online_origin(settings)),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+
+
+def online_origin(settings: Settings) -> str | None:
+    """scheme://host[:port] of the online basemap, if one is configured."""
+    if not settings.online_basemap:
+        return None
+    parts = urlsplit(settings.online_basemap)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 REVALIDATE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -100,9 +119,10 @@ class WebFiles(StaticFiles):
     """StaticFiles with our cache and security headers; a folder not built yet is 404 per file
     (Starlette's own check would make every request a 500 until the build runs)."""
 
-    def __init__(self, directory: Path, cache_control: str) -> None:
+    def __init__(self, directory: Path, cache_control: str, headers: dict[str, str]) -> None:
         super().__init__(directory=directory, check_dir=False)
         self.cache_control = cache_control
+        self.html_headers = headers
 
     async def check_config(self) -> None:
         return None
@@ -118,35 +138,55 @@ class WebFiles(StaticFiles):
         response.headers["Cache-Control"] = self.cache_control
         response.headers["X-Content-Type-Options"] = "nosniff"
         if str(full_path).endswith(".html"):
-            response.headers.update(HTML_HEADERS)
+            response.headers.update(self.html_headers)
         return response
 
 
-def not_built_page() -> HTMLResponse:
+def not_built_page(headers: dict[str, str]) -> HTMLResponse:
     """503: the service runs but its pages were never built."""
-    headers = {**HTML_HEADERS, "Cache-Control": "no-store"}
+    headers = {**headers, "Cache-Control": "no-store"}
     return HTMLResponse(NOT_BUILT, status_code=503, headers=headers)
 
 
 def add_web(app: FastAPI, settings: Settings) -> None:
     """Route the pages, ``/assets`` and the other built files; call after every API router."""
     root = web_dir(settings)
-    top = WebFiles(root, REVALIDATE)
+    headers = html_headers(settings)
+    top = WebFiles(root, REVALIDATE, headers)
+
+    async def config() -> dict:
+        """What the pages need to know of the settings: the optional online basemap."""
+        if not settings.online_basemap:
+            return {"online_basemap": None}
+        return {
+            "online_basemap": {
+                "tiles": [settings.online_basemap],
+                "attribution": settings.online_basemap_attribution,
+            }
+        }
+
+    app.add_api_route(
+        "/api/web-config",
+        config,
+        methods=["GET"],
+        tags=["metadata"],
+        summary="网页配置 What the web pages need of the settings (public)",
+    )
 
     async def page(request: Request) -> Response:
         try:
             return await top.get_response(PAGES[request.url.path], request.scope)
         except HTTPException as exc:
             if exc.status_code == 404 and not (root / "index.html").is_file():
-                return not_built_page()
+                return not_built_page(headers)
             raise
 
     for path in PAGES:
         app.add_api_route(path, page, methods=["GET", "HEAD"], include_in_schema=False)
-    app.mount(f"/{ASSETS}", WebFiles(root / ASSETS, IMMUTABLE), name="web-assets")
+    app.mount(f"/{ASSETS}", WebFiles(root / ASSETS, IMMUTABLE, headers), name="web-assets")
     for entry in _other_entries(root):
         if entry.is_dir():
-            app.mount(f"/{entry.name}", WebFiles(entry, REVALIDATE))
+            app.mount(f"/{entry.name}", WebFiles(entry, REVALIDATE, headers))
         else:
             handler = _file_handler(top, entry.name)
             app.add_api_route(

@@ -73,6 +73,17 @@ class Settings(BaseSettings):
         description="the built web pages (index.html, wall.html, resources.html, assets/);"
         " default: the webapp folder of the riskmap.api package",
     )
+    online_basemap: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/\s]+/\S*\{z\}\S*\{x\}\S*\{y\}\S*$",
+        description="an online raster basemap under the pages, as an XYZ tile URL template with"
+        " {z}, {x}, {y} (e.g. Tianditu with your key: https://t0.tianditu.gov.cn/vec_w/wmts?"
+        "SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w"
+        "&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY); unset: offline only",
+    )
+    online_basemap_attribution: str = Field(
+        default="天地图 Tianditu", description="the attribution shown for the online basemap"
+    )
     tile_cache_mb: int = Field(
         default=64,
         ge=0,

@@ -149,10 +149,29 @@ export function createMap(options: MapOptions): MapLibreMap {
     map.addControl(new maplibregl.NavigationControl({ visualizePitch: false }), "top-right");
     map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   }
-  map.once("load", () => void veilOutsideTerrain(map));
+  map.once("load", () => {
+    void veilOutsideTerrain(map);
+    void addOnlineBasemap(map);
+  });
   // expose for tests and the benchmark (queryRenderedFeatures from the page)
   (window as unknown as { riskmapMap: MapLibreMap }).riskmapMap = map;
   return map;
+}
+
+/** An online raster basemap (e.g. Tianditu with the bureau's key) under everything, only when
+ * the operator configured one (RISKMAP_ONLINE_BASEMAP; off by default: the pages work offline). */
+async function addOnlineBasemap(map: MapLibreMap): Promise<void> {
+  let online: { tiles: string[]; attribution: string } | null = null;
+  try {
+    const response = await fetch("/api/web-config");
+    if (!response.ok) return;
+    online = (await response.json()).online_basemap;
+  } catch {
+    return;
+  }
+  if (!online || map.getSource("online-basemap")) return;
+  map.addSource("online-basemap", { type: "raster", tiles: online.tiles, tileSize: 256, attribution: online.attribution });
+  map.addLayer({ id: "online-basemap", type: "raster", source: "online-basemap" }, map.getLayer("hillshade") ? "hillshade" : undefined);
 }
 
 /** Outside the DEMs the terrain tiles continue the edge heights, which the hillshade draws as
