@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
 from functools import partial
@@ -66,6 +67,8 @@ MVT_TYPE = "application/vnd.mapbox-vector-tile"
 MAX_AGE = 60
 RAIN = "rain"
 TERRAIN = "terrain"
+# layers drawing warnings in force (expires_at > now()): their tiles change as time passes
+_CLOCK_LAYERS = frozenset({"warnings", "villages"})
 
 
 def _token_param(
@@ -370,7 +373,7 @@ async def _once(app, key: Hashable, start: Callable[[], Awaitable[Any]]) -> Any:
 async def _render(app, cache: TileCache, found: mvt.VectorLayer, key, generation: int) -> bytes:
     if cache.outlines_stale or not cache.active:
         await _once(app, "outlines", partial(run_in_threadpool, _refresh_outlines, app))
-    body = await app.state.tile_batcher.render(found, *key[1:])
+    body = await app.state.tile_batcher.render(found, *key[1:4])
     cache.put(key, body, generation)
     return body
 
@@ -436,6 +439,9 @@ async def _vector_tile(request: Request, layer: str, z: str, x: str, y: str, tok
     if not found.public and raw is None:
         _admit(False, None)
     key = (found.id, *_xyz(z, x, y))
+    if found.id in _CLOCK_LAYERS:
+        # warnings end by the clock, not only by a write that notifies: cached a minute at most
+        key += (int(time.time()) // MAX_AGE,)
     app = request.app
     cache = getattr(app.state, "tile_cache", None)
     if cache is None:

@@ -17,7 +17,7 @@ CROSS JOIN LATERAL (
         SELECT c AS code,
                max(array_position(ARRAY['blue', 'yellow', 'orange', 'red'], w.colour)) AS rank
         FROM warning w CROSS JOIN LATERAL unnest(w.village_codes) c
-        WHERE w.status = 'issued'
+        WHERE w.status = 'issued' AND w.expires_at > now()  -- in force: ends by the clock too
         GROUP BY c
     ), shapes AS MATERIALIZED (  -- each live outline clipped once, not in the filter too
         SELECT c.code, c.name, c.township, c.geom

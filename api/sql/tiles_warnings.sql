@@ -19,7 +19,7 @@ CROSS JOIN LATERAL (
                                                20037508.343 / (2 ^ q.z) / %(extent)s),
                    env.box, %(extent)s, %(buffer)s, true) AS geom
         FROM env JOIN warning w ON w.geom && env.wide
-        WHERE w.status = 'issued'
+        WHERE w.status = 'issued' AND w.expires_at > now()  -- in force: ends by the clock too
     )
     SELECT ST_AsMVT(f, 'warnings', %(extent)s, 'geom' ORDER BY f.id) AS tile
     FROM features f WHERE f.geom IS NOT NULL  -- ORDER BY: stable bytes, stable ETag
