@@ -48,11 +48,11 @@ from pathlib import Path
 from tempfile import mkdtemp
 from urllib.parse import urlsplit
 
-import httpx
 import psycopg
 from psycopg import sql
 
 from bench.common import free_port, with_db
+from bench.servers import start_uvicorn, wait_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
@@ -105,31 +105,6 @@ def _build_db(url: str) -> tuple[str, int]:
         conn.commit()
         (issued,) = conn.execute("SELECT count(*) FROM warning WHERE status = 'issued'").fetchone()
     return db, issued
-
-
-def _serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
-        "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning",
-        "--no-access-log",
-    ]  # fmt: skip
-    out = log.open("wb")
-    return subprocess.Popen(cmd, env=os.environ | env, stdout=out, stderr=out, cwd=ROOT)
-
-
-def _wait(url: str, proc: subprocess.Popen) -> bytes:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited ({proc.returncode}); see its log")
-        try:
-            r = httpx.get(url, timeout=5)
-            if r.status_code == 200:
-                return r.content
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer in 60 s")
 
 
 def static_app():
@@ -191,20 +166,25 @@ def run(url: str) -> Iterator[str]:
     try:
         ours_port, peer_port = free_port(), free_port()
         env = {"RISKMAP_DATABASE_URL": db, "RISKMAP_DATA_DIR": str(logs / "data")}
-        procs.append(_serve("riskmap.api.app:create_app", ours_port, env, logs / "riskmap.log"))
-        body = _wait(f"http://127.0.0.1:{ours_port}{PATH}", procs[0])
+        procs.append(
+            start_uvicorn(
+                "riskmap.api.app:create_app", ours_port, env, logs / "riskmap.log", WORKERS
+            )
+        )
+        body = wait_ok(f"http://127.0.0.1:{ours_port}{PATH}", procs[0])
         static = logs / "warnings.geojson"
         static.write_bytes(body)
         features = len(json.loads(body)["features"])
         procs.append(
-            _serve(
+            start_uvicorn(
                 "bench.warnings_latency:static_app",
                 peer_port,
                 {"BENCH_STATIC_FILE": str(static)},
                 logs / "static.log",
+                WORKERS,
             )
         )
-        assert _wait(f"http://127.0.0.1:{peer_port}{PATH}", procs[1]) == body
+        assert wait_ok(f"http://127.0.0.1:{peer_port}{PATH}", procs[1]) == body
         yield (
             f"GET {PATH} (public, default page): {features} features, {len(body) / 1024:.0f} KB;"
             f" {CLIENTS} clients, {WORKERS} uvicorn workers each, load from a separate process"

@@ -46,36 +46,22 @@ from pathlib import Path
 from tempfile import mkdtemp
 from urllib.parse import urlsplit
 
-import httpx
 import psycopg
 from psycopg import sql
 
 from bench.common import free_port, with_db
+from bench.servers import start_uvicorn, wait_ok
+from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
 WEBAPP = Path(os.environ.get("RISKMAP_WEB_DIR") or ROOT / "api" / "webapp")
-CHROMIUM = os.environ.get("RISKMAP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 COUNTY = "431226"
 REPEATS = 3
 PAN_SECONDS = 5.0
 PAGE_TIMEOUT_MS = 30000
 PAGES = {"console": "/", "wall": "/wall", "resources": "/resources"}
-# as tests/web: WebGL from SwiftShader, none of Chromium's own background traffic
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-gl=angle",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--ignore-gpu-blocklist",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-features=Translate,MediaRouter,OptimizationHints",
-]
+APP = "riskmap.api.app:create_app"
 
 FLOOR_HTML = """<!doctype html>
 <html lang="zh-CN">
@@ -218,30 +204,6 @@ def build_floor(out: Path) -> Path:
     return out / "dist"
 
 
-def _serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable, "-m", "uvicorn", "--factory", "riskmap.api.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
-        "--no-access-log",
-    ]  # fmt: skip
-    out = log.open("wb")
-    return subprocess.Popen(cmd, env=os.environ | env, stdout=out, stderr=out, cwd=ROOT)
-
-
-def _wait(base: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited ({proc.returncode}); see its log")
-        try:
-            if httpx.get(base + "/", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{base}/ did not answer in 60 s")
-
-
 def _context(browser, token: str | None):
     context = browser.new_context(
         viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
@@ -370,13 +332,17 @@ def run(url: str) -> Iterator[str]:
             "RISKMAP_DATA_DIR": str(work / "data"),
             "PYTHONFAULTHANDLER": "1",  # a crash says where in its log
         }
-        procs.append(_serve(ours_port, env | {"RISKMAP_WEB_DIR": str(WEBAPP)}, work / "ours.log"))
         procs.append(
-            _serve(floor_port, env | {"RISKMAP_WEB_DIR": str(floor_dir)}, work / "floor.log")
+            start_uvicorn(APP, ours_port, env | {"RISKMAP_WEB_DIR": str(WEBAPP)}, work / "ours.log")
+        )
+        procs.append(
+            start_uvicorn(
+                APP, floor_port, env | {"RISKMAP_WEB_DIR": str(floor_dir)}, work / "floor.log"
+            )
         )
         ours, floor = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
-        _wait(ours, procs[0])
-        _wait(floor, procs[1])
+        wait_ok(ours + "/", procs[0])
+        wait_ok(floor + "/", procs[1])
         yield (
             f"headless Chromium (SwiftShader WebGL, 1440×900), 1 uvicorn worker; medians of"
             f" {REPEATS}; times in ms from navigation start; floor = MapLibre + background layer"

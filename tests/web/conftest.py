@@ -36,30 +36,13 @@ from riskmap.geo.db.cluster import EmbeddedCluster
 from riskmap.geo.db.migrate import migrate
 from riskmap.geo.settings import Settings
 from tests.conftest import clone_database, make_scratch_dir
+from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 # RISKMAP_WEB_DIR (the setting web_dir) points the server and these tests at another build.
 WEBAPP = Path(os.environ.get("RISKMAP_WEB_DIR") or ROOT / "api" / "webapp")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = os.environ.get("RISKMAP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "web-tests-password-2026"
-
-# Headless Chromium with WebGL from SwiftShader (no GPU here), and none of Chromium's own
-# background traffic (updates, sync, safe browsing): the machine has no internet.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-gl=angle",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--ignore-gpu-blocklist",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-features=Translate,MediaRouter,OptimizationHints",
-]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,43 @@
+"""Starting a server for a benchmark in its own process and waiting until it answers (needs
+httpx, so not in bench/common.py, which the tipg virtualenv imports)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_uvicorn(
+    app: str, port: int, env: dict[str, str], log: Path, workers: int = 1
+) -> subprocess.Popen:
+    """``uvicorn --factory app`` on 127.0.0.1:``port``, its output in ``log``."""
+    cmd = [
+        sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+        "--no-access-log",
+    ]  # fmt: skip
+    out = log.open("wb")
+    return subprocess.Popen(cmd, env=os.environ | env, stdout=out, stderr=out, cwd=ROOT)
+
+
+def wait_ok(url: str, proc: subprocess.Popen, seconds: float = 60) -> bytes:
+    """The body of ``url`` once it answers 200; an error if the server exits or never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}); see its log")
+        try:
+            r = httpx.get(url, timeout=5)
+            if r.status_code == 200:
+                return r.content
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")
