@@ -7,12 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.riskmap-installed
 
-.PHONY: help setup system-packages web-pages demo test bench lint format clean
+.PHONY: help setup system-packages web-pages demo test soak bench lint format clean
 
 help:
 	@echo "make demo   install what is missing, load the demo county, serve http://127.0.0.1:8000"
 	@echo "make test   install what is missing and run every test suite"
 	@echo "make bench  run the benchmarks"
+	@echo "make soak   the long reliability runs (the dispatcher killed 100 times, ...)"
 
 setup: system-packages $(STAMP) web-pages
 
@@ -41,6 +42,10 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The long variants of the reliability tests: more kills of the dispatcher mid-delivery.
+soak: setup
+	RISKMAP_SOAK_KILLS=100 $(BIN)/python -m pytest tests/dispatch/test_dispatch_kill.py -q -s
 
 bench: setup
 	@bash scripts/ensure-system-packages.sh wrk  # the tiles bench's C load generator

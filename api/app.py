@@ -17,6 +17,8 @@ from riskmap.api.docs import add_docs
 from riskmap.api.events import EventHub
 from riskmap.api.observability import Metrics, ObservabilityMiddleware, mark_worker_dead
 from riskmap.api.routers import (
+    broadcast_audio,
+    broadcasts,
     cap_feed,
     datasets,
     health,
@@ -24,6 +26,7 @@ from riskmap.api.routers import (
     ogc,
     resources,
     session,
+    sms_receipts,
     villages,
     warning_review,
     warnings,
@@ -53,6 +56,10 @@ OPENAPI_TAGS = [
     {"name": "operations", "description": "运维 — health and Prometheus metrics"},
     {"name": "OGC API – Features", "description": "OGC API – Features collections and items"},
     {"name": "tiles", "description": "地图瓦片 — vector tiles, rainfall tiles, TileJSON"},
+    {
+        "name": "delivery",
+        "description": "预警发布 — 村村响 acknowledgements, broadcast audio, SMS receipts",
+    },
 ]
 
 
@@ -154,5 +161,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(resources.router)
     app.include_router(villages.router)
     app.include_router(field_reports.router)
+    app.include_router(broadcasts.router)
+    app.include_router(broadcast_audio.router)
+    app.include_router(sms_receipts.router)
     add_web(app, settings)  # last: the pages and their files come after every API route
     return app

@@ -104,6 +104,66 @@ class Settings(BaseSettings):
         description="CPU niceness of the API workers: under a flood of map requests they yield"
         " the CPU to PostgreSQL, the rules and the ingest on the same machine",
     )
+    secret_key: str | None = Field(
+        default=None,
+        description="Fernet key that encrypts the broadcast terminals' signing secrets;"
+        " unset: data_dir/secret.key, made on first use (mode 0600)",
+    )
+    dispatch_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="delivery attempts before a message is dead"
+    )
+    dispatch_backoff_s: float = Field(
+        default=2.0, gt=0, le=3600, description="first retry delay; doubles each attempt"
+    )
+    dispatch_backoff_max_s: float = Field(
+        default=300.0, gt=0, le=86400, description="longest retry delay"
+    )
+    dispatch_batch: int = Field(
+        default=100, ge=1, le=10000, description="outbox rows one dispatcher lane claims at once"
+    )
+    dispatch_lanes: int = Field(
+        default=4, ge=1, le=64, description="batches one dispatcher delivers at the same time"
+    )
+    dispatch_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="how long one delivery may take"
+    )
+    sms_gateway_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="the SMS gateway's send endpoint; unset: SMS rows wait (and /healthz says so)",
+    )
+    sms_gateway_key: str | None = Field(
+        default=None, description="API key sent to the SMS gateway; it signs its receipts with it"
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        pattern=r"^mqtts?://[^/\s]+$",
+        description="MQTT broker the CAP feed is pushed to (riskmap/cap/<status>), e.g."
+        " mqtt://127.0.0.1:1883; terminals on MQTT name their broker in their endpoint",
+    )
+    ebm_codes_file: Path | None = Field(
+        default=None,
+        description="YAML of the emergency-broadcast (EBM) event-type and severity codes;"
+        " default: the bundled placeholder table (the real GD/J tables are not public)",
+    )
+    sender_name: str = Field(
+        default="麻阳苗族自治县应急管理局", description="who sends EBM messages (MsgBasicInfo)"
+    )
+    sender_code: str = Field(
+        default="431226000000", pattern=r"^\d{12}$", description="the sender's 12-digit area code"
+    )
+    tts_command: str | None = Field(
+        default=None,
+        description="a site speech synthesiser for broadcast audio: a command reading UTF-8 text"
+        " on stdin and writing WAV to stdout (e.g. a vendor TTS); unset: espeak-ng's Mandarin",
+    )
+    coverage_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        le=1440,
+        description="a targeted village not reached this many minutes after issue is listed as"
+        " not reached in the warning's coverage summary",
+    )
     public_url: str | None = Field(
         default=None, description="base URL the service is reached at (links in feeds, TileJSON)"
     )

@@ -63,6 +63,9 @@ class Runner:
     inbox: Path
     sources: list[Source] = field(default_factory=list)
     on_summary: Callable[[Summary], None] = lambda _s: None
+    # called after a pass that loaded new data (e.g. the CLI runs the rules: a rain grid landing
+    # becomes an auto-issued warning without waiting for anyone)
+    after_loaded: Callable[[list[Summary]], None] = lambda _s: None
     backoff_s: float = 1.0  # first retry wait; doubles per attempt (max 60 s)
     state: dict[str, PollState] = field(default_factory=dict)
 
@@ -236,6 +239,7 @@ class Runner:
             summaries = self.process_inbox()
             for source in self.sources:
                 summaries += self.poll(source, client)
+        self._after(summaries)
         self._beat(len(summaries))
         return summaries
 
@@ -253,7 +257,17 @@ class Runner:
             ):
                 handled = self.process_inbox()
                 handled += self.poll_due(client)
+                self._after(handled)
                 self._beat(len(handled))
+
+    def _after(self, summaries: list[Summary]) -> None:
+        loaded = [s for s in summaries if s.status in ("loaded", "partial") and s.rows_loaded]
+        if not loaded:
+            return
+        try:
+            self.after_loaded(loaded)
+        except Exception:  # the watch goes on; the next data retries
+            log.exception("after-load step failed")
 
     def _beat(self, handled: int) -> None:
         try:

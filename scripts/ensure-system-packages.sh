@@ -3,6 +3,7 @@
 # - PostgreSQL 15 + PostGIS 3 (the embedded database), python3-venv on a bare Debian;
 # - Chromium, a CJK font and libatomic1 for the browser tests (tests/web; Playwright for Python
 #   drives Debian's Chromium, never a browser download);
+# - espeak-ng and mosquitto for warning delivery (api/audio, api/dispatch);
 # - Node.js + npm to build the web pages (web/), when missing or older than web/package.json's
 #   "engines" asks for. A new enough node already on the PATH (nodesource, nvm, …) is used as it
 #   is; otherwise Debian's own: Debian 12 has Node 18 with npm 9, which build the pages.
@@ -16,6 +17,11 @@ packages+=(fonts-dejavu-core)
 # the node binary inside the playwright wheel (its driver) links libatomic, which a minimal
 # Debian 12 lacks ("libatomic.so.1: cannot open shared object file")
 packages+=(libatomic1)
+# village broadcast audio: the Mandarin voice of /api/broadcasts/{id}/audio.wav|mp3
+packages+=(espeak-ng)
+# the MQTT broker of the delivery tests and the demo (api/dispatch/broker.py starts its own
+# process with its own config on a port of its own; Debian's system service is never used)
+packages+=(mosquitto)
 # a fresh Debian's python3 has no venv/ensurepip until python3-venv is installed
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     packages+=(python3-venv)
@@ -83,7 +89,8 @@ apt_install() {  # quiet apt-get install; on failure say what failed and show ap
 
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
-    # Debian's package starts a system-wide cluster on port 5432; riskmap does not use it
+    # Debian's packages start a system-wide cluster on port 5432 and, where an init system
+    # runs, a broker on 1883; riskmap uses neither (its own cluster and broker processes)
 fi
 
 # Debian packages npm on its own; nodesource's nodejs carries it (and conflicts with Debian's

@@ -11,10 +11,12 @@ import sys
 
 import typer
 
-from riskmap.api.cli import data, db, ingest, risk, rules, users
+from riskmap.api.cli import data, db, dispatch, ingest, risk, rules, users
 from riskmap.api.cli.common import console
 from riskmap.api.cli.demo import demo
+from riskmap.api.cli.receiver import receiver
 from riskmap.api.cli.serve import serve
+from riskmap.api.cli.sms_gateway import sms_gateway
 from riskmap.geo.errors import RiskmapError
 
 app = typer.Typer(
@@ -28,8 +30,14 @@ app.add_typer(risk.app, name="risk")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(rules.app, name="rules")
 app.add_typer(users.app, name="users")
+app.add_typer(dispatch.app, name="dispatch")
+app.add_typer(dispatch.terminals, name="terminals")
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("receiver")(receiver)
+dev = typer.Typer(help="development fakes of third parties (not for production)")
+dev.command("sms-gateway")(sms_gateway)
+app.add_typer(dev, name="dev")
 
 
 def main() -> None:

@@ -60,7 +60,26 @@ def demo(
     demo_token(url, _console_url(s.host, s.port))
     if no_serve:
         return
-    run_server(s, s.host, s.port, s.workers)
+    _serve_with_delivery(s, url)
+
+
+def _serve_with_delivery(s, url: str) -> None:
+    """The API with the dispatcher, the reference receiver, the fake SMS gateway and MQTT."""
+    import os
+
+    from riskmap.api.cli import demo_delivery
+    from riskmap.api.cli.companions import companions
+    from riskmap.geo.settings import get_settings
+
+    with companions(s.data_dir / "logs") as children:
+        delivery = demo_delivery.start(s, url, children)
+        os.environ.update(delivery.env)  # the API verifies the gateway's receipts with its key
+        get_settings.cache_clear()
+        try:
+            run_server(get_settings(), s.host, s.port, s.workers)
+        finally:
+            if delivery.broker is not None:
+                delivery.broker.stop()
 
 
 def _console_url(host: str, port: int) -> str:

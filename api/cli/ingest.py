@@ -72,9 +72,17 @@ def kinds() -> None:
 def run(
     once: Annotated[bool, typer.Option("--once", help="process the inbox and poll once")] = False,
     inbox: Annotated[Path | None, typer.Option(help="drop folder (default data/inbox)")] = None,
+    rules: Annotated[
+        bool,
+        typer.Option(
+            "--rules/--no-rules",
+            help="run the rules (expiry, new and updated warnings) after new data is loaded",
+        ),
+    ] = True,
 ) -> None:
     """Watch the drop folder and poll the HTTP feeds of sources.yaml; one failing feed never
-    stops the others."""
+    stops the others. New data runs the rules at once, so an auto-issued warning (立即转移)
+    reaches the outbox, and the dispatcher, seconds after its rain grid lands."""
     import logging
 
     from riskmap.ingest.runner import Runner
@@ -88,6 +96,7 @@ def run(
         inbox=inbox or s.inbox_dir,
         sources=load_sources(s.sources_path),
         on_summary=print_summary,
+        after_loaded=_rules_now(s) if rules else lambda _s: None,
     )
     out.print(f"watching {runner.inbox}; polling {len(runner.sources)} source(s)")
     if once:
@@ -97,3 +106,26 @@ def run(
         runner.run_forever()
     except KeyboardInterrupt:
         out.print("stopped")
+
+
+def _rules_now(s):
+    """The rules cycle as of now, after each pass that loaded data."""
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from riskmap.geo.warnings.cycle import run_cycle
+
+    url = database_url(s)
+
+    def after(loaded) -> None:
+        with psycopg.connect(url) as conn:
+            result = run_cycle(conn, datetime.now(UTC), s.rule_dirs)
+            conn.commit()
+        issued = sum(1 for c in result.changes if c.published)
+        out.print(
+            f"rules: {len(result.proposals)} proposals, {len(result.changes)} changes,"
+            f" {issued} published, {len(result.expired)} expired (after {len(loaded)} loads)"
+        )
+
+    return after

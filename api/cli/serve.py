@@ -14,11 +14,24 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default 8000)")] = None,
     workers: Annotated[int | None, typer.Option(help="uvicorn worker processes")] = None,
+    with_dispatch: Annotated[
+        bool,
+        typer.Option("--with-dispatch", help="also run the dispatcher (`riskmap dispatch run`)"),
+    ] = False,
 ) -> None:
     """Serve the HTTP API."""
     s = settings()
     database_url(s)
-    run_server(s, host or s.host, port or s.port, workers or s.workers)
+    if not with_dispatch:
+        run_server(s, host or s.host, port or s.port, workers or s.workers)
+        return
+    from riskmap.api.cli.companions import companions
+
+    with companions(s.data_dir / "logs") as children:
+        # the dispatcher links audio, CAP and acknowledgements to where this server listens
+        where = {"RISKMAP_HOST": host or s.host, "RISKMAP_PORT": str(port or s.port)}
+        children.start("dispatcher", ["dispatch", "run"], env=where)
+        run_server(s, host or s.host, port or s.port, workers or s.workers)
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int) -> None:

@@ -52,6 +52,13 @@ class Health(BaseModel):
     migrations_pending: list[str]
     villages: int | None = None
     components: dict[str, Component] = Field(default_factory=dict)
+    delivery: dict[str, float | int | None] | None = Field(
+        default=None,
+        description="the outbox: pending, due, sms_pending, dead, dead_24h, oldest_pending_s",
+    )
+    alerts: list[str] = Field(
+        default_factory=list, description="what an operator must look at (e.g. dead messages)"
+    )
     events_listener: str | None = Field(
         default=None, description="this worker's live-event listener: listening or reconnecting"
     )
@@ -89,6 +96,7 @@ def healthz(request: Request) -> JSONResponse:
         conn.row_factory = dict_row
         row = conn.execute(SQL("health.sql")).fetchone()
         beats = conn.execute(SQL("health_heartbeats.sql")).fetchall()
+        delivery = conn.execute(SQL("health_delivery.sql")).fetchone()
     todo = migrate.pending(request.app.state.database_url)
     ok = not todo
     hub = getattr(request.app.state, "events", None)
@@ -100,9 +108,26 @@ def healthz(request: Request) -> JSONResponse:
         migrations_pending=todo,
         villages=row["villages"],
         components=_components(beats),
+        delivery=delivery,
+        alerts=_alerts(delivery, _components(beats)),
         events_listener=None if hub is None else "listening" if hub.connected else "reconnecting",
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
+
+
+def _alerts(delivery: dict, components: dict[str, Component]) -> list[str]:
+    out = []
+    if delivery["dead"]:
+        out.append(
+            f"{delivery['dead']} messages dead after retries (delivery_attempt has why): fix"
+            " the cause and run `riskmap dispatch retry-dead`, or reach those villages another way"
+        )
+    if delivery["due"] and components["dispatcher"].status != "ok":
+        out.append(
+            f"{delivery['due']} messages due and the dispatcher is"
+            f" {components['dispatcher'].status}: run `riskmap dispatch run`"
+        )
+    return out
 
 
 METRICS_EXAMPLE = """# HELP riskmap_http_requests_total HTTP requests answered

@@ -44,6 +44,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from psycopg.rows import tuple_row
 
 from riskmap.api.auth import OptionalPrincipal, require, unauthorised
+from riskmap.api.coverage import coverage
 from riskmap.api.deps import Connection
 from riskmap.api.responses import invalid
 from riskmap.geo.db.sqlfiles import SqlFiles
@@ -308,9 +309,12 @@ def warning_cap(
 
 
 @router.get("/warnings/{warning_id}", summary="One warning with versions, evidence and history")
-def get_warning(conn: Connection, principal: OptionalPrincipal, warning_id: WarningId) -> dict:
+def get_warning(
+    request: Request, conn: Connection, principal: OptionalPrincipal, warning_id: WarningId
+) -> dict:
     """The warning as a GeoJSON Feature with its versions and evidence; with a token also its
-    audit trail, impact summary and delivery status (outbox counts per channel and status)."""
+    audit trail, impact summary, delivery status (outbox counts per channel and status) and
+    coverage (villages reached, acknowledged, not reached, by township)."""
     public = principal is None
     row = conn.execute(SQL("warnings_get.sql"), {"id": warning_id, "public": public}).fetchone()
     if row is None:
@@ -333,6 +337,8 @@ def get_warning(conn: Connection, principal: OptionalPrincipal, warning_id: Warn
         out["audit"] = conn.execute(SQL("warnings_audit.sql"), q).fetchall()
         out["delivery"] = _delivery(conn.execute(SQL("warnings_delivery.sql"), q).fetchall())
         out["impact"] = _impact(conn, warning_id)
+        minutes = request.app.state.settings.coverage_minutes
+        out["coverage"] = coverage(conn, warning_id, minutes)
     return out
 
 

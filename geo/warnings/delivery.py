@@ -16,6 +16,10 @@ from psycopg.types.json import Jsonb
 from riskmap.geo.vocabulary import GRADE_ZH
 from riskmap.geo.warnings import cap, store, texts
 
+# How many times a terminal plays a message and the pause between plays (seconds), by colour:
+# red and orange repeat until people have surely heard it; an all-clear plays once.
+BROADCAST_REPEAT = {"red": (3, 60), "orange": (3, 120), "yellow": (2, 300), "blue": (1, 0)}
+
 
 def write_outbox(
     conn: psycopg.Connection,
@@ -63,15 +67,48 @@ def write_outbox(
         "cap_status": warning["cap_status"],
         "colour": version["colour"],
         "level": GRADE_ZH[version["colour"]],
+        "hazard": warning["hazard"],
+        "event_zh": version["event_zh"],
+        "action": version["action"],
+        "headline_zh": version["headline_zh"],
+        "villages": list(version["village_codes"]),
+        "effective": cap.cap_time(version["effective"]),
+        "expires": cap.cap_time(version["expires"]),
     }
+    # what to do comes right after the headline: a villager must hear "立即转移" before the
+    # rainfall figures of other villages, not forty seconds in
     speech = texts.speech_text(
-        version["headline_zh"], version["description_zh"], version["instruction_zh"], drill=drill
+        version["headline_zh"], version["instruction_zh"], version["description_zh"], drill=drill
     )
-    broadcast = {**head, "language": "zh-CN", "text": speech}
+    plays, interval = BROADCAST_REPEAT[version["colour"]]
+    if version["msg_type"] == "Cancel":
+        plays, interval = 1, 0
+    broadcast = {
+        **head,
+        "language": "zh-CN",
+        "text": speech,
+        "repeat": plays,
+        "repeat_interval_s": interval,
+    }
+    places = store.SQL.rows(
+        conn, "sms_places.sql", {"villages": version["village_codes"]}, shape="tuple"
+    )
     sms = texts.sms_text(
-        f"{county_name}应急管理局", version["headline_zh"], version["instruction_zh"], drill=drill
+        f"{county_name}应急管理局",
+        version["headline_zh"],
+        version["instruction_zh"],
+        drill=drill,
+        colour=version["colour"],
+        action=version["action"],
+        event=version["event_zh"],
+        where=texts.sms_where(places),
+        county=county_name,
+        cancel=version["msg_type"] == "Cancel",
     )
     sms_payload = {**head, "text": sms, "chars": len(sms), "segments": texts.sms_segments(sms)}
+    # site contacts get a text of their own (built in SQL): the adapter splits it when sending
+    site_payload = dict(sms_payload)
+    sms_payload["parts"] = texts.sms_parts(sms)
     feed = {
         **head,
         "identifier": version["cap_identifier"],
@@ -81,19 +118,25 @@ def write_outbox(
     }
     n = store.outbox(conn, "outbox_cap_feed.sql", {**common, "payload": Jsonb(feed)})
     if not announce:
+        store.supersede_older(conn, wid, ver)
         return n
     n += store.outbox(conn, "outbox_broadcast.sql", {**common, "payload": Jsonb(broadcast)})
-    n += store.outbox(conn, "outbox_sms.sql", {**common, "payload": Jsonb(sms_payload)})
+    n += store.outbox(
+        conn,
+        "outbox_sms.sql",
+        {**common, "payload": Jsonb(sms_payload), "at": version["cap_sent"]},
+    )
     n += store.outbox(
         conn,
         "outbox_site_contacts.sql",
         {
             **common,
-            "payload": Jsonb(sms_payload),
+            "payload": Jsonb(site_payload),
             "colour": version["colour"],
             "site_text_prefix": f"【{county_name}应急管理局】{version['headline_zh']}。贵单位",
             "site_text_suffix": "位于预警区域或其1公里内，请立即落实安全防范措施，必要时停产撤人。"
             + ("【演练】" if drill else ""),
         },
     )
+    store.supersede_older(conn, wid, ver)
     return n

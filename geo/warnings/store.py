@@ -250,6 +250,12 @@ def outbox(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> int:
     return _run(conn, name, params).rowcount
 
 
+def supersede_older(conn: psycopg.Connection, warning_id: int, version: int) -> int:
+    """Mark undelivered messages of older versions to the same targets superseded."""
+    params = {"warning_id": warning_id, "version": version}
+    return _run(conn, "outbox_supersede.sql", params).rowcount
+
+
 def read_warning(conn: psycopg.Connection, warning_id: int) -> dict[str, Any]:
     """The warning with ``geometry`` (GeoJSON), ``versions`` and ``audit`` lists."""
     row = _run(conn, "get_warning.sql", {"id": warning_id}).fetchone()

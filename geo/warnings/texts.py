@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 from riskmap.geo.vocabulary import COLOUR_ZH
+from riskmap.geo.warnings.spoken import spoken
 
 SMS_SINGLE = 70
 SMS_PART = 67
+SMS_ACTION_ZH = {"evacuate_now": "立即转移", "prepare_evacuation": "准备转移"}
 
 _SPOKEN = [
     (re.compile(r"(\d),(\d{3})"), r"\1\2"),  # 1,234 → 1234
@@ -41,21 +44,128 @@ def speech_text(*parts: str, drill: bool = False) -> str:
     text = "。".join(p.strip().rstrip("。") for p in parts if p.strip()) + "。"
     for pattern, repl in _SPOKEN:
         text = pattern.sub(repl, text)
+    text = spoken(text)  # numbers as a broadcaster reads them, no bracketed asides
     if drill:
         text = "演练，演练。" + text + "演练结束。"
     return f"{text}重复一遍：{text}"
 
 
-def sms_text(signature: str, headline: str, instruction: str, *, drill: bool = False) -> str:
-    """One SMS: signature, headline and what to do (the full text is on the warning page)."""
-    body = headline.strip().rstrip("。") + "。" + instruction.strip()
-    return f"【{signature}】" + ("【演练】" if drill else "") + body
+def sms_text(
+    signature: str,
+    headline: str,
+    instruction: str,
+    *,
+    drill: bool = False,
+    colour: str | None = None,
+    action: str | None = None,
+    event: str = "",
+    where: str = "",
+    county: str = "",
+    cancel: bool = False,
+) -> str:
+    """One SMS, most important words first: a phone's notification and the first part of a split
+    message show about 70 characters, so those say who sends, how grave, what to do and where::
+
+        【麻阳苗族自治县应急管理局】山洪灾害红色预警：立即转移！<where>。<instruction>
+
+    The headline's county name is dropped (the signature names the county). A headline without
+    the colour word (山洪灾害立即转移预警) gives way to event + colour (山洪灾害红色预警), and
+    the action (立即转移 / 准备转移) follows; a cancel (解除/撤销…) keeps its headline, no action.
+    Without ``colour`` (older callers): signature, headline and instruction, as before.
+    """
+    mark = "【演练】" if drill else ""
+    head = headline.strip().rstrip("。")
+    if colour is None:
+        return f"【{signature}】{mark}{head}。{instruction.strip()}"
+    if county and head.startswith(county):
+        head = head[len(county) :]
+    name = head if COLOUR_ZH[colour] in head or cancel else f"{event}{COLOUR_ZH[colour]}预警"
+    todo = "" if cancel else SMS_ACTION_ZH.get(action or "", "")
+    lead = f"{name}：{todo}！" if todo else f"{name}："
+    place = f"{where}。" if where else ""
+    if not todo and not place:
+        lead = f"{name}。"
+    return f"【{signature}】{mark}{lead}{place}{instruction.strip()}"
 
 
 def sms_segments(text: str) -> int:
     """SMS segments ``text`` costs (UCS-2: 70 characters alone, 67 per concatenated part)."""
     n = len(text)
     return 1 if n <= SMS_SINGLE else math.ceil(n / SMS_PART)
+
+
+def sms_where(places: Sequence[tuple[str, str]]) -> str:
+    """Where, in few characters: up to three villages by name, else townships and a count.
+
+    ``places`` are (village name, township name) pairs of the warning's villages. Townships are
+    named by how many of their villages are warned (most first), at most two; e.g. 羊洲村、周湾村 ·
+    锦和镇5个村 · 锦和镇、高村乡9个村 · 锦和镇等12个乡镇73个村.
+    """
+    if len(places) <= 3:
+        return "、".join(v for v, _ in places)
+    count: dict[str, int] = {}
+    for _, town in places:
+        count[town] = count.get(town, 0) + 1
+    towns = sorted(count, key=lambda t: -count[t])  # stable: ties keep the villages' order
+    n = len(places)
+    if len(towns) <= 2:
+        return f"{'、'.join(towns)}{n}个村"
+    return f"{towns[0]}等{len(towns)}个乡镇{n}个村"
+
+
+def sms_parts(text: str) -> list[str]:
+    """The messages we send for ``text``: itself when it fits one SMS (70 characters), else
+    numbered parts "(1/3)…" of at most 70 characters each, number included.
+
+    Each part is a message of its own, one segment each, so a long warning costs exactly its
+    parts; the 【signature】 stays in part 1 only (repeating it would cost a part in two-part
+    texts) and the numbers tell the reader the order, whatever order the phone shows them in.
+    A part ends after a clause mark (。；！？，、) when one lies in its second half, else at the
+    limit, moved back so that it never cuts a 【…】 or a number.
+    """
+    text = text.strip()
+    if len(text) <= SMS_SINGLE:
+        return [text]
+    width = 1  # digits of the part count, hence of the "(i/n)" prefix
+    while True:
+        pieces = _split(text, SMS_SINGLE - (3 + 2 * width))
+        if len(str(len(pieces))) <= width:
+            break
+        width += 1
+    n = len(pieces)
+    return [f"({i}/{n}){p}" for i, p in enumerate(pieces, 1)]
+
+
+_CLAUSE_END = frozenset("。；！？，、")
+_UNBREAKABLE = re.compile(r"【[^】]*】|\d+(?:[.:,]\d+)*")
+
+
+def _split(text: str, budget: int) -> list[str]:
+    """Pieces of at most ``budget`` characters (see sms_parts for where they end)."""
+    pieces = []
+    while len(text) > budget:
+        spans = [m.span() for m in _UNBREAKABLE.finditer(text)]
+        cut = next(
+            (
+                c
+                for c in range(budget, budget // 2 - 1, -1)
+                if text[c - 1] in _CLAUSE_END and _inside(spans, c) is None
+            ),
+            None,
+        )
+        if cut is None:
+            cut = budget
+            while (start := _inside(spans, cut)) is not None and start > 0:
+                cut = start
+        pieces.append(text[:cut])
+        text = text[cut:]
+    pieces.append(text)
+    return pieces
+
+
+def _inside(spans: list[tuple[int, int]], cut: int) -> int | None:
+    """Start of the unbreakable span a cut at ``cut`` would fall inside, if any."""
+    return next((a for a, b in spans if a < cut < b), None)
 
 
 def all_clear(event_zh: str, event_en: str, colour: str, *, cancelled: bool) -> dict[str, str]:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 import psycopg
 import pytest
-from psycopg import errors
+from psycopg import errors, sql
+
+from riskmap.geo.db.migrate import migrate
 
 SQUARE = "MULTIPOLYGON(((109.6 27.8,109.7 27.8,109.7 27.9,109.6 27.9,109.6 27.8)))"
 SMALL = "MULTIPOLYGON(((109.61 27.81,109.62 27.81,109.62 27.82,109.61 27.82,109.61 27.81)))"
@@ -32,6 +37,29 @@ def unit(conn, code, level, parent, *, pop=100, hh=30, wkt=SMALL, gb=None):
             "wkt": wkt,
         },
     )
+
+
+@pytest.fixture(scope="module")
+def empty_url(pg_cluster) -> Iterator[str]:
+    """A migrated database of this module's own: the session one may hold the demo county
+    (whose province, city and county codes these tests insert) when other tests loaded it."""
+    name = f"t_constraints_{uuid.uuid4().hex[:8]}"
+    admin = pg_cluster.url_for("postgres")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = pg_cluster.url_for(name)
+    migrate(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def conn(empty_url: str) -> Iterator[psycopg.Connection]:
+    """A connection whose work is rolled back after the test."""
+    with psycopg.connect(empty_url) as connection:
+        yield connection
+        connection.rollback()
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 // One warning of the review queue as a card: colour and level, headline, rule and version,
-// times; on opening, the numbers that fired it, the chart of a village's rain against its
-// critical rainfall, the impact summary and the text; the action buttons the role allows.
+// times; on opening, for a published warning how far its messages got (coverage.ts), then the
+// numbers that fired it, the chart of a village's rain against its critical rainfall, the
+// impact summary and the text; the action buttons the role allows.
 
 import { api } from "../shared/api";
 import { lang, t } from "../shared/i18n";
 import { formatShort } from "../shared/time";
 import { allowedActions, errorText, openAction } from "./actions";
+import { coverageSection } from "./coverage";
 import { h, last } from "./dom";
 import { numbersTable, rankedVillages } from "./evidence";
 import { impactSummary } from "./impact";
@@ -70,7 +72,9 @@ export function card(feature: WarningFeature, ctx: CardContext, cls: "candidate"
       w.expires ? ` · ${t("cand.expires", { t: formatShort(w.expires) })}` : "",
     ),
   );
-  const details = h("details", {}, h("summary", {}, t(ctx.publicView ? "cand.text" : "cand.details")));
+  const published = w.published_version !== null && w.published_version !== undefined;
+  const summary = ctx.publicView ? "cand.text" : published ? "cand.details_issued" : "cand.details";
+  const details = h("details", {}, h("summary", {}, t(summary)));
   const body = h("div", { class: "detail-body" });
   details.append(body);
   details.open = ctx.open.has(w.id);
@@ -119,7 +123,9 @@ async function fillDetails(body: HTMLElement, feature: WarningFeature, ctx: Card
     body.replaceChildren(textBlock(version, zh, true) ?? "");
     return;
   }
+  const published = w.published_version !== null && w.published_version !== undefined;
   body.replaceChildren(
+    published ? coverageSection(detail.coverage, w.id) : "",
     h("h4", {}, t("cand.numbers"), detail.evidence.at ? h("span", { class: "muted" }, ` (${formatShort(detail.evidence.at)})`) : null),
     numbersTable(detail.evidence, names, ctx.onVillage),
     h("h4", {}, t("cand.chart")),

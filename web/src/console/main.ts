@@ -2,7 +2,8 @@
 // candidate warnings with their evidence, impact and actions, and village profiles.
 // Contracts (tests, benchmark): window.riskmapMap, body[data-ready="true"] once the first data
 // is in, the layer ids of layers.ts and rain.ts, #review-queue .candidate[data-warning-id],
-// #action-dialog, #village-profile with #village-rain-chart.
+// #action-dialog, #village-profile with #village-rain-chart, an issued warning's delivery
+// section .coverage#coverage-<id> (coverage.ts).
 
 import "../shared/base.css";
 import "./console.css";
@@ -15,6 +16,7 @@ import { LiveStream } from "../shared/live";
 import { initShell } from "../shared/shell";
 import { initActions } from "./actions";
 import type { CardContext } from "./candidate";
+import { CoverageWatch } from "./coverage";
 import { Panels } from "./layout";
 import { addLayers, buildLayerPanel, loadPoints, refreshWarnings, selectVillage } from "./layers";
 import { wireClicks } from "./popup";
@@ -161,9 +163,14 @@ async function main(): Promise<void> {
   });
   wireClicks(map, (code) => void profile.open(code));
   let lost = false;
+  const coverage = new CoverageWatch(ctx);
   new LiveStream({
-    kinds: ["warning"],
-    onEvent: soon,
+    // coverage: a delivery batch went out or was acknowledged (not public)
+    kinds: signedIn ? ["warning", "coverage"] : ["warning"],
+    onEvent: (event) => {
+      if (event.kind !== "coverage") soon();
+      else if (typeof event.payload.warning_id === "number") coverage.changed(event.payload.warning_id);
+    },
     onReset: soon,
     onStatus: (connected) => {
       // a dropped stream may mean the server is gone: ask, so the banner says so; once back,

@@ -94,4 +94,27 @@ export interface WarningDetail {
   evidence: Evidence;
   versions: WarningVersion[];
   impact?: Impact | null;
+  coverage?: Coverage | null;
+}
+
+/** GET /api/warnings/{id} with a token: which villages the newest announced version reached. */
+export interface CoverageCounts {
+  acknowledged: number;
+  delivered: number;
+  pending: number;
+  failed: number;
+  no_terminal: number;
+}
+
+export interface Coverage {
+  version: number;
+  msg_type: string;
+  published_at: string | null;
+  villages_total: number;
+  villages_by_state: CoverageCounts;
+  messages: { terminals: number; phones: number; sms_sent: number; sms_delivered: number; sms_failed: number };
+  by_township: Array<CoverageCounts & { code: string; name: string | null; villages: number }>;
+  villages: Array<{ code: string; name: string; township_code: string; township_name: string | null; state: string }>;
+  not_reached_minutes: number;
+  not_reached: Array<{ code: string; name: string; township: string | null; state: string }>;
 }

@@ -1,6 +1,8 @@
 // The command-centre wall map (/wall): counts of warnings in force by level, the map fitted to
 // the highest-level warning areas, a ticker of the newest warnings and field reports, all kept
-// current from /api/events. No interaction needed; see params.ts for the kiosk link.
+// current from /api/events. Signed in, the ticker also says how far each warning's messages got
+// and a red strip shows messages given up on (delivery.ts). No interaction needed; see
+// params.ts for the kiosk link.
 
 import "../shared/base.css";
 import "./wall.css";
@@ -21,6 +23,7 @@ import {
   type ReportProps,
   type WarningFeature,
 } from "./data";
+import { CoverageBook, coverageOf, OperatorAlerts, patchTicker } from "./delivery";
 import { addWallLayers, fitHighest, reloadRain, setWarnings } from "./layers";
 import { readParams } from "./params";
 import { serial } from "./serial";
@@ -52,6 +55,8 @@ const scale = Math.max(1, parseFloat(getComputedStyle(document.documentElement).
 const map = createMap({ container: view.map, interactive: false });
 
 let region: Region = { code: params.region, name: null, bounds: null };
+const coverage = new CoverageBook();
+const alerts = new OperatorAlerts(view.alerts, coverage, () => region.code);
 let regionResolved = false;
 let fittedTo = "";
 let lastRain = 0;
@@ -105,7 +110,12 @@ async function read(parts: Set<Part>): Promise<void> {
     view.pending.classList.toggle("zero", !pending);
   }
   if (reports) shown = { ...shown, reports };
-  renderTicker(view.ticker, shown.recent, shown.reports, TICKER_ITEMS);
+  renderTicker(view.ticker, shown.recent, shown.reports, TICKER_ITEMS, (id) => coverage.get(id));
+  if (signedIn()) {
+    // what the messages of the warnings shown reached so far (once each; events keep it current)
+    const ids = shown.recent.filter((w) => w.properties.status === "issued").map((w) => w.properties.id);
+    void coverage.load(ids, (c) => patchTicker(view.ticker, c));
+  }
   showAudience();
   status.updated();
   if (!document.body.dataset.ready) {
@@ -130,7 +140,18 @@ function scheduleRefresh(...parts: Part[]): void {
 function onEvent(event: LiveEvent): void {
   document.body.dataset.lastEventAt = String(Date.now());
   status.alive();
-  if (event.kind === "warning") scheduleRefresh("warnings");
+  if (event.kind === "warning") {
+    // a new version published: what its messages reach starts again
+    const id = event.payload.warning_id;
+    const version = event.payload.version;
+    if (typeof id === "number" && typeof version === "number" && version > (coverage.get(id)?.version ?? Infinity)) {
+      coverage.forget(id);
+    }
+    scheduleRefresh("warnings");
+  } else if (event.kind === "coverage") {
+    const c = coverageOf(event.payload);
+    if (c && coverage.apply(c)) patchTicker(view.ticker, c);
+  } else if (event.kind === "operator_alert") alerts.add(event.id, event.at, event.payload);
   else if (event.kind === "field_report") scheduleRefresh("reports");
   else if (event.kind === "observation" && Date.now() - lastRain > RAIN_RELOAD_MS) {
     lastRain = Date.now();
@@ -140,14 +161,17 @@ function onEvent(event: LiveEvent): void {
 
 function startStream(): void {
   const kinds = ["warning"];
-  if (signedIn()) kinds.push("field_report");
+  if (signedIn()) kinds.push("field_report", "coverage", "operator_alert");
   if (params.layers.has("rain") && signedIn()) kinds.push("observation");
   let everConnected = false;
   const stream = new LiveStream({
     kinds,
     onEvent,
     onAlive: () => status.alive(),
-    onReset: () => scheduleRefresh(),
+    onReset: () => {
+      coverage.reset();
+      scheduleRefresh();
+    },
     onStatus: (connected) => {
       if (connected) {
         status.stream("connected");
@@ -168,6 +192,7 @@ function setTitle(): void {
 onLang(() => {
   applyI18n();
   status.refresh();
+  alerts.render();
   setTitle();
   scheduleRefresh();
 });

@@ -1,9 +1,11 @@
-// The ticker: the newest warning changes and field reports, newest first.
+// The ticker: the newest warning changes and field reports, newest first; a warning's item
+// also says how far its messages got (delivery.ts), when known.
 
 import { WARNING_COLOURS } from "../shared/colours";
 import { lang, t } from "../shared/i18n";
 import { formatShort } from "../shared/time";
 import type { ReportProps, WarningFeature } from "./data";
+import { coverageLine, type Coverage } from "./delivery";
 
 interface Item {
   at: string;
@@ -17,7 +19,7 @@ function span(cls: string, text: string): HTMLSpanElement {
   return s;
 }
 
-function warningItem(w: WarningFeature): Item {
+function warningItem(w: WarningFeature, coverage: Coverage | undefined): Item {
   const p = w.properties;
   const li = document.createElement("li");
   li.dataset.kind = "warning";
@@ -32,6 +34,7 @@ function warningItem(w: WarningFeature): Item {
     span("what", headline),
     span("meta", meta),
   );
+  if (coverage) li.append(coverageLine(coverage));
   return { at: p.updated_at, node: li };
 }
 
@@ -51,8 +54,15 @@ function reportItem(r: ReportProps): Item {
   return { at: r.reported_at, node: li };
 }
 
-export function renderTicker(root: HTMLElement, warnings: WarningFeature[], reports: ReportProps[], n: number): void {
-  const items = [...warnings.map(warningItem), ...reports.map(reportItem)]
+/** `coverage`: what a warning's messages reached, when known (a signed-in wall). */
+export function renderTicker(
+  root: HTMLElement,
+  warnings: WarningFeature[],
+  reports: ReportProps[],
+  n: number,
+  coverage: (id: number) => Coverage | undefined = () => undefined,
+): void {
+  const items = [...warnings.map((w) => warningItem(w, coverage(w.properties.id))), ...reports.map(reportItem)]
     .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
     .slice(0, n);
   if (items.length === 0) {

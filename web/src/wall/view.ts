@@ -1,5 +1,6 @@
 // The wall's screen: the map on the left; on the right the title, the clock, the level counts,
-// the ticker and, at the foot, the stream state and the time of the last update.
+// the operator alerts (hidden while there are none), the ticker and, at the foot, the stream
+// state and the time of the last update.
 
 import { applyI18n, lang, setLang } from "../shared/i18n";
 
@@ -12,6 +13,7 @@ export interface WallView {
   none: HTMLElement;
   pending: HTMLElement;
   publicNote: HTMLElement;
+  alerts: HTMLElement;
   ticker: HTMLElement;
   stream: HTMLElement;
   updated: HTMLElement;
@@ -37,6 +39,7 @@ const TEMPLATE = `
       <p class="pending" id="pending" hidden></p>
       <p class="public-note" id="public-note" data-i18n="wall.public" hidden></p>
     </section>
+    <ul id="operator-alerts" class="operator-alerts" role="alert" data-i18n-aria="wall.alerts" hidden></ul>
     <section class="ticker-box" aria-labelledby="ticker-title">
       <h2 id="ticker-title" data-i18n="wall.ticker"></h2>
       <ul id="ticker" class="ticker" aria-live="polite"></ul>
@@ -63,6 +66,7 @@ export function buildWall(root: HTMLElement): WallView {
     none: byId("no-warnings"),
     pending: byId("pending"),
     publicNote: byId("public-note"),
+    alerts: byId("operator-alerts"),
     ticker: byId("ticker"),
     stream: byId("stream-state"),
     updated: byId("last-update"),

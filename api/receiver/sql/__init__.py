@@ -1,0 +1,1 @@
+"""SQLite statements of the reference receiver's journal."""

@@ -1,0 +1,395 @@
+"""Warning delivery: issued warning → reference receiver, end to end, and sustained throughput.
+
+Three measures, each on the demo county in a throwaway database, with `riskmap dispatch run`
+and `riskmap receiver` as real processes on loopback:
+
+1. **Latency, 222 villages**: a red 立即转移 warning published (commit) → the receiver has it for
+   every village (its journal's received_at): p50 / p95 over 5 warnings (target p95 < 1 s).
+   Peer: a bare sender (httpx, 64 requests in flight, no database) POSTing the same signed
+   documents to the same receiver: the ratio says what the outbox, claiming and bookkeeping cost.
+2. **A rain grid lands → rules → auto-issued 立即转移 → receiver**: a one-hour rain analysis for
+   the current hour (the storm's peak hour × 1.5) ingested, the rules cycle run, the warning
+   auto-issued; timed until the receiver has every targeted village.
+3. **Throughput to 25,000 terminals** (≈113 loudspeakers per village): deliveries per second
+   with one and with two dispatchers, against the bare sender's rate to the same receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from bench.common import with_db
+from riskmap.api.dispatch import keys, signing
+from riskmap.api.receiver.client import journal
+from riskmap.geo.db.migrate import migrate
+from riskmap.geo.demo.county import generate
+from riskmap.geo.demo.load import load
+from riskmap.geo.warnings import lifecycle
+from riskmap.geo.warnings.cycle import run_cycle
+from riskmap.geo.warnings.proposal import Proposal
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
+STORM = ROOT / "data" / "scenarios" / "storm-431226"
+RISKMAP = [sys.executable, "-m", "riskmap.api.cli"]
+HAZARDS = ("flash_flood", "geohazard", "rainstorm", "river_flood", "forest_fire")
+THROUGHPUT_TERMINALS = int(os.environ.get("BENCH_TERMINALS", "25000"))
+
+
+def run(url: str) -> Iterator[str]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-", dir="/tmp"))
+    os.chmod(tmp, 0o755)
+    db = _database(url, tmp)
+    try:
+        secrets = _keys(db, tmp)
+        with _receiver(tmp, secrets) as rx:
+            _point(db, rx)
+            env = _env(db, tmp)
+            with _dispatchers(env, 1, tmp):
+                yield from _latency(db, rx, secrets)
+                yield from _grid_to_receiver(db, rx, tmp)
+            yield from _throughput(db, rx, secrets, env, tmp)
+    finally:
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier("bench_delivery")
+                )
+            )
+
+
+# ---- set-up ----------------------------------------------------------------------------------
+
+
+def _database(url: str, tmp: Path) -> str:
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS bench_delivery WITH (FORCE)")
+        c.execute("CREATE DATABASE bench_delivery")
+    db = with_db(url, "bench_delivery")
+    migrate(db)
+    now = datetime.now(UTC)
+    demo = generate(
+        "431226",
+        villages=None,
+        seed=20260723,
+        bundled_path=BUNDLED,
+        out_dir=tmp / "demo",
+        roster_start=now - timedelta(days=1),
+    )
+    with psycopg.connect(db) as conn:
+        load(conn, demo)
+    return db
+
+
+def _keys(db: str, tmp: Path) -> dict[str, bytes]:
+    fernet = keys.installation_key(None, tmp / "secret.key")
+    with psycopg.connect(db) as conn:
+        keys.ensure_keys(conn, fernet)
+        exported = keys.export(conn, fernet)
+        conn.commit()
+    (tmp / "rx").mkdir(exist_ok=True)
+    (tmp / "rx" / "keys.json").write_text(json.dumps(exported))
+    return {k: base64.b64decode(v) for k, v in exported.items()}
+
+
+@contextmanager
+def _receiver(tmp: Path, secrets: dict[str, bytes]) -> Iterator[str]:
+    args = [*RISKMAP, "receiver", "--port", "0", "--keys", str(tmp / "rx" / "keys.json")]
+    args += ["--journal", str(tmp / "rx" / "journal.sqlite"), "--no-ack"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        base = line.split()[1].rstrip("/")
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _point(db: str, rx: str) -> None:
+    with psycopg.connect(db) as conn:
+        conn.execute(
+            "UPDATE broadcast_terminal SET status = 'online', protocol = 'http-json',"
+            " endpoint = %s || '/broadcast/' || village_code",
+            (rx,),
+        )
+
+
+def _env(db: str, tmp: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "RISKMAP_DATABASE_URL": db,
+        "RISKMAP_DATA_DIR": str(tmp),
+        "RISKMAP_PUBLIC_URL": "http://127.0.0.1:9",
+        "RISKMAP_LOG_LEVEL": "warning",
+    }
+
+
+@contextmanager
+def _dispatchers(env: dict[str, str], n: int, tmp: Path) -> Iterator[None]:
+    log = open(tmp / "dispatch.log", "ab")  # noqa: SIM115
+    procs = [
+        subprocess.Popen([*RISKMAP, "dispatch", "run"], env=env, stdout=log, stderr=log)
+        for _ in range(n)
+    ]
+    time.sleep(2.0)  # started and listening
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(15)
+        log.close()
+
+
+def _publish(db: str, codes: list[str], hazard: str, at: datetime | None = None) -> tuple:
+    at = at or datetime.now(UTC)
+    p = Proposal(
+        rule_id=f"bench-{hazard}-{at.timestamp():.0f}",
+        rule_version="1",
+        hazard=hazard,
+        colour="red",
+        at=at,
+        village_codes=tuple(codes),
+        evidence={c: {"rain_1h": 70.0} for c in codes},
+        event_zh="山洪灾害",
+        event_en="Flash flood",
+        headline_zh="麻阳苗族自治县发布山洪灾害红色预警",
+        headline_en="Flash flood red warning",
+        description_zh="过去1小时降雨量已达70毫米。",
+        description_en="70 mm in 1 h.",
+        instruction_zh="请危险区群众立即转移。",
+        instruction_en="Evacuate now.",
+        review="auto",
+        action="evacuate_now",
+    )
+    with psycopg.connect(db) as conn:
+        [change] = lifecycle.apply_proposals(conn, [p], at)
+        conn.commit()
+    return change.warning_id, time.time()
+
+
+def _codes(db: str) -> list[str]:
+    with psycopg.connect(db) as conn:
+        return [r[0] for r in conn.execute("SELECT code FROM village ORDER BY code").fetchall()]
+
+
+def _received(rx: str, wid: int, n: int, timeout_s: float) -> list[float]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = [e for e in journal(rx) if e["warning_id"] == wid]
+        if len(got) >= n or time.monotonic() > deadline:
+            return [datetime.fromisoformat(e["received_at"]).timestamp() for e in got]
+        time.sleep(0.05)
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
+
+
+# ---- 1. latency ------------------------------------------------------------------------------
+
+
+def _latency(db: str, rx: str, secrets: dict[str, bytes]) -> Iterator[str]:
+    codes = _codes(db)
+    lat: list[float] = []
+    for hazard in HAZARDS:
+        wid, t0 = _publish(db, codes, hazard)
+        got = _received(rx, wid, len(codes), 30)
+        if len(got) < len(codes):
+            yield f"warning {wid}: only {len(got)}/{len(codes)} villages within 30 s"
+        lat += [t - t0 for t in got]
+    bare = asyncio.run(_bare_send(db, rx, secrets, codes, tag="peer-latency"))
+    p50, p95 = _pct(lat, 0.5), _pct(lat, 0.95)
+    b50, b95 = _pct(bare["latency"], 0.5), _pct(bare["latency"], 0.95)
+    yield (
+        f"issued → receiver, {len(codes)} villages × {len(HAZARDS)} warnings: p50 {p50 * 1000:.0f}"
+        f" ms, p95 {p95 * 1000:.0f} ms (target p95 < 1000 ms)"
+    )
+    yield (
+        f"bare httpx sender, same documents: p50 {b50 * 1000:.0f} ms, p95 {b95 * 1000:.0f} ms;"
+        f" ratio p95 {p95 / b95:.1f}×"
+    )
+
+
+async def _bare_send(
+    db: str, rx: str, secrets: dict[str, bytes], codes: list[str], tag: str, copies: int = 1
+) -> dict:
+    """POST signed http-json documents straight to the receiver: no database, no outbox."""
+    with psycopg.connect(db) as conn:
+        terminals = conn.execute(
+            "SELECT id, village_code, endpoint FROM broadcast_terminal"
+            " WHERE village_code = ANY(%s) ORDER BY id",
+            (codes,),
+        ).fetchall()
+    kid = {k.rsplit(":v", 1)[0]: k for k in secrets}
+    sem = asyncio.Semaphore(64)
+    lat: list[float] = []
+    t0 = time.perf_counter()
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=100)) as client:
+
+        async def one(i: int, tid: str, village: str, endpoint: str) -> None:
+            body = json.dumps(
+                {
+                    "schema": "riskmap.broadcast/1",
+                    "broadcast_id": 10_000_000 + i,
+                    "idempotency_key": f"{tag}:{i}:{tid}",
+                    "warning_id": 9_000_000,
+                    "version": 1,
+                    "msg_type": "Alert",
+                    "status": "Actual",
+                    "colour": "red",
+                    "level": "一级",
+                    "hazard": "flash_flood",
+                    "village_code": village,
+                    "village_codes": [village],
+                    "terminal_id": tid,
+                    "text": "山洪灾害红色预警。请危险区群众立即转移。",
+                    "language": "zh-CN",
+                    "repeat": 3,
+                    "repeat_interval_s": 60,
+                    "start": "2026-12-06T10:00:00+08:00",
+                    "end": "2026-12-06T13:00:00+08:00",
+                    "links": {},
+                },
+                ensure_ascii=False,
+            ).encode()
+            headers = signing.signed_headers(kid[tid], secrets[kid[tid]], body)
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            async with sem:
+                r = await client.post(endpoint, content=body, headers=headers)
+            lat.append(time.perf_counter() - t0)
+            if r.status_code >= 300:
+                raise RuntimeError(f"bare sender: HTTP {r.status_code}: {r.text[:200]}")
+
+        jobs = [
+            one(n * len(terminals) + i, t, v, e)
+            for n in range(copies)
+            for i, (t, v, e) in enumerate(terminals)
+        ]
+        await asyncio.gather(*jobs)
+    return {"latency": lat, "seconds": time.perf_counter() - t0, "n": len(lat)}
+
+
+# ---- 2. grid → rules → receiver --------------------------------------------------------------
+
+
+def _grid_to_receiver(db: str, rx: str, tmp: Path) -> Iterator[str]:
+    import xarray as xr
+
+    from riskmap.ingest.pipeline import ingest_file
+
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    src = xr.open_dataset(STORM / "20260714T0900Z_qpe_1h.nc")
+    ds = src.load()
+    src.close()
+    ds["precipitation_amount"] = ds["precipitation_amount"] * 1.5
+    t = ds["time"].values.astype("datetime64[ns]")
+    shift = (hour.replace(tzinfo=None) - datetime(2026, 7, 14, 9)).total_seconds()
+    ds = ds.assign_coords(time=t + int(shift * 1e9))
+    if "time_bnds" in ds:
+        ds["time_bnds"] = ds["time_bnds"] + int(shift * 1e9)
+    path = tmp / f"{hour:%Y%m%dT%H%MZ}_qpe_1h.nc"
+    ds.to_netcdf(path)
+    t0 = time.time()
+    with psycopg.connect(db) as conn:
+        summary = ingest_file(conn, path, data_dir=tmp)
+        conn.commit()
+        t1 = time.time()
+        result = run_cycle(conn, datetime.now(UTC))
+        conn.commit()
+    t2 = time.time()
+    issued = [c for c in result.changes if c.published and c.colour == "red"]
+    if summary.status != "loaded" or not issued:
+        yield f"grid → rules: nothing issued (ingest {summary.status}); no end-to-end figure"
+        return
+    with psycopg.connect(db) as conn:
+        targets = {
+            c.warning_id: conn.execute(
+                "SELECT count(*) FROM outbox WHERE warning_id = %s AND version = %s"
+                " AND channel = 'broadcast'",
+                (c.warning_id, c.version),
+            ).fetchone()[0]
+            for c in issued
+        }
+    last = max(max(_received(rx, wid, n, 30), default=t2) for wid, n in targets.items())
+    yield (
+        f"rain grid lands → rules → auto-issued 立即转移 ({sum(targets.values())} villages) →"
+        f" receiver: {(last - t0) * 1000:.0f} ms (ingest {(t1 - t0) * 1000:.0f} ms, rules and"
+        f" issue {(t2 - t1) * 1000:.0f} ms, delivery {(last - t2) * 1000:.0f} ms)"
+    )
+
+
+# ---- 3. throughput ---------------------------------------------------------------------------
+
+
+def _throughput(
+    db: str, rx: str, secrets: dict[str, bytes], env: dict[str, str], tmp: Path
+) -> Iterator[str]:
+    codes = _codes(db)
+    per_village = max(1, THROUGHPUT_TERMINALS // len(codes))
+    with psycopg.connect(db) as conn:
+        conn.execute(
+            """INSERT INTO broadcast_terminal (id, name, village_code, protocol, endpoint,
+                                               speakers, status, dataset_id, geom)
+               SELECT t.id || '-' || k, t.name || k, t.village_code, 'http-json', t.endpoint,
+                      1, 'online', t.dataset_id, t.geom
+               FROM broadcast_terminal t, generate_series(2, %s) k""",
+            (per_village,),
+        )
+        n_terminals = conn.execute("SELECT count(*) FROM broadcast_terminal").fetchone()[0]
+        conn.commit()
+    secrets = _keys(db, tmp)  # the new terminals' keys, re-read by the receiver
+    time.sleep(1.0)
+    rates = {}
+    for n, hazard in ((1, "geohazard"), (2, "rainstorm")):
+        with _dispatchers(env, n, tmp):
+            wid, t0 = _publish(db, codes, hazard)
+            deadline = time.monotonic() + 900
+            with psycopg.connect(db, autocommit=True) as conn:
+                while time.monotonic() < deadline:
+                    left = conn.execute(
+                        "SELECT count(*) FROM outbox WHERE warning_id = %s AND status = 'pending'"
+                        " AND channel = 'broadcast'",
+                        (wid,),
+                    ).fetchone()[0]
+                    if not left:
+                        break
+                    time.sleep(0.2)
+            took = time.time() - t0
+        rates[n] = n_terminals / took
+        yield f"{n} dispatcher(s): {n_terminals} terminals in {took:.1f} s = {rates[n]:.0f}/s"
+    bare = asyncio.run(_bare_send(db, rx, secrets, codes, tag="peer-throughput"))
+    peer = bare["n"] / bare["seconds"]
+    yield (
+        f"bare httpx sender to the same receiver: {peer:.0f}/s; dispatcher ÷ peer:"
+        f" {rates[1] / peer:.2f} (one), {rates[2] / peer:.2f} (two)"
+    )
+
+
+if __name__ == "__main__":
+    for line in run(sys.argv[1]):
+        print(line, flush=True)
