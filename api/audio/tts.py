@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 import wave
 from collections.abc import Sequence
 from pathlib import Path
@@ -151,6 +152,24 @@ def audio(text: str, fmt: Literal["wav", "mp3"], cache_dir: Path, synth: Synthes
     path = cache_dir / f"{cache_key(text, synth)}.{fmt}"
     if path.is_file():
         return path
+    # every terminal of a warning asks for the same audio at once: one synthesis per file and
+    # process, the others wait for it instead of starting a synthesiser each
+    with _lock_for(path):
+        if path.is_file():
+            return path
+        return _make(text, fmt, cache_dir, synth, path)
+
+
+_locks: dict[Path, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(path, threading.Lock())
+
+
+def _make(text: str, fmt: str, cache_dir: Path, synth: Synthesiser, path: Path) -> Path:
     if fmt == "mp3":
         data = mp3(audio(text, "wav", cache_dir, synth).read_bytes())
     else:

@@ -34,6 +34,9 @@ def receiver(
         typer.Option(help="mqtt://host:port: also take riskmap/broadcast/# (QoS 1)"),
     ] = None,
     ack: Annotated[bool, typer.Option(help="confirm play-out to riskmap (signed)")] = True,
+    audio: Annotated[
+        bool, typer.Option(help="fetch each broadcast's audio before confirming play-out")
+    ] = True,
     ack_delay_s: Annotated[
         float, typer.Option(min=0.0, help="seconds between playing and acking (play time)")
     ] = 0.0,
@@ -50,6 +53,7 @@ def receiver(
         mqtt_url=mqtt,
         ack=ack,
         ack_delay_s=ack_delay_s,
+        audio=audio,
     )
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

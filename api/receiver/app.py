@@ -56,6 +56,8 @@ class ReceiverConfig:
     ack_attempts: int = 8
     ack_wait_max_s: float = 30.0
     ack_timeout_s: float = 10.0
+    audio: bool = True  # fetch the broadcast's audio before acknowledging (as a speaker plays it)
+    audio_timeout_s: float = 120.0
     max_body: int = 1 << 20
 
 
@@ -83,6 +85,8 @@ class Receiver:
         self.keys = KeyFile(config.keys_file)
         self.journal: Journal | None = None
         self.refused = 0
+        self.audio_fetched = 0
+        self.audio_failed = 0
         self.mqtt_state = "connecting" if config.mqtt_url else "off"
         self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -200,6 +204,8 @@ class Receiver:
         """POST the signed ack, retrying with backoff; the result is written to the journal."""
         assert self.journal is not None
         try:
+            if self.config.audio:
+                await self._fetch_audio(row)
             if self.config.ack_delay_s:
                 await asyncio.sleep(self.config.ack_delay_s)
             body = json.dumps(
@@ -229,6 +235,27 @@ class Receiver:
             await asyncio.to_thread(self.journal.acked, row["id"])
         finally:
             self._acking.discard(row["id"])
+
+    async def _fetch_audio(self, row: dict[str, Any]) -> None:
+        """Fetch what the loudspeaker plays: the audio sits beside the ack URL
+        (/api/broadcasts/{id}/ack → /api/broadcasts/{id}/audio.wav). A failure is counted and
+        logged; the ack still goes (a controller would fall back to its own synthesiser)."""
+        url = row["ack_url"]
+        if not url or not url.endswith("/ack"):
+            return
+        assert self._http is not None
+        try:
+            answer = await self._http.get(
+                url[: -len("/ack")] + "/audio.wav", timeout=self.config.audio_timeout_s
+            )
+            ok = answer.status_code == 200 and answer.content[:4] == b"RIFF"
+        except httpx.HTTPError as exc:
+            ok = False
+            log.warning("audio of broadcast %s: %s", row["broadcast_id"], exc)
+        if ok:
+            self.audio_fetched += 1
+        else:
+            self.audio_failed += 1
 
     async def _post_ack(self, row: dict[str, Any], body: bytes) -> None:
         signer = self.keys.signing_key(row["key_id"], row["terminal_id"])
@@ -281,7 +308,14 @@ class Receiver:
     async def health(self) -> dict[str, Any]:
         assert self.journal is not None
         counts = await asyncio.to_thread(self.journal.counts)
-        return {**counts, "refused": self.refused, "mqtt": self.mqtt_state, "at": utc_now()}
+        return {
+            **counts,
+            "refused": self.refused,
+            "audio_fetched": self.audio_fetched,
+            "audio_failed": self.audio_failed,
+            "mqtt": self.mqtt_state,
+            "at": utc_now(),
+        }
 
 
 def _answer(taken: Taken) -> JSONResponse:

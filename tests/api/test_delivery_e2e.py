@@ -21,7 +21,7 @@ import pytest
 
 from riskmap.api.dispatch import service as dispatch_service
 from riskmap.api.dispatch import signing
-from riskmap.api.receiver.client import journal
+from riskmap.api.receiver.client import health, journal
 from riskmap.api.users import add_user, new_token
 from riskmap.geo.settings import Settings
 from tests.api.conftest import start_server
@@ -120,7 +120,10 @@ def test_issued_warning_is_heard_acknowledged_and_summarised(live) -> None:
                     (wid,),
                 ).fetchone()
 
-        _wait(acked, 30, "every terminal's acknowledgement")
+        _wait(acked, 60, "every terminal's acknowledgement")
+        # each loudspeaker fetched the Mandarin audio before it acknowledged
+        rx_health = health(rx)
+        assert (rx_health["audio_fetched"], rx_health["audio_failed"]) == (len(codes), 0)
 
         def receipted() -> bool:
             with psycopg.connect(url) as c:

@@ -127,6 +127,8 @@ def test_a_signed_message_is_played_once_and_acked(tmp_path: Path, riskmap: Scri
         "duplicates": 1,
         "acked": 1,
         "refused": 0,
+        "audio_fetched": 0,
+        "audio_failed": 1,  # the stand-in riskmap serves no audio; the ack goes all the same
         "mqtt": "off",
         "at": None,
     }
