@@ -5,7 +5,9 @@ or `riskmap demo` and stopped with them."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ class Companions:
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             start_new_session=True,  # Ctrl-C in the terminal reaches us; we stop them in order
+            preexec_fn=_die_with_parent,
         )
         self.procs.append((name, proc))
         console.print(f"{name}: started (pid {proc.pid}, log {self.log_dir / (name + '.log')})")
@@ -50,10 +53,24 @@ class Companions:
         self.procs.clear()
 
 
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if riskmap itself is killed (even with SIGKILL)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def companions(log_dir: Path) -> Iterator[Companions]:
+    """Children stopped in order on any exit: Ctrl-C, an error, or SIGTERM (uvicorn re-raises
+    the SIGTERM it caught once it has shut down; it becomes SystemExit here, so `finally` runs)."""
     c = Companions(log_dir)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         yield c
     finally:
         c.stop()
+        signal.signal(signal.SIGTERM, previous)

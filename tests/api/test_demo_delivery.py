@@ -96,3 +96,61 @@ def _up(url: str, mqtt: bool = False) -> bool:
     except httpx.TransportError:
         return False
     return r.status_code == 200 and (not mqtt or r.json().get("mqtt") == "connected")
+
+
+def test_serve_with_dispatch_stops_its_dispatcher_on_sigterm(world) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    assert world  # the clone and the environment pointing at it
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "riskmap.api.cli", "serve", "--with-dispatch", "--port", str(port)],
+        env=os.environ.copy(),  # the fixture's RISKMAP_DATABASE_URL and RISKMAP_DATA_DIR
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        ds.wait_until(lambda: _up(f"http://127.0.0.1:{port}/healthz"), 60, "the API")
+
+        def dispatcher_beats() -> bool:
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+            return health["components"]["dispatcher"]["status"] == "ok"
+
+        ds.wait_until(dispatcher_beats, 60, "the dispatcher's heartbeat")
+        children = _children(server.pid)
+        assert children, "no dispatcher process"
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        time.sleep(0.5)
+        assert [pid for pid in children if _alive(pid)] == []
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
