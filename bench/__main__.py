@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench import (
     bulk_load,
+    delivery,
     rules_speed,
     station_rows,
     tiles,
@@ -40,6 +41,7 @@ def main() -> None:
             ("vector tiles vs tipg", lambda: tiles.run(url, cluster.tcp_url_for())),
             ("warning list under 200 clients vs a static file", lambda: warnings_latency.run(url)),
             ("web pages in Chromium vs a bare MapLibre page", lambda: web.run(url)),
+            ("warning delivery vs a bare httpx sender", lambda: delivery.run(url)),
         ]
         for title, bench in benches:
             print(f"== {title}", flush=True)

@@ -66,7 +66,8 @@ def receiver(
         soft_wrap=True,
         highlight=False,
     )
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="info"))
+    # its own log lines say what it played or refused; a line per request is noise
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="info", access_log=False))
     server.run(sockets=[sock])
 
 

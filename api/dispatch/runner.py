@@ -39,6 +39,7 @@ log = logging.getLogger("riskmap.dispatch")
 CHANNEL = "riskmap_outbox"
 IDLE_MAX_S = 30.0  # a safety net: look again at least this often even without a notification
 HEARTBEAT_S = 5.0
+COVERAGE_EVERY_S = 1.0
 
 
 @dataclass
@@ -99,6 +100,8 @@ class Dispatcher:
         self.skip = [c for c in ("sms", "cap-feed") if c not in adapters]
         self._wake = asyncio.Event()
         self._secrets: dict[tuple[str, int], bytes] = {}
+        self._coverage_due: set[int] = set()
+        self._coverage_at = 0.0
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -135,6 +138,7 @@ class Dispatcher:
                 if n:
                     continue
                 if drain:
+                    await self._emit_coverage(conn)
                     return
                 await self._sleep(conn, stop)
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
@@ -159,6 +163,7 @@ class Dispatcher:
 
     async def _sleep(self, conn: psycopg.AsyncConnection, stop: asyncio.Event) -> None:
         """Until a notification, the next retry falling due, or stop."""
+        await self._emit_coverage(conn)
         cur = await conn.execute(SQL("next_due.sql"), {"skip_channels": self.skip})
         due = await cur.fetchone()
         await conn.rollback()
@@ -229,12 +234,22 @@ class Dispatcher:
             ]
             if texted:  # receipts that came before we recorded the row as sent
                 await receipts.apply_receipts_async(conn, texted)
-        # after the commit, so the newest coverage event counts every batch committed before it
-        touched = sorted({r["warning_id"] for r in rows})
-        async with conn.transaction():
-            await conn.execute(SQL("coverage_event.sql"), {"warning_ids": touched})
+        self._coverage_due.update(r["warning_id"] for r in rows)
+        if time.monotonic() - self._coverage_at >= COVERAGE_EVERY_S:
+            await self._emit_coverage(conn)
         self.stats.batches += 1
         return len(rows)
+
+    async def _emit_coverage(self, conn: psycopg.AsyncConnection) -> None:
+        """A coverage event per warning delivered to since the last one: after commits (so the
+        newest event counts every batch before it), at most once a second per lane (the
+        count runs over all the warning's messages), and when the lane goes idle."""
+        if not self._coverage_due:
+            return
+        touched, self._coverage_due = sorted(self._coverage_due), set()
+        self._coverage_at = time.monotonic()
+        async with conn.transaction():
+            await conn.execute(SQL("coverage_event.sql"), {"warning_ids": touched})
 
     async def _one(self, row: dict[str, Any]) -> tuple[str, Outcome, float, datetime]:
         at = datetime.now(UTC)

@@ -85,6 +85,8 @@ class Receiver:
         self.keys = KeyFile(config.keys_file)
         self.journal: Journal | None = None
         self.refused = 0
+        self._waiting: list[tuple[Incoming, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
         self.audio_fetched = 0
         self.audio_failed = 0
         self.mqtt_state = "connecting" if config.mqtt_url else "off"
@@ -138,13 +140,38 @@ class Receiver:
         if msg.village_code != village_code:
             raise self.refuse(400, f"message for village {msg.village_code} sent to {village_code}")
         assert self.journal is not None
-        taken = await asyncio.to_thread(self.journal.take, msg)
+        taken = await self._group_take(msg)
         row = taken.row
         log.info("%s: broadcast %s v%s", taken.outcome, row["broadcast_id"], row["version"])
         owed = row["outcome"] == "played" and row["acked_at"] is None
         if self.config.ack and owed:
             self._spawn_ack(row)
         return taken
+
+    async def _group_take(self, msg: Incoming) -> Taken:
+        """Journal ``msg`` together with whatever else arrived meanwhile (one commit, one
+        fsync); answers only once the commit is on disk, as before."""
+        fut: asyncio.Future[Taken] = asyncio.get_running_loop().create_future()
+        self._waiting.append((msg, fut))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        return await fut
+
+    async def _write_waiting(self) -> None:
+        assert self.journal is not None
+        while self._waiting:
+            batch, self._waiting = self._waiting[:500], self._waiting[500:]
+            try:
+                results = await asyncio.to_thread(self.journal.take_many, [m for m, _ in batch])
+            except Exception as exc:  # the whole commit failed: every message in it fails
+                results = [exc] * len(batch)
+            for (_, fut), result in zip(batch, results, strict=True):
+                if fut.done():
+                    continue
+                if isinstance(result, Exception):
+                    fut.set_exception(result)
+                else:
+                    fut.set_result(result)
 
     async def take_http(self, request: Request) -> Taken:
         size = request.headers.get("content-length", "0")

@@ -80,6 +80,28 @@ class Journal:
             self._db.execute("COMMIT")
         return taken
 
+    def take_many(self, msgs: list[Incoming]) -> list[Taken | Exception]:
+        """Group commit: several messages in one transaction, so one fsync makes them all
+        durable (a controller taking 200 terminals' messages at once would otherwise spend
+        200 fsyncs). Each message runs in a savepoint: one that fails fails alone."""
+        out: list[Taken | Exception] = []
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for msg in msgs:
+                    self._db.execute("SAVEPOINT one")
+                    try:
+                        out.append(self._take(msg))
+                    except Exception as exc:  # e.g. a constraint: that message only
+                        self._db.execute("ROLLBACK TO one")
+                        out.append(exc)
+                    self._db.execute("RELEASE one")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return out
+
     def _take(self, msg: Incoming) -> Taken:
         old = self._db.execute(_sql("journal_find.sql"), {"key": msg.key}).fetchone()
         if old is not None:
