@@ -50,18 +50,24 @@ def verify(
     *,
     now: float | None = None,
     window_s: float = REPLAY_WINDOW_S,
+    names: tuple[str | None, str, str] = (KEY_ID, TIMESTAMP, SIGNATURE),
 ) -> str:
-    """The key id that signed ``body``; :class:`SignatureError` when it must be refused."""
+    """The key id that signed ``body``; :class:`SignatureError` when it must be refused.
+
+    ``names``: the key-id, timestamp and signature headers (another party's, e.g. the SMS
+    gateway's; a key-id header of None means one key and the id "")."""
+    kid_name, ts_name, sig_name = names
     low = {k.lower(): v for k, v in headers.items()}
-    key_id = low.get(KEY_ID.lower())
-    stamp = low.get(TIMESTAMP.lower())
-    given = low.get(SIGNATURE.lower())
-    if not key_id or not stamp or not given:
-        raise SignatureError(f"unsigned: {KEY_ID}, {TIMESTAMP} and {SIGNATURE} are required")
+    key_id = low.get(kid_name.lower()) if kid_name else ""
+    stamp = low.get(ts_name.lower())
+    given = low.get(sig_name.lower())
+    if key_id is None or not stamp or not given:
+        wanted = ", ".join(n for n in names if n)
+        raise SignatureError(f"unsigned: {wanted} are required")
     try:
         ts = int(stamp)
     except ValueError:
-        raise SignatureError(f"{TIMESTAMP} is not Unix seconds: {stamp[:40]!r}") from None
+        raise SignatureError(f"{ts_name} is not Unix seconds: {stamp[:40]!r}") from None
     at = time.time() if now is None else now
     if abs(at - ts) > window_s:
         raise SignatureError(
@@ -70,7 +76,8 @@ def verify(
     for secret in lookup(key_id):
         if hmac.compare_digest(signature(secret, ts, body), given):
             return key_id
-    raise SignatureError(f"bad signature for key {key_id[:80]!r} (unknown, retired or altered)")
+    who = f"key {key_id[:80]!r}" if key_id else "the key"
+    raise SignatureError(f"bad signature for {who} (unknown, retired or altered)")
 
 
 def envelope(key_id: str, secret: bytes, body: bytes, *, now: float | None = None) -> bytes:
