@@ -1,10 +1,12 @@
 -- The last mile of a warning, per targeted village of its newest announced version (the newest
 -- version with loudspeaker or SMS messages): terminals reached and acknowledged, phones texted
 -- and confirmed by receipt. `state` is the village's best: acknowledged > delivered > pending
--- > failed; no_terminal when the village has no loudspeaker.
+-- > failed; no_terminal when the village has no loudspeaker. Messages telling villages that
+-- left the area it is over for them (left_area) are not part of it.
 WITH v AS (
     SELECT max(version) AS version FROM outbox
     WHERE warning_id = %(id)s AND channel IN ('broadcast', 'sms')
+      AND NOT payload ? 'left_area'
 ), ver AS (
     SELECT wv.version, wv.village_codes, wv.published_at, wv.msg_type
     FROM warning_version wv JOIN v USING (version)
@@ -17,7 +19,7 @@ WITH v AS (
            count(*) FILTER (WHERE o.status = 'pending') AS pending,
            min(o.sent_at) AS first_delivered_at, min(o.acked_at) AS first_acknowledged_at
     FROM outbox o JOIN v ON o.version = v.version
-    WHERE o.warning_id = %(id)s AND o.channel = 'broadcast'
+    WHERE o.warning_id = %(id)s AND o.channel = 'broadcast' AND NOT o.payload ? 'left_area'
     GROUP BY 1
 ), s AS (
     SELECT c.code, count(*) AS phones,

@@ -117,6 +117,17 @@ def write_outbox(
         "references": version["references_text"],
     }
     n = store.outbox(conn, "outbox_cap_feed.sql", {**common, "payload": Jsonb(feed)})
+    # villages that left the area hear that it is over for them, announced or not
+    left = texts.left_area_text(f"{county_name}{version['event_zh']}", drill=drill)
+    left_payload = {
+        **head,
+        "msg_type": "Cancel",
+        "language": "zh-CN",
+        "text": left,
+        "repeat": 1,
+        "repeat_interval_s": 0,
+    }
+    n += store.outbox(conn, "outbox_broadcast_left.sql", {**common, "payload": Jsonb(left_payload)})
     if not announce:
         store.supersede_older(conn, wid, ver)
         return n

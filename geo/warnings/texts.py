@@ -182,6 +182,17 @@ def all_clear(event_zh: str, event_en: str, colour: str, *, cancelled: bool) -> 
     }
 
 
+def left_area_text(event: str, *, drill: bool = False) -> str:
+    """Loudspeaker text for a village the warning no longer covers (the rule stopped firing
+    there): said once, plainly, so nobody stays away from home for a warning that has moved on."""
+    return speech_text(
+        f"{event}预警对本村解除",
+        "本村已不在预警范围内",
+        "请继续关注天气和汛情变化，听从村里安排，注意安全",
+        drill=drill,
+    )
+
+
 def recolour(text: str, old: str, new: str) -> str:
     """Replace the colour word in a template text when a forecaster changes the level by hand."""
     text = text.replace(COLOUR_ZH[old], COLOUR_ZH[new])

@@ -178,6 +178,25 @@ def test_villages_that_stop_firing_leave_the_area(db, flashy) -> None:
         "SELECT details FROM warning_audit WHERE warning_id = %s AND action = 'trim'", (w["id"],)
     ).fetchall()
     assert sorted(trims[0][0]["removed"]) == sorted(set(a) - {a[0]})
+    # the loudspeakers of the villages that left hear it is over for them; the others are not
+    # asked to repeat anything (a trim is not announced)
+    left = set(a) - {a[0]}
+    terminals = {
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM broadcast_terminal WHERE village_code = ANY(%s)", (list(left),)
+        ).fetchall()
+    }
+    told = db.execute(
+        "SELECT target, payload FROM outbox WHERE warning_id = %s AND version = %s"
+        " AND channel = 'broadcast'",
+        (w["id"], smaller[0][0]),
+    ).fetchall()
+    assert {t for t, _ in told} == terminals and len(terminals) >= len(left)
+    for _, payload in told:
+        assert payload["left_area"] is True and payload["msg_type"] == "Cancel"
+        assert payload["village_code"] in left and payload["villages"] == [payload["village_code"]]
+        assert "预警对本村解除。本村已不在预警范围内" in payload["text"]
     # the detail's expiry is the CAP's: the latest published non-Cancel version's <expires>
     detail = lifecycle.get_warning(db, w["id"])
     assert detail["expires_at"] == versions[-1][5]

@@ -3,6 +3,7 @@
 WITH latest AS (
     SELECT warning_id, max(version) AS version FROM outbox
     WHERE warning_id = ANY (%(warning_ids)s::bigint[]) AND channel IN ('broadcast', 'sms')
+      AND NOT payload ? 'left_area'
     GROUP BY warning_id
 ), t AS (
     SELECT o.warning_id, o.version, o.channel,
@@ -18,7 +19,7 @@ WITH latest AS (
                'villages_acknowledged', count(DISTINCT o.payload ->> 'village_code')
                                         FILTER (WHERE o.status = 'acked')) AS counts
     FROM outbox o JOIN latest l USING (warning_id, version)
-    WHERE o.channel IN ('broadcast', 'sms')
+    WHERE o.channel IN ('broadcast', 'sms') AND NOT o.payload ? 'left_area'
     GROUP BY o.warning_id, o.version, o.channel
 )
 SELECT riskmap_event('coverage', jsonb_build_object(
