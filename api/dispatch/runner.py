@@ -168,7 +168,9 @@ class Dispatcher:
         due = await cur.fetchone()
         await conn.rollback()
         gap = next(iter(due.values())) if due else None
-        timeout = IDLE_MAX_S if gap is None else min(max(gap, 0.05), IDLE_MAX_S)
+        # due rows this lane could not claim are held by another lane or dispatcher, or wait for
+        # an older version in flight: look again in half a second, not in a tight loop
+        timeout = IDLE_MAX_S if gap is None else min(gap if gap > 0 else 0.5, IDLE_MAX_S)
         waiter = asyncio.ensure_future(self._wake.wait())
         stopper = asyncio.ensure_future(stop.wait())
         try:
