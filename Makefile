@@ -7,13 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.riskmap-installed
 
-.PHONY: help setup system-packages web-pages demo test soak bench lint format clean
+.PHONY: help setup system-packages web-pages demo test soak bench notebooks lint format clean
 
 help:
 	@echo "make demo   install what is missing, load the demo county, serve http://127.0.0.1:8000"
 	@echo "make test   install what is missing and run every test suite"
 	@echo "make bench  run the benchmarks"
 	@echo "make soak   the long reliability runs (the dispatcher killed 100 times, ...)"
+	@echo "make notebooks  JupyterLab on notebooks/ against the embedded database (after make demo)"
 
 setup: system-packages $(STAMP) web-pages
 
@@ -46,6 +47,11 @@ test: setup
 # The long variants of the reliability tests: more kills of the dispatcher mid-delivery.
 soak: setup
 	RISKMAP_SOAK_KILLS=100 $(BIN)/python -m pytest tests/dispatch/test_dispatch_kill.py -q -s
+
+# JupyterLab for planners, on the embedded database `make demo` loaded (installed on first use).
+notebooks: setup
+	@$(BIN)/python -m pip install --quiet "jupyterlab>=4.2,<5"
+	cd notebooks && env -u MPLBACKEND ../$(BIN)/jupyter lab
 
 bench: setup
 	@bash scripts/ensure-system-packages.sh wrk  # the tiles bench's C load generator

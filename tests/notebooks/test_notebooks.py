@@ -1,0 +1,91 @@
+"""Every planner notebook: committed without outputs, and run top to bottom headless.
+
+Each ``notebooks/*.ipynb`` is checked for outputs and execution counts with nbformat (the rule
+nbstripout enforces, checked here without it), then executed by nbclient in a python3 kernel of
+this interpreter against a throwaway copy of the replayed storm with risk maps built and a few
+rules cycles run. The kernel finds its database through ``RISKMAP_DATABASE_URL`` (the notebooks
+call ``planner.connect()``), writes its exports under a temporary ``RISKMAP_DATA_DIR`` and draws
+with matplotlib's Agg backend; any error in any cell fails the test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import nbformat
+import psycopg
+import pytest
+from nbclient import NotebookClient
+from psycopg import sql
+
+from tests.conftest import clone_database
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+COUNTY = "431226"
+CELL_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def notebook_db(pg_cluster, storm_url: str) -> Iterator[str]:
+    """A copy of the storm with risk maps built and the rules run for six hours (as
+    tests/geo/test_planner_data.py prepares its copy), dropped afterwards."""
+    from riskmap.geo.demo.scenario import DEFAULT_START
+    from riskmap.geo.risk.build import build_risk
+    from riskmap.geo.risk.catalogue import catalogued_dem
+    from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
+
+    copy = clone_database(pg_cluster, storm_url, prefix="t_notebooks")
+    with psycopg.connect(copy) as conn:
+        reset_for_demo(conn)
+        build_risk(conn, catalogued_dem(conn, COUNTY), county=COUNTY)
+        conn.commit()
+        for h in range(1, 7):
+            run_cycle(conn, DEFAULT_START + timedelta(hours=h))
+            conn.commit()
+    yield copy
+    name = psycopg.conninfo.conninfo_to_dict(copy)["dbname"]
+    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS, "notebooks/ holds no .ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_committed_without_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs or execution counts (nbstripout)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_runs_headless(
+    path: Path, notebook_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISKMAP_DATABASE_URL", notebook_db)
+    monkeypatch.setenv("RISKMAP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    (tmp_path / "data").mkdir()
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    started = time.monotonic()
+    client.execute()  # raises CellExecutionError (cell source and traceback) on any error
+    elapsed = time.monotonic() - started
+    assert elapsed < 120, f"{path.name} took {elapsed:.0f} s; a notebook must run in under 2 min"
+    print(f"{path.name}: {elapsed:.1f} s")
