@@ -149,3 +149,33 @@ def clone_database(cluster: EmbeddedCluster, template_url: str, prefix: str = "t
                     raise
                 time.sleep(0.25)
     return cluster.url_for(name)
+
+
+def drop_database(cluster: EmbeddedCluster, url: str) -> None:
+    """Drop a database made by ``clone_database`` (its connections are ended first)."""
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(cluster.url_for("postgres"), autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def planner_url(pg_cluster: EmbeddedCluster, storm_url: str) -> Iterator[str]:
+    """A copy of the storm with risk maps built and the rules run for six hours: what a
+    planner's database holds (the planner API tests and the notebooks share it, read only)."""
+    from datetime import timedelta
+
+    from riskmap.geo.demo.scenario import DEFAULT_START
+    from riskmap.geo.risk.build import build_risk
+    from riskmap.geo.risk.catalogue import catalogued_dem
+    from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
+
+    copy = clone_database(pg_cluster, storm_url, prefix="t_planner")
+    with psycopg.connect(copy) as conn:
+        reset_for_demo(conn)
+        build_risk(conn, catalogued_dem(conn, "431226"), county="431226")
+        conn.commit()
+        for h in range(1, 7):
+            run_cycle(conn, DEFAULT_START + timedelta(hours=h))
+            conn.commit()
+    yield copy
+    drop_database(pg_cluster, copy)

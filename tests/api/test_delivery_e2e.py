@@ -25,7 +25,7 @@ from riskmap.api.receiver.client import health, journal
 from riskmap.api.users import add_user, new_token
 from riskmap.geo.settings import Settings
 from tests.api.conftest import start_server
-from tests.conftest import clone_database
+from tests.conftest import clone_database, drop_database
 from tests.dispatch import delivery_setup as ds
 from tests.dispatch.receivers import reference_receiver
 from tests.dispatch.sms_fixtures import KEY as SMS_KEY
@@ -66,9 +66,7 @@ def live(pg_cluster, storm_url, tmp_path) -> Iterator[dict]:
     finally:
         server.should_exit = True
         thread.join(10)
-        with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
-            name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        drop_database(pg_cluster, url)
 
 
 def _drain(settings: Settings, url: str) -> None:

@@ -14,7 +14,7 @@ from riskmap.api.cli import demo_delivery
 from riskmap.api.cli.companions import companions
 from riskmap.api.receiver.client import journal
 from riskmap.geo.settings import Settings
-from tests.conftest import clone_database
+from tests.conftest import clone_database, drop_database
 from tests.dispatch import delivery_setup as ds
 
 
@@ -32,9 +32,7 @@ def world(pg_cluster, storm_url, tmp_path, monkeypatch):
     for name in ("RECEIVER_PORT", "SMS_PORT", "MQTT_PORT"):
         monkeypatch.setattr(demo_delivery, name, free_port())
     yield url, tmp_path
-    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
-        name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    drop_database(pg_cluster, url)
 
 
 def test_the_demo_companions_deliver_a_new_warning(world) -> None:

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from riskmap.api.receiver.client import health, journal
-from tests.conftest import clone_database
+from tests.conftest import clone_database, drop_database
 from tests.dispatch import delivery_setup as ds
 from tests.dispatch.receivers import reference_receiver
 
@@ -28,9 +28,7 @@ def world(pg_cluster, storm_url, tmp_path):
     url = clone_database(pg_cluster, storm_url, "t_kill")
     (tmp_path / "rx").mkdir()
     yield url, tmp_path
-    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
-        name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    drop_database(pg_cluster, url)
 
 
 def pending(url: str) -> int:

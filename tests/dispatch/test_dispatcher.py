@@ -19,7 +19,7 @@ from riskmap.api.dispatch import service
 from riskmap.api.receiver.client import journal
 from riskmap.geo.settings import Settings
 from riskmap.geo.warnings import lifecycle
-from tests.conftest import clone_database
+from tests.conftest import clone_database, drop_database
 from tests.dispatch import delivery_setup as ds
 from tests.dispatch.receivers import reference_receiver, scripted_server
 
@@ -30,9 +30,7 @@ def world(pg_cluster, storm_url, tmp_path) -> Iterator[tuple[str, Path]]:
     url = clone_database(pg_cluster, storm_url, "t_dispatch")
     (tmp_path / "rx").mkdir()
     yield url, tmp_path
-    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
-        name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    drop_database(pg_cluster, url)
 
 
 def settings(url: str, data_dir: Path, **kw) -> Settings:

@@ -4,41 +4,22 @@ SQL, CRS, and rain checked against the NetCDF file read with netCDF4 directly.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import netCDF4
 import numpy as np
 import pandas as pd
 import psycopg
 import pytest
-from psycopg import sql
 
 from riskmap.geo import planner
-from tests.conftest import clone_database
 
 COUNTY = "431226"
 
 
 @pytest.fixture(scope="module")
-def url(pg_cluster, storm_url: str) -> Iterator[str]:
-    """A copy of the storm with risk maps built and the rules run for six hours."""
-    from riskmap.geo.demo.scenario import DEFAULT_START
-    from riskmap.geo.risk.build import build_risk
-    from riskmap.geo.risk.catalogue import catalogued_dem
-    from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
-
-    copy = clone_database(pg_cluster, storm_url, prefix="t_planner")
-    with psycopg.connect(copy) as conn:
-        reset_for_demo(conn)
-        build_risk(conn, catalogued_dem(conn, COUNTY), county=COUNTY)
-        conn.commit()
-        for h in range(1, 7):
-            run_cycle(conn, DEFAULT_START + timedelta(hours=h))
-            conn.commit()
-    yield copy
-    name = psycopg.conninfo.conninfo_to_dict(copy)["dbname"]
-    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+def url(planner_url: str) -> str:
+    return planner_url
 
 
 @pytest.fixture

@@ -30,26 +30,9 @@ CELL_TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="module")
-def notebook_db(pg_cluster, storm_url: str) -> Iterator[str]:
-    """A copy of the storm with risk maps built and the rules run for six hours (as
-    tests/geo/test_planner_data.py prepares its copy), dropped afterwards."""
-    from riskmap.geo.demo.scenario import DEFAULT_START
-    from riskmap.geo.risk.build import build_risk
-    from riskmap.geo.risk.catalogue import catalogued_dem
-    from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
-
-    copy = clone_database(pg_cluster, storm_url, prefix="t_notebooks")
-    with psycopg.connect(copy) as conn:
-        reset_for_demo(conn)
-        build_risk(conn, catalogued_dem(conn, COUNTY), county=COUNTY)
-        conn.commit()
-        for h in range(1, 7):
-            run_cycle(conn, DEFAULT_START + timedelta(hours=h))
-            conn.commit()
-    yield copy
-    name = psycopg.conninfo.conninfo_to_dict(copy)["dbname"]
-    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+def notebook_db(planner_url: str) -> str:
+    """The storm copy a planner's database resembles (tests/conftest.py ``planner_url``)."""
+    return planner_url
 
 
 def test_there_are_notebooks() -> None:
