@@ -27,11 +27,28 @@ and call its own functions: nothing is recomputed here.
 - ``dry_run(conn, at, village_rain=… | rain_field=…)``: what the real rules would raise for a
   hypothetical rainfall, with evidence; nothing is written (one rolled-back transaction).
 - ``impact(conn, codes_or_dry_run)``: people, households and places exposed (geo.impact).
+- ``village_points(conn)``: villages as the points distances are measured from.
+- ``nearest(conn, kind, specialty=, items=)``: the nearest shelter, warehouse or team to every
+  village (straight line on the spheroid; no road network is loaded).
+- ``people_at_risk(conn, hazard, min_risk=3)``: people each village at risk must move.
+- ``shelter_balance(conn, hazard)``: free shelter places against people at risk, per township.
+- ``minimum_needs(people, days=7)``, ``stock_gap(conn, people, days=7)``: InaSAFE-style needs
+  (``minimum_needs.yaml``, replaceable) against the relief stock.
+- ``locate(demand, candidates, add=, objective="max_cover" | "p_median")``: where new
+  shelters or reserve points help most (PySAL spopt), with the coverage they buy.
 - ``to_geopackage``, ``to_geoparquet``, ``to_cog``: files GIS tools open (GeoPackage,
   GeoParquet, cloud-optimised GeoTIFF).
 """
 
 from riskmap.geo.planner.connect import connect
+from riskmap.geo.planner.coverage import (
+    minimum_needs,
+    nearest,
+    people_at_risk,
+    shelter_balance,
+    stock_gap,
+    village_points,
+)
 from riskmap.geo.planner.data import (
     observations,
     rain_grid,
@@ -45,23 +62,32 @@ from riskmap.geo.planner.data import (
     warnings,
 )
 from riskmap.geo.planner.export import to_cog, to_geopackage, to_geoparquet
+from riskmap.geo.planner.locate import Siting, locate
 from riskmap.geo.planner.whatif import dry_run, impact, uniform
 
 __all__ = [
+    "Siting",
     "connect",
     "dry_run",
     "impact",
+    "locate",
+    "minimum_needs",
+    "nearest",
     "observations",
+    "people_at_risk",
     "rain_grid",
     "resources",
     "risk",
+    "shelter_balance",
     "stations",
     "stock",
+    "stock_gap",
     "to_cog",
     "to_geopackage",
     "to_geoparquet",
     "townships",
     "uniform",
+    "village_points",
     "village_rain",
     "villages",
     "warnings",
