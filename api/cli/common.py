@@ -19,6 +19,12 @@ DEFAULT_SEED = 20260723  # the demo county's generator seed (same seed, same cou
 CountyOpt = Annotated[
     str | None, typer.Option("--county", help="GB/T 2260 county code (default: Mayang 431226)")
 ]
+CityOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--city", help="GB/T 2260 city code, 4 or 6 digits (e.g. 4304: Hengyang, 12 counties)"
+    ),
+]
 VillagesOpt = Annotated[
     int | None,
     typer.Option("--villages", min=1, max=1_000_000, help="village count (default: as reported)"),

@@ -9,6 +9,7 @@ import typer
 
 from riskmap.api.cli.common import (
     DEFAULT_SEED,
+    CityOpt,
     CountyOpt,
     SeedOpt,
     VillagesOpt,
@@ -17,18 +18,31 @@ from riskmap.api.cli.common import (
     out,
 )
 from riskmap.api.cli.common import settings as get_settings
+from riskmap.geo.errors import InvalidArgumentError
 
 app = typer.Typer(help="Data sets: the demo county generator.", no_args_is_help=True)
 
 
 @app.command("demo")
 def data_demo(
-    county: CountyOpt = None, villages: VillagesOpt = None, seed: SeedOpt = DEFAULT_SEED
+    county: CountyOpt = None,
+    villages: VillagesOpt = None,
+    seed: SeedOpt = DEFAULT_SEED,
+    city: CityOpt = None,
 ) -> None:
-    """Generate and load the demo county: a real outline, synthetic villages and resources."""
+    """Generate and load the demo county (or every county of ``--city``, ``--villages`` each):
+    real outlines, synthetic villages and resources. Other loaded counties are left as they are."""
+    settings = get_settings()
+    if city is not None:
+        from riskmap.api.cli.demo_city import load_city
+
+        if county is not None:
+            raise InvalidArgumentError("give --county or --city, not both")
+        url = database_url(settings)
+        out.print(load_city(settings, url, city, villages, seed, console).table())
+        return
     from riskmap.api.cli.demo_load import load_demo
 
-    settings = get_settings()
     url = database_url(settings)
     summary = load_demo(settings, url, county or settings.default_county, villages, seed, console)
     out.print(summary.table())

@@ -9,6 +9,7 @@ import typer
 
 from riskmap.api.cli.common import (
     DEFAULT_SEED,
+    CityOpt,
     CountyOpt,
     SeedOpt,
     VillagesOpt,
@@ -19,6 +20,7 @@ from riskmap.api.cli.common import (
 )
 from riskmap.api.cli.risk import risk_build
 from riskmap.api.cli.serve import run_server
+from riskmap.geo.settings import Settings
 
 
 def demo(
@@ -36,31 +38,68 @@ def demo(
             " bundled files' date); default: so that it ends at the current hour",
         ),
     ] = None,
+    city: CityOpt = None,
 ) -> None:
-    """Run the whole demo: database, demo county, the storm's feeds and rules; then serve."""
-    from riskmap.api.cli.demo_load import load_demo
+    """Run the whole demo: database, demo county, the storm's feeds and rules; then serve.
 
+    With ``--city``: every county of the city, the storm over ``--county`` (default: the
+    largest) while the others stay quiet, and the risk maps of all of them."""
     start = _zoned(storm_start, "--storm-start") if storm_start else None
     s = settings()
     url = database_url(s)
-    summary = load_demo(
-        s,
-        url,
-        county or s.default_county,
-        villages,
-        seed,
-        console,
-        with_scenario=True,
-        storm_start=start,
-    )
-    out.print(summary.table())
-    if summary.timeline:
-        out.print(summary.timeline_table())
-    risk_build(county=county or s.default_county, dem=None, forest=None)
+    if city is not None:
+        _city_demo(s, url, city, county, villages, seed, start)
+    else:
+        _county_demo(s, url, county or s.default_county, villages, seed, start)
     demo_token(url, _console_url(s.host, s.port))
     if no_serve:
         return
     _serve_with_delivery(s, url)
+
+
+def _county_demo(
+    s: Settings, url: str, county: str, villages: int | None, seed: int, start: datetime | None
+) -> None:
+    """One county: loaded, its storm replayed, its risk maps built."""
+    from riskmap.api.cli.demo_load import load_demo
+
+    summary = load_demo(
+        s, url, county, villages, seed, console, with_scenario=True, storm_start=start
+    )
+    out.print(summary.table())
+    if summary.timeline:
+        out.print(summary.timeline_table())
+    risk_build(county=county, dem=None, forest=None, city=None)
+
+
+def _city_demo(
+    s: Settings,
+    url: str,
+    city: str,
+    storm_county: str | None,
+    villages: int | None,
+    seed: int,
+    start: datetime | None,
+) -> None:
+    """Every county of a city: loaded, the storm over one of them, all their risk maps."""
+    from riskmap.api.cli.demo_city import load_city
+
+    summary = load_city(
+        s,
+        url,
+        city,
+        villages,
+        seed,
+        console,
+        with_scenario=True,
+        storm_county=storm_county,
+        storm_start=start,
+    )
+    out.print(summary.table())
+    if summary.storm is not None:
+        out.print(summary.storm.table())
+        out.print(summary.storm.timeline_table())
+    risk_build(county=None, dem=None, forest=None, city=city)
 
 
 def _serve_with_delivery(s, url: str) -> None:

@@ -128,14 +128,16 @@ def scenario_dir(
     villages: int | None,
     seed: int,
     start: datetime = DEFAULT_START,
+    confine: bool = False,
 ) -> Path:
-    """The bundled storm for the default demo on its own date; others (and every other date)
-    are generated next to their demo."""
+    """The bundled storm for the default demo on its own date; others (and every other date,
+    and storms confined to their county) are generated next to their demo."""
     bundled = PROJECT_ROOT / "data" / "scenarios" / f"storm-{county}"
-    default = seed == DEFAULT_SEED and villages is None
+    default = seed == DEFAULT_SEED and villages is None and not confine
     if default and start == DEFAULT_START and (bundled.is_dir() or county == "431226"):
         return bundled
-    return settings.data_dir / "generated" / county / f"storm-{seed}-{villages or 'default'}"
+    name = f"storm-{seed}-{villages or 'default'}" + ("-confined" if confine else "")
+    return settings.data_dir / "generated" / county / name
 
 
 _START_MARK = "storm-start.txt"  # the start a generated folder was written for
@@ -150,16 +152,18 @@ def write_scenario(
     demo: DemoCounty | None = None,
     start: datetime = DEFAULT_START,
     until: datetime | None = None,
+    confine: bool = False,
 ) -> list[Path]:
     """Write the storm day's feed files for the demo county built from ``seed`` (only what
-    happened by ``until``, when given)."""
+    happened by ``until``, when given; ``confine``: kept inside the county, see
+    :func:`~riskmap.geo.demo.scenario.write_storm`)."""
     demo = demo or _generate(settings, county, villages, seed)
-    target = out_dir or scenario_dir(settings, county, villages, seed, start)
+    target = out_dir or scenario_dir(settings, county, villages, seed, start, confine)
     if target.exists():
         for old in target.iterdir():
             if old.suffix != ".md":
                 old.unlink()
-    files = write_storm(demo, target, start=start, until=until)
+    files = write_storm(demo, target, start=start, until=until, confine=confine)
     if start != DEFAULT_START or until is not None:
         (target / _START_MARK).write_text(_mark(start, until), encoding="utf-8")
     return files
@@ -214,25 +218,9 @@ def load_demo(
             replayed = None
             timeline = None
             if with_scenario:
-                folder = scenario_dir(settings, county, villages, seed, start)
-                if _stale(folder, start, until):
-                    # an earlier run's storm (another date): forget what it loaded, then rewrite
-                    forget(conn, [str(p) for p in _feed_files(folder)])
-                    conn.commit()
-                    write_scenario(settings, county, seed, folder, villages, demo, start, until)
-                files = _feed_files(folder)
-                forget(conn, [str(p) for p in files])  # a re-run replays the storm afresh
-                task = bar.add_task("replaying the storm", total=len(files))
-                replayed = replay(
-                    conn,
-                    folder,
-                    data_dir=settings.data_dir,
-                    on_summary=lambda s: bar.update(
-                        task, advance=1, description=f"replaying {Path(s.source).name}"
-                    ),
+                replayed, timeline = replay_storm(
+                    conn, settings, demo, villages, seed, bar, start, until
                 )
-                bar.update(task, description="replayed the storm scenario")
-                timeline = storm_timeline(conn, settings, bar, start)
     return DemoSummary(
         county_code=demo.county.code,
         county_name=demo.county.name,
@@ -244,6 +232,42 @@ def load_demo(
         timeline=timeline if with_scenario else None,
         storm_start=start if with_scenario else None,
     )
+
+
+def replay_storm(
+    conn: psycopg.Connection,
+    settings: Settings,
+    demo: DemoCounty,
+    villages: int | None,
+    seed: int,
+    bar: Progress,
+    start: datetime,
+    until: datetime | None,
+    *,
+    confine: bool = False,
+) -> tuple[list[Summary], list[dict]]:
+    """Replay the storm over ``demo``'s county (``confine``: its neighbours stay dry) and run
+    the rules hour by hour through it."""
+    county = demo.county.code
+    folder = scenario_dir(settings, county, villages, seed, start, confine)
+    if _stale(folder, start, until):
+        # an earlier run's storm (another date): forget what it loaded, then rewrite
+        forget(conn, [str(p) for p in _feed_files(folder)])
+        conn.commit()
+        write_scenario(settings, county, seed, folder, villages, demo, start, until, confine)
+    files = _feed_files(folder)
+    forget(conn, [str(p) for p in files])  # a re-run replays the storm afresh
+    task = bar.add_task(f"replaying the storm over {county}", total=len(files))
+    replayed = replay(
+        conn,
+        folder,
+        data_dir=settings.data_dir,
+        on_summary=lambda s: bar.update(
+            task, advance=1, description=f"replaying {Path(s.source).name}"
+        ),
+    )
+    bar.update(task, description=f"replayed the storm over {county}")
+    return replayed, storm_timeline(conn, settings, bar, start)
 
 
 def _feed_files(folder: Path) -> list[Path]:

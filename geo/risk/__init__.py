@@ -29,13 +29,15 @@ and the versions of the datasets read.
 
 The package is split by job: :mod:`.scoring` (the classes, pure numpy), :mod:`.indicators`
 (zonal statistics per village), :mod:`.catalogue` (the DEM and forest rasters in
-``raster_layer``), :mod:`.rows` (the ``village_risk`` table) and :mod:`.build` (the whole run).
+``raster_layer``), :mod:`.rows` (the ``village_risk`` table), :mod:`.build` (the whole run) and
+:mod:`.counties` (every loaded county, each on its own terrain).
 Its top level re-exports the method's names because every stored row's ``method`` text points
 at ``geo.risk.BREAKS`` / ``WEIGHTS``, and the method's tests read it as one namespace.
 """
 
 from riskmap.geo.risk.build import RiskResult, build_risk
 from riskmap.geo.risk.catalogue import FOREST_DATASET, catalogued_dem
+from riskmap.geo.risk.counties import CountyRuns, build_counties, county_dems
 from riskmap.geo.risk.indicators import LOW_GROUND_M, weighted_quantile
 from riskmap.geo.risk.rows import _COLUMNS as _COLUMNS  # the table's column order, for tests
 from riskmap.geo.risk.scoring import (
@@ -65,11 +67,14 @@ __all__ = [
     "POPULATION_BREAKS",
     "RISK_MATRIX",
     "WEIGHTS",
+    "CountyRuns",
     "Hazard",
     "RiskResult",
+    "build_counties",
     "build_risk",
     "catalogued_dem",
     "classify",
+    "county_dems",
     "exposure",
     "risk_level",
     "susceptibility",

@@ -8,6 +8,7 @@ one part and can be used or tested alone.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,9 +59,13 @@ def build_risk(
     *,
     forest_path: str | Path | None = None,
     county: str | None = None,
+    counties: Sequence[str] | None = None,
     cache_dir: Path | None = None,
 ) -> RiskResult:
     """Compute and store the risk map of every village (of ``county``, or all) and hazard.
+
+    Only the villages the DEM covers get new rows; the others keep what they had (they are
+    reported as ``skipped``), so a DEM given for one county never deletes another's maps.
 
     Parameters
     ----------
@@ -71,6 +76,8 @@ def build_risk(
         is derived from the DEM, written next to it as ``<dem>-forest-synthetic.tif`` and
         catalogued in ``raster_layer`` (kind ``forest``, dataset ``synthetic-forest``).
     county : six-digit GB/T 2260 code to limit the villages; None for all.
+    counties : several such codes (with ``county`` too: both are mapped). To map each county
+        on its own terrain, see :func:`~.counties.build_counties`.
     cache_dir : where zonal weights are cached on disk (memory cache only when None).
 
     Returns
@@ -78,8 +85,7 @@ def build_risk(
     RiskResult
         Counts, villages skipped or partly covered, and timings.
     """
-    if county is not None and not (len(county) == 6 and county.isdigit()):
-        raise ValueError(f"county must be a six-digit GB/T 2260 code, got {county!r}")
+    codes_in = _county_codes(county, counties)
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
     dem_path = Path(dem_path).resolve()
@@ -94,11 +100,14 @@ def build_risk(
         )
         seconds["forest"] = time.perf_counter() - t
         t = time.perf_counter()
-        rows = conn.execute(SQL("risk_villages.sql"), {"county": county}).fetchall()
-        versions = conn.execute(SQL("risk_dataset_versions.sql"), {"county": county}).fetchall()
+        where = {"counties": codes_in}
+        rows = conn.execute(SQL("risk_villages.sql"), where).fetchall()
+        versions = conn.execute(SQL("risk_dataset_versions.sql"), where).fetchall()
         seconds["vector_sql"] = time.perf_counter() - t
         if not rows:
-            raise ValueError("no villages to map" + (f" in county {county}" if county else ""))
+            raise ValueError(
+                "no villages to map" + (f" in county {', '.join(codes_in)}" if codes_in else "")
+            )
         codes = [r[0] for r in rows]
         geoms = list(shapely.from_wkb([bytes(r[1]) for r in rows]))
 
@@ -129,7 +138,7 @@ def build_risk(
         seconds["statistics"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        replace_rows(conn, codes, records)
+        replace_rows(conn, [c for c, k in zip(codes, keep, strict=True) if k], records)
         seconds["write"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return RiskResult(
@@ -142,3 +151,14 @@ def build_risk(
         levels=levels,
         seconds=seconds,
     )
+
+
+def _county_codes(county: str | None, counties: Sequence[str] | None) -> list[str] | None:
+    """The six-digit county codes to map (None: every village), validated."""
+    codes = [*([county] if county is not None else []), *(counties or [])]
+    for code in codes:
+        if not (isinstance(code, str) and len(code) == 6 and code.isdigit()):
+            raise ValueError(f"county must be a six-digit GB/T 2260 code, got {code!r}")
+    if county is None and counties is None:
+        return None
+    return sorted(set(codes))

@@ -73,7 +73,9 @@ def forest_grid(
             "the valley floors; stands in for a land-cover product",
             "licence": "CC0-1.0",
             "attribution": "Synthetic",
-            "params": json.dumps({"dem": str(dem_path)}),
+            # shared by every county's forest layer: nothing of one DEM here (each layer's
+            # row in raster_layer names its file), so one county's build leaves it unchanged
+            "params": json.dumps({"derived_from": "the catalogued DEM of each layer"}),
         },
     )
     t = dem.transform

@@ -18,10 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import shapely
 
 from riskmap.geo.demo.county import DemoCounty
 from riskmap.geo.demo.scenario.cap import write_cap_signals
-from riskmap.geo.demo.scenario.grids import write_rain_grids
+from riskmap.geo.demo.scenario.grids import CELL_DEG, write_rain_grids
 from riskmap.geo.demo.scenario.hotspots import write_hotspots
 from riskmap.geo.demo.scenario.risk import write_risk_polygon
 from riskmap.geo.demo.scenario.storm import HOURS, Storm
@@ -37,11 +38,16 @@ def write_storm(
     start: datetime = DEFAULT_START,
     seed: int = 1,
     until: datetime | None = None,
+    confine: bool = False,
 ) -> list[Path]:
     """Write the storm day for ``demo`` into ``out_dir``; returns the files in replay order.
 
     ``until``: nothing observed or sent after it is written (a storm placed to end *now* must
     not hold readings of hours that have not happened: a console would show them as latest).
+    ``confine``: keep the storm inside the county, for a city where its neighbours are loaded
+    and must stay quiet: the storm core rains only on grid cells wholly inside the outline
+    (drizzle elsewhere), and the signal's polygon, the geohazard risk areas and the hotspots
+    keep off the county line (see :func:`inner`). Off, the bundled storm is written unchanged.
     """
     rng = np.random.default_rng(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +62,8 @@ def write_storm(
         for h in range(HOURS)
         if until is None or start + timedelta(hours=h + 1) <= until
     ]
-    written = write_rain_grids(storm, outline.bounds, hours, out_dir, rng)
+    inside = inner(outline, CELL_DEG) if confine else None  # whole cells, corners too
+    written = write_rain_grids(storm, outline.bounds, hours, out_dir, rng, inside=inside)
 
     stations = demo.tables["station"]
     written += write_gauges(stations, storm, hours, out_dir, rng)
@@ -69,7 +76,23 @@ def write_storm(
         hours,
         out_dir,
     )
-    written.append(write_risk_polygon(storm, outline, start, out_dir))
-    written.append(write_hotspots(outline, start, out_dir, rng))
-    written += write_cap_signals(demo, outline, start, out_dir, until=until)
+    city = next((o.name for o in demo.outlines if o.code == demo.county.parent_code), "")
+    written.append(
+        write_risk_polygon(storm, outline, start, out_dir, confine=confine, city_name=city)
+    )
+    # 6 km inside: the fire rules look 5 km around a hotspot
+    written.append(
+        write_hotspots(inner(outline, 0.06) if confine else outline, start, out_dir, rng)
+    )
+    written += write_cap_signals(demo, outline, start, out_dir, until=until, confine=confine)
     return sorted(written, key=lambda p: p.name)
+
+
+def inner(outline: shapely.Geometry, margin_deg: float) -> shapely.Geometry:
+    """The outline shrunk by ``margin_deg`` (degrees), or by less where it would vanish (a small
+    urban district): what a confined storm may touch without reaching the neighbours."""
+    for m in (margin_deg, margin_deg / 2, margin_deg / 4):
+        shrunk = outline.buffer(-m)
+        if not shrunk.is_empty and shrunk.area > 0.05 * outline.area:
+            return shrunk
+    return outline.buffer(-margin_deg / 8)

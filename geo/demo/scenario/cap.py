@@ -16,16 +16,27 @@ from riskmap.geo.demo.county import DemoCounty
 from riskmap.geo.demo.scenario.storm import stamp
 from riskmap.geo.vocabulary import BEIJING
 
-_SENDER = "431226000000@hn.cma.gov.cn"  # synthetic sender of the county 气象台
+
+def _sender(county: str) -> str:
+    """Synthetic sender of the county's 气象台 (each county its own: identifiers never clash)."""
+    return f"{county}000000@hn.cma.gov.cn"
 
 
-def _cap_identifier(t: datetime) -> str:
+def _cap_identifier(county: str, t: datetime) -> str:
     """GB/T 35965.1 form: 6-digit area, 3-digit department, 3-digit unit, 2 spare, time, serial."""
-    return f"43122602000100_{t.astimezone(BEIJING).strftime('%Y%m%d%H%M%S')}_1"
+    return f"{county}02000100_{t.astimezone(BEIJING).strftime('%Y%m%d%H%M%S')}_1"
 
 
-def _polygon(outline) -> str:
-    hull = shapely.simplify(shapely.convex_hull(outline), 0.005)
+def _polygon(outline, confine: bool = False) -> str:
+    """The signal's area: the county's convex hull, or (``confine``) its outline 1 km inside
+    the county line, largest part, so that no neighbouring village is touched."""
+    if confine:
+        parts = shapely.get_parts(outline.buffer(-0.01))
+        parts = parts if len(parts) else shapely.get_parts(outline)
+        ring = max(parts, key=lambda g: g.area).exterior
+        hull = shapely.simplify(shapely.Polygon(ring), 0.004)
+    else:
+        hull = shapely.simplify(shapely.convex_hull(outline), 0.005)
     return " ".join(f"{y:.4f},{x:.4f}" for x, y in shapely.get_coordinates(hull))
 
 
@@ -35,10 +46,12 @@ def write_cap_signals(
     start: datetime,
     out_dir: Path,
     until: datetime | None = None,
+    confine: bool = False,
 ) -> list[Path]:
     """The three CAP messages of the signal, each as the file it arrives in (those sent by
     ``until``)."""
-    name = demo.county.name
+    name, code = demo.county.name, demo.county.code
+    sender = _sender(code)
     steps = [
         (start + timedelta(hours=2), "Alert", "orange", "橙色", "Severe", "Likely", None),
         (start + timedelta(hours=5), "Update", "red", "红色", "Extreme", "Observed", 0),
@@ -49,10 +62,10 @@ def write_cap_signals(
     for when, msg_type, colour, zh, severity, certainty, ref in steps:
         if until is not None and when > until:
             break
-        ident = _cap_identifier(when)
+        ident = _cap_identifier(code, when)
         sent = when.astimezone(BEIJING).isoformat()
         refs = (
-            f"<references>{_SENDER},{sent_ids[ref][0]},{sent_ids[ref][1]}</references>"
+            f"<references>{sender},{sent_ids[ref][0]},{sent_ids[ref][1]}</references>"
             if ref is not None
             else ""
         )
@@ -71,7 +84,7 @@ def write_cap_signals(
         xml = f"""<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
   <identifier>{ident}</identifier>
-  <sender>{_SENDER}</sender>
+  <sender>{sender}</sender>
   <sent>{sent}</sent>
   <status>Actual</status>
   <msgType>{msg_type}</msgType>
@@ -94,7 +107,7 @@ def write_cap_signals(
     <parameter><valueName>signal_colour</valueName><value>{colour}</value></parameter>
     <area>
       <areaDesc>{escape(name)}</areaDesc>
-      <polygon>{_polygon(outline)}</polygon>
+      <polygon>{_polygon(outline, confine)}</polygon>
       <geocode><valueName>GB/T 2260</valueName><value>{demo.county.code}</value></geocode>
     </area>
   </info>

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import shapely
 import xarray as xr
 
 from riskmap.geo.demo.scenario.storm import Storm, stamp
@@ -94,11 +95,22 @@ def write_rain_grids(
     hours: list[datetime],
     out_dir: Path,
     rng: np.random.Generator,
+    *,
+    inside: shapely.Geometry | None = None,
 ) -> list[Path]:
-    """One QPE file per hour of ``hours`` and, in the third hour, the next six hours' QPF."""
+    """One QPE file per hour of ``hours`` and, in the third hour, the next six hours' QPF.
+
+    ``inside``: where the storm core may rain (cells whose centre lies in it); elsewhere only
+    the drizzle falls. None: everywhere.
+    """
     lon, lat = _grid(bounds)
     glon, glat = np.meshgrid(lon, lat)
-    fields = [storm.rate(glon, glat, h) for h in range(len(hours))]
+    core = None if inside is None else shapely.contains_xy(inside, glon, glat)
+
+    def rate(hour: float) -> np.ndarray:
+        return storm.rate(glon, glat, hour, core=core)
+
+    fields = [rate(h) for h in range(len(hours))]
     written: list[Path] = []
 
     for h, (t, field) in enumerate(zip(hours, fields, strict=True)):
@@ -107,7 +119,7 @@ def write_rain_grids(
         written.append(path)
         if h == 2:  # the morning forecast: the next six hours
             leads = [t + timedelta(hours=k) for k in range(1, 7)]
-            fc = [storm.rate(glon, glat, h + k) * rng.uniform(0.85, 1.15) for k in range(1, 7)]
+            fc = [rate(h + k) * rng.uniform(0.85, 1.15) for k in range(1, 7)]
             path = out_dir / f"{stamp(t + timedelta(minutes=30))}_qpf_6h.nc"
             _write_nc(_cf_dataset(lon, lat, fc, leads, t), path)
             written.append(path)

@@ -17,14 +17,22 @@ from riskmap.geo.vocabulary import BEIJING
 
 
 def write_risk_polygon(
-    storm: Storm, outline: shapely.Geometry, start: datetime, out_dir: Path
+    storm: Storm,
+    outline: shapely.Geometry,
+    start: datetime,
+    out_dir: Path,
+    *,
+    confine: bool = False,
+    city_name: str = "怀化市",
 ) -> Path:
-    """The joint natural-resources/meteorology geohazard risk warning: orange core, yellow belt."""
+    """The joint natural-resources/meteorology geohazard risk warning: orange core, yellow belt
+    (``confine``: both kept 1 km inside the county, off its neighbours' hazard points)."""
     track = shapely.LineString([storm.centre(3), storm.centre(15)])
-    orange = shapely.intersection(track.buffer(0.12), outline.buffer(0.05))
-    yellow = shapely.difference(
-        shapely.intersection(track.buffer(0.25), outline.buffer(0.1)), orange
+    near, far = (
+        (outline.buffer(-0.01),) * 2 if confine else (outline.buffer(0.05), outline.buffer(0.1))
     )
+    orange = shapely.intersection(track.buffer(0.12), near)
+    yellow = shapely.difference(shapely.intersection(track.buffer(0.25), far), orange)
     issued = start + timedelta(hours=2)
     valid_to = issued + timedelta(hours=24)
     features = [
@@ -35,7 +43,7 @@ def write_risk_polygon(
                 "valid_from": issued.astimezone(BEIJING).isoformat(),
                 "valid_to": valid_to.astimezone(BEIJING).isoformat(),
                 "issued_at": issued.astimezone(BEIJING).isoformat(),
-                "issuer": "怀化市自然资源和规划局 怀化市气象局",
+                "issuer": f"{city_name}自然资源和规划局 {city_name}气象局",
             },
             "geometry": shapely.geometry.mapping(shapely.set_precision(geom, 1e-5)),
         }

@@ -34,17 +34,21 @@ class Storm:
             self.start_xy[1] + f * (self.end_xy[1] - self.start_xy[1]),
         )
 
-    def rate(self, lon: np.ndarray, lat: np.ndarray, hour: float) -> np.ndarray:
-        """Rain in mm during the hour ending at ``hour`` + 1 (Gaussian core + drizzle)."""
+    def rate(
+        self, lon: np.ndarray, lat: np.ndarray, hour: float, core: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Rain in mm during the hour ending at ``hour`` + 1 (Gaussian core + drizzle); where
+        the boolean ``core`` is False only the drizzle falls."""
         cx, cy = self.centre(hour + 0.5)
         dx = (lon - cx) * 111.0 * np.cos(np.radians(cy))
         dy = (lat - cy) * 111.0
-        core = np.exp(-(dx**2 + dy**2) / (2 * self.radius_km**2))
+        gauss = np.exp(-(dx**2 + dy**2) / (2 * self.radius_km**2))
         strength = self.peak_mm_h * np.exp(
             -((((hour + 0.5) - self.peak_hour) / self.spread_h) ** 2)
         )
         drizzle = 1.5 * np.exp(-((((hour + 0.5) - self.peak_hour) / 8.0) ** 2))
-        return strength * core + drizzle * (0.6 + 0.4 * np.cos(lon * 40) * np.sin(lat * 35))
+        heavy = strength * gauss if core is None else np.where(core, strength * gauss, 0.0)
+        return heavy + drizzle * (0.6 + 0.4 * np.cos(lon * 40) * np.sin(lat * 35))
 
 
 def stamp(t: datetime) -> str:
