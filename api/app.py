@@ -27,6 +27,7 @@ from riskmap.api.routers import (
     resources,
     session,
     sms_receipts,
+    summary,
     villages,
     warning_review,
     warnings,
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(session.router)
     app.include_router(warnings.router)
     app.include_router(warning_review.router)
+    app.include_router(summary.router)
     app.include_router(cap_feed.router)
     app.include_router(ogc.router)
     app.include_router(tile_routes.router)

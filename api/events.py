@@ -37,6 +37,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from riskmap.api.areas import AREA_EVENT_KINDS
 from riskmap.geo.db.sqlfiles import SqlFiles
 
 SQL = SqlFiles("riskmap.api.sql")
@@ -185,8 +186,11 @@ class EventHub:
 
     # -- replay ---------------------------------------------------------------------------------
 
-    def replay(self, after: int, kinds: list[str] | None, public_only: bool) -> list[Event]:
-        """Rows after ``after`` (bounded by age and count), oldest first. Runs in a thread."""
+    def replay(
+        self, after: int, kinds: list[str] | None, public_only: bool, area: str | None = None
+    ) -> list[Event]:
+        """Rows after ``after`` (bounded by age and count), oldest first; ``area``: only those
+        of that area prefix (api/areas.py) among the area kinds. Runs in a thread."""
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(
                 SQL("events_replay.sql"),
@@ -194,6 +198,8 @@ class EventHub:
                     "after": after,
                     "kinds": kinds,
                     "public_only": public_only,
+                    "area": area,
+                    "area_kinds": sorted(AREA_EVENT_KINDS),
                     "hours": REPLAY_HOURS,
                     "limit": REPLAY_LIMIT,
                 },

@@ -3,8 +3,9 @@
 Each collection is one static SQL file in ``api/sql`` (``ogc_<id>.sql``) that filters, counts,
 pages and builds the GeoJSON features in PostGIS. Every such file takes the same parameters:
 ``bbox`` (EWKT or NULL), ``t0`` / ``t1`` (the datetime interval, NULL for open ends), ``id``,
-``township_code``, ``village_code``, ``limit`` and ``offset``, and returns one row with
-``matched`` (all hits) and ``features`` (the page as a JSON array, as text).
+``township_code``, ``village_code``, ``area`` (the caller's area prefix, ``api/areas.py``: a
+user bound to a city or county gets that area's features only), ``limit`` and ``offset``, and
+returns one row with ``matched`` (all hits) and ``features`` (the page as a JSON array, as text).
 """
 
 from __future__ import annotations

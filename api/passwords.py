@@ -88,4 +88,4 @@ def check_password(conn: psycopg.Connection, name: str, password: str) -> Princi
         params = {"name": name, "old": stored, "new": hash_password(password)}
         with conn.transaction():
             conn.execute(SQL("user_password_rehash.sql"), params)
-    return Principal(row["name"], row["role"], row["display_name"])
+    return Principal(row["name"], row["role"], row["display_name"], row["area_code"])

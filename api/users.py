@@ -7,6 +7,7 @@ their SHA-256 is kept, so a copy of the database does not hand out working token
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"admin"}),
 }
 TOKEN_PREFIX = "rm_"
+AREA_CODE = re.compile(r"[1-9]\d{5}")
 SESSION_LABEL = "session"  # tokens made by signing in (POST /api/session)
 
 
@@ -42,6 +44,7 @@ class Principal:
     name: str
     role: str
     display_name: str | None = None
+    area: str | None = None  # GB/T 2260 code of a city or county; None = whole installation
 
     def may(self, permission: str) -> bool:
         return self.role in PERMISSIONS[permission]
@@ -56,21 +59,36 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
+def parse_area(text: str | None) -> str | None:
+    """The area code a user is bound to: a city (``430400``) or county (``431226``) GB/T 2260
+    code; ``None``, ``""``, ``"all"`` or ``"none"`` mean the whole installation."""
+    if text is None or text.strip().lower() in ("", "all", "none"):
+        return None
+    code = text.strip()
+    if not AREA_CODE.fullmatch(code) or code.endswith("0000"):
+        raise InvalidArgumentError(
+            f"area must be a 6-digit GB/T 2260 city code (like 430400) or county code (like"
+            f" 431226), or 'all' for the whole installation; got {text!r}"
+        )
+    return code
+
+
 def add_user(
     conn: psycopg.Connection,
     name: str,
     role: str,
     display_name: str | None = None,
     phone: str | None = None,
+    area: str | None = None,
 ) -> None:
-    """Create a user or change an existing one's role and names."""
+    """Create a user or change an existing one's role, names and area (``area`` as
+    :func:`parse_area` reads it; an existing user keeps its area when none is given)."""
     if role not in ROLES:
         raise InvalidArgumentError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    params = {"name": name, "role": role, "display_name": display_name, "phone": phone}
+    params |= {"area": parse_area(area), "set_area": area is not None}
     with conn.transaction():
-        conn.execute(
-            SQL("user_upsert.sql"),
-            {"name": name, "role": role, "display_name": display_name, "phone": phone},
-        )
+        conn.execute(SQL("user_upsert.sql"), params)
 
 
 def new_token(
@@ -119,4 +137,4 @@ def authenticate(conn: psycopg.Connection, token: str) -> Principal | None:
         row = cur.execute(SQL("token_check.sql"), {"hash": token_hash(token)}).fetchone()
     if row is None:
         return None
-    return Principal(row["name"], row["role"], row["display_name"])
+    return Principal(row["name"], row["role"], row["display_name"], row["area_code"])

@@ -304,11 +304,14 @@ def search(
     since: datetime | None = None,
     until: datetime | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    area: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Reports matching every given filter, newest observation first, with photo metadata."""
+    """Reports matching every given filter, newest observation first, with photo metadata;
+    ``area`` is a code prefix (a city's 4 digits, a county's 6) their villages must start with."""
     params = {
+        "area": area,
         "id": report_id,
         "status": status,
         "kind": kind,

@@ -93,6 +93,7 @@ def nearest(
     specialties: list[str] | None = None,
     expertise: list[str] | None = None,
     pool: int | None = None,
+    area_prefix: str | None = None,
 ) -> list[dict]:
     """The ``k`` nearest resources of one kind to a point or area, nearest first.
 
@@ -109,6 +110,8 @@ def nearest(
     specialties : teams only: any of these :data:`SPECIALTIES`.
     expertise : experts only: any of these :data:`EXPERTISE`.
     pool : KNN candidates measured geodesically (default :func:`pool_size`).
+    area_prefix : only resources whose admin unit code starts with it (an area of
+        responsibility: a county's 6 digits, a city's 4); None = all.
 
     Returns
     -------
@@ -140,6 +143,7 @@ def nearest(
     if wrong:
         raise InvalidArgumentError(f"filter {', '.join(wrong)} does not apply to kind {kind!r}")
     base = {"area": area_wkb, "k": k, "pool": max(pool or pool_size(k), k)}
+    base["area_prefix"] = area_prefix
     if kind == "shelter":
         if min_free is None or min_free < 0:
             raise InvalidArgumentError(f"min_free must be 0 or more, got {min_free}")
@@ -177,7 +181,8 @@ def experts(
     ----------
     conn : connection (read-only query).
     expertise : any of these :data:`EXPERTISE` (None = every specialty).
-    county : GB/T 2260 code of the county whose units they serve (None = every county).
+    county : GB/T 2260 code of the county whose units they serve, or an area's code prefix (a
+        city's 4 digits); None = every county.
 
     Returns
     -------

@@ -29,11 +29,20 @@ def add(
     role: Annotated[str, typer.Option(help=f"one of {', '.join(accounts.ROLES)}")],
     display_name: Annotated[str | None, typer.Option(help="name shown in the audit log")] = None,
     phone: Annotated[str | None, typer.Option()] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(
+            help="area of responsibility: a city code (430400: all its counties), a county code"
+            " (431226) or 'all' (the whole installation, the default for new users); an"
+            " existing user keeps its area when this is not given"
+        ),
+    ] = None,
 ) -> None:
-    """Add a user (or change an existing user's role)."""
+    """Add a user (or change an existing user's role, names or area)."""
     with _connect() as conn:
-        accounts.add_user(conn, name, role, display_name, phone)
-    out.print(f"user {name}: {role}")
+        accounts.add_user(conn, name, role, display_name, phone, area)
+        shown = next(u for u in accounts.list_users(conn) if u["name"] == name)
+    out.print(f"user {name}: {role}, area {shown['area_code'] or 'all'}")
 
 
 @app.command("token")
@@ -91,11 +100,12 @@ def list_() -> None:
     """Users, roles and live tokens."""
     with _connect() as conn:
         rows = accounts.list_users(conn)
-    table = Table("name", "role", "display name", "active", "live tokens", "last used")
+    table = Table("name", "role", "area", "display name", "active", "live tokens", "last used")
     for r in rows:
         table.add_row(
             r["name"],
             r["role"],
+            r["area_code"] or "all",
             r["display_name"] or "",
             str(r["active"]),
             str(r["live_tokens"]),

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from riskmap.api.areas import event_in_area, scope
 from riskmap.api.auth import Credentials, unauthorised
 from riskmap.api.events import KIND, REPLAY_LIMIT, Event
 from riskmap.api.users import Principal, authenticate
@@ -105,15 +106,22 @@ async def events(
     outcomes (`delivery`) and field reports (`field_report`) as they are committed.
 
     Without a token only events about published warnings are sent (their public state); any
-    token with `read` gets every event. After a reconnect with `Last-Event-ID` (header) or
+    token with `read` gets every event, a token bound to an area (a city or county) those of
+    its area only (warning, delivery, coverage, field-report and operator-alert events of other
+    counties are not sent). After a reconnect with `Last-Event-ID` (header) or
     `?last_event_id=`, the missed events of the last 24 hours (at most 10,000) come first.
     """
     hub = request.app.state.events
     public_only = principal is None or not principal.may("read")
+    area = scope(principal)
     after = last_event_id_header if last_event_id_header is not None else last_event_id
 
     def accepts(event: Event) -> bool:
-        return (event.public or not public_only) and (kinds is None or event.kind in kinds)
+        return (
+            (event.public or not public_only)
+            and (kinds is None or event.kind in kinds)
+            and event_in_area(area, event.kind, event.payload)
+        )
 
     sub = hub.subscribe(accepts)
     metrics = getattr(request.app.state, "metrics", None)
@@ -128,7 +136,7 @@ async def events(
             )
             if await asyncio.to_thread(hub.too_old, after, kinds, public_only):
                 yield reset
-            missed = await asyncio.to_thread(hub.replay, after, kinds, public_only)
+            missed = await asyncio.to_thread(hub.replay, after, kinds, public_only, area)
             for event in missed:
                 replayed.add(event.id)
                 yield _sse(event, metrics)

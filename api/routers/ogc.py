@@ -2,8 +2,10 @@
 
 The landing page, conformance and collection metadata are public, and so are the items of
 ``active-warnings`` (issued warnings are public); the items of every other collection need a
-token with the ``read`` permission. Features are built as GeoJSON by PostGIS (one statement per
-page: filter, count, page, ``json_agg``) and spliced into the response without re-parsing.
+token with the ``read`` permission. A token bound to an area (a city or county) gets only its
+area's features (``api/areas.py``; 403 for one feature outside it). Features are built as
+GeoJSON by PostGIS (one statement per page: filter, count, page, ``json_agg``) and spliced into
+the response without re-parsing.
 
 Paging is by ``offset`` with ``next``/``prev`` links and a stable order (the feature id).
 Parameters follow the standard strictly: an unknown query parameter, a malformed ``bbox`` or
@@ -27,6 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
+from riskmap.api.areas import outside, scope
 from riskmap.api.auth import OptionalPrincipal, require
 from riskmap.api.deps import Connection
 from riskmap.api.docs import DOCS_URL
@@ -199,7 +202,7 @@ def parse_datetime(text: str) -> tuple[dt.datetime | None, dt.datetime | None]:
 
 
 def _query(conn: Connection, collection: Collection, **given: Any) -> dict[str, Any]:
-    params = dict.fromkeys(("bbox", "t0", "t1", "id", "township_code", "village_code"))
+    params = dict.fromkeys(("bbox", "t0", "t1", "id", "township_code", "village_code", "area"))
     params |= {"limit": 1, "offset": 0} | given
     # times inside the GeoJSON are rendered by PostgreSQL: make them UTC whatever the server's zone
     conn.execute("SET LOCAL TimeZone = 'UTC'")
@@ -330,7 +333,11 @@ def collection(
     responses={200: {"content": {GEOJSON: {}}}} | _ERRORS,
 )
 def items(
-    request: Request, conn: Connection, c: Readable, params: Annotated[ItemsParams, Query()]
+    request: Request,
+    conn: Connection,
+    c: Readable,
+    params: Annotated[ItemsParams, Query()],
+    principal: OptionalPrincipal,
 ) -> Response:
     """A page of features filtered by bbox, datetime and the collection's property filters."""
     for name in ("township_code", "village_code"):
@@ -345,6 +352,7 @@ def items(
         t1=t1 if c.temporal else None,
         township_code=params.township_code,
         village_code=params.village_code,
+        area=scope(principal),
         limit=params.limit,
         offset=params.offset,
     )
@@ -385,10 +393,15 @@ def feature(
     c: Readable,
     feature_id: str,
     params: Annotated[FeatureParams, Query()],
+    principal: OptionalPrincipal,
 ) -> Response:
-    """The feature ``feature_id`` of the collection; 404 when there is none."""
-    row = _query(conn, c, id=feature_id)
+    """The feature ``feature_id`` of the collection; 404 when there is none, 403 when it lies
+    outside the caller's area."""
+    area = scope(principal)
+    row = _query(conn, c, id=feature_id, area=area)
     if not row["matched"]:
+        if area is not None and _query(conn, c, id=feature_id)["matched"]:
+            raise outside(conn, principal, f"{c.id} feature {feature_id!r}")
         raise HTTPException(404, f"no feature {feature_id!r} in {c.id}")
     body = json.loads(row["features"])[0]
     body["links"] = [

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from riskmap.api.areas import check_codes, scope
 from riskmap.api.auth import Reader, require
 from riskmap.api.deps import Connection
 from riskmap.api.responses import invalid
@@ -128,6 +129,9 @@ async def create(request: Request, conn: Connection, who: Reporter) -> dict[str,
         else:
             raise HTTPException(415, "send application/json, or multipart/form-data with photos")
         report = _parse(fields)
+        if who.area is not None:  # 403 for a village outside the reporter's area
+            village = await run_in_threadpool(reports.resolve_village, conn, report)
+            await run_in_threadpool(check_codes, conn, who, [village], "village")
         data_dir = request.app.state.settings.data_dir
         report_id = await run_in_threadpool(
             reports.create, conn, report, who.name, photos, data_dir
@@ -141,7 +145,7 @@ async def create(request: Request, conn: Connection, who: Reporter) -> dict[str,
 @router.get("", summary="灾情列表 Field reports (GeoJSON)")
 def search(
     conn: Connection,
-    _: Reader,
+    who: Reader,
     status: Annotated[list[Literal["received", "verified", "false"]] | None, Query()] = None,
     kind: Annotated[list[ReportKind] | None, Query()] = None,
     village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
@@ -163,25 +167,33 @@ def search(
             raise invalid("bbox", "bbox is minLon,minLat,maxLon,maxLat")
     rows = reports.search(
         conn, status=status, kind=kind, village_code=village_code, township_code=township_code,
-        since=since, until=until, bbox=box, limit=limit, offset=offset,
+        since=since, until=until, bbox=box, area=scope(who), limit=limit, offset=offset,
     )  # fmt: skip
     return {"type": "FeatureCollection", "features": [feature(r) for r in rows]}
 
 
 @router.get("/{report_id}", summary="一条灾情 One field report")
-def one(conn: Connection, _: Reader, report_id: ReportId) -> dict[str, Any]:
-    return feature(reports.get(conn, report_id))
+def one(conn: Connection, who: Reader, report_id: ReportId) -> dict[str, Any]:
+    return feature(_report(conn, who, report_id))
+
+
+def _report(conn: Connection, who: Principal, report_id: int) -> dict[str, Any]:
+    """The report; 404 when there is none, 403 when its village lies outside the caller's area."""
+    row = reports.get(conn, report_id)
+    check_codes(conn, who, [row["village_code"]], f"field report {report_id} in village")
+    return row
 
 
 @router.get("/{report_id}/photos/{n}", summary="灾情照片 A report's photo")
 def photo(
     request: Request,
     conn: Connection,
-    _: Reader,
+    who: Reader,
     report_id: ReportId,
     n: Annotated[int, Path(ge=1, le=20)],
 ) -> FileResponse:
     """The photo's bytes as uploaded, with its checked content type."""
+    _report(conn, who, report_id)
     path, content_type = reports.photo_file(conn, report_id, n, request.app.state.settings.data_dir)
     return FileResponse(path, media_type=content_type)
 
@@ -189,6 +201,7 @@ def photo(
 @router.post("/{report_id}/verify", summary="核实灾情 Verify a field report")
 def verify(conn: Connection, who: Verifier, report_id: ReportId, body: VerifyInput):
     """Mark the report verified (已核实) or false (不实), with an optional note."""
+    _report(conn, who, report_id)
     row = reports.verify(conn, report_id, body.status, who.name, body.note)
     conn.commit()
     return feature(row)

@@ -12,9 +12,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from riskmap.api.areas import check_warning, outside, scope, within
 from riskmap.api.auth import Reader
 from riskmap.api.deps import Connection
 from riskmap.api.responses import invalid, point_feature
+from riskmap.api.users import Principal
 from riskmap.geo import resources
 from riskmap.geo.resources import Expertise, ResourceKind, Specialty
 
@@ -29,7 +31,7 @@ _FILTER_KIND = {
 @router.get("/nearest", summary="最近的避难场所、物资仓库或救援队伍 Nearest resources")
 def nearest(
     conn: Connection,
-    _: Reader,
+    who: Reader,
     kind: Annotated[
         ResourceKind,
         Query(description="shelter 避难场所, warehouse 仓库, team 队伍, expert 专家"),
@@ -69,6 +71,7 @@ def nearest(
         if value is not None and _FILTER_KIND[name] != kind:
             raise invalid(name, f"{name} applies to kind {_FILTER_KIND[name]}, not {kind}")
     if warning_id is not None:
+        check_warning(conn, who, warning_id)
         area = resources.warning_area(conn, warning_id)
         origin: dict[str, Any] = {"warning_id": warning_id}
     else:
@@ -83,6 +86,7 @@ def nearest(
         item=item,
         specialties=[specialty] if specialty else None,
         expertise=[expertise] if expertise else None,
+        area_prefix=scope(who),  # only the caller's area's resources
     )
     return {
         "type": "FeatureCollection",
@@ -109,24 +113,35 @@ def _feature(kind: str, row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/experts", summary="专家库 Expert pool")
 def experts(
     conn: Connection,
-    _: Reader,
+    who: Reader,
     expertise: Annotated[Expertise | None, Query(description="specialty")] = None,
     county: Annotated[str | None, Query(pattern=r"^[1-9]\d{5}$", description="GB/T 2260")] = None,
 ) -> dict[str, Any]:
     """Every expert with specialty, employer, title, phone and the admin unit they serve, as
     GeoJSON features placed at that unit's label point (experts have no location of their
     own; ``located`` says so)."""
-    rows = resources.experts(conn, [expertise] if expertise else None, county)
+    rows = resources.experts(conn, [expertise] if expertise else None, _county(conn, who, county))
     return {"type": "FeatureCollection", "features": [_feature("expert", r) for r in rows]}
 
 
 @router.get("/summary", summary="各乡镇应急资源汇总 Resource totals per township")
 def summary(
     conn: Connection,
-    _: Reader,
+    who: Reader,
     by: Annotated[Literal["township"], Query(description="grouping (township)")] = "township",
     county: Annotated[str | None, Query(pattern=r"^[1-9]\d{5}$", description="GB/T 2260")] = None,
 ) -> dict[str, Any]:
     """Per township: relief stock per item, shelter capacity/occupied/free and rescue teams per
     specialty; county-level resources form their own group; ``totals`` sums the groups."""
-    return {"by": by, **resources.summary_by_township(conn, county)}
+    return {"by": by, **resources.summary_by_township(conn, _county(conn, who, county))}
+
+
+def _county(conn: Connection, who: Principal, county: str | None) -> str | None:
+    """The county (or area prefix) to limit a listing to: the one asked for, which must lie
+    in the caller's area (403), else the caller's area."""
+    prefix = scope(who)
+    if county is None:
+        return prefix
+    if not within(prefix, county):
+        raise outside(conn, who, f"county {county}")
+    return county

@@ -12,12 +12,14 @@ Conventions (documented for map clients):
 * ``ETag`` is a hash of the tile bytes; ``If-None-Match`` with it gives ``304``.
   ``Cache-Control`` is ``public`` for the public layers (below), ``private`` for the rest, 60 s.
 * Auth: the warnings, rivers and counties layers and the terrain tiles are public (a public
-  visitor's basemap; terrain is not sensitive). Every other layer (and the rain tiles, legend
-  and periods) needs a viewer token. Map clients cannot easily send a bearer header for tile
-  requests, so tile and TileJSON requests also accept ``?token=…``; a TileJSON requested that
-  way keeps the token in its tile URL template, so a MapLibre source pointed at the TileJSON
-  URL just works. Nothing else in the API accepts tokens in the query string (they end up in
-  logs and histories).
+  visitor's basemap; terrain is not sensitive) and the same for everyone. Every other layer
+  (and the rain tiles, legend and periods) needs a viewer token, and a token bound to an area
+  (a city or county, ``api/areas.py``) gets that area's features only: those tiles are cached
+  per area (the area is part of the cache key), public ones once for all. Map clients cannot
+  easily send a bearer header for tile requests, so tile and TileJSON requests also accept
+  ``?token=…``; a TileJSON requested that way keeps the token in its tile URL template, so a
+  MapLibre source pointed at the TileJSON URL just works. Nothing else in the API accepts tokens
+  in the query string (they end up in logs and histories).
 * No compression here: vector tiles compress well and a reverse proxy (gzip) is the usual place.
 * Terrain tiles (``api/tiles/terrain.py``) are opaque 256-pixel Terrarium PNGs; outside the DEMs
   the nearest DEM edge's height continues flat (no cliff for the hillshade). A MapLibre style
@@ -55,6 +57,7 @@ from psycopg.rows import dict_row
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
+from riskmap.api.areas import scope
 from riskmap.api.auth import Credentials, unauthorised
 from riskmap.api.deps import Connection
 from riskmap.api.tiles import mvt, raster, terrain
@@ -373,7 +376,8 @@ async def _once(app, key: Hashable, start: Callable[[], Awaitable[Any]]) -> Any:
 async def _render(app, cache: TileCache, found: mvt.VectorLayer, key, generation: int) -> bytes:
     if cache.outlines_stale or not cache.active:
         await _once(app, "outlines", partial(run_in_threadpool, _refresh_outlines, app))
-    body = await app.state.tile_batcher.render(found, *key[1:4])
+    area = None if found.public else key[-1]  # see _vector_tile: the area ends the key
+    body = await app.state.tile_batcher.render(found, *key[1:4], area)
     cache.put(key, body, generation)
     return body
 
@@ -438,7 +442,7 @@ async def _vector_tile(request: Request, layer: str, z: str, x: str, y: str, tok
     raw = _bearer_of(request) or token
     if not found.public and raw is None:
         _admit(False, None)
-    key = (found.id, *_xyz(z, x, y))
+    key: tuple = (found.id, *_xyz(z, x, y))
     if found.id in _CLOCK_LAYERS:
         # warnings end by the clock, not only by a write that notifies: cached a minute at most
         key += (int(time.time()) // MAX_AGE,)
@@ -453,6 +457,8 @@ async def _vector_tile(request: Request, layer: str, z: str, x: str, y: str, tok
             principal = await _once(app, ("token", raw), check)
         request.state.user = principal.name
         _admit(False, principal)
+        # a county's tiles are not its city's: area-restricted layers are cached per area
+        key += (scope(principal),)
     body = cache.get(key)
     if body is None:
         generation = cache.generation()  # a render started after a change is a new one

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime
 
+from riskmap.api.areas import check_codes
 from riskmap.api.auth import Reader
 from riskmap.api.deps import Connection
 from riskmap.api.responses import file_names, invalid, point_feature
@@ -31,12 +32,15 @@ _STEP = re.compile(r"^(\d{1,4})([mh]?)$")
 
 def village(
     conn: Connection,
+    who: Reader,
     code: Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit village code")],
 ) -> dict[str, Any]:
-    """The village row (with township and county names); 404 when the code is unknown."""
+    """The village row (with township and county names); 404 when the code is unknown, 403
+    when it lies outside the caller's area of responsibility."""
     row = conn.execute(SQL("villages_profile.sql"), {"code": code}).fetchone()
     if row is None:
         raise NotFoundError(f"no village {code} (未找到该村)")
+    check_codes(conn, who, [code], "village")
     return row
 
 

@@ -1,8 +1,12 @@
-"""Review actions on a warning: issue, reject, edit, escalate, cancel (``/api/warnings/{id}/…``).
+"""Review actions on a warning: issue, reject, edit, escalate, cancel (``/api/warnings/{id}/…``),
+and a warning written at the desk (``POST /api/warnings``).
 
 Each calls one step of :mod:`riskmap.geo.warnings.lifecycle` in one transaction, with the user's
 name and reason in the audit log; a state that does not allow the action is 409 (e.g. cancelling
 a candidate), bad input is 422. Forecasters review; cancelling needs the ``cancel`` permission.
+A user bound to an area (``api/areas.py``) acts only on warnings wholly inside it and issued by
+its bureau or one within it (403 otherwise, naming the area); a city user may write a warning
+over villages of several of its counties, issued by the city bureau.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from riskmap.api.areas import check_codes, check_warning, scope, within
 from riskmap.api.auth import Principal, require
 from riskmap.api.deps import Connection
 from riskmap.api.routers.warnings import WarningId
 from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.warnings import lifecycle
+from riskmap.geo.warnings.lifecycle import manual
 
 router = APIRouter(prefix="/api", tags=["warnings"])
 
@@ -55,7 +61,9 @@ class ActionResult(BaseModel):
 
 
 def _act(conn: Connection, principal: Principal, step, *args, **kw) -> ActionResult:
-    """Run one lifecycle step; an action the warning's state does not allow is 409."""
+    """Run one lifecycle step on warning ``args[0]``: 403 outside the caller's area; an action
+    the warning's state does not allow is 409."""
+    check_warning(conn, principal, args[0], act=True)
     try:
         change = step(conn, *args, actor=principal.name, **kw)
     except InvalidArgumentError as exc:
@@ -112,3 +120,76 @@ def cancel(
 ) -> ActionResult:
     """Withdraw an issued warning: a CAP Cancel (撤销) to everyone it reached."""
     return _act(conn, who, lifecycle.cancel, warning_id, reason=body.reason)
+
+
+Code12 = Annotated[str, Field(pattern=r"^\d{12}$")]
+
+
+class NewWarning(Reason):
+    """A warning written at the desk. English texts default to the Chinese ones."""
+
+    hazard: str = Field(pattern=r"^[a-z][a-z_]{1,39}$", examples=["flash_flood", "rainstorm"])
+    colour: Literal["blue", "yellow", "orange", "red"]
+    village_codes: list[Code12] = Field(min_length=1, max_length=20000)
+    event_zh: str = Field(min_length=1, max_length=200)
+    headline_zh: str = Field(min_length=1, max_length=500)
+    description_zh: str = Field(min_length=1, max_length=10000)
+    instruction_zh: str = Field(min_length=1, max_length=10000)
+    event_en: str = Field("", max_length=200)
+    headline_en: str = Field("", max_length=500)
+    description_en: str = Field("", max_length=10000)
+    instruction_en: str = Field("", max_length=10000)
+    hours: float = Field(6.0, ge=manual.MIN_HOURS, le=720, description="in force this long")
+    category: Literal[manual.CATEGORIES] = "Met"  # type: ignore[valid-type]
+    action: Literal["prepare_evacuation", "evacuate_now"] | None = None
+    issuer: str | None = Field(
+        None,
+        pattern=r"^[1-9]\d{5}$",
+        description="GB/T 2260 code of the issuing bureau (city or county). Default: the"
+        " caller's area; for a caller without one, the villages' county, or their city when"
+        " they lie in several counties of one city",
+    )
+    issue: bool = Field(False, description="publish at once instead of leaving a candidate")
+
+
+def _issuer(principal: Principal, body: NewWarning) -> str:
+    """The issuing bureau: asked for (within the caller's area), the caller's, or the villages'."""
+    prefix = scope(principal)
+    if body.issuer is not None:
+        if not within(prefix, body.issuer):
+            raise HTTPException(
+                403, f"issuer {body.issuer} is not your area {principal.area} or one within it"
+            )
+        return body.issuer
+    if principal.area is not None:
+        return principal.area
+    counties = {c[:6] for c in body.village_codes}
+    if len(counties) == 1:
+        return counties.pop()
+    cities = {c[:4] for c in counties}
+    if len(cities) == 1:
+        return cities.pop() + "00"
+    raise HTTPException(422, "the villages lie in several cities: give issuer")
+
+
+@router.post(
+    "/warnings",
+    response_model=ActionResult,
+    status_code=201,
+    summary="Write a warning at the desk (county- or city-level)",
+    responses={403: {"description": "villages or issuer outside the caller's area"}},
+)
+def create(conn: Connection, body: NewWarning, who: ReviewPrincipal) -> ActionResult:
+    """A candidate (or, with ``issue``, an issued warning) over the given villages, issued by
+    the caller's bureau: a county user's villages must lie in its county; a city user's may lie
+    in several of its counties (a city-level warning; CAP sender and identifier carry the
+    city's code)."""
+    check_codes(conn, who, body.village_codes, "villages")
+    spec = manual.ManualWarning(
+        **body.model_dump(exclude={"reason", "issuer", "issue", "village_codes"}),
+        village_codes=tuple(body.village_codes),
+    )
+    issuer = _issuer(who, body)
+    change = manual.create(conn, spec, issuer, who.name, body.reason, issue=body.issue)
+    conn.commit()
+    return ActionResult(**dataclasses.asdict(change), actor=who.name)

@@ -12,6 +12,8 @@ Who sees what
 - The detail of a never-published warning needs a token (401; 404 when there is no such id).
   The public detail carries the published versions and evidence; the audit trail, the impact
   summary (it holds phone numbers) and the delivery status need a token.
+- A user bound to an area (a city or county, ``api/areas.py``) sees only warnings covering a
+  village of its area: in the list, and 403 for the detail and CAP of any other.
 - CAP XML of any published version is public: it was sent to the public already.
   ``?draft=1`` previews the CAP of the current draft (a candidate, or a pending update) for a
   reviewer (``review`` permission: forecaster, commander, admin; 401 without a token, 403 for
@@ -43,6 +45,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from psycopg.rows import tuple_row
 
+from riskmap.api.areas import check_warning, scope
 from riskmap.api.auth import OptionalPrincipal, require, unauthorised
 from riskmap.api.coverage import coverage
 from riskmap.api.deps import Connection
@@ -202,6 +205,7 @@ def list_warnings(
     known_hazards, known_rules = _known(request, conn) if hazard or rule else (set(), set())
     params = {
         "public": public,
+        "area": scope(principal),
         "statuses": statuses,
         "colours": sorted(colours) or None,
         "hazards": _csv(hazard, known_hazards, "hazard"),
@@ -221,7 +225,7 @@ def _cached_page(request: Request, conn: Connection, public: bool, params: dict)
     """The page from this worker's cache when no warning changed since it was built (304 when
     the client holds it), else built by one SQL statement."""
     stamp = conn.execute(SQL("warnings_stamp.sql")).fetchone()
-    key = (stamp["n"], stamp["xsum"], public, str(request.url))
+    key = (stamp["n"], stamp["xsum"], public, params["area"], str(request.url))
     etag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Authorization"}
     sent = request.headers.get("if-none-match", "")
@@ -295,6 +299,7 @@ def warning_cap(
     or the published ``version`` asked for; 404 while the warning was never published.
 
     ``draft=1``: the preview of the draft awaiting review, for reviewers only."""
+    check_warning(conn, principal, warning_id)
     if draft:
         require("review")(request, principal)  # 401 without a token, 403 for other roles
         if version is not None:
@@ -316,6 +321,7 @@ def get_warning(
     audit trail, impact summary, delivery status (outbox counts per channel and status) and
     coverage (villages reached, acknowledged, not reached, by township)."""
     public = principal is None
+    check_warning(conn, principal, warning_id)
     row = conn.execute(SQL("warnings_get.sql"), {"id": warning_id, "public": public}).fetchone()
     if row is None:
         raise NotFoundError(f"no warning {warning_id}")

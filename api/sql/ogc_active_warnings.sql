@@ -10,6 +10,8 @@ WITH hit AS (
     WHERE w.status = 'issued'
       AND (%(bbox)s::geometry IS NULL OR ST_Intersects(w.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR w.id::text = %(id)s::text)
+      AND (%(area)s::text IS NULL  -- caller's area: a published village in it
+           OR EXISTS (SELECT FROM unnest(v.village_codes) c WHERE c LIKE %(area)s || '%%'))
       AND (%(t1)s::timestamptz IS NULL OR v.effective <= %(t1)s)
       AND (%(t0)s::timestamptz IS NULL OR v.expires >= %(t0)s)
       AND (%(village_code)s::text IS NULL OR v.village_codes @> ARRAY[%(village_code)s::text])

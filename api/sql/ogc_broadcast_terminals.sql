@@ -6,6 +6,7 @@ WITH hit AS (
     FROM broadcast_terminal b
     WHERE (%(bbox)s::geometry IS NULL OR ST_Intersects(b.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR b.id = %(id)s::text)
+      AND (%(area)s::text IS NULL OR b.village_code LIKE %(area)s || '%%')  -- caller's area
       AND (%(township_code)s::text IS NULL OR left(b.village_code, 9) = %(township_code)s::text)
       AND (%(village_code)s::text IS NULL OR b.village_code = %(village_code)s::text)
 ),

@@ -7,6 +7,7 @@ WITH hit AS (
     FROM hazard_point h
     WHERE (%(bbox)s::geometry IS NULL OR ST_Intersects(h.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR h.id = %(id)s::text)
+      AND (%(area)s::text IS NULL OR h.village_code LIKE %(area)s || '%%')  -- caller's area
       AND (%(township_code)s::text IS NULL OR left(h.village_code, 9) = %(township_code)s::text)
       AND (%(village_code)s::text IS NULL OR h.village_code = %(village_code)s::text)
 ),

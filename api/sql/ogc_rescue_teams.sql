@@ -5,6 +5,7 @@ WITH hit AS (
     FROM rescue_team t
     WHERE (%(bbox)s::geometry IS NULL OR ST_Intersects(t.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR t.id = %(id)s::text)
+      AND (%(area)s::text IS NULL OR t.admin_code LIKE %(area)s || '%%')  -- caller's area
       AND (%(township_code)s::text IS NULL OR (length(t.admin_code) >= 9
                                               AND left(t.admin_code, 9) = %(township_code)s::text))
 ),

@@ -5,6 +5,7 @@ WITH hit AS (
     FROM shelter s
     WHERE (%(bbox)s::geometry IS NULL OR ST_Intersects(s.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR s.id = %(id)s::text)
+      AND (%(area)s::text IS NULL OR s.admin_code LIKE %(area)s || '%%')  -- caller's area
       AND (%(township_code)s::text IS NULL OR left(s.admin_code, 9) = %(township_code)s::text)
 ),
 page AS (

@@ -14,6 +14,7 @@ WITH hit AS (
     ) o
     WHERE (%(bbox)s::geometry IS NULL OR ST_Intersects(s.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR s.stcd = %(id)s::text)
+      AND (%(area)s::text IS NULL OR s.addvcd LIKE %(area)s || '%%')  -- caller's area
       AND (o.observed_at IS NULL OR %(t0)s::timestamptz IS NULL OR o.observed_at >= %(t0)s)
       AND (o.observed_at IS NULL OR %(t1)s::timestamptz IS NULL OR o.observed_at <= %(t1)s)
 ),

@@ -6,6 +6,7 @@ WITH hit AS (
     WHERE a.level = 'township'
       AND (%(bbox)s::geometry IS NULL OR ST_Intersects(a.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR a.code = %(id)s::text)
+      AND (%(area)s::text IS NULL OR a.code LIKE %(area)s || '%%')  -- caller's area
 ),
 page AS (
     SELECT code FROM hit ORDER BY code LIMIT %(limit)s OFFSET %(offset)s

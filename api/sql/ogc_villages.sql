@@ -2,12 +2,13 @@
 -- and the highest colour among issued warnings that cover it.
 -- Parameters shared by every ogc_*.sql items query: bbox (EWKT or NULL), t0 / t1 (timestamptz or
 -- NULL; ignored here: villages carry no time), id, township_code, village_code (text or NULL),
--- limit, offset. Returns one row: matched (count of all hits) and features (a JSON array as text).
+-- area (the caller's area prefix, api/areas.py; NULL = all), limit, offset. Returns one row: matched (count of all hits) and features (a JSON array as text).
 WITH hit AS (
     SELECT v.code
     FROM village v
     WHERE (%(bbox)s::geometry IS NULL OR ST_Intersects(v.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR v.code = %(id)s::text)
+      AND (%(area)s::text IS NULL OR v.code LIKE %(area)s || '%%')  -- caller's area
       AND (%(township_code)s::text IS NULL OR v.township_code = %(township_code)s::text)
 ),
 page AS (

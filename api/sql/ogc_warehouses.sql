@@ -5,6 +5,7 @@ WITH hit AS (
     FROM warehouse w
     WHERE (%(bbox)s::geometry IS NULL OR ST_Intersects(w.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR w.id = %(id)s::text)
+      AND (%(area)s::text IS NULL OR w.admin_code LIKE %(area)s || '%%')  -- caller's area
       AND (%(township_code)s::text IS NULL OR (length(w.admin_code) >= 9
                                               AND left(w.admin_code, 9) = %(township_code)s::text))
 ),

@@ -2,6 +2,7 @@
 -- ST_PointOnSurface of the outline) with code, name and level. Maps label these points, not the
 -- outlines: an outline cut into several tiles was labelled once per piece (a township's name
 -- repeated three or four times on screen).
+-- area: the caller's area prefix (api/areas.py; NULL = all): its features only.
 -- Batched (api/tiles/batch.py): one statement renders every tile of the parameter arrays zs, xs,
 -- ys (cuts: pre-cut outlines wanted), one row (i, tile) per tile in their order, so tiles that
 -- wait together cost one round trip.
@@ -22,5 +23,6 @@ CROSS JOIN LATERAL (
     )
     SELECT ST_AsMVT(f, 'admin-labels', %(extent)s, 'geom' ORDER BY f.code) AS tile
     FROM features f WHERE f.geom IS NOT NULL  -- ORDER BY: stable bytes, stable ETag
+      AND (%(area)s::text IS NULL OR f.code LIKE %(area)s || '%%')
 ) t
 ORDER BY q.i;

@@ -1,6 +1,7 @@
 -- Vector tile layer "hazard-points": geohazard points (隐患点) with kind, scale and the people
 -- they threaten. Searched in EPSG:4326 through the geometry index (the envelope's box in degrees
 -- covers the Mercator envelope exactly).
+-- area: the caller's area prefix (api/areas.py; NULL = all): its features only.
 -- Batched (api/tiles/batch.py): one statement renders every tile of the parameter arrays zs, xs,
 -- ys (cuts: pre-cut outlines wanted), one row (i, tile) per tile in their order, so tiles that
 -- wait together cost one round trip.
@@ -20,5 +21,6 @@ CROSS JOIN LATERAL (
     )
     SELECT ST_AsMVT(f, 'hazard-points', %(extent)s, 'geom' ORDER BY f.id) AS tile
     FROM features f WHERE f.geom IS NOT NULL  -- ORDER BY: stable bytes, stable ETag
+      AND (%(area)s::text IS NULL OR f.village_code LIKE %(area)s || '%%')
 ) t
 ORDER BY q.i;

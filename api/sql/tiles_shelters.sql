@@ -1,4 +1,5 @@
 -- Vector tile layer "shelters": emergency shelters (避难场所) with kind, capacity and occupancy.
+-- area: the caller's area prefix (api/areas.py; NULL = all): its features only.
 -- Batched (api/tiles/batch.py): one statement renders every tile of the parameter arrays zs, xs,
 -- ys (cuts: pre-cut outlines wanted), one row (i, tile) per tile in their order, so tiles that
 -- wait together cost one round trip.
@@ -18,5 +19,6 @@ CROSS JOIN LATERAL (
     )
     SELECT ST_AsMVT(f, 'shelters', %(extent)s, 'geom' ORDER BY f.id) AS tile
     FROM features f WHERE f.geom IS NOT NULL  -- ORDER BY: stable bytes, stable ETag
+      AND (%(area)s::text IS NULL OR f.admin_code LIKE %(area)s || '%%')
 ) t
 ORDER BY q.i;

@@ -1,6 +1,7 @@
 -- Vector tile layer "townships": outline, code, name and kind. Outlines come pre-cut for this
 -- tile (tile_cut, 0024) at zooms 4–14, clipped here from the band's pre-simplified
 -- outline (0019) otherwise; both give the same bytes.
+-- area: the caller's area prefix (api/areas.py; NULL = all): its features only.
 -- Batched (api/tiles/batch.py): one statement renders every tile of the parameter arrays zs, xs,
 -- ys (cuts: pre-cut outlines wanted), one row (i, tile) per tile in their order, so tiles that
 -- wait together cost one round trip.
@@ -25,5 +26,6 @@ CROSS JOIN LATERAL (
     )
     SELECT ST_AsMVT(f, 'townships', %(extent)s, 'geom' ORDER BY f.code) AS tile
     FROM features f WHERE f.geom IS NOT NULL  -- ORDER BY: stable bytes, stable ETag
+      AND (%(area)s::text IS NULL OR f.code LIKE %(area)s || '%%')
 ) t
 ORDER BY q.i;

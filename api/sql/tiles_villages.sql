@@ -3,6 +3,7 @@
 -- the village (absent when none). Outlines come pre-cut for this tile (tile_cut, 0024) at zooms
 -- 4–14 and are clipped here from the band's pre-simplified outline (0019) otherwise;
 -- both give the same bytes.
+-- area: the caller's area prefix (api/areas.py; NULL = all): its features only.
 -- Batched (api/tiles/batch.py): one statement renders every tile of the parameter arrays zs, xs,
 -- ys (cuts: pre-cut outlines wanted), one row (i, tile) per tile in their order, so tiles that
 -- wait together cost one round trip.
@@ -48,5 +49,6 @@ CROSS JOIN LATERAL (
     )
     SELECT ST_AsMVT(f, 'villages', %(extent)s, 'geom' ORDER BY f.code) AS tile
     FROM features f  -- ORDER BY: stable bytes, stable ETag
+    WHERE (%(area)s::text IS NULL OR f.code LIKE %(area)s || '%%')
 ) t
 ORDER BY q.i;

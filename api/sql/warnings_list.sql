@@ -1,7 +1,8 @@
 -- Warnings as one GeoJSON FeatureCollection page, built in PostGIS (no per-row Python work).
 -- public: show each warning's published version (and only warnings ever published); otherwise
--- the current version (drafts included). A NULL filter means "any". The geometry is the
--- version's area (the warning's area unless a pending draft changed it), simplified for maps.
+-- the current version (drafts included). A NULL filter means "any"; area is the caller's area
+-- prefix (api/areas.py). The geometry is the version's area (the warning's area unless a
+-- pending draft changed it), simplified for maps.
 --
 -- Time has one source of truth: warning.expires_at, which the database derives from the
 -- <expires> of the version in force (migration 0026). A warning is in force from valid_from
@@ -23,6 +24,9 @@ WITH hit AS (
                %(start)s::timestamptz IS NOT NULL OR %(end)s::timestamptz IS NOT NULL AS timed
     ) t
     WHERE (NOT %(public)s OR w.published_version IS NOT NULL)
+      -- the caller's area of responsibility (api/areas.py): a warning covering one of its villages
+      AND (%(area)s::text IS NULL
+           OR EXISTS (SELECT FROM unnest(w.village_codes) c WHERE c LIKE %(area)s || '%%'))
       AND (%(statuses)s::text[] IS NULL OR t.status = ANY(%(statuses)s::text[])
            OR (t.timed AND w.published_version IS NOT NULL
                AND 'issued' = ANY(%(statuses)s::text[])))

@@ -24,6 +24,8 @@ from riskmap.api.tiles import mvt
 
 MAX_BATCH = 16  # tiles per statement: every tile of a batch waits for the whole batch
 HEAVY_ZOOM = 10  # tiles at this zoom and below hold much of a county (z8: ~10 ms): alone
+Source = tuple[mvt.VectorLayer, str | None]  # a layer and the area prefix it is drawn for
+Waiting = tuple[Source, mvt.Tile, asyncio.Future]
 
 
 class TileBatcher:
@@ -31,7 +33,7 @@ class TileBatcher:
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
-        self._waiting: deque[tuple[mvt.VectorLayer, mvt.Tile, asyncio.Future]] = deque()
+        self._waiting: deque[Waiting] = deque()
         self._draining = 0
         self._tasks: set[asyncio.Task] = set()
         self.statements = 0  # sent so far, and the most tiles one of them carried
@@ -42,10 +44,12 @@ class TileBatcher:
         """Nothing waiting, nothing being sent."""
         return not self._waiting and not self._draining
 
-    async def render(self, layer: mvt.VectorLayer, z: int, x: int, y: int) -> bytes:
-        """The tile's bytes, rendered in the next batch."""
+    async def render(
+        self, layer: mvt.VectorLayer, z: int, x: int, y: int, area: str | None = None
+    ) -> bytes:
+        """The tile's bytes (of the features in ``area``, api/areas.py), in the next batch."""
         fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._waiting.append((layer, (z, x, y), fut))
+        self._waiting.append(((layer, area), (z, x, y), fut))
         self._spawn()
         return await fut
 
@@ -58,19 +62,20 @@ class TileBatcher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _next_batch(self) -> tuple[mvt.VectorLayer, list[mvt.Tile], list[asyncio.Future]]:
-        """The oldest waiting tile and up to MAX_BATCH − 1 more of its layer, in order; a
-        low-zoom tile goes alone (it costs as much as a whole batch of others, which would wait
-        for it) and only with other low-zoom tiles."""
+    def _next_batch(self) -> tuple[Source, list[mvt.Tile], list[asyncio.Future]]:
+        """The oldest waiting tile and up to MAX_BATCH − 1 more of its layer and area, in order;
+        a low-zoom tile goes alone (it costs as much as a whole batch of others, which would
+        wait for it) and only with other low-zoom tiles."""
         layer, (z, _, _), _ = self._waiting[0]
         heavy = z <= HEAVY_ZOOM
         size = 1 if heavy else MAX_BATCH
         tiles: list[mvt.Tile] = []
         futures: list[asyncio.Future] = []
-        skipped: list[tuple[mvt.VectorLayer, mvt.Tile, asyncio.Future]] = []
+        skipped: list[Waiting] = []
         while self._waiting and len(tiles) < size:
             item = self._waiting.popleft()
-            if item[0] is layer and (item[1][0] <= HEAVY_ZOOM) == heavy:
+            same = item[0][0] is layer[0] and item[0][1] == layer[1]
+            if same and (item[1][0] <= HEAVY_ZOOM) == heavy:
                 if not item[2].done():  # a request that went away needs no tile
                     tiles.append(item[1])
                     futures.append(item[2])
@@ -83,13 +88,13 @@ class TileBatcher:
         try:
             async with self.pool.connection() as conn:
                 while self._waiting:
-                    layer, tiles, futures = self._next_batch()
+                    (layer, area), tiles, futures = self._next_batch()
                     if not tiles:
                         continue
                     self.statements += 1
                     self.largest_batch = max(self.largest_batch, len(tiles))
                     try:
-                        bodies: list[Any] = await mvt.render_many_async(conn, layer, tiles)
+                        bodies: list[Any] = await mvt.render_many_async(conn, layer, tiles, area)
                     except Exception as exc:  # this batch's requests report it
                         for fut in futures:
                             if not fut.done():

@@ -9,7 +9,9 @@ hundred river lines). Only the attributes a map style needs travel in the tiles;
 APIs carry the rest.
 
 The basemap layers (rivers, counties) are public, like the warnings: a public visitor's map
-needs them. Freshness: a change to admin_unit empties the workers' tile caches ('outlines'
+needs them; the others take the caller's area prefix (``area``, api/areas.py) and draw only that
+area's features, so a county user's tiles differ from a city user's (the tile cache keys them
+by area). Freshness: a change to admin_unit empties the workers' tile caches ('outlines'
 notification, 0019); the river table has no notification of its own, and today changes only in
 a dataset (re)load, which rewrites admin_unit in the same transaction.
 """
@@ -221,9 +223,13 @@ def ensure_fresh(conn: psycopg.Connection, state: Any) -> None:
 Tile = tuple[int, int, int]  # z, x, y
 
 
-def params(tiles: Sequence[Tile], *, pre_cut: bool = True) -> dict[str, Any]:
-    """The parameters of one batched tile statement (``pre_cut=False``: clip outlines live)."""
+def params(
+    tiles: Sequence[Tile], *, pre_cut: bool = True, area: str | None = None
+) -> dict[str, Any]:
+    """The parameters of one batched tile statement (``pre_cut=False``: clip outlines live;
+    ``area``: only the features of that area prefix, api/areas.py; public layers ignore it)."""
     return {
+        "area": area,
         "zs": [z for z, _, _ in tiles],
         "xs": [x for _, x, _ in tiles],
         "ys": [y for _, _, y in tiles],
@@ -241,26 +247,41 @@ def _bodies(rows: Sequence[Sequence[Any]], n: int) -> list[bytes]:
 
 
 def render_many(
-    conn: psycopg.Connection, layer: VectorLayer, tiles: Sequence[Tile], *, pre_cut: bool = True
+    conn: psycopg.Connection,
+    layer: VectorLayer,
+    tiles: Sequence[Tile],
+    *,
+    pre_cut: bool = True,
+    area: str | None = None,
 ) -> list[bytes]:
     """Each tile's bytes, in order (empty when no feature reaches it). Binary results: tiles
     arrive as raw bytes, not as hex text twice their size."""
-    cur = conn.execute(layer.sql, params(tiles, pre_cut=pre_cut), binary=True)
+    cur = conn.execute(layer.sql, params(tiles, pre_cut=pre_cut, area=area), binary=True)
     return _bodies(cur.fetchall(), len(tiles))
 
 
 def render(
-    conn: psycopg.Connection, layer: VectorLayer, z: int, x: int, y: int, *, pre_cut: bool = True
+    conn: psycopg.Connection,
+    layer: VectorLayer,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    pre_cut: bool = True,
+    area: str | None = None,
 ) -> bytes:
     """One tile's bytes (empty when no feature reaches it)."""
-    return render_many(conn, layer, [(z, x, y)], pre_cut=pre_cut)[0]
+    return render_many(conn, layer, [(z, x, y)], pre_cut=pre_cut, area=area)[0]
 
 
 async def render_many_async(
-    conn: psycopg.AsyncConnection, layer: VectorLayer, tiles: Sequence[Tile]
+    conn: psycopg.AsyncConnection,
+    layer: VectorLayer,
+    tiles: Sequence[Tile],
+    area: str | None = None,
 ) -> list[bytes]:
     """:func:`render_many` on an autocommit async connection (api/tiles/batch.py)."""
-    cur = await conn.execute(layer.sql, params(tiles), binary=True)
+    cur = await conn.execute(layer.sql, params(tiles, area=area), binary=True)
     return _bodies(await cur.fetchall(), len(tiles))
 
 

@@ -15,6 +15,7 @@ WHERE (%(id)s::bigint IS NULL OR r.id = %(id)s::bigint)
   AND (%(status)s::text[] IS NULL OR r.status = ANY(%(status)s::text[]))
   AND (%(kind)s::text[] IS NULL OR r.kind = ANY(%(kind)s::text[]))
   AND (%(village_code)s::text IS NULL OR r.village_code = %(village_code)s::text)
+  AND (%(area)s::text IS NULL OR r.village_code LIKE %(area)s || '%%')  -- area of responsibility
   AND (%(township_code)s::text IS NULL OR v.township_code = %(township_code)s::text)
   AND (%(since)s::timestamptz IS NULL OR r.observed_at >= %(since)s::timestamptz)
   AND (%(until)s::timestamptz IS NULL OR r.observed_at <= %(until)s::timestamptz)

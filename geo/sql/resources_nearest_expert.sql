@@ -12,6 +12,7 @@ FROM expert e
 JOIN person p ON p.id = e.person_id
 JOIN admin_unit u ON u.code = p.admin_code
 CROSS JOIN area
-WHERE %(specialties)s::text[] IS NULL OR e.specialty = ANY(%(specialties)s::text[])
+WHERE (%(specialties)s::text[] IS NULL OR e.specialty = ANY(%(specialties)s::text[]))
+  AND (%(area_prefix)s::text IS NULL OR u.code LIKE %(area_prefix)s || '%%')  -- an area of responsibility
 ORDER BY distance_m, e.person_id
 LIMIT %(k)s;

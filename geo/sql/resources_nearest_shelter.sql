@@ -7,6 +7,7 @@ cand AS (
     SELECT s.*, s.capacity - s.occupancy AS free
     FROM shelter s, area
     WHERE s.capacity - s.occupancy >= %(min_free)s
+      AND (%(area_prefix)s::text IS NULL OR s.admin_code LIKE %(area_prefix)s || '%%')  -- an area of responsibility
     ORDER BY s.geom <-> area.g
     LIMIT %(pool)s
 )

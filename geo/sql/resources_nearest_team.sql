@@ -3,7 +3,8 @@
 WITH area AS (SELECT ST_GeomFromWKB(%(area)s, 4326) AS g),
 cand AS (
     SELECT t.* FROM rescue_team t, area
-    WHERE %(specialties)s::text[] IS NULL OR t.specialty = ANY(%(specialties)s::text[])
+    WHERE (%(specialties)s::text[] IS NULL OR t.specialty = ANY(%(specialties)s::text[]))
+      AND (%(area_prefix)s::text IS NULL OR t.admin_code LIKE %(area_prefix)s || '%%')  -- an area of responsibility
     ORDER BY t.geom <-> area.g
     LIMIT %(pool)s
 )

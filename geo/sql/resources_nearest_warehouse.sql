@@ -13,8 +13,9 @@ matched AS (
 cand AS (
     SELECT w.*
     FROM warehouse w, area
-    WHERE (%(items)s::text[] IS NULL AND %(item)s::text IS NULL)
-       OR EXISTS (SELECT 1 FROM matched m WHERE m.warehouse_id = w.id)
+    WHERE ((%(items)s::text[] IS NULL AND %(item)s::text IS NULL)
+           OR EXISTS (SELECT 1 FROM matched m WHERE m.warehouse_id = w.id))
+      AND (%(area_prefix)s::text IS NULL OR w.admin_code LIKE %(area_prefix)s || '%%')  -- an area of responsibility
     ORDER BY w.geom <-> area.g
     LIMIT %(pool)s
 ),

@@ -1,14 +1,15 @@
 -- Relief stock (per item), shelter capacity, rescue teams and experts per township (an expert
 -- counts where they serve, person.admin_code; experts have no location). A resource belongs
 -- to the township of its admin unit (a village's parent); county-level resources form their
--- own group, keyed by the county code. %(county)s (GB/T 2260, NULL = every county) limits it.
+-- own group, keyed by the county code. %(county)s (a GB/T 2260 county code, or the code prefix
+-- of an area of responsibility such as a city's 4 digits; NULL = every county) limits it.
 WITH unit AS (
     SELECT u.code,
            CASE u.level WHEN 'village' THEN u.parent_code ELSE u.code END AS grp,
            CASE u.level WHEN 'county' THEN 'county' ELSE 'township' END AS grp_level
     FROM admin_unit u
     WHERE u.level IN ('county', 'township', 'village')
-      AND (%(county)s::text IS NULL OR u.gb2260 = %(county)s::text)
+      AND (%(county)s::text IS NULL OR u.gb2260 LIKE %(county)s || '%%')
 ),
 stock_g AS (
     SELECT un.grp, s.item, s.item_name, s.unit, sum(s.quantity) AS quantity,

@@ -97,7 +97,8 @@ def render_cap(
             if row is None:
                 which = f"version {version}" if version is not None else "published version"
                 raise NotFoundError(f"warning {warning_id} has no {which}")
-        area = cur.execute(SQL("cap_area.sql"), {"villages": row["village_codes"]}).fetchone()
+        params = {"villages": row["village_codes"], "issuer": row["issuer_code"]}
+        area = cur.execute(SQL("cap_area.sql"), params).fetchone()
     if area is None or not area["outlines"]:
         raise NotFoundError(f"warning {warning_id}: none of its villages exist any more")
     return to_bytes(build_alert(row, area))
@@ -111,10 +112,10 @@ def _as_preview(row: dict[str, Any], now: datetime) -> dict[str, Any]:
             row["earlier"] or [], row["earlier_sent"] or [], strict=True
         )
     ]
-    county = row["village_codes"][0][:6]
+    issuer = row["issuer_code"] or row["village_codes"][0][:6]  # a city's or a county's
     return row | {
         "cap_identifier": f"{DRAFT_IDENTIFIER}-{row['warning_id']}-{row['version']}",
-        "cap_sender": cap.sender_address(county),
+        "cap_sender": cap.sender_address(issuer),
         "cap_sent": now,
         "cap_status": "Draft",
         "references_text": cap.references(earlier) if row["msg_type"] != "Alert" else None,

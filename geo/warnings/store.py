@@ -46,6 +46,26 @@ def county_of(conn: psycopg.Connection, villages: list[str]) -> tuple[str, str]:
     return counties.pop()
 
 
+def issuer_of(conn: psycopg.Connection, warning: Row, villages: list[str]) -> tuple[str, str]:
+    """GB/T 2260 code and name of the bureau issuing a warning: its ``issuer_code`` (a city or
+    county, whose area must hold every village), else the one county its villages lie in."""
+    issuer = warning.get("issuer_code")
+    if issuer is None:
+        return county_of(conn, villages)
+    rows = _run(conn, "villages.sql", {"villages": villages}).fetchall()
+    missing = sorted(set(villages) - {r["code"] for r in rows})
+    if missing:
+        raise DataError(f"unknown village codes: {', '.join(missing[:10])}")
+    prefix = issuer[:4] if issuer.endswith("00") else issuer
+    outside = sorted(r["code"] for r in rows if not r["code"].startswith(prefix))
+    if outside:
+        raise DataError(f"villages outside the issuer {issuer}: {', '.join(outside[:10])}")
+    row = _run(conn, "unit_name.sql", {"code": issuer}).fetchone()
+    if row is None:
+        raise DataError(f"unknown issuer {issuer}: no city or county with that code is loaded")
+    return issuer, row["name"]
+
+
 def lock_rule(conn: psycopg.Connection, rule_id: str, hazard: str) -> None:
     """Serialise lifecycle runs of one rule so two runners cannot open twin warnings."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"warning:{rule_id}/{hazard}",))
@@ -133,7 +153,9 @@ def upstream_conflicts(
 
 
 def insert_warning(conn: psycopg.Connection, params: dict[str, Any]) -> int:
-    """Insert a candidate warning (its geometry the union of its villages); returns its id."""
+    """Insert a candidate warning (its geometry the union of its villages); returns its id.
+    ``issuer_code`` (optional): the issuing city or county bureau (NULL: its villages' county)."""
+    params = {"issuer_code": None} | params
     return _run(conn, "insert_warning.sql", params).fetchone()["id"]
 
 

@@ -62,9 +62,15 @@ def test_the_demo_companions_deliver_a_new_warning(world) -> None:
             ds.wait_until(heard, 60, "every village heard it", every=0.5)
             gateway = f"http://127.0.0.1:{demo_delivery.SMS_PORT}/sms/log"
             auth = {"Authorization": f"Bearer {demo_delivery.SMS_KEY}"}
-            texted = ds.wait_until(
-                lambda: httpx.get(gateway, headers=auth, timeout=5).json(), 30, "SMS"
-            )
+            phones = _sms_targets(url, wid)  # written at publish, before any sending
+            assert phones
+
+            def texted() -> set[str]:
+                got = {m["to"] for m in httpx.get(gateway, headers=auth, timeout=5).json()}
+                return got if got >= phones else set()
+
+            # the dispatcher sends in batches: wait for every text, not just the first
+            sent = ds.wait_until(texted, 60, "every SMS", every=0.5)
             for name, proc in children.procs:
                 assert proc.poll() is None, f"{name} died: see {tmp / 'logs' / (name + '.log')}"
         finally:
@@ -78,14 +84,16 @@ def test_the_demo_companions_deliver_a_new_warning(world) -> None:
                 (wid,),
             ).fetchall()
         )
-        phones = {
-            r[0]
-            for r in c.execute(
-                "SELECT target FROM outbox WHERE warning_id = %s AND channel = 'sms'", (wid,)
-            ).fetchall()
-        }
     assert sum(protocols.values()) == len(codes) and protocols.get("mqtt", 0) >= 1
-    assert {m["to"] for m in texted} == phones
+    assert sent == phones
+
+
+def _sms_targets(url: str, wid: int) -> set[str]:
+    with psycopg.connect(url) as c:
+        rows = c.execute(
+            "SELECT target FROM outbox WHERE warning_id = %s AND channel = 'sms'", (wid,)
+        ).fetchall()
+    return {r[0] for r in rows}
 
 
 def _up(url: str, mqtt: bool = False) -> bool:

@@ -85,7 +85,7 @@ def test_post_json_resolves_the_village_and_notifies(service, point, listener) -
     assert feat["geometry"]["coordinates"] == [round(point[0], 6), round(point[1], 6)]
     assert _event(listener, rid, "received") == {
         "kind": "field_report", "id": rid, "status": "received", "report_kind": "landslide",
-        "village_code": VILLAGE,
+        "village_code": VILLAGE, "counties": [VILLAGE[:6]],  # the area it concerns (0032)
     }  # fmt: skip
     with psycopg.connect(service.db_url) as conn:
         (covers,) = conn.execute(
@@ -224,7 +224,7 @@ def test_verify_by_role_and_notify(service, point, listener) -> None:
     assert props["note"] == "乡镇干部现场核实" and props["verified_at"]
     assert _event(listener, rid, "verified") == {
         "kind": "field_report", "id": rid, "status": "verified", "report_kind": "collapse",
-        "village_code": VILLAGE,
+        "village_code": VILLAGE, "counties": [VILLAGE[:6]],  # the area it concerns (0032)
     }  # fmt: skip
     with psycopg.connect(service.db_url) as conn:
         view = "SELECT verified FROM observed_event WHERE report_id = %s"

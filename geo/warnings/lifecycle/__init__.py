@@ -10,8 +10,9 @@ writes the outbox rows of whatever it publishes.
 
 This package is the lifecycle's one entry point (the review API, benchmarks and tests call
 ``lifecycle.issue``, ``lifecycle.apply_proposals`` …); the work is split by who acts:
-:mod:`.proposals` (a rule fired), :mod:`.review` (a person acted), :mod:`.expiry` (time ran
-out), with the version steps they share in :mod:`.versions`.
+:mod:`.proposals` (a rule fired), :mod:`.review` (a person acted), :mod:`.manual` (a person
+wrote a warning: a county's, or a city bureau's over several of its counties), :mod:`.expiry`
+(time ran out), with the version steps they share in :mod:`.versions`.
 
 Decisions
 ---------

@@ -63,6 +63,7 @@ def apply_proposals(
     check_time(at)
     for p in proposals:
         _check_proposal(p)
+    proposals = [q for p in proposals for q in per_county(p)]
     groups: dict[tuple[str, str], list[Proposal]] = defaultdict(list)
     for p in proposals:
         groups[(p.rule_id, p.hazard)].append(p)
@@ -91,6 +92,17 @@ def apply_proposals(
                 else:
                     changes.append(refire(conn, warning, merged, fired, cover, at, actor))
     return changes
+
+
+def per_county(p: Proposal) -> list[Proposal]:
+    """The proposal split by county: a warning is one county bureau's (its sender, its review
+    queue, its villages), so a rule that fires across a county border — one rain grid over a
+    whole city — opens one warning in each county. A village's county is the first six digits
+    of its code (GB/T 2260; admin_unit checks it)."""
+    counties = sorted({v[:6] for v in p.village_codes})
+    if len(counties) == 1:
+        return [p]
+    return [only_villages(p, [v for v in p.village_codes if v[:6] == c]) for c in counties]
 
 
 def _check_proposal(p: Proposal) -> None:

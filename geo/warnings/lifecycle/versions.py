@@ -159,7 +159,7 @@ def publish_draft(
     w = store.lock_warning(conn, wid)  # re-read: callers may have changed it in this transaction
     draft = store.get_version(conn, wid, version)
     check_fresh(w, draft, at)
-    county, county_name = store.county_of(conn, draft["village_codes"])
+    county, county_name = store.issuer_of(conn, w, draft["village_codes"])
     row = store.publish_version(conn, wid, version, county, at)
     ended = at if status in ("cancelled", "expired") else None
     store.update_warning(

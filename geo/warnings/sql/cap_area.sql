@@ -1,4 +1,5 @@
--- The area of a CAP message: its county, how many townships and villages, the township name
+-- The area of a CAP message: its issuing bureau's unit (%(issuer)s, a city or county; NULL: the
+-- villages' county), how many townships and villages, the township name
 -- when there is one, the outline of each of its villages (WKB) to draw <polygon>s from, and the
 -- outlines of the other villages near it, which the polygons must keep out (cap_polygons.py).
 WITH v AS (
@@ -22,4 +23,4 @@ SELECT c.code AS county_code, c.name AS county_name, c.name_en AS county_name_en
         WHERE o.level = 'village' AND o.geom && near.box
           AND NOT o.code = ANY(%(villages)s::text[])) AS others
 FROM admin_unit c
-WHERE c.code = (SELECT min(gb2260) FROM v);
+WHERE c.code = coalesce(%(issuer)s::text, (SELECT min(gb2260) FROM v));

@@ -3,6 +3,7 @@
 -- assigned before issuing), and sender, identifier and sent of every published version, oldest
 -- first, for the references an update would carry.
 SELECT w.id AS warning_id, w.hazard, w.rule_id, w.rule_version, w.cap_status, w.status,
+       w.issuer_code,
        v.version, NULL::text AS cap_identifier, NULL::text AS cap_sender,
        NULL::timestamptz AS cap_sent, v.msg_type, v.colour, v.action, v.village_codes,
        v.event_zh, v.event_en, v.headline_zh, v.headline_en, v.description_zh,
