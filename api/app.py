@@ -21,10 +21,12 @@ from riskmap.api.routers import (
     broadcasts,
     cap_feed,
     datasets,
+    duty,
     health,
     me,
     ogc,
     resources,
+    responses,
     session,
     sms_receipts,
     summary,
@@ -52,7 +54,9 @@ OPENAPI_TAGS = [
     {"name": "resources", "description": "应急资源 — shelters, warehouses, rescue teams"},
     {"name": "villages", "description": "行政村 — villages, their risk and rain"},
     {"name": "field reports", "description": "现场报告 — reports from the field and their review"},
+    {"name": "responses", "description": "应急响应 — responses under the plans, tasks, timeline"},
     {"name": "metadata", "description": "数据来源 — datasets and their provenance"},
+    {"name": "duty", "description": "值班值守 — who is on duty, hand-over notes, duty report"},
     {"name": "auth", "description": "用户与令牌 — signing in, the caller behind a bearer token"},
     {"name": "operations", "description": "运维 — health and Prometheus metrics"},
     {"name": "OGC API – Features", "description": "OGC API – Features collections and items"},
@@ -166,5 +170,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(broadcasts.router)
     app.include_router(broadcast_audio.router)
     app.include_router(sms_receipts.router)
+    app.include_router(responses.router)
+    app.include_router(duty.router)
     add_web(app, settings)  # last: the pages and their files come after every API route
     return app

@@ -27,7 +27,9 @@ from riskmap.geo.db.sqlfiles import SqlFiles
 
 SQL = SqlFiles("riskmap.api.sql")
 #: live-event kinds about area data: an area-bound client gets them only for its area
-AREA_EVENT_KINDS = frozenset({"warning", "delivery", "coverage", "field_report", "operator_alert"})
+AREA_EVENT_KINDS = frozenset(
+    {"warning", "delivery", "coverage", "field_report", "operator_alert", "response"}
+)
 
 
 def prefix_of(code: str | None) -> str | None:

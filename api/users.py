@@ -28,8 +28,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "report": frozenset({"reporter", "forecaster", "commander", "admin"}),
     "review": frozenset({"forecaster", "commander", "admin"}),  # approve, edit, reject, escalate
     "cancel": frozenset({"commander", "admin"}),
+    # emergency responses: start, raise, lower, end; accept or dismiss the plans' proposals
+    "respond": frozenset({"commander", "admin"}),
+    "task": frozenset({"reporter", "forecaster", "commander", "admin"}),  # ack / finish tasks
     "verify": frozenset({"forecaster", "commander", "admin"}),  # mark field reports
     "ack": frozenset({"integration", "admin"}),  # delivery acknowledgements, machine feeds
+    "duty": frozenset({"forecaster", "commander", "admin"}),  # hand-over notes (交接班记录)
     "admin": frozenset({"admin"}),
 }
 TOKEN_PREFIX = "rm_"

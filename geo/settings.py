@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         default=None,
         description="site rule files (YAML); they add to or override the built-in ones",
     )
+    plans_dir: Path | None = Field(
+        default=None,
+        description="site emergency plans (YAML); a plan with a built-in plan's id replaces it",
+    )
     db_name: str = "riskmap"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -209,6 +213,10 @@ class Settings(BaseSettings):
     @property
     def rule_dirs(self) -> list[Path]:
         return [self.rules_dir] if self.rules_dir else []
+
+    @property
+    def plan_dirs(self) -> list[Path]:
+        return [self.plans_dir] if self.plans_dir else []
 
     def cluster(self) -> EmbeddedCluster:
         """The embedded cluster these settings describe (meaningful only when `embedded`)."""

@@ -4,6 +4,8 @@
 # - Chromium, a CJK font and libatomic1 for the browser tests (tests/web; Playwright for Python
 #   drives Debian's Chromium, never a browser download);
 # - espeak-ng and mosquitto for warning delivery (api/audio, api/dispatch);
+# - Pango for the duty report's PDF (WeasyPrint, geo/duty/render.py), whose Chinese text is set
+#   in the same CJK font (fonts-noto-cjk: Noto Sans CJK SC);
 # - Node.js + npm to build the web pages (web/), when missing or older than web/package.json's
 #   "engines" asks for. A new enough node already on the PATH (nodesource, nvm, …) is used as it
 #   is; otherwise Debian's own: Debian 12 has Node 18 with npm 9, which build the pages.
@@ -19,6 +21,9 @@ packages+=(fonts-dejavu-core)
 packages+=(libatomic1)
 # village broadcast audio: the Mandarin voice of /api/broadcasts/{id}/audio.wav|mp3
 packages+=(espeak-ng)
+# the daily duty report's PDF: WeasyPrint draws text with Pango (>= 1.44) through fontconfig
+# and subsets the embedded fonts with HarfBuzz
+packages+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 # the MQTT broker of the delivery tests and the demo (api/dispatch/broker.py starts its own
 # process with its own config on a port of its own; Debian's system service is never used)
 packages+=(mosquitto)

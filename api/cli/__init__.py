@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from riskmap.api.cli import data, db, dispatch, ingest, risk, rules, users
+from riskmap.api.cli import data, db, dispatch, duty, ingest, plans, risk, rules, users
 from riskmap.api.cli.common import console
 from riskmap.api.cli.demo import demo
 from riskmap.api.cli.receiver import receiver
@@ -29,9 +29,11 @@ app.add_typer(data.app, name="data")
 app.add_typer(risk.app, name="risk")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(rules.app, name="rules")
+app.add_typer(plans.app, name="plans")
 app.add_typer(users.app, name="users")
 app.add_typer(dispatch.app, name="dispatch")
 app.add_typer(dispatch.terminals, name="terminals")
+app.add_typer(duty.app, name="duty")
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("receiver")(receiver)

@@ -147,6 +147,8 @@ def _zoned(text: str, option: str) -> datetime:
 DEMO_ACCOUNTS = (
     ("demo-forecaster", "forecaster", "演示预报员", "mayang-demo-2026"),
     ("demo-viewer", "viewer", "演示只读用户", "mayang-viewer-2026"),
+    # starts the storm's flood-control response (geo/responses/demo.py: DEMO_COMMANDER)
+    ("demo-commander", "commander", "演示指挥长", "mayang-command-2026"),
 )
 
 
@@ -163,11 +165,12 @@ def demo_token(url: str, console_url: str = "http://127.0.0.1:8000/") -> None:
             add_user(conn, name, role, display_name=display_name)
             set_password(conn, name, password)
         token = new_token(conn, "demo-forecaster", label="make demo")
-    (forecaster, _, _, forecaster_pw), (viewer, _, _, viewer_pw) = DEMO_ACCOUNTS
+    (forecaster, _, _, forecaster_pw), (viewer, _, _, viewer_pw), commander = DEMO_ACCOUNTS
     out.print(
         f"控制台 console: {console_url}\n"
         f"  预报员 forecaster: {forecaster} / {forecaster_pw}\n"
         f"  只读 viewer: {viewer} / {viewer_pw}\n"
+        f"  指挥长 commander (应急响应): {commander[0]} / {commander[3]}\n"
         "演示预报员令牌 demo forecaster token (review actions; `riskmap users` manages accounts):\n"
         f"  export RISKMAP_TOKEN={token}\n"
         f'  curl -H "Authorization: Bearer $RISKMAP_TOKEN" {console_url}api/me',

@@ -17,6 +17,8 @@ from riskmap.geo.db.sqlfiles import load_sql
 from riskmap.geo.demo.county import DemoCounty, generate
 from riskmap.geo.demo.load import load, loaded_counts
 from riskmap.geo.demo.scenario import DEFAULT_START, write_storm
+from riskmap.geo.plans import load_plans
+from riskmap.geo.responses.demo import start_demo_responses
 from riskmap.geo.settings import PROJECT_ROOT, Settings
 from riskmap.geo.vocabulary import BEIJING
 from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
@@ -301,7 +303,8 @@ def storm_timeline(
     task = bar.add_task("running the rules through the storm", total=len(hours))
     rows = []
     for at in hours:
-        result = run_cycle(conn, at, settings.rule_dirs)
+        result = run_cycle(conn, at, settings.rule_dirs, settings.plan_dirs)
+        start_demo_responses(conn, load_plans(settings.plan_dirs), at)  # the demo commander
         conn.commit()
         open_by_colour: dict[str, int] = {}
         for _status, colour, n in conn.execute(

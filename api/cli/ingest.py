@@ -120,7 +120,7 @@ def _rules_now(s):
 
     def after(loaded) -> None:
         with psycopg.connect(url) as conn:
-            result = run_cycle(conn, datetime.now(UTC), s.rule_dirs)
+            result = run_cycle(conn, datetime.now(UTC), s.rule_dirs, s.plan_dirs)
             conn.commit()
         issued = sum(1 for c in result.changes if c.published)
         out.print(

@@ -52,7 +52,7 @@ def run(
     s = settings()
     when = _parse_time(at)
     with psycopg.connect(database_url(s)) as conn:
-        result = run_cycle(conn, when, s.rule_dirs)
+        result = run_cycle(conn, when, s.rule_dirs, s.plan_dirs)
     out.print(f"rules at {when.isoformat()}: {len(result.proposals)} proposal(s)")
     for p in result.proposals:
         out.print(f"  {p.rule_id} v{p.rule_version} {p.colour}: {len(p.village_codes)} village(s)")

@@ -16,8 +16,8 @@ class Message:
     """
 
     id: int
-    warning_id: int
-    version: int
+    warning_id: int | None  # None: an SMS about a response task (payload kind response_task)
+    version: int | None
     channel: str  # broadcast | sms | mqtt | cap-feed
     target: str  # terminal id, phone or topic
     payload: dict[str, Any]

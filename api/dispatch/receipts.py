@@ -96,7 +96,7 @@ def record_receipt(conn: psycopg.Connection, receipt: Mapping[str, Any]) -> dict
         raise NotFoundError(f"no SMS message with reference {r['key'][:120]!r}")
     stored = SQL.one(conn, "receipt_insert.sql", {**r, "outbox_id": row["id"]})
     settled = apply_receipts(conn, [row["id"]])
-    if settled:  # the wall map's delivery counts change
+    if settled and row["warning_id"] is not None:  # the wall map's delivery counts change
         conn.execute(SQL("coverage_event.sql"), {"warning_ids": [row["warning_id"]]})
     return {
         "recorded": stored is not None,

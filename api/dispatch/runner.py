@@ -236,7 +236,8 @@ class Dispatcher:
             ]
             if texted:  # receipts that came before we recorded the row as sent
                 await receipts.apply_receipts_async(conn, texted)
-        self._coverage_due.update(r["warning_id"] for r in rows)
+        # response-task SMS rows have no warning (migration 0033): no coverage to count
+        self._coverage_due.update(r["warning_id"] for r in rows if r["warning_id"] is not None)
         if time.monotonic() - self._coverage_at >= COVERAGE_EVERY_S:
             await self._emit_coverage(conn)
         self.stats.batches += 1

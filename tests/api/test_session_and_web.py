@@ -149,8 +149,9 @@ def test_passwd_then_sign_in_gives_a_working_token(service, site: str) -> None:
         "forecaster",
         "测试 pw.forecaster",
     )
-    # README: forecasters read, report, review and verify; cancelling is for commanders
-    assert sorted(body["permissions"]) == ["read", "report", "review", "verify"]
+    # README: forecasters read, report, review and verify, write duty hand-over notes and work
+    # response tasks; cancelling is for commanders
+    assert sorted(body["permissions"]) == ["duty", "read", "report", "review", "task", "verify"]
     assert body["token"].startswith("rm_") and len(body["token"]) == 46
     expires = datetime.fromisoformat(body["expires_at"])
     assert abs(expires - (asked + timedelta(hours=12))) < timedelta(minutes=1)

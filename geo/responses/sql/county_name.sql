@@ -1,0 +1,1 @@
+SELECT name FROM admin_unit WHERE code = %(code)s;
