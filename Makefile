@@ -55,7 +55,7 @@ notebooks: setup
 
 bench: setup
 	@bash scripts/ensure-system-packages.sh wrk  # the tiles bench's C load generator
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)  # BENCH="city tiles": only those (python -m bench --list)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -4,6 +4,9 @@ rainfall, each in a throwaway database on the benchmark's server. Target: under 
 The synthetic rain is stored as the grid pipeline stores hourly analyses (migration 0022: one
 array row per hour), so the rules sum it in numpy (geo/rules/rain_arrays.py).
 
+``measure`` times the same on a database already loaded: bench/city.py gives it a whole city
+(12 counties, the storm over one of them).
+
 Beyond 25,000 villages (e.g. ``python -m bench.rules_speed URL 500000``: target under 10 s)
 the generator would take minutes, so a 25,000-village county is generated and its villages are
 cloned in SQL under new townships (dataset ``bench-rules``), with their flash-flood thresholds
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import mkdtemp
@@ -39,6 +42,7 @@ STORM = ROOT / "data" / "scenarios" / "storm-431226"
 AT = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)
 REPEATS = 5
 GENERATED_MAX = 25_000  # larger benches clone a generated county of this size
+Check = Callable[[int, list], str]
 
 CLONE_VILLAGES = [
     """
@@ -125,7 +129,7 @@ def _drop(admin: str, url: str) -> None:
         c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _time(conn: psycopg.Connection) -> Iterator[str]:
+def _time(conn: psycopg.Connection, check: Check | None = None, at: datetime = AT) -> Iterator[str]:
     rules = load_rules([])
     villages = fetch_villages(conn)
     best = {"load": 1e9, "gather": 1e9, "evaluate": 1e9, "total": 1e9}
@@ -133,11 +137,11 @@ def _time(conn: psycopg.Connection) -> Iterator[str]:
         t0 = time.perf_counter()
         rules = load_rules([])
         t1 = time.perf_counter()
-        fetched = gather(conn, AT, [s for r in rules for s in r.rule.inputs.values()], villages)
+        fetched = gather(conn, at, [s for r in rules for s in r.rule.inputs.values()], villages)
         t2 = time.perf_counter()
-        proposals = [p for r in rules for p in evaluate_rule(r, fetched, villages, AT)]
+        proposals = [p for r in rules for p in evaluate_rule(r, fetched, villages, at)]
         t3 = time.perf_counter()
-        run_rules(conn, AT)
+        run_rules(conn, at)
         t4 = time.perf_counter()
         for k, v in zip(best, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             best[k] = min(best[k], v)
@@ -147,7 +151,15 @@ def _time(conn: psycopg.Connection) -> Iterator[str]:
         f" (read rule files {best['load'] * 1000:.0f} ms, gather inputs "
         f"{best['gather'] * 1000:.0f} ms, evaluate + proposals {best['evaluate'] * 1000:.0f} ms);"
         f" {len(proposals)} proposals over {fired:,} village-levels"
+        + (f"; {check(len(villages), proposals)}" if check is not None else "")
     )
+
+
+def measure(db: str, at: datetime, check: Check | None = None) -> Iterator[str]:
+    """Time the rules at ``at`` on a database already loaded (e.g. a whole city: bench/city.py),
+    read only; ``check`` (villages seen, proposals) asserts they did real work and says so."""
+    with psycopg.connect(db) as conn:
+        yield from _time(conn, check, at)
 
 
 def _clone_villages(conn: psycopg.Connection, total: int) -> None:

@@ -8,6 +8,8 @@ the same MVT extent (4096) and buffer (64), and 50 concurrent HTTP/1.1 keep-aliv
 county gets ``BENCH_TILE_VILLAGES`` (default 3,000) villages with their risk maps built, so that
 low-zoom tiles carry real weight and our tiles their real attributes. Both servers are warmed
 first on zoom-15 tiles that are not in the list (connection pools, plans, page cache).
+:func:`measure` runs the same over any loaded counties: bench/city.py gives it a whole city
+(the tile list then covers the city's extent).
 
 Passes:
 
@@ -28,31 +30,28 @@ sizes (ours must stay under 500 KB; our outlines are simplified per zoom band, t
 at full detail).
 
 tipg lives in its own virtualenv (``.venv-bench-tipg``, created on first use with pip) so the
-peer's dependencies never enter riskmap's; the load generator is this module run there too
-(``python -m bench.tiles --load``), so everything above ``run`` imports only the standard
-library (uvloop if the venv has it). tipg refuses socket-only database URLs, so the bench
-cluster listens on a loopback TCP port (``EmbeddedCluster(tcp_port=…)``).
+peer's dependencies never enter riskmap's; the first-render load generator runs there
+(bench/tile_client.py, standard library only; uvloop if the venv has it). tipg refuses
+socket-only database URLs, so the bench cluster listens on a loopback TCP port
+(``EmbeddedCluster(tcp_port=…)``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import random
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import mkdtemp
-from urllib.parse import urlsplit
 
+from bench import tile_client
 from bench.common import free_port, with_db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +64,7 @@ PER_ZOOM_MAX = 600
 CONCURRENCY = 50
 WORKERS = 2
 TIPG_COLLECTION = "public.village"
+TileCheck = Callable[[str, dict[str, str]], str]
 
 
 def ensure_tipg() -> Path:
@@ -81,8 +81,8 @@ def ensure_tipg() -> Path:
     return python
 
 
-def _load_county(url: str, villages: int) -> tuple[float, float, float, float]:
-    """Generate and load the demo county; build its tile outlines; return its bounds."""
+def _load_county(url: str, villages: int) -> None:
+    """Generate and load the demo county with its risk maps."""
     import psycopg
 
     from riskmap.geo.demo.county import generate
@@ -106,12 +106,6 @@ def _load_county(url: str, villages: int) -> tuple[float, float, float, float]:
         conn.commit()
         conn.execute("ANALYZE")
         conn.commit()
-        box = conn.execute(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM"
-            " (SELECT ST_Extent(geom) AS e FROM admin_unit WHERE code = %s) x",
-            [COUNTY],
-        ).fetchone()
-    return tuple(box)
 
 
 def _tile_list(bounds: tuple[float, float, float, float]) -> list:
@@ -186,137 +180,13 @@ def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.
     return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
-_CHUNKED = re.compile(rb"(?i)\r\ntransfer-encoding:\s*chunked")
-
-
-async def _read_body(reader: asyncio.StreamReader, head: bytes) -> bytes:
-    if _CHUNKED.search(head):
-        parts = []
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
-            parts.append(await reader.readexactly(size + 2))
-            if size == 0:
-                return b"".join(parts)[:-2]
-    length = _LENGTH.search(head)
-    return await reader.readexactly(int(length.group(1))) if length else b""
-
-
-async def _hammer(
-    base: str, paths: list[str], headers: dict[str, str]
-) -> tuple[float, list[float], list[int], int]:
-    """Fetch every path with CONCURRENCY keep-alive clients; (seconds, latencies, sizes, errors).
-
-    A bare HTTP/1.1 client on asyncio streams (uvloop when present): the load shares the two
-    cores with both servers, so it must cost far less per request than they do (aiohttp cost
-    about as much as a cached tile)."""
-    host, port = urlsplit(base).hostname, urlsplit(base).port
-    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    tail = f" HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode()
-    todo = iter(paths)
-    latencies: list[float] = []
-    sizes: list[int] = []
-    errors = 0
-
-    async def client() -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            for path in todo:
-                t0 = time.perf_counter()
-                writer.write(b"GET " + path.encode() + tail)
-                head = await reader.readuntil(b"\r\n\r\n")
-                body = await _read_body(reader, head)
-                latencies.append(time.perf_counter() - t0)
-                status = head[9:12]
-                if status == b"200" and body:
-                    sizes.append(len(body))
-                elif status not in (b"200", b"204"):  # 204 / empty 200: an empty tile
-                    errors += 1
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
-    return time.perf_counter() - started, latencies, sizes, errors
-
-
-def _load(
-    python: Path, base: str, paths: list[str], headers: dict[str, str]
-) -> tuple[float, list[float], list[int], int]:
-    """Run :func:`_hammer` in the bench virtualenv's python and read its JSON result."""
-    job = {"base": base, "paths": paths, "headers": headers}
-    proc = subprocess.run(
-        [str(python), "-m", "bench.tiles", "--load"],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"load generator failed: {proc.stderr.strip()[-500:]}")
-    out = json.loads(proc.stdout)
-    return out["seconds"], out["latencies"], out["sizes"], out["errors"]
-
-
-WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
 WRK_SECONDS = 10
 CHANGE_EVERY_S = 2.0
 
 
-def _changes(db: str, every: float, stop) -> None:
-    """Change one village's risk row every ``every`` seconds until ``stop`` is set: a real
-    update, whose notification empties every worker's tile cache (as a rules run does)."""
-    import psycopg
-
-    with psycopg.connect(db, autocommit=True) as conn:
-        while not stop.wait(every):
-            conn.execute(
-                "UPDATE village_risk SET computed_at = now() WHERE (village_code, hazard) ="
-                " (SELECT village_code, hazard FROM village_risk ORDER BY 1, 2 LIMIT 1)"
-            )
-
-
-def _wrk(
-    base: str,
-    paths: list[str],
-    headers: dict[str, str],
-    folder: Path,
-    change_every: tuple[str, float] | None = None,
-    seconds: int = WRK_SECONDS,
-) -> dict:
-    """The list cycled for WRK_SECONDS under wrk (C, epoll): the load generator takes almost
-    no CPU from the two cores the servers share, so its latencies are the servers'. With
-    ``change_every`` (database, seconds) the data change that often meanwhile."""
-    import threading
-
-    wrk = shutil.which("wrk")
-    assert wrk is not None
-    listing = folder / f"paths-{urlsplit(base).port}.txt"
-    listing.write_text("\n".join(paths) + "\n")
-    argv = [wrk, "-t2", f"-c{CONCURRENCY}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
-    for k, v in headers.items():
-        argv += ["-H", f"{k}: {v}"]
-    argv += [base, "--", str(listing), "2"]
-    stop = threading.Event()
-    changer = None
-    if change_every is not None:
-        changer = threading.Thread(target=_changes, args=(*change_every, stop), daemon=True)
-        changer.start()
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    finally:
-        stop.set()
-        if changer is not None:
-            changer.join()
-    lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"wrk failed: {proc.stderr.strip()[-300:]}")
-    out = json.loads(lines[-1])
-    out["rps"] = out["requests"] / (out["duration_us"] / 1e6)
-    return out
+def _wrk(base: str, paths: list[str], headers: dict[str, str], folder: Path, **kw) -> dict:
+    kw.setdefault("seconds", WRK_SECONDS)
+    return tile_client.wrk(base, paths, headers, folder, clients=CONCURRENCY, **kw)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -342,31 +212,55 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
-    """Yield report lines: tile-list size, outline rebuild time, both servers, the ratios."""
+    """The demo county with ``villages`` villages in a database of its own: :func:`measure`."""
     import psycopg
     from psycopg import sql
 
-    from riskmap.api.users import add_user, new_token
     from riskmap.geo.db.migrate import migrate
 
     villages = villages or int(os.environ.get("BENCH_TILE_VILLAGES", "3000"))
-    python = ensure_tipg()
     name = f"bench_tiles_{uuid.uuid4().hex[:8]}"
     admin = with_db(url, "postgres")
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db, db_tcp = with_db(url, name), with_db(tcp_url, name)
+    try:
+        migrate(with_db(url, name))
+        _load_county(with_db(url, name), villages)
+        yield from measure(with_db(url, name), with_db(tcp_url, name), [COUNTY])
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def measure(
+    db: str, db_tcp: str, counties: list[str], check: TileCheck | None = None
+) -> Iterator[str]:
+    """Yield report lines: tile-list size, outline rebuild time, both servers, the ratios, over
+    ``counties`` (loaded, risk maps built) in database ``db`` (``db_tcp``: the same over TCP,
+    for tipg); ``check(base, headers)``, when given, asks our server for tiles to show that
+    they carry real data (bench/city.py) and says what it found."""
+    import psycopg
+
+    from riskmap.api.users import add_user, new_token
+
+    python = ensure_tipg()
     logs = Path(mkdtemp(prefix="riskmap-bench-tiles-logs-"))
     procs: list[subprocess.Popen] = []
     try:
-        migrate(db)
-        bounds = _load_county(db, villages)
         with psycopg.connect(db, autocommit=True) as conn:
             t0 = time.perf_counter()
-            units = conn.execute("SELECT tile_refresh(ARRAY[%s])", [COUNTY]).fetchone()[0]
+            units = conn.execute("SELECT tile_refresh(%s)", [counties]).fetchone()[0]
             rebuild = time.perf_counter() - t0
             add_user(conn, "bench-tiles", "viewer")
             token = new_token(conn, "bench-tiles", label="bench")
+            villages = conn.execute("SELECT count(*) FROM village").fetchone()[0]
+            bounds = conn.execute(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM"
+                " (SELECT ST_Extent(geom) AS e FROM admin_unit WHERE code = ANY(%s)) x",
+                [counties],
+            ).fetchone()
         yield (
             f"{villages:,} villages; outlines of {units:,} units simplified for 5 zoom bands"
             f" in {rebuild:.1f} s (after each load)"
@@ -388,14 +282,20 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
         ours_paths = [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
         peer_paths = [_tipg_path(t) for t in tiles]
         auth = {"Authorization": f"Bearer {token}"}
+        if check is not None:
+            yield check(bare, auth)  # the server without a cache: the check warms nothing
+
+        def hammer(base: str, paths: list[str], headers: dict[str, str]) -> tile_client.Result:
+            return tile_client.load(python, base, paths, headers, CONCURRENCY)
+
         warm = _warm_list(bounds)
         for base in (ours, bare):
-            _load(python, base, [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in warm], auth)
-        _load(python, peer, [_tipg_path(t) for t in warm], {})
+            hammer(base, [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in warm], auth)
+        hammer(peer, [_tipg_path(t) for t in warm], {})
 
         # 1. first render of every tile (Python load generator: sizes, bytes, errors)
-        peer_result = _load(python, peer, peer_paths, {})
-        ours_result = _load(python, ours, ours_paths, auth)
+        peer_result = hammer(peer, peer_paths, {})
+        ours_result = hammer(ours, ours_paths, auth)
         yield _summary(f"first render: tipg 1.6 ({WORKERS} workers)", len(tiles), peer_result)
         yield _summary(f"first render: riskmap  ({WORKERS} workers)", len(tiles), ours_result)
         biggest = max(ours_result[2], default=0)
@@ -438,22 +338,6 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
     finally:
         for proc in procs:
             _stop(proc)
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def _main_load() -> None:
-    """``python -m bench.tiles --load``: a JSON job on stdin, the timings as JSON on stdout."""
-    job = json.load(sys.stdin)
-    try:
-        from uvloop import run as run_loop
-    except ImportError:
-        run_loop = asyncio.run
-    seconds, latencies, sizes, errors = run_loop(_hammer(job["base"], job["paths"], job["headers"]))
-    json.dump({"seconds": seconds, "latencies": latencies, "sizes": sizes, "errors": errors},
-              sys.stdout)  # fmt: skip
 
 
 def _main() -> None:
@@ -473,4 +357,4 @@ def _main() -> None:
 
 
 if __name__ == "__main__":
-    _main_load() if sys.argv[1:] == ["--load"] else _main()
+    _main()

@@ -1,9 +1,12 @@
 """Latency of the public warning list ``GET /api/warnings`` under 200 concurrent clients, against
 the same response bytes served as a static file by uvicorn (the HTTP floor) in the same run.
 
-Database: the demo county with the bundled storm replayed and the rules run hour by hour
-09:00–15:00 Beijing (as the API tests do), then every candidate issued, so the public list holds
-a dozen-odd warnings with their areas (the default page of 20 features, ~their full size).
+Database: the demo county as ``riskmap demo`` leaves it (``load_demo``: its storm placed to end
+at the current hour and the rules run hour by hour through its 14 hours), then every candidate
+issued, so the public list (warnings in force *now*) holds the warnings still open with their
+areas. The storm is placed by the clock because the list is: replayed on its bundled July date,
+every warning has long expired and the list would be empty (``measure`` refuses an empty
+list). ``measure`` runs the same on any database, e.g. a whole city (bench/city.py).
 
 Servers: riskmap (``api.app:create_app``) and the peer (a bare Starlette app returning the
 bytes riskmap answered, same media type) each run by uvicorn with ``WORKERS`` worker processes,
@@ -43,7 +46,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tempfile import mkdtemp
 from urllib.parse import urlsplit
@@ -55,8 +57,7 @@ from bench.common import free_port, with_db
 from bench.servers import start_uvicorn, wait_ok
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
-STORM = ROOT / "data" / "scenarios" / "storm-431226"
+COUNTY = "431226"
 WORKERS = 2
 CLIENTS = 200
 RATE_PER_CLIENT = 2.0  # requests per second per client: 400 req/s offered
@@ -66,15 +67,14 @@ TARGET_P99_MS = 100.0
 
 
 def _build_db(url: str) -> tuple[str, int]:
-    """A database of its own with the demo storm's warnings, every candidate issued."""
+    """A database of its own holding the demo county as ``riskmap demo`` leaves it (its storm
+    replayed to end at the current hour, the rules run through it), every candidate issued."""
+    from rich.console import Console
+
     from riskmap.api.cli.common import DEFAULT_SEED
+    from riskmap.api.cli.demo_load import load_demo
     from riskmap.geo.db.migrate import migrate
-    from riskmap.geo.demo.county import generate
-    from riskmap.geo.demo.load import load
-    from riskmap.geo.demo.scenario import DEFAULT_START
-    from riskmap.geo.warnings import lifecycle
-    from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
-    from riskmap.ingest.replay import replay
+    from riskmap.geo.settings import Settings
 
     name = f"bench_warnings_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
@@ -83,28 +83,25 @@ def _build_db(url: str) -> tuple[str, int]:
     migrate(db)
     tmp = Path(mkdtemp(prefix="riskmap-bench-warnings-"))
     os.chmod(tmp, 0o755)
-    demo = generate(
-        "431226",
-        villages=None,
-        seed=DEFAULT_SEED,
-        bundled_path=BUNDLED,
-        out_dir=tmp / "demo",
-        roster_start=datetime(2026, 7, 10, tzinfo=UTC),
-    )
+    settings = Settings(data_dir=tmp, rules_dir=None)
+    load_demo(settings, db, COUNTY, None, DEFAULT_SEED, Console(quiet=True), with_scenario=True)
     with psycopg.connect(db) as conn:
-        load(conn, demo)
-        replay(conn, STORM, data_dir=tmp / "data")
-        reset_for_demo(conn)
-        for h in range(1, 8):
-            run_cycle(conn, DEFAULT_START + timedelta(hours=h))
-            conn.commit()
-        at = DEFAULT_START + timedelta(hours=7, minutes=30)
-        candidates = conn.execute("SELECT id FROM warning WHERE status = 'candidate'").fetchall()
-        for (wid,) in candidates:
-            lifecycle.issue(conn, wid, "bench", "bench: publish the storm's candidates", at=at)
-        conn.commit()
-        (issued,) = conn.execute("SELECT count(*) FROM warning WHERE status = 'issued'").fetchone()
-    return db, issued
+        return db, issue_candidates(conn)
+
+
+def issue_candidates(conn: psycopg.Connection) -> int:
+    """Issue every candidate warning now (as a duty officer would); the number in force now,
+    which the public list shows (committed)."""
+    from riskmap.geo.warnings import lifecycle
+
+    candidates = conn.execute("SELECT id FROM warning WHERE status = 'candidate'").fetchall()
+    for (wid,) in candidates:
+        lifecycle.issue(conn, wid, "bench", "bench: publish the storm's candidates")
+    conn.execute("ANALYZE")  # as autovacuum would have by now
+    conn.commit()
+    return conn.execute(
+        "SELECT count(*) FROM warning WHERE status = 'issued' AND expires_at > now()"
+    ).fetchone()[0]
 
 
 def static_app():
@@ -133,7 +130,8 @@ def _sql_alone(db: str, repeats: int = 200) -> float:
     from riskmap.geo.db.sqlfiles import load_sql
 
     params = {
-        "public": True, "statuses": ["issued"], "colours": None, "hazards": None, "rules": None,
+        "public": True, "area": None, "statuses": ["issued"], "colours": None, "hazards": None,
+        "rules": None,
         "village": None, "xmin": None, "ymin": None, "xmax": None, "ymax": None, "start": None,
         "end": None, "limit": 20, "offset": 0, "tolerance": 0.0001,
         "base": "http://127.0.0.1/api/warnings/",
@@ -160,7 +158,20 @@ def run(url: str) -> Iterator[str]:
     t0 = time.perf_counter()
     db, issued = _build_db(url)
     built = time.perf_counter() - t0
-    yield f"demo storm database with {issued} issued warnings built in {built:.0f} s"
+    try:
+        yield f"demo storm database with {issued} warnings in force built in {built:.0f} s"
+        yield from measure(db)
+    finally:
+        with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
+            name = urlsplit(db).path.lstrip("/")
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def measure(db: str) -> Iterator[str]:
+    """Both servers paced and saturated on a database already holding issued warnings (the
+    demo county's storm above, or a whole city: bench/city.py); the list must not be empty."""
     logs = Path(mkdtemp(prefix="riskmap-bench-warnings-logs-"))
     procs: list[subprocess.Popen] = []
     try:
@@ -175,6 +186,7 @@ def run(url: str) -> Iterator[str]:
         static = logs / "warnings.geojson"
         static.write_bytes(body)
         features = len(json.loads(body)["features"])
+        assert features, "the public warning list is empty: nothing to measure"
         procs.append(
             start_uvicorn(
                 "bench.warnings_latency:static_app",
@@ -221,11 +233,6 @@ def run(url: str) -> Iterator[str]:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
-        with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
-            name = urlsplit(db).path.lstrip("/")
-            c.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 # --------------------------------------------------------------------------- load generator
