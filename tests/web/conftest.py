@@ -92,6 +92,8 @@ class WebService:
     settings: Settings
     port: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
+    #: a token key's role when the key is not the role's name (``page_opener``)
+    roles: dict[str, str] = field(default_factory=dict)
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
 
@@ -191,9 +193,11 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture
-def open_page(browser, web_service: WebService, request):
-    """``open_page(path, role=None, viewport=(w, h))`` → Watched; contexts closed after the test.
+@contextlib.contextmanager
+def page_opener(browser, service: WebService, request) -> Iterator:
+    """``opener(path, role=None, viewport=(w, h))`` → Watched, for pages of ``service``; the
+    contexts are closed on leaving. ``role`` is a key of ``service.tokens`` (the user
+    ``web-<role>``, whose role is ``service.roles[role]``, else ``role`` itself).
 
     When the test fails, each page it opened is screenshotted first, as
     ``tests/artifacts/failed-<test>-<n>.png``."""
@@ -213,7 +217,7 @@ def open_page(browser, web_service: WebService, request):
             **context_options,
         )
         contexts.append(context)
-        server = urlsplit(web_service.base_url).netloc
+        server = urlsplit(service.base_url).netloc
         watched = Watched(page=None)
 
         def route(r):
@@ -227,12 +231,14 @@ def open_page(browser, web_service: WebService, request):
 
         context.route("**/*", route)
         if role is not None:
-            token = web_service.tokens[role]
-            user = {"name": f"web-{role}", "role": role, "display_name": None}
+            token = service.tokens[role]
+            real_role = service.roles.get(role, role)
+            user = {"name": f"web-{role}", "role": real_role, "display_name": None}
+            stored = _user_js(user, real_role)
             context.add_init_script(
                 "(() => { if (!localStorage.getItem('riskmap.token')) {"
                 f" localStorage.setItem('riskmap.token', {token!r});"
-                f" localStorage.setItem('riskmap.user', JSON.stringify({_user_js(user, role)}));"
+                f" localStorage.setItem('riskmap.user', JSON.stringify({stored}));"
                 " } })();"
             )
         page = context.new_page()
@@ -243,18 +249,28 @@ def open_page(browser, web_service: WebService, request):
         )
         page.on("pageerror", lambda e: watched.errors.append(f"exception: {e}"))
         opened.append(watched)
-        page.goto(web_service.base_url + path)
+        page.goto(service.base_url + path)
         return watched
 
-    yield opener
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        name = re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
-        for n, watched in enumerate(opened):
-            with contextlib.suppress(Exception):  # a page that crashed or closed
-                watched.shot(f"failed-{name}-{n}")
-    for context in contexts:
-        context.close()
+    try:
+        yield opener
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            name = re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
+            for n, watched in enumerate(opened):
+                with contextlib.suppress(Exception):  # a page that crashed or closed
+                    watched.shot(f"failed-{name}-{n}")
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def open_page(browser, web_service: WebService, request):
+    """``open_page(path, role=None, viewport=(w, h))`` → Watched, over the live demo
+    (``page_opener``)."""
+    with page_opener(browser, web_service, request) as opener:
+        yield opener
 
 
 def _user_js(user: dict, role: str) -> str:

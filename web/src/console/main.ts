@@ -9,7 +9,7 @@ import "../shared/base.css";
 import "./console.css";
 import "./words";
 import type { GeoJSONSource, Map as MapLibreMap, MapSourceDataEvent, VectorTileSource } from "maplibre-gl";
-import { api, getToken, getUser, setSession, type User } from "../shared/api";
+import { api, getToken, getUser, setSession, whoAmI, type User } from "../shared/api";
 import { addLabels, createMap, DEFAULT_BOUNDS } from "../shared/basemap";
 import { applyI18n, onLang, t } from "../shared/i18n";
 import { LiveStream } from "../shared/live";
@@ -39,7 +39,7 @@ async function knownUser(): Promise<User | null> {
   const stored = getUser();
   if (stored) return stored;
   try {
-    const me = await api<User>("/api/me");
+    const me = await whoAmI();
     setSession(token, me);
     return me;
   } catch {

@@ -11,6 +11,14 @@ export interface User {
   permissions: string[];
 }
 
+/** GET /api/me: the user behind the token, with the area it answers for. */
+export interface Me extends User {
+  /** GB/T 2260 code of the area of responsibility (a city or a county); null = everything */
+  area: string | null;
+  /** e.g. 麻阳苗族自治县 (431226); null with no area */
+  area_name: string | null;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -53,6 +61,22 @@ export function may(permission: string): boolean {
 export function setSession(token: string, user: User): void {
   localStorage.setItem(TOKEN_KEY, token);
   localStorage.setItem(USER_KEY, JSON.stringify(user));
+}
+
+let asked: { token: string; me: Promise<Me> } | null = null;
+
+/** Who the token is (GET /api/me), asked once per token and page. */
+export function whoAmI(): Promise<Me> {
+  const token = getToken();
+  if (!token) return Promise.reject(new ApiError(401, "not signed in", "/api/me"));
+  if (asked?.token !== token) {
+    const me = api<Me>("/api/me");
+    asked = { token, me };
+    me.catch(() => {
+      if (asked?.me === me) asked = null; // ask again next time
+    });
+  }
+  return asked.me;
 }
 
 export function clearSession(): void {

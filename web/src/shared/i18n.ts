@@ -76,6 +76,8 @@ register({
   "auth.public": ["公众访问：仅显示已发布预警", "Public view: issued warnings only"],
   "auth.failed": ["用户名或密码错误", "Wrong name or password"],
   "auth.cancel": ["取消", "Cancel"],
+  "auth.area": ["责任区域：", "Area: "],
+  "auth.area.all": ["全部区域", "all areas"],
   "net.down": ["无法连接服务器，地图数据可能不是最新的", "Cannot reach the server: the map may be out of date"],
   "net.retry": ["重试", "Retry"],
   "boundary.note": [

@@ -1,7 +1,9 @@
-// What every page has: the header (title, page links, language switch, sign-in), the banner
-// shown while the server cannot be reached, and the note that boundaries carry no 审图号.
+// What every page has: the header (title, page links, language switch, sign-in and, signed in,
+// the area the user answers for), the banner shown while the server cannot be reached, and the
+// note that boundaries carry no 审图号.
+// Contract: #user-area[data-area] (the area's code, "" for the whole installation) once known.
 
-import { api, ApiError, clearSession, getToken, getUser, onReachability, setSession, type User } from "./api";
+import { api, ApiError, clearSession, getToken, getUser, onReachability, setSession, whoAmI, type User } from "./api";
 import { applyI18n, lang, setLang, t } from "./i18n";
 
 interface SessionReply extends User {
@@ -76,13 +78,31 @@ function renderUser(options: ShellOptions): void {
       renderUser(options);
       options.onSession?.(null);
     });
-    box.append(who, out);
+    const area = el("span", { class: "area", id: "user-area" });
+    box.append(who, area, out);
+    void showArea(area);
   } else {
     const pub = el("span", { class: "public", "data-i18n": "auth.public" });
     const signIn = el("button", { type: "button", id: "sign-in", "data-i18n": "auth.signin" });
     signIn.addEventListener("click", () => openSignIn(options));
     box.append(pub, signIn);
   }
+  applyI18n(box);
+}
+
+/** 责任区域：麻阳苗族自治县 (431226), or 全部区域 for a user bound to no area (from /api/me:
+ * the server's word, not what was stored at sign-in). */
+async function showArea(box: HTMLElement): Promise<void> {
+  let me;
+  try {
+    me = await whoAmI();
+  } catch (err) {
+    console.warn("who am I:", err);
+    return;
+  }
+  const name = me.area ? el("span", { class: "area-name" }, me.area_name ?? me.area) : el("span", { class: "area-name", "data-i18n": "auth.area.all" });
+  box.replaceChildren(el("span", { "data-i18n": "auth.area" }), name);
+  box.dataset.area = me.area ?? "";
   applyI18n(box);
 }
 

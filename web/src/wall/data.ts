@@ -1,10 +1,11 @@
 // What the wall shows, read from the API: the warnings in force (their published state, as the
-// public has them), the newest warning changes and field reports, and candidates awaiting review.
+// public has them), the newest warning changes and field reports, candidates awaiting review,
+// and the totals per county of a city (GET /api/summary?by=county).
 
 import type { Geometry } from "geojson";
 import { api, ApiError, getToken } from "../shared/api";
 import { boundsOf } from "../shared/bounds";
-import { inRegion } from "./params";
+import { inRegion, regionPrefix } from "./params";
 
 export interface WarningProps {
   id: number;
@@ -123,10 +124,14 @@ async function reportsOf(region: string | null, n: number): Promise<ReportProps[
     .slice(0, n);
 }
 
+type Bounds = [number, number, number, number];
+
 export interface Region {
   code: string | null;
   name: string | null;
-  bounds: [number, number, number, number] | null;
+  bounds: Bounds | null;
+  /** each county's extent (from its townships), by county code; empty for the public */
+  counties: Map<string, Bounds>;
 }
 
 interface Township {
@@ -138,21 +143,27 @@ interface Township {
 /** The region's name and extent, from the townships (a token is needed; null otherwise). Without
  * a region asked for, the one county all townships lie in. */
 export function resolveRegion(asked: string | null): Promise<Region> {
-  const unknown: Region = { code: asked, name: null, bounds: null };
+  const unknown: Region = { code: asked, name: null, bounds: null, counties: new Map() };
   if (!getToken()) return Promise.resolve(unknown);
   return regionOf(asked).catch(publicOn401(unknown));
 }
 
 async function regionOf(asked: string | null): Promise<Region> {
   const data = await api<{ features: Township[] }>("/ogc/collections/townships/items?f=json&limit=1000");
-  const counties = new Set(data.features.map((f) => f.properties.county_code));
-  const code = asked ?? (counties.size === 1 ? [...counties][0] : null);
-  const towns = data.features.filter((f) => code === null || f.properties.code.startsWith(code));
+  const loaded = new Set(data.features.map((f) => f.properties.county_code));
+  const code = asked ?? (loaded.size === 1 ? [...loaded][0] : null);
+  const towns = data.features.filter((f) => code === null || f.properties.code.startsWith(regionPrefix(code)));
   const bounds = towns.length ? boundsOf(towns.map((f) => f.geometry)) : null;
+  const counties = new Map<string, Bounds>();
+  for (const county of new Set(towns.map((f) => f.properties.county_code))) {
+    const b = boundsOf(towns.filter((f) => f.properties.county_code === county).map((f) => f.geometry));
+    if (b) counties.set(county, b);
+  }
   let name: string | null = null;
   if (code && code.length === 9) name = towns[0]?.properties.name ?? null;
-  else if (code && towns.length) name = await countyName(towns[0].properties.code);
-  return { code, name, bounds };
+  // a county's name from one of its villages; a city's is not known here (none)
+  else if (code && code === regionPrefix(code) && towns.length) name = await countyName(towns[0].properties.code);
+  return { code, name, bounds, counties };
 }
 
 async function countyName(townshipCode: string): Promise<string | null> {
@@ -163,4 +174,40 @@ async function countyName(townshipCode: string): Promise<string | null> {
   if (!first) return null;
   const profile = await api<{ village: { county_name: string | null } }>(`/api/villages/${first.id}`);
   return profile.village.county_name;
+}
+
+export interface CountyTotals {
+  /** null on the total row */
+  code: string | null;
+  name: string;
+  warnings: { red: number; orange: number; yellow: number; blue: number };
+  villages_warned: number;
+  villages_to_move: number;
+  people_to_move: number;
+  /** null unless the caller may review */
+  candidates: number | null;
+  /** null for the public */
+  field_reports: number | null;
+  delivery: { villages_targeted: number; villages_reached: number; villages_acknowledged: number } | null;
+}
+
+export interface CountySummary {
+  area: string | null;
+  hours: number;
+  counties: CountyTotals[];
+  total: CountyTotals;
+}
+
+const SUMMARY = "/api/summary?by=county";
+
+/** Totals per county of the caller's area; the public's (published warnings only) without a
+ * token or with one the server refuses. */
+export function countySummary(): Promise<CountySummary> {
+  if (!getToken()) return api<CountySummary>(SUMMARY, { auth: false });
+  return api<CountySummary>(SUMMARY).catch((err) => {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+      return api<CountySummary>(SUMMARY, { auth: false });
+    }
+    throw err;
+  });
 }

@@ -1,7 +1,7 @@
 // The wall's map layers: warning areas (fill + outline, red drawn on top), the latest rainfall
 // grid and village outlines and names, sized to be read across a room.
 
-import type { GeoJSONSource, Map as MapLibreMap, RasterTileSource } from "maplibre-gl";
+import type { GeoJSONSource, Map as MapLibreMap, PaddingOptions, RasterTileSource } from "maplibre-gl";
 import { withToken } from "../shared/api";
 import { boundsOf } from "../shared/bounds";
 import { WARNING_COLOURS } from "../shared/colours";
@@ -91,7 +91,7 @@ export function fitHighest(
   warnings: WarningFeature[],
   fallback: [number, number, number, number],
   last: string,
-  options: { padding: number; animate: boolean },
+  options: { padding: number | PaddingOptions; animate: boolean },
 ): string {
   const top = highest(warnings);
   const key = top.map((w) => `${w.id}:${w.properties.colour}`).sort().join(",") || "none";
@@ -99,4 +99,12 @@ export function fitHighest(
   const bounds = (top.length ? boundsOf(top.map((w) => w.geometry)) : null) ?? fallback;
   map.fitBounds(bounds, { padding: options.padding, maxZoom: 13, duration: options.animate ? 1500 : 0 });
   return key;
+}
+
+/** A county's extent from the county outlines of the base map's tiles loaded so far (the
+ * public wall has no townships to measure); null when none of it is loaded. */
+export function countyBoundsFromTiles(map: MapLibreMap, code: string): [number, number, number, number] | null {
+  if (!map.getSource("counties")) return null;
+  const parts = map.querySourceFeatures("counties", { sourceLayer: "counties", filter: ["==", ["get", "code"], code] });
+  return parts.length ? boundsOf(parts.map((f) => f.geometry)) : null;
 }

@@ -1,19 +1,23 @@
 // The command-centre wall map (/wall): counts of warnings in force by level, the map fitted to
 // the highest-level warning areas, a ticker of the newest warnings and field reports, all kept
 // current from /api/events. Signed in, the ticker also says how far each warning's messages got
-// and a red strip shows messages given up on (delivery.ts). No interaction needed; see
-// params.ts for the kiosk link.
+// and a red strip shows messages given up on (delivery.ts). Over a city (several counties), a
+// table of the counties' totals (counties.ts). No interaction needed; see params.ts for the
+// kiosk link.
 
 import "../shared/base.css";
 import "./wall.css";
 import "./words";
+import type { PaddingOptions } from "maplibre-gl";
 import { getToken } from "../shared/api";
 import { addLabels, createMap, DEFAULT_BOUNDS } from "../shared/basemap";
 import { applyI18n, lang, onLang, setLang, t } from "../shared/i18n";
 import { LiveStream, type LiveEvent } from "../shared/live";
 import { initShell } from "../shared/shell";
+import { CountyTable, rowsOf } from "./counties";
 import { buildCounts, renderCounts } from "./counts";
 import {
+  countySummary,
   pendingCount,
   recentReports,
   recentWarnings,
@@ -24,7 +28,7 @@ import {
   type WarningFeature,
 } from "./data";
 import { CoverageBook, coverageOf, OperatorAlerts, patchTicker } from "./delivery";
-import { addWallLayers, fitHighest, reloadRain, setWarnings } from "./layers";
+import { addWallLayers, countyBoundsFromTiles, fitHighest, reloadRain, setWarnings } from "./layers";
 import { readParams } from "./params";
 import { serial } from "./serial";
 import { WallStatus } from "./status";
@@ -54,7 +58,7 @@ showAudience();
 const scale = Math.max(1, parseFloat(getComputedStyle(document.documentElement).fontSize) / 16);
 const map = createMap({ container: view.map, interactive: false });
 
-let region: Region = { code: params.region, name: null, bounds: null };
+let region: Region = { code: params.region, name: null, bounds: null, counties: new Map() };
 const coverage = new CoverageBook();
 const alerts = new OperatorAlerts(view.alerts, coverage, () => region.code);
 let regionResolved = false;
@@ -62,9 +66,12 @@ let fittedTo = "";
 let lastRain = 0;
 
 // what changed since the last read: a warning event needs no field reports read again, and the
-// other way round (walls are many, events come in bursts)
-type Part = "warnings" | "reports";
-const unread = new Set<Part>(["warnings", "reports"]);
+// other way round (walls are many, events come in bursts); the county totals are read again on
+// events only while the table is on screen (a county's wall reads them at the minute's poll)
+type Part = "warnings" | "reports" | "summary";
+const ALL_PARTS: Part[] = ["warnings", "reports", "summary"];
+const unread = new Set<Part>(ALL_PARTS);
+const counties = new CountyTable(view.counties, (code) => fitCounty(code));
 let shown: { inForce: WarningFeature[]; recent: WarningFeature[]; reports: ReportProps[] } = {
   inForce: [],
   recent: [],
@@ -87,28 +94,37 @@ async function refresh(): Promise<void> {
   }
 }
 
+/** The county totals could not be read: the rest of the wall goes on (the poll asks again). */
+function noSummary(err: unknown): null {
+  console.warn("county totals:", err);
+  return null;
+}
+
 async function read(parts: Set<Part>): Promise<void> {
   const code = region.code;
-  const [warnings, reports] = await Promise.all([
+  const [warnings, reports, summary] = await Promise.all([
     parts.has("warnings")
       ? Promise.all([warningsInForce(code), recentWarnings(code, TICKER_ITEMS), pendingCount(code)])
       : null,
     parts.has("reports") ? recentReports(code, TICKER_ITEMS) : null,
+    parts.has("summary") ? countySummary().catch(noSummary) : null,
   ]);
+  if (summary) {
+    const wasShown = counties.shown;
+    const { rows, total } = rowsOf(summary, code);
+    counties.render(rows, total, summary.hours);
+    if (counties.shown !== wasShown) fittedTo = ""; // the map's free room changed: fit again
+  }
   if (warnings) {
     const [inForce, recent, pending] = warnings;
     shown = { ...shown, inForce, recent };
     renderCounts(view.counts, inForce);
     view.none.hidden = inForce.length > 0;
     setWarnings(map, inForce);
-    const pad = Math.round(2 * parseFloat(getComputedStyle(document.documentElement).fontSize));
-    fittedTo = fitHighest(map, inForce, region.bounds ?? DEFAULT_BOUNDS, fittedTo, {
-      padding: pad,
-      animate: document.body.dataset.ready === "true",
-    });
     if (pending !== null) view.pending.textContent = t("wall.pending", { n: pending });
     view.pending.classList.toggle("zero", !pending);
   }
+  if (warnings || fittedTo === "") fitMap();
   if (reports) shown = { ...shown, reports };
   renderTicker(view.ticker, shown.recent, shown.reports, TICKER_ITEMS, (id) => coverage.get(id));
   if (signedIn()) {
@@ -126,6 +142,48 @@ async function read(parts: Set<Part>): Promise<void> {
   }
 }
 
+/** The room the map has for what it shows: the table of counties covers its top left corner,
+ * so the map keeps clear of it on the left or at the top, whichever costs less of the map. */
+function mapPadding(): PaddingOptions {
+  const pad = Math.round(2 * parseFloat(getComputedStyle(document.documentElement).fontSize));
+  const padding = { top: pad, bottom: pad, left: pad, right: pad };
+  if (!counties.shown) return padding;
+  const box = view.counties.getBoundingClientRect();
+  const room = view.map.getBoundingClientRect();
+  if (box.right <= room.left || box.left >= room.right || box.bottom <= room.top || box.top >= room.bottom) {
+    return padding; // beside the map (a phone)
+  }
+  const left = box.right - room.left + pad;
+  const top = box.bottom - room.top + pad;
+  const byLeft = left + pad < 0.7 * room.width ? (room.width - left) * room.height : 0;
+  const byTop = top + pad < 0.7 * room.height ? room.width * (room.height - top) : 0;
+  if (byLeft > byTop) padding.left = left;
+  else if (byTop > 0) padding.top = top;
+  return padding;
+}
+
+/** Fit the map to the highest-level warnings when they changed (fitHighest), or again when
+ * `fittedTo` was cleared. */
+function fitMap(): void {
+  const key = fitHighest(map, shown.inForce, region.bounds ?? DEFAULT_BOUNDS, fittedTo, {
+    padding: mapPadding(),
+    animate: document.body.dataset.ready === "true",
+  });
+  if (key !== fittedTo) counties.focus(null); // the picture changed: the county clicked yields
+  fittedTo = key;
+}
+
+/** A row of the table was clicked: show that county (null: back to the warnings). */
+function fitCounty(code: string | null): void {
+  const bounds = code === null ? null : (region.counties.get(code) ?? countyBoundsFromTiles(map, code));
+  if (!bounds) {
+    fittedTo = "";
+    fitMap();
+    return;
+  }
+  map.fitBounds(bounds, { padding: mapPadding(), maxZoom: 13, duration: 1000 });
+}
+
 const runRefresh = serial(refresh, (err) => {
   console.warn("wall refresh failed", err);
   if (!document.body.dataset.ready) setTimeout(runRefresh, FIRST_RETRY_MS);
@@ -133,9 +191,12 @@ const runRefresh = serial(refresh, (err) => {
 
 /** Read again what these changes touch (default: everything). */
 function scheduleRefresh(...parts: Part[]): void {
-  (parts.length ? parts : (["warnings", "reports"] as Part[])).forEach((p) => unread.add(p));
+  (parts.length ? parts : ALL_PARTS).forEach((p) => unread.add(p));
   runRefresh();
 }
+
+/** The county totals, when the table is on screen. */
+const totals = (): Part[] => (counties.shown ? ["summary"] : []);
 
 function onEvent(event: LiveEvent): void {
   document.body.dataset.lastEventAt = String(Date.now());
@@ -147,12 +208,13 @@ function onEvent(event: LiveEvent): void {
     if (typeof id === "number" && typeof version === "number" && version > (coverage.get(id)?.version ?? Infinity)) {
       coverage.forget(id);
     }
-    scheduleRefresh("warnings");
+    scheduleRefresh("warnings", ...totals());
   } else if (event.kind === "coverage") {
     const c = coverageOf(event.payload);
     if (c && coverage.apply(c)) patchTicker(view.ticker, c);
+    if (totals().length) scheduleRefresh(...totals());
   } else if (event.kind === "operator_alert") alerts.add(event.id, event.at, event.payload);
-  else if (event.kind === "field_report") scheduleRefresh("reports");
+  else if (event.kind === "field_report") scheduleRefresh("reports", ...totals());
   else if (event.kind === "observation" && Date.now() - lastRain > RAIN_RELOAD_MS) {
     lastRain = Date.now();
     reloadRain(map);

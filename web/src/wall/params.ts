@@ -1,5 +1,6 @@
 // What a kiosk link asks for: /wall?region=431226&layers=warnings,rain,villages&lang=zh&stale=40
-// (the token travels in the fragment, #token=rm_…, adopted by shared/api.ts).
+// (the token travels in the fragment, #token=rm_…, adopted by shared/api.ts). A region is a city
+// (431200: all its counties), a county or a township, as the API's areas (api/areas.py).
 
 import type { Lang } from "../shared/i18n";
 
@@ -12,7 +13,7 @@ export const PING_SECONDS = 15;
 export const DEFAULT_STALE_SECONDS = 2 * PING_SECONDS + 10;
 
 export interface WallParams {
-  /** GB/T 2260 county (6 digits) or township (9 digits) code; null = everything */
+  /** GB/T 2260 city or county (6 digits) or township (9 digits) code; null = everything */
   region: string | null;
   layers: Set<WallLayer>;
   lang: Lang | null;
@@ -39,8 +40,15 @@ export function readParams(search: string = location.search): WallParams {
   };
 }
 
+/** The code prefix of everything in a region: a city's four digits (431200 → 4312), else the
+ * code itself (a county's or township's codes start with it). */
+export function regionPrefix(region: string): string {
+  return region.length === 6 && region.endsWith("00") ? region.slice(0, 4) : region;
+}
+
 /** Does a warning or report with these 12-digit village codes concern the region? */
 export function inRegion(region: string | null, villageCodes: readonly string[] | null | undefined): boolean {
   if (!region) return true;
-  return (villageCodes ?? []).some((code) => code.startsWith(region));
+  const prefix = regionPrefix(region);
+  return (villageCodes ?? []).some((code) => code.startsWith(prefix));
 }

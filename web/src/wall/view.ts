@@ -1,11 +1,13 @@
-// The wall's screen: the map on the left; on the right the title, the clock, the level counts,
-// the operator alerts (hidden while there are none), the ticker and, at the foot, the stream
-// state and the time of the last update.
+// The wall's screen: the map on the left, with the table of counties over its top left corner
+// when the area holds several (counties.ts); on the right the title, the clock, the level
+// counts, the operator alerts (hidden while there are none), the ticker and, at the foot, the
+// stream state and the time of the last update.
 
 import { applyI18n, lang, setLang } from "../shared/i18n";
 
 export interface WallView {
   map: HTMLElement;
+  counties: HTMLElement;
   region: HTMLElement;
   clock: HTMLElement;
   date: HTMLElement;
@@ -21,6 +23,9 @@ export interface WallView {
 
 const TEMPLATE = `
   <div class="wall-map" id="wall-map" role="img" data-i18n-aria="wall.title"></div>
+  <section id="county-summary" class="county-box" aria-labelledby="county-title" hidden>
+    <h2 id="county-title"><span data-i18n="wall.county.title"></span> <small data-i18n="wall.county.note"></small></h2>
+  </section>
   <aside class="wall-side">
     <div class="wall-head">
       <div class="titles">
@@ -59,6 +64,7 @@ export function buildWall(root: HTMLElement): WallView {
   applyI18n(root);
   return {
     map: byId("wall-map"),
+    counties: byId("county-summary"),
     region: byId("region"),
     clock: byId("clock"),
     date: byId("date"),
