@@ -21,6 +21,7 @@ from riskmap.api.routers import (
     broadcasts,
     cap_feed,
     datasets,
+    drills,
     duty,
     health,
     me,
@@ -172,5 +173,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(sms_receipts.router)
     app.include_router(responses.router)
     app.include_router(duty.router)
+    app.include_router(drills.router)
     add_web(app, settings)  # last: the pages and their files come after every API route
     return app

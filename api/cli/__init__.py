@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from riskmap.api.cli import data, db, dispatch, duty, ingest, plans, risk, rules, users
+from riskmap.api.cli import data, db, dispatch, drill, duty, ingest, plans, risk, rules, users
 from riskmap.api.cli.common import console
 from riskmap.api.cli.demo import demo
 from riskmap.api.cli.receiver import receiver
@@ -34,6 +34,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(dispatch.app, name="dispatch")
 app.add_typer(dispatch.terminals, name="terminals")
 app.add_typer(duty.app, name="duty")
+app.add_typer(drill.app, name="drill")
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("receiver")(receiver)

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -90,8 +91,12 @@ class Dispatcher:
         policy: Policy | None = None,
         *,
         name: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.url = url
+        # what "now" is when judging whether a message's warning has ended (default: the
+        # database's now()); a drill replaying a past day judges by its own scenario time
+        self.clock = clock
         self.adapters = adapters
         self.fernet = fernet
         self.policy = policy or Policy()
@@ -222,7 +227,12 @@ class Dispatcher:
         """Claim, deliver and record one batch; returns the rows handled (0: nothing due)."""
         async with conn.transaction():
             cur = await conn.execute(
-                SQL("claim.sql"), {"limit": self.policy.batch, "skip_channels": self.skip}
+                SQL("claim.sql"),
+                {
+                    "limit": self.policy.batch,
+                    "skip_channels": self.skip,
+                    "clock": self.clock() if self.clock else None,
+                },
             )
             rows = await cur.fetchall()
             if not rows:

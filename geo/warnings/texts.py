@@ -46,7 +46,9 @@ def speech_text(*parts: str, drill: bool = False) -> str:
         text = pattern.sub(repl, text)
     text = spoken(text)  # numbers as a broadcaster reads them, no bracketed asides
     if drill:
-        text = "演练，演练。" + text + "演练结束。"
+        # 演练 first in both rounds (a listener may tune in at the repeat); the close says what
+        # it was, once: "演练结束" after each round sounded like the drill had ended mid-message
+        return f"演练，演练。{text}重复一遍：演练，演练。{text}以上是演练，不是真实预警。"
     return f"{text}重复一遍：{text}"
 
 

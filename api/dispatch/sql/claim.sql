@@ -1,13 +1,15 @@
 -- Claim due messages for delivery, skipping rows another dispatcher holds. A message waits while
 -- an older version of the same warning for the same target is still pending (in flight
 -- elsewhere): a cancel never overtakes the alert it cancels. `stale`: a newer version exists
--- (supersede, do not send); `ended`: the version expired before delivery.
+-- (supersede, do not send); `ended`: the version expired before delivery (by `clock`, a drill's
+-- scenario time, when given; else now()).
 SELECT o.id, o.warning_id, o.version, o.channel, o.target, o.payload, o.idempotency_key,
        o.attempts, k.version AS key_version, k.secret AS key_secret,
        EXISTS (SELECT 1 FROM outbox n
                WHERE n.warning_id = o.warning_id AND n.channel = o.channel
                  AND n.target = o.target AND n.version > o.version) AS stale,
-       coalesce((o.payload ->> 'expires')::timestamptz <= now(), false) AS ended
+       coalesce((o.payload ->> 'expires')::timestamptz
+                <= coalesce(%(clock)s::timestamptz, now()), false) AS ended
 FROM outbox o
 LEFT JOIN LATERAL (
     SELECT tk.version, tk.secret FROM terminal_key tk

@@ -1,0 +1,1 @@
+UPDATE drill SET schema_name = %(schema)s WHERE id = %(id)s;
