@@ -30,16 +30,22 @@ def data_demo(
     seed: SeedOpt = DEFAULT_SEED,
     city: CityOpt = None,
 ) -> None:
-    """Generate and load the demo county (or every county of ``--city``, ``--villages`` each):
-    real outlines, synthetic villages and resources. Other loaded counties are left as they are."""
+    """Generate and load the demo county (or every county of ``--city``, ``--villages`` each,
+    with their risk maps): real outlines, synthetic villages and resources. Other loaded counties
+    are left as they are."""
     settings = get_settings()
     if city is not None:
         from riskmap.api.cli.demo_city import load_city
 
         if county is not None:
             raise InvalidArgumentError("give --county or --city, not both")
+        from riskmap.api.cli.risk import risk_build
+
         url = database_url(settings)
         out.print(load_city(settings, url, city, villages, seed, console).table())
+        # a city is loaded to be looked at: every village gets its risk maps (each county on
+        # its own DEM), as `riskmap demo --city` does
+        risk_build(county=None, dem=None, forest=None, city=city)
         return
     from riskmap.api.cli.demo_load import load_demo
 
