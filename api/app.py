@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 from collections.abc import AsyncIterator
@@ -13,8 +14,10 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from riskmap.api import errors
+from riskmap.api.auth import TokenCache
 from riskmap.api.docs import add_docs
 from riskmap.api.events import EventHub
+from riskmap.api.instance import default_name
 from riskmap.api.observability import Metrics, ObservabilityMiddleware, mark_worker_dead
 from riskmap.api.routers import (
     broadcast_audio,
@@ -119,6 +122,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         await tile_pool.open(wait=True, timeout=30)
         app.state.tile_pool = tile_pool
         app.state.tile_batcher = TileBatcher(tile_pool)
+        # token checks of every route, emptied in every instance by the tokens notification
+        app.state.tokens = TokenCache(url)
+        await asyncio.to_thread(app.state.tokens.start)
         app.state.events = EventHub(url, pool, on_event=app.state.metrics.count_event)
         await app.state.events.start()
         # Everything built so far (modules, the app, pools) lives as long as the worker: keep it
@@ -131,6 +137,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             yield
         finally:
             await app.state.events.stop()
+            app.state.tokens.stop()
             if getattr(app.state, "tile_cache", None) is not None:
                 app.state.tile_cache.stop()
             await tile_pool.close()
@@ -148,7 +155,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     add_docs(app)
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    instance = settings.instance_name or os.environ.get("RISKMAP_INSTANCE_NAME")  # riskmap serve
+    app.state.metrics = Metrics(instance or default_name(settings.port))
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     app.state.database_url = url
     errors.register(app)

@@ -5,9 +5,13 @@
   and in the body of 5xx answers, so a duty officer's screenshot leads to the log line.
 - Logs are one JSON object per line (python-json-logger), configured by ``riskmap serve``.
 - Metrics use prometheus_client. With several uvicorn workers set ``PROMETHEUS_MULTIPROC_DIR``
-  (``riskmap serve --workers N`` sets it to ``data_dir/prometheus`` when unset) and every scrape
-  adds up the workers; without it each worker reports its own counts. Warning and outbox counts
-  are read from the database at scrape time, so they are right whichever worker answers.
+  (``riskmap serve --workers N`` sets it to the instance's own directory under
+  ``data_dir/prometheus``, api/instance.py) and every scrape adds up the instance's workers;
+  without it each worker reports its own counts. Every process metric carries the label
+  ``instance`` (``instance_name``, default host:port), the same value a Prometheus scrape of
+  the instance adds itself, so series of instances behind one proxy never merge. Warning and
+  outbox counts are read from the database at scrape time, so they are right whichever worker
+  or instance answers.
 """
 
 from __future__ import annotations
@@ -90,7 +94,8 @@ def logging_config(level: str = "info") -> dict[str, Any]:
 class Metrics:
     """The app's Prometheus metrics, in a registry of its own (no import-time singletons)."""
 
-    def __init__(self) -> None:
+    def __init__(self, instance: str = "") -> None:
+        self.instance = instance
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         reg = self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -138,7 +143,23 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)
         else:
             registry = self.registry
-        return generate_latest(registry) + generate_latest(_DatabaseGauges(database))
+        process = _Labelled(registry, {"instance": self.instance}) if self.instance else registry
+        return generate_latest(process) + generate_latest(_DatabaseGauges(database))
+
+
+class _Labelled:
+    """A registry's metrics with constant labels added to every sample (for generate_latest)."""
+
+    def __init__(self, registry: CollectorRegistry, labels: dict[str, str]) -> None:
+        self.registry = registry
+        self.labels = labels
+
+    def collect(self):
+        for family in self.registry.collect():
+            family.samples = [
+                s._replace(labels={**s.labels, **self.labels}) for s in family.samples
+            ]
+            yield family
 
 
 class _DatabaseGauges:

@@ -135,10 +135,17 @@ def list_users(conn: psycopg.Connection) -> list[dict]:
 
 def authenticate(conn: psycopg.Connection, token: str) -> Principal | None:
     """The principal for a live token of an active user, or None."""
+    found = check_token(conn, token)
+    return None if found is None else found[0]
+
+
+def check_token(conn: psycopg.Connection, token: str) -> tuple[Principal, datetime | None] | None:
+    """The principal for a live token of an active user and when the token expires, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(SQL("token_check.sql"), {"hash": token_hash(token)}).fetchone()
     if row is None:
         return None
-    return Principal(row["name"], row["role"], row["display_name"], row["area_code"])
+    principal = Principal(row["name"], row["role"], row["display_name"], row["area_code"])
+    return principal, row["expires_at"]

@@ -56,10 +56,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    instance_name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="this API instance's name, the 'instance' label of its /metrics (several"
+        " instances behind a proxy); default host:port",
+    )
     default_county: str = Field(default="431226", pattern=r"^\d{6}$")
     log_level: str = "info"
     write_rate_limit: str = Field(
-        default="120/minute", description="write actions per user per worker (limits syntax)"
+        default="120/minute",
+        description="write actions per user, shared by every worker and instance (limits syntax)",
     )
     session_hours: float = Field(
         default=12,
@@ -69,8 +76,8 @@ class Settings(BaseSettings):
     )
     login_rate_limit: str = Field(
         default="10/15 minutes",
-        description="failed sign-ins allowed per user name and per client address per worker"
-        " (limits syntax); beyond it POST /api/session answers 429",
+        description="failed sign-ins allowed per user name and per client address, shared by"
+        " every worker and instance (limits syntax); beyond it POST /api/session answers 429",
     )
     web_dir: Path | None = Field(
         default=None,

@@ -4,6 +4,7 @@
 # - Chromium, a CJK font and libatomic1 for the browser tests (tests/web; Playwright for Python
 #   drives Debian's Chromium, never a browser download);
 # - espeak-ng and mosquitto for warning delivery (api/audio, api/dispatch);
+# - nginx, the reverse proxy in front of several API instances (deploy/nginx.conf);
 # - Pango for the duty report's PDF (WeasyPrint, geo/duty/render.py), whose Chinese text is set
 #   in the same CJK font (fonts-noto-cjk: Noto Sans CJK SC);
 # - Node.js + npm to build the web pages (web/), when missing or older than web/package.json's
@@ -27,6 +28,9 @@ packages+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 # the MQTT broker of the delivery tests and the demo (api/dispatch/broker.py starts its own
 # process with its own config on a port of its own; Debian's system service is never used)
 packages+=(mosquitto)
+# the reverse proxy in front of several API instances (deploy/nginx.conf; tests/instances starts
+# its own nginx with its own config on a port of its own, never Debian's system service)
+packages+=(nginx)
 # a fresh Debian's python3 has no venv/ensurepip until python3-venv is installed
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     packages+=(python3-venv)
@@ -95,7 +99,8 @@ apt_install() {  # quiet apt-get install; on failure say what failed and show ap
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
     # Debian's packages start a system-wide cluster on port 5432 and, where an init system
-    # runs, a broker on 1883; riskmap uses neither (its own cluster and broker processes)
+    # runs, a broker on 1883 and nginx on 80; riskmap uses none of them (its own cluster,
+    # broker and, in the tests, nginx processes)
 fi
 
 # Debian packages npm on its own; nodesource's nodejs carries it (and conflicts with Debian's

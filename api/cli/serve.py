@@ -36,29 +36,32 @@ def serve(
 
 def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
     """JSON log lines (api.observability); with several workers, Prometheus multiprocess mode in
-    ``data_dir/prometheus`` unless PROMETHEUS_MULTIPROC_DIR is set (it must be set before the
-    workers import prometheus_client, hence here)."""
+    this instance's own directory under ``data_dir/prometheus`` (api/instance.py) unless
+    PROMETHEUS_MULTIPROC_DIR is set (it must be set before the workers import prometheus_client,
+    hence here). The instance's name (the ``instance`` label of its metrics) reaches the workers
+    as RISKMAP_INSTANCE_NAME."""
     import os
-    import shutil
+    from contextlib import nullcontext
 
     import uvicorn
 
+    from riskmap.api.instance import MetricsDir, default_name
     from riskmap.api.observability import logging_config
 
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        metrics_dir = settings.data_dir / "prometheus"
-        shutil.rmtree(metrics_dir, ignore_errors=True)  # counts of an earlier run
-        metrics_dir.mkdir(parents=True)
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    out.print(f"riskmap API: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
-    uvicorn.run(
-        "riskmap.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        log_config=logging_config(settings.log_level),
-        access_log=False,  # riskmap.access logs each request with its id, route and user
-        timeout_graceful_shutdown=10,  # a safety net: event streams end on shutdown anyway
-    )
+    os.environ.setdefault("RISKMAP_INSTANCE_NAME", settings.instance_name or default_name(port))
+    own_dir = workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    with MetricsDir(settings.data_dir / "prometheus") if own_dir else nullcontext() as metrics:
+        if metrics is not None:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+        out.print(f"riskmap API: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
+        uvicorn.run(
+            "riskmap.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=logging_config(settings.log_level),
+            access_log=False,  # riskmap.access logs each request with its id, route and user
+            timeout_graceful_shutdown=10,  # a safety net: event streams end on shutdown anyway
+        )

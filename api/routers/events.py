@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from riskmap.api.areas import event_in_area, scope
-from riskmap.api.auth import Credentials, unauthorised
+from riskmap.api.auth import Credentials, known
 from riskmap.api.events import KIND, REPLAY_LIMIT, Event
-from riskmap.api.users import Principal, authenticate
+from riskmap.api.users import Principal
 
 router = APIRouter(prefix="/api", tags=["events"])
 
@@ -26,15 +26,9 @@ KNOWN_KINDS = ("warning", "observation", "delivery", "field_report")
 
 
 def _stream_principal(request: Request, creds: Credentials) -> Principal | None:
-    """The caller, checked with a connection given back at once (a stream may last for hours)."""
-    if creds is None:
-        return None
-    with request.app.state.pool.connection() as conn:
-        principal = authenticate(conn, creds.credentials)
-    if principal is None:
-        raise unauthorised("token unknown, revoked or expired")
-    request.state.user = principal.name
-    return principal
+    """The caller, checked through the token cache or with a connection given back at once
+    (a stream may last for hours)."""
+    return None if creds is None else known(request, creds.credentials)
 
 
 def _kinds(

@@ -3,28 +3,30 @@
 ``POST /api/session`` answers an ordinary API token (label ``session``, expiring after the
 ``session_hours`` setting), so the console and scripts send the same ``Authorization: Bearer``
 header. Every failure (unknown name, wrong password, inactive user, no password set) is the
-same 401, and failures are counted per name and per client address (``login_rate_limit``, per
-worker): beyond the limit the answer is 429 with ``Retry-After``, whatever the password.
+same 401, and failures are counted per name and per client address (``login_rate_limit``) in
+PostgreSQL (``api/ratelimit.py``), so instances behind a proxy share one allowance: beyond the
+limit the answer is 429 with ``Retry-After``, whatever the password. Behind a reverse proxy the
+client address is the proxy's ``X-Forwarded-For`` (uvicorn trusts it from ``forwarded_allow_ips``,
+loopback by default; ``deploy/nginx.conf`` sets it).
 ``DELETE /api/session`` revokes the sign-in token it is called with.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits import RateLimitItem
 from pydantic import BaseModel, ConfigDict, Field
 
+from riskmap.api import ratelimit
 from riskmap.api.auth import Credentials, Reader, unauthorised
 from riskmap.api.deps import Connection
 from riskmap.api.passwords import MAX_LENGTH, check_password
 from riskmap.api.users import SESSION_LABEL, new_token, permissions_of, revoke_session
 
 router = APIRouter(prefix="/api", tags=["auth"])
+BUCKET = "sign-in"
 
 WRONG = "用户名或密码错误 Wrong name or password"
 NOT_A_SESSION = (
@@ -52,27 +54,13 @@ class Session(BaseModel):
     expires_at: datetime
 
 
-def _limiter(request: Request) -> MovingWindowRateLimiter:
-    """This app's counter of failed sign-ins (one per app, so test apps do not share it)."""
-    state = request.app.state
-    if getattr(state, "login_limiter", None) is None:
-        state.login_limiter = MovingWindowRateLimiter(MemoryStorage())
-    return state.login_limiter
-
-
-def _refuse_if_throttled(
-    limiter: MovingWindowRateLimiter, limit: RateLimitItem, keys: list[tuple[str, str]]
-) -> None:
+def _refuse_if_throttled(conn: Connection, limit: RateLimitItem, keys: list[str]) -> None:
     """429 when the name or the address has used up its failed sign-ins."""
-    resets = [
-        limiter.get_window_stats(limit, "sign-in", *key).reset_time
-        for key in keys
-        if not limiter.test(limit, "sign-in", *key)
-    ]
-    if resets:
-        wait = max(1, int(max(resets) - time.time()))
+    verdicts = [ratelimit.check(conn, BUCKET, key, limit, take=False) for key in keys]
+    waits = [v.retry_after for v in verdicts if not v.allowed]
+    if waits:
         detail = f"登录失败次数过多，请稍后再试 Too many failed sign-ins ({limit}); try again later"
-        raise HTTPException(429, detail, headers={"Retry-After": str(wait)})
+        raise HTTPException(429, detail, headers={"Retry-After": str(max(waits))})
 
 
 @router.post(
@@ -84,14 +72,14 @@ def _refuse_if_throttled(
 def sign_in(body: SignIn, request: Request, conn: Connection) -> Session:
     """Check the password and make a token that expires after `session_hours`."""
     settings = request.app.state.settings
-    limiter, limit = _limiter(request), parse(settings.login_rate_limit)
+    limit = ratelimit.limit_of(settings.login_rate_limit)
     address = request.client.host if request.client else "unknown"
-    keys = [("name", body.name), ("address", address)]
-    _refuse_if_throttled(limiter, limit, keys)
+    keys = [f"name:{body.name}", f"address:{address}"]
+    _refuse_if_throttled(conn, limit, keys)
     principal = check_password(conn, body.name, body.password)
     if principal is None:
         for key in keys:
-            limiter.hit(limit, "sign-in", *key)
+            ratelimit.check(conn, BUCKET, key, limit)
         raise unauthorised(WRONG)
     request.state.user = principal.name
     expires_at = datetime.now(UTC) + timedelta(hours=settings.session_hours)

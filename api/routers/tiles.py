@@ -29,28 +29,24 @@ Conventions (documented for map clients):
   ``?period=<valid_end>`` (as listed, UTC with ``Z``) on the rain tiles and legend draws exactly
   that grid.
 
-The vector tile handler is ``async``: a tile (and the token check) found in the worker's cache
-(``api/tiles/cache.py``, emptied by database notifications) is answered without a thread or a
-query; a tile not found renders on the worker's async connection pool (no thread). A token check
-or outline rebuild runs in a thread once for all concurrent requests that need it. With the
-usual sync dependencies (connection, then principal, then handler, each its own thread hop) 50
-concurrent map clients filled the thread pool with requests waiting for a connection while the
-requests holding connections waited for a thread.
+The vector tile handler is ``async``: a tile found in the worker's cache (``api/tiles/cache.py``)
+with a token check found in the worker's token cache (``api/auth.py``), both emptied by database
+notifications, is answered without a thread or a query; a tile not found renders on the worker's
+async connection pool (no thread). A token check or outline rebuild runs in a thread once for
+all concurrent requests that need it. With the usual sync dependencies (connection, then
+principal, then handler, each its own thread hop) 50 concurrent map clients filled the thread
+pool with requests waiting for a connection while the requests holding connections waited for a
+thread.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import threading
 import time
-from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg.rows import dict_row
@@ -58,16 +54,23 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from riskmap.api.areas import scope
-from riskmap.api.auth import Credentials, unauthorised
+from riskmap.api.auth import Credentials, known, lookup, unauthorised
 from riskmap.api.deps import Connection
 from riskmap.api.tiles import mvt, raster, terrain
 from riskmap.api.tiles.cache import TileCache
-from riskmap.api.users import Principal, authenticate
+from riskmap.api.tiles.serving import (
+    MAX_AGE,
+    bearer_of,
+    once,
+    respond,
+    start_cache,
+    terrain_tiles,
+)
+from riskmap.api.users import Principal
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
-MAX_AGE = 60
 RAIN = "rain"
 TERRAIN = "terrain"
 # layers drawing warnings in force (expires_at > now()): their tiles change as time passes
@@ -87,7 +90,8 @@ Token = Annotated[str | None, Depends(_token_param)]
 
 def _principal(request: Request, conn: Connection, creds: Credentials, token: Token):
     """The caller from the bearer header or ``?token=`` (tile requests only), else None."""
-    return _check_token(request, conn, creds.credentials if creds is not None else token)
+    raw = creds.credentials if creds is not None else token
+    return None if raw is None else known(request, raw, conn)
 
 
 TilePrincipal = Annotated[Principal | None, Depends(_principal)]
@@ -118,20 +122,6 @@ def _layer(layer: str) -> mvt.VectorLayer:
         known = ", ".join([*mvt.LAYERS, RAIN])
         raise HTTPException(404, f"no tile layer {layer!r}; layers: {known}")
     return found
-
-
-def _cached(request: Request, body: bytes, media_type: str, public: bool) -> Response:
-    """200 with ETag and Cache-Control, 304 when the client holds these bytes, 204 if empty."""
-    scope = "public" if public else "private"
-    headers = {"Cache-Control": f"{scope}, max-age={MAX_AGE}", "Vary": "Authorization"}
-    if not body:
-        return Response(status_code=204, headers=headers)
-    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-    headers["ETag"] = etag
-    sent = request.headers.get("if-none-match", "")
-    if etag in {t.strip().removeprefix("W/") for t in sent.split(",")} or sent.strip() == "*":
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
 
 
 def _base(request: Request) -> str:
@@ -230,12 +220,12 @@ async def rain_tile(
     token: Annotated[str | None, Query(description="API token (map clients)")] = None,
 ) -> Response:
     """The latest (or ``period``'s) rainfall grid in the tile; dry and nodata transparent."""
-    raw = _bearer_of(request) or token
+    raw = bearer_of(request) or token
     if raw is None:
         _admit(False, None)
     zi, xi, yi = _xyz(z, x, y)
     body = await run_in_threadpool(_rain_tile, request, raw, product, period, (zi, xi, yi))
-    return _cached(request, body, "image/png", public=False)
+    return respond(request, body, "image/png", public=False)
 
 
 def _rain_tile(
@@ -248,7 +238,7 @@ def _rain_tile(
     """Auth, grid lookup and rendering in one thread (see the module docstring)."""
     with request.app.state.pool.connection() as conn:
         conn.row_factory = dict_row
-        _admit(False, _check_token(request, conn, raw_token))
+        _admit(False, known(request, raw_token, conn))
         grid = raster.find_grid(conn, product, period)
     return raster.render(grid, *zxy)
 
@@ -263,31 +253,12 @@ async def terrain_tile(request: Request, z: str, x: str, y: str) -> Response:
     """Heights (m) = R × 256 + G + B / 256 − 32768, bilinear from the catalogued DEMs; beyond
     them the nearest edge's height. Public; for MapLibre's ``raster-dem`` source."""
     zxy = _xyz(z, x, y)
-    tiles = _terrain_tiles(request.app)
+    tiles = terrain_tiles(request.app)
     key, body, dems = await run_in_threadpool(tiles.lookup, *zxy)
     if body is None:  # rendered once for every concurrent request of this tile
         render = partial(run_in_threadpool, tiles.render, key, dems)
-        body = await _once(request.app, (TERRAIN, key), render)
-    return _cached(request, body, "image/png", public=True)
-
-
-_TERRAIN_LOCK = threading.Lock()  # not _CACHE_LOCK: held while a listener starts (seconds)
-
-
-def _terrain_tiles(app) -> terrain.TerrainTiles:
-    """The worker's terrain tiles (made on first use; called on the event loop: never waits)."""
-    tiles = getattr(app.state, "terrain_tiles", None)
-    if tiles is not None:
-        return tiles
-    with _TERRAIN_LOCK:
-        tiles = getattr(app.state, "terrain_tiles", None)
-        if tiles is None:
-            megabytes = app.state.settings.tile_cache_mb
-            tiles = terrain.TerrainTiles(app.state.pool, max_bytes=megabytes * 1024 * 1024)
-            app.state.terrain_tiles = tiles
-            if getattr(app.state, "tile_flights", None) is None:
-                app.state.tile_flights = {}
-        return tiles
+        body = await once(request.app, (TERRAIN, key), render)
+    return respond(request, body, "image/png", public=True)
 
 
 @router.get("/terrain.json", summary="TileJSON 3.0.0 of the terrain tiles")
@@ -335,86 +306,18 @@ def _rain_tilejson(url: str, grid: raster.GridRef) -> dict[str, Any]:
     }
 
 
-_CACHE_LOCK = threading.Lock()
-
-
-def _start_cache(app) -> TileCache:
-    with _CACHE_LOCK:
-        cache = getattr(app.state, "tile_cache", None)
-        if cache is None:
-            megabytes = app.state.settings.tile_cache_mb
-            cache = TileCache(app.state.database_url, max_bytes=megabytes * 1024 * 1024)
-            cache.start()
-            if getattr(app.state, "tile_flights", None) is None:
-                app.state.tile_flights = {}
-            app.state.tile_cache = cache
-        return cache
-
-
-async def _once(app, key: Hashable, start: Callable[[], Awaitable[Any]]) -> Any:
-    """Await ONE run of ``start()`` for every concurrent request with the same key.
-
-    Request collapsing, as tile caches do it: after a change empties the cache, 50 map clients
-    cycling over the county ask for each tile again long before its first render is back; each
-    asking rendered it anew, the renders queued behind their own duplicates and p99 reached
-    0.3–1.8 s. Likewise fifty identical token checks at start-up or when a cached check
-    expires."""
-    flights: dict[Hashable, asyncio.Future] = app.state.tile_flights
-    running = flights.get(key)
-    if running is None:
-        running = asyncio.ensure_future(start())
-        flights[key] = running
-
-        def landed(done: asyncio.Future) -> None:
-            if flights.get(key) is done:
-                del flights[key]
-
-        running.add_done_callback(landed)
-    return await asyncio.shield(running)  # one caller giving up does not cancel the others
-
-
 async def _render(app, cache: TileCache, found: mvt.VectorLayer, key, generation: int) -> bytes:
     if cache.outlines_stale or not cache.active:
-        await _once(app, "outlines", partial(run_in_threadpool, _refresh_outlines, app))
+        await once(app, "outlines", partial(run_in_threadpool, _refresh_outlines, app))
     area = None if found.public else key[-1]  # see _vector_tile: the area ends the key
     body = await app.state.tile_batcher.render(found, *key[1:4], area)
     cache.put(key, body, generation)
     return body
 
 
-def _token_check(app, raw: str, cache: TileCache) -> Principal:
-    generation = cache.token_generation()
-    with app.state.pool.connection() as conn:
-        principal = _authenticated(conn, raw)
-        conn.commit()  # the check notes the token's use
-    cache.remember(raw, principal, generation)
-    return principal
-
-
 def _refresh_outlines(app) -> None:
     with app.state.pool.connection() as conn:
         mvt.ensure_fresh(conn, app.state)
-
-
-def _authenticated(conn: psycopg.Connection, raw: str) -> Principal:
-    principal = authenticate(conn, raw)
-    if principal is None:
-        raise unauthorised("token unknown, revoked or expired")
-    return principal
-
-
-def _check_token(request: Request, conn: psycopg.Connection, raw: str | None):
-    if raw is None:
-        return None
-    principal = _authenticated(conn, raw)
-    request.state.user = principal.name
-    return principal
-
-
-def _bearer_of(request: Request) -> str | None:
-    """The bearer token of the Authorization header (read directly: the hottest route)."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 @router.get(
@@ -439,7 +342,7 @@ async def vector_tile(
 
 async def _vector_tile(request: Request, layer: str, z: str, x: str, y: str, token: str | None):
     found = _layer(layer)
-    raw = _bearer_of(request) or token
+    raw = bearer_of(request) or token
     if not found.public and raw is None:
         _admit(False, None)
     key: tuple = (found.id, *_xyz(z, x, y))
@@ -449,12 +352,15 @@ async def _vector_tile(request: Request, layer: str, z: str, x: str, y: str, tok
     app = request.app
     cache = getattr(app.state, "tile_cache", None)
     if cache is None:
-        cache = await run_in_threadpool(_start_cache, app)
+        cache = await run_in_threadpool(start_cache, app)
     if not found.public:
-        principal = cache.principal(raw)
+        tokens = getattr(app.state, "tokens", None)  # api/auth.py: every route's token checks
+        principal = tokens.cached(raw) if tokens is not None else None
         if principal is None:
-            check = partial(run_in_threadpool, _token_check, app, raw, cache)
-            principal = await _once(app, ("token", raw), check)
+            check = partial(run_in_threadpool, lookup, app, raw)
+            principal = await once(app, ("token", raw), check)
+            if principal is None:
+                raise unauthorised("token unknown, revoked or expired")
         request.state.user = principal.name
         _admit(False, principal)
         # a county's tiles are not its city's: area-restricted layers are cached per area
@@ -463,8 +369,8 @@ async def _vector_tile(request: Request, layer: str, z: str, x: str, y: str, tok
     if body is None:
         generation = cache.generation()  # a render started after a change is a new one
         render = partial(_render, app, cache, found, key, generation)
-        body = await _once(app, ("tile", key, generation), render)
-    return _cached(request, body, MVT_TYPE, found.public)
+        body = await once(app, ("tile", key, generation), render)
+    return respond(request, body, MVT_TYPE, found.public)
 
 
 VECTOR_TILE_PATH = f"{router.prefix}/{{layer}}/{{z}}/{{x}}/{{y}}.mvt"

@@ -301,7 +301,7 @@ def warning_cap(
     ``draft=1``: the preview of the draft awaiting review, for reviewers only."""
     check_warning(conn, principal, warning_id)
     if draft:
-        require("review")(request, principal)  # 401 without a token, 403 for other roles
+        require("review")(request, conn, principal)  # 401 without a token, 403 for other roles
         if version is not None:
             raise invalid("version", "a draft preview shows the current draft; omit version")
         doc = render_cap(conn, warning_id, draft=True)
