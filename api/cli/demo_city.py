@@ -147,7 +147,7 @@ def _load_county(
         lambda step: bar.update(task, advance=1, description=f"{label}: {step}"),
     )
     bar.update(task, completed=GENERATION_STEPS, description=f"{label}: loading")
-    rows = load(conn, demo)
+    rows = load(conn, demo, grid_cache_dir=settings.data_dir / "cache")
     read_back = loaded_counts(conn, demo.dataset["id"])
     conn.commit()
     bar.update(task, completed=GENERATION_STEPS + 1, description=f"{label}: loaded")

@@ -213,6 +213,7 @@ def load_demo(
                 progress=lambda table, i, _n: bar.update(
                     task, completed=i, description=f"loading {table}"
                 ),
+                grid_cache_dir=settings.data_dir / "cache",
             )
             read_back = loaded_counts(conn, demo.dataset["id"])
             conn.commit()

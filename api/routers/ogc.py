@@ -143,12 +143,13 @@ def _collection(
 
 def _readable(
     request: Request,
+    conn: Connection,
     collection: Annotated[Collection, Depends(_collection)],
     principal: OptionalPrincipal,
 ) -> Collection:
     """The collection, once the caller may read its items (issued warnings are public)."""
     if not collection.public:
-        _read(request, principal)
+        _read(request, conn, principal)
     return collection
 
 

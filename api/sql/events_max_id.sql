@@ -1,2 +1,2 @@
--- The newest event id: where a starting listener begins.
-SELECT coalesce(max(id), 0) FROM event_log;
+-- The newest event id (pos, in commit order): where a starting listener begins.
+SELECT coalesce(max(pos), 0) FROM event_log;

@@ -1,7 +1,9 @@
 -- Events a reconnecting client missed: after its Last-Event-ID, recent, oldest first, bounded.
-SELECT id, at, kind, public, payload
+-- The id clients see is pos, assigned in commit order (migration 0040): nothing committed later
+-- can get a smaller one, so "after" misses nothing.
+SELECT pos AS id, at, kind, public, payload
 FROM event_log
-WHERE id > %(after)s
+WHERE pos > %(after)s
   AND at > now() - make_interval(hours => %(hours)s)
   AND (%(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[]))
   AND (public OR NOT %(public_only)s)
@@ -11,5 +13,5 @@ WHERE id > %(after)s
                       CASE WHEN jsonb_typeof(payload -> 'counties') = 'array'
                            THEN payload -> 'counties' ELSE '[]'::jsonb END) c
                   WHERE c LIKE %(area)s || '%%'))
-ORDER BY id
+ORDER BY pos
 LIMIT %(limit)s;

@@ -11,7 +11,7 @@ SELECT w.id, w.rule_id, w.rule_version, w.hazard, w.colour, w.level, w.action,
        w.status = 'issued' AND w.expires_at > now() AS in_force,
        w.cap_status, w.review, w.current_version, w.published_version, w.first_fired_at,
        w.last_fired_at, w.valid_from, w.expires_at, w.hold_hours, w.village_codes, w.ended_at,
-       w.created_at, w.updated_at,
+       w.created_at, w.updated_at, w.issuer_code,
        coalesce(v.evidence -> 'upstream_conflicts', '[]'::jsonb) AS upstream_conflicts,
        ST_AsGeoJSON(coalesce(
            (SELECT ST_Multi(ST_Union(a.geom)) FROM admin_unit a

@@ -14,7 +14,7 @@ WITH hit AS (
     SELECT w.id, t.status, w.hazard, w.rule_id, w.rule_version, w.cap_status, w.review,
            w.current_version, w.published_version, w.first_fired_at, w.last_fired_at,
            w.valid_from, w.expires_at, w.ended_at, w.updated_at, w.village_codes AS area_codes,
-           w.geom,
+           w.geom, w.issuer_code,
            CASE WHEN %(public)s THEN w.published_version ELSE w.current_version END AS shown
     FROM warning w
     CROSS JOIN LATERAL (
@@ -73,6 +73,7 @@ SELECT (SELECT count(*) FROM shown) AS matched,
                    'hazard', p.hazard,
                    'rule', p.rule_id,
                    'rule_version', p.rule_version,
+                   'issuer_code', p.issuer_code,  -- NULL: the county of its villages
                    'action', p.action,
                    'cap_status', p.cap_status,
                    'review', p.review,

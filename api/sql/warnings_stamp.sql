@@ -1,10 +1,9 @@
--- A fingerprint of the warning table: every lifecycle step updates its warning's row (a new
--- row version, so a new xmin) and new warnings add rows; deleted rows lower the count. Cached
--- list pages are keyed by it, so a page is rebuilt exactly when some warning changed. The
--- number after the colon counts open warnings whose expiry has passed, so a page is also
--- rebuilt when time alone moves a warning out of force (the list reports it expired then).
-SELECT count(*) AS n,
-       concat(coalesce(sum(xmin::text::bigint), 0), ':',
-              count(*) FILTER (WHERE status IN ('candidate', 'issued') AND expires_at <= now()))
+-- A fingerprint of the warning table in O(1) (migration 0041): n moves with every committed
+-- change of any warning; the number after the colon counts open warnings whose expiry has passed
+-- (a partial index over open ones), so a page is also rebuilt when time alone moves a warning
+-- out of force (the list reports it expired then). Cached list pages are keyed by both.
+SELECT c.n,
+       concat(c.n, ':', (SELECT count(*) FROM warning w
+                         WHERE w.status IN ('candidate', 'issued') AND w.expires_at <= now()))
            AS xsum
-FROM warning;
+FROM warning_change c;

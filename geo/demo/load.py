@@ -1,16 +1,31 @@
-"""Write a generated demo county into PostGIS in one transaction (all or nothing)."""
+"""Write a generated demo county into PostGIS in one transaction (all or nothing).
+
+Loading a county that is loaded already merges the new rows into the old ones
+(:mod:`riskmap.geo.demo.merge`): village rain, observations, field reports and warnings stay,
+rain of changed villages is recomputed from the kept grid files, and the reload is recorded.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import shapely
 
-from riskmap.geo.db.copy import copy_frame
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.demo.county import BOUNDARY_DATASET, DemoCounty
+from riskmap.geo.demo.merge import (
+    collect_gone,
+    finish,
+    gone_keys,
+    record_rain_of_gone,
+    remove_gone,
+    stage,
+    upsert,
+)
+from riskmap.geo.grids.refresh import refresh_village_rain
 
 SQL = SqlFiles("riskmap.geo.demo.sql")
 _KIND = {"province": "province", "city": "city", "county": "county"}
@@ -21,8 +36,11 @@ def load(
     demo: DemoCounty,
     *,
     progress: Callable[[str, int, int], None] = lambda _t, _i, _n: None,
+    grid_cache_dir: Path | None = None,
 ) -> dict[str, int]:
-    """Replace the county's demo dataset with ``demo``; returns rows written per table.
+    """Load ``demo`` as the county's demo dataset (merged into an earlier load of it); returns
+    rows per table. ``grid_cache_dir``: the zonal weights cache (``<data_dir>/cache``) used
+    when changed villages' rain is recomputed.
 
     Runs in a single transaction: a failure leaves the previous demo untouched.
     """
@@ -55,20 +73,56 @@ def load(
                 },
             )
         written["admin_unit (real outlines)"] = len(demo.outlines)
-        conn.execute(SQL("delete_dataset.sql"), {"id": demo.dataset["id"]})
         conn.execute(
             SQL("insert_dataset.sql"),
             {**demo.dataset, "params": json.dumps(demo.dataset["params"])},
         )
         total = len(demo.tables)
-        for i, (table, frame) in enumerate(demo.tables.items()):
-            progress(table, i, total)
-            written[table] = copy_frame(conn, table, frame)
+        _merge(conn, demo, grid_cache_dir, progress)
+        written.update({table: len(frame) for table, frame in demo.tables.items()})
         progress("map tiles", total, total)
         written["map tile outlines (units)"] = SQL.one(conn, "refresh_tiles.sql")["units"]
         progress("done", total, total)
     conn.execute("ANALYZE")
     return written
+
+
+def _merge(
+    conn: psycopg.Connection,
+    demo: DemoCounty,
+    grid_cache_dir: Path | None,
+    progress: Callable[[str, int, int], None],
+) -> None:
+    """Merge the tables (see :mod:`riskmap.geo.demo.merge`), units first: field reports of a
+    gone village move before it goes, and rain is recomputed once the villages are final."""
+    merge = stage(conn, demo.dataset["id"], demo.tables, progress)
+    changed = SQL.rows(conn, "units_changed.sql", shape="tuple")
+    upsert(merge, "admin_unit")
+    for report_id, old, new in SQL.rows(
+        conn, "reports_rehome.sql", {"dataset_id": merge.dataset_id}, shape="tuple"
+    ):
+        reason = f"village {old} left dataset {merge.dataset_id}; {new} now holds the point"
+        merge.record("moved", "field_report", str(report_id), 1, reason, **{"from": old, "to": new})
+    collect_gone(merge)
+    record_rain_of_gone(merge, gone_keys(merge, "admin_unit"))
+    for code in gone_keys(merge, "admin_unit"):
+        merge.record("removed", "admin_unit", code, 1, f"not in the reloaded {merge.dataset_id}")
+    remove_gone(merge)
+    for table in merge.tables[1:]:
+        upsert(merge, table)
+    villages = {code for code, level, _added in changed if level == "village"}
+    refreshed = refresh_village_rain(conn, villages, grid_cache_dir)
+    for code in sorted(villages):
+        n = refreshed.villages.get(code, 0)
+        if n:
+            merge.record("recomputed", "village_rain", code, n, _RECOMPUTED)
+    for path, why in refreshed.missing.items():
+        merge.record("kept", "grid_file", path, 0, f"{_NOT_RECOMPUTED}: {why}")
+    finish(merge, refreshed.summary() | {"villages_changed": len(villages)})
+
+
+_RECOMPUTED = "outline added or changed in this reload: rain recomputed from the kept grid files"
+_NOT_RECOMPUTED = "not read, so changed villages keep the rain they had from it"
 
 
 def loaded_counts(conn: psycopg.Connection, dataset_id: str) -> dict[str, int]:

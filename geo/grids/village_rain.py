@@ -22,6 +22,9 @@ from riskmap.geo.grids.model import GridFile, Step
 from riskmap.geo.grids.units import to_mm
 
 if TYPE_CHECKING:
+    from affine import Affine
+    from pyproj import CRS
+
     from riskmap.geo import zonal
 
 SQL = SqlFiles("riskmap.geo.grids.sql")
@@ -42,18 +45,9 @@ def village_rain_for(
     the weights' villages (a few ms at 25,000 villages); a period stored before goes through the
     per-village rule of ``sql/village_rain.sql`` (migration 0022 explains both).
     """
-    from riskmap.geo import zonal
-
-    (version,) = SQL.one(conn, "village_version.sql", shape="tuple")
-
-    def build() -> zonal.ZonalWeights:
-        rows = SQL.rows(conn, "village_geoms.sql", {"grid": def_id}, shape="tuple")
-        geoms = shapely.from_wkb([r[1] for r in rows])
-        return zonal.ZonalWeights.build(
-            geoms, [r[0] for r in rows], grid.shape, grid.transform, grid.crs
-        )
-
-    weights, origin = zonal.weights_for(def_id, version, cache_dir, build)
+    weights, origin, version = current_weights(
+        conn, def_id, grid.shape, grid.transform, grid.crs, cache_dir
+    )
     event["villages"] = len(weights.codes)
     if not len(weights.codes):
         return 0
@@ -63,16 +57,10 @@ def village_rain_for(
     partial = 0
     for s in steps:
         values, _ = to_mm(grid.read(s.period.index), s.factor)
-        cov = weights.coverage(~np.isnan(values))
-        mean = weights.mean(values)
-        mx = weights.max(values)
-        keep = (cov > 0) & ~np.isnan(mean)
+        keep, mean_mm, max_mm, cov = period_values(weights, values)
         partial = max(partial, int(((cov < 1 - 1e-9) & keep).sum()))
         if not keep.any():
             continue
-        mean_mm = np.where(0.0 > mean, 0.0, mean)  # max(v, 0.0) as Python's max does it
-        top = np.fmax(mx, mean)
-        max_mm = np.where(0.0 > top, 0.0, top)
         key = {
             "product": s.period.product,
             "valid_start": s.period.valid_start,
@@ -82,7 +70,7 @@ def village_rain_for(
         conn.execute(SQL("period_lock.sql"), key)
         grid_row, village_rows = SQL.one(conn, "period_taken.sql", key, shape="tuple")
         if not (grid_row or village_rows):
-            _ensure_village_set(conn, set_id, weights.codes)
+            ensure_village_set(conn, set_id, weights.codes)
             with conn.cursor() as cur:
                 cur.adapters.register_dumper(np.ndarray, Float8ArrayDumper)
                 cur.execute(
@@ -117,7 +105,46 @@ def village_rain_for(
     return written
 
 
-def _ensure_village_set(conn: psycopg.Connection, set_id: str, codes: np.ndarray) -> None:
+def current_weights(
+    conn: psycopg.Connection,
+    def_id: str,
+    shape: tuple[int, int],
+    transform: Affine,
+    crs: CRS | str,
+    cache_dir: Path | None,
+) -> tuple[zonal.ZonalWeights, str, str]:
+    """The zonal weights of the villages as they are now on a grid definition: the weights,
+    where they came from ('memory', 'disk', 'built') and the villages' version."""
+    from riskmap.geo import zonal
+
+    (version,) = SQL.one(conn, "village_version.sql", shape="tuple")
+
+    def build() -> zonal.ZonalWeights:
+        rows = SQL.rows(conn, "village_geoms.sql", {"grid": def_id}, shape="tuple")
+        geoms = shapely.from_wkb([r[1] for r in rows])
+        return zonal.ZonalWeights.build(geoms, [r[0] for r in rows], shape, transform, crs)
+
+    weights, origin = zonal.weights_for(def_id, version, cache_dir, build)
+    return weights, origin, version
+
+
+def period_values(
+    weights: zonal.ZonalWeights, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each village's (kept, mean mm, max mm, coverage) of one period's grid in mm: kept where
+    valid cells cover some of it. One function for ingests and reloads, so both give the same
+    numbers."""
+    cov = weights.coverage(~np.isnan(values))
+    mean = weights.mean(values)
+    mx = weights.max(values)
+    keep = (cov > 0) & ~np.isnan(mean)
+    mean_mm = np.where(0.0 > mean, 0.0, mean)  # max(v, 0.0) as Python's max does it
+    top = np.fmax(mx, mean)
+    max_mm = np.where(0.0 > top, 0.0, top)
+    return keep, mean_mm, max_mm, cov
+
+
+def ensure_village_set(conn: psycopg.Connection, set_id: str, codes: np.ndarray) -> None:
     """Store the weights' village order once (checked first: 25,000 codes cost ~10 ms to send)."""
     if not SQL.one(conn, "village_set_exists.sql", {"id": set_id}, shape="tuple")[0]:
         params = {"id": set_id, "codes": [str(c) for c in codes]}

@@ -220,13 +220,19 @@ def test_ingest_notifications_are_events_with_ids(service, streams) -> None:
 
 
 def _log(db_url: str, kind: str, n: int) -> list[int]:
+    """Log ``n`` events, each committed on its own; their SSE ids (pos, set at commit)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
-        return [
+        ids = [
             conn.execute(
                 "SELECT riskmap_event(%s, %s::jsonb)", [kind, json.dumps({"n": i})]
             ).fetchone()[0]
             for i in range(n)
         ]
+        return [_pos(conn, i) for i in ids]
+
+
+def _pos(conn: psycopg.Connection, row_id: int) -> int:
+    return conn.execute("SELECT pos FROM event_log WHERE id = %s", [row_id]).fetchone()[0]
 
 
 def test_reconnect_with_last_event_id_gets_exactly_what_was_missed(service, streams) -> None:
@@ -257,6 +263,7 @@ def test_a_resume_beyond_the_replay_window_is_told_to_reload(service, streams) -
             " RETURNING id",
             [kind],
         ).fetchone()
+        old = _pos(conn, old)
     recent = _log(service.db_url, kind, 1)
     again = streams("viewer", kinds=kind, last_event_id=old - 1)
     first, second = again.next(timeout=2), again.next(timeout=2)
