@@ -413,3 +413,32 @@ def test_console_shows_the_area_after_signing_in(open_two) -> None:
     wait_ready(watched)
     watched.shot("console-county-area")
     assert _errors(watched) == []
+
+
+def test_county_user_has_no_actions_on_warnings_it_may_not_change(open_two, city: City) -> None:
+    """A county's forecaster sees the city's warning over both counties without 修改 / 调整级别
+    (the API refuses them with 403). The city's warnings over the county's villages alone are
+    checked too once the API gives their ``issuer_code`` (buttons only on the county's own)."""
+    r = _call(city.two, "GET", "/api/warnings?status=candidate,issued&limit=500", "county-a")
+    features = [f["properties"] for f in r.json()["features"]]
+    watched = open_two("/", role="county-a")
+    wait_ready(watched)
+    page = watched.page
+    page.wait_for_selector(f'#user-area[data-area="{A}"]')
+    checked = {"spanning": 0, "own": 0}
+    for w in features:
+        card = page.locator(f'[data-warning-id="{w["id"]}"]')
+        card.wait_for()
+        buttons = card.locator("button[data-action]").count()
+        if any(not c.startswith(A) for c in w["village_codes"]):
+            assert buttons == 0, w["id"]
+            edit = _call(city.two, "POST", f"/api/warnings/{w['id']}/edit", "county-a",
+                         json={"reason": "x", "headline_zh": "改"})  # fmt: skip
+            assert edit.status_code == 403
+            checked["spanning"] += 1
+        elif "issuer_code" in w:
+            owned = w["issuer_code"] is None or w["issuer_code"].startswith(A)
+            assert (buttons > 0) is owned, w["id"]
+            checked["own"] += owned
+    assert checked["spanning"] >= 1
+    assert _errors(watched) == []

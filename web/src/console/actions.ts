@@ -13,9 +13,31 @@ export type Action = (typeof ACTIONS)[number];
 
 const EDIT_FIELDS = ["headline_zh", "headline_en", "description_zh", "instruction_zh"] as const;
 
+/** The area prefix of the signed-in user (/api/me: a city's four digits, a county's six; null:
+ * everywhere); undefined until known. */
+let areaPrefix: string | null | undefined;
+
+export function setArea(area: string | null): void {
+  areaPrefix = area === null ? null : area.length === 6 && area.endsWith("00") ? area.slice(0, 4) : area;
+}
+
+/** Whether the user's bureau may act on the warning: every village in its area and the issuing
+ * bureau its own or one within it (a county may not change its city's warning; the API says
+ * 403). The issuer is the warning's `issuer_code` when the API gives it, else its villages'
+ * county. */
+export function ownedHere(w: WarningProps): boolean {
+  const prefix = areaPrefix;
+  if (!prefix) return true;
+  const codes = w.village_codes ?? [];
+  if (codes.some((c) => !c.startsWith(prefix))) return false;
+  const issuer = w.issuer_code ?? codes[0]?.slice(0, 6);
+  return !issuer || issuer.startsWith(prefix);
+}
+
 /** The actions this user may take on this warning (the buttons shown). */
 export function allowedActions(w: WarningProps): Action[] {
   const out: Action[] = [];
+  if (!ownedHere(w)) return out;
   const pending = w.status === "candidate" || w.pending_review;
   if (may("review")) {
     if (pending) out.push("issue");

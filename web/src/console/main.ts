@@ -3,18 +3,19 @@
 // Contracts (tests, benchmark): window.riskmapMap, body[data-ready="true"] once the first data
 // is in, the layer ids of layers.ts and rain.ts, #review-queue .candidate[data-warning-id],
 // #action-dialog, #village-profile with #village-rain-chart, an issued warning's delivery
-// section .coverage#coverage-<id> (coverage.ts).
+// section .coverage#coverage-<id> (coverage.ts), the emergency-response panel #responses
+// (responses.ts; signed in only).
 
 import "../shared/base.css";
 import "./console.css";
 import "./words";
 import type { GeoJSONSource, Map as MapLibreMap, MapSourceDataEvent, VectorTileSource } from "maplibre-gl";
-import { api, getToken, getUser, setSession, whoAmI, type User } from "../shared/api";
+import { api, getToken, getUser, may, setSession, whoAmI, type Me, type User } from "../shared/api";
 import { addLabels, createMap, DEFAULT_BOUNDS } from "../shared/basemap";
 import { applyI18n, onLang, t } from "../shared/i18n";
 import { LiveStream } from "../shared/live";
 import { initShell } from "../shared/shell";
-import { initActions } from "./actions";
+import { initActions, setArea } from "./actions";
 import type { CardContext } from "./candidate";
 import { CoverageWatch } from "./coverage";
 import { Panels } from "./layout";
@@ -23,6 +24,7 @@ import { wireClicks } from "./popup";
 import { VillageProfile } from "./profile";
 import { ReviewQueue } from "./queue";
 import { setupRain } from "./rain";
+import { ResponsePanel } from "./responses";
 import type { WarningFeature } from "./types";
 
 function toast(text: string): void {
@@ -87,6 +89,10 @@ async function main(): Promise<void> {
   initShell({ page: "console", onSession: () => location.reload() });
   const user = await knownUser();
   const signedIn = user !== null;
+  // the server's word on what the user may do and where (the buttons follow it)
+  const me: Me | null = signedIn ? await whoAmI().catch(() => null) : null;
+  setArea(me?.area ?? null);
+  const allowed = (permission: string) => (me ? me.permissions.includes(permission) : may(permission));
 
   const map = createMap({ container: "map", private: signedIn });
   map.on("error", (ev) => console.warn("map:", (ev as { error?: Error }).error?.message ?? ev));
@@ -119,6 +125,9 @@ async function main(): Promise<void> {
   };
   if (!signedIn) panels.publicMode();
   const queue = new ReviewQueue(document.getElementById("queue-pane")!, ctx, !signedIn);
+  const responsesEl = document.getElementById("responses")!;
+  const responses = signedIn ? new ResponsePanel(responsesEl, allowed, toast) : null;
+  responsesEl.hidden = responses === null;
   applyI18n();
 
   const refresh = () => {
@@ -136,10 +145,21 @@ async function main(): Promise<void> {
   });
   onLang(() => {
     queue.render();
+    responses?.render();
     profile.rerender();
   });
+  let responseTimer: number | undefined;
+  const responsesSoon = () => {
+    window.clearTimeout(responseTimer);
+    responseTimer = window.setTimeout(() => void responses?.refresh(), 300);
+  };
+  // a task falls overdue by the clock: look again every minute while a response is in progress
+  window.setInterval(() => {
+    if (responses?.active) void responses.refresh();
+  }, 60_000);
 
   const queueLoaded = queue.refresh();
+  const responsesLoaded = responses?.refresh() ?? Promise.resolve();
   await new Promise<void>((resolve) => map.on("load", () => resolve()));
   addLayers(map, signedIn);
   const bar = document.getElementById("rain-bar")!;
@@ -166,12 +186,16 @@ async function main(): Promise<void> {
   const coverage = new CoverageWatch(ctx);
   new LiveStream({
     // coverage: a delivery batch went out or was acknowledged (not public)
-    kinds: signedIn ? ["warning", "coverage"] : ["warning"],
+    kinds: signedIn ? ["warning", "coverage", "response"] : ["warning"],
     onEvent: (event) => {
-      if (event.kind !== "coverage") soon();
+      if (event.kind === "response") responsesSoon();
+      else if (event.kind !== "coverage") soon();
       else if (typeof event.payload.warning_id === "number") coverage.changed(event.payload.warning_id);
     },
-    onReset: soon,
+    onReset: () => {
+      soon();
+      responsesSoon();
+    },
     onStatus: (connected) => {
       // a dropped stream may mean the server is gone: ask, so the banner says so; once back,
       // reload what may have changed meanwhile
@@ -181,11 +205,12 @@ async function main(): Promise<void> {
       } else if (lost) {
         lost = false;
         soon();
+        responsesSoon();
       }
     },
   }).start();
 
-  await Promise.allSettled([queueLoaded, signedIn ? loadPoints(map) : Promise.resolve()]);
+  await Promise.allSettled([queueLoaded, responsesLoaded, signedIn ? loadPoints(map) : Promise.resolve()]);
   map.once("idle", () => {
     document.body.dataset.ready = "true";
   });

@@ -24,6 +24,9 @@ export interface WarningProps {
   updated_at: string;
   village_count: number;
   village_codes: string[];
+  /** GB/T 2260 code of the issuing bureau (a city or a county); null or absent: the villages'
+   * county */
+  issuer_code?: string | null;
 }
 
 export interface WarningFeature {

@@ -1,10 +1,12 @@
 // What the wall shows, read from the API: the warnings in force (their published state, as the
 // public has them), the newest warning changes and field reports, candidates awaiting review,
-// and the totals per county of a city (GET /api/summary?by=county).
+// the totals per county of a city (GET /api/summary?by=county) and, signed in, the emergency
+// responses in progress (GET /api/responses).
 
 import type { Geometry } from "geojson";
 import { api, ApiError, getToken } from "../shared/api";
 import { boundsOf } from "../shared/bounds";
+import type { ResponseSummary } from "../shared/responses";
 import { inRegion, regionPrefix } from "./params";
 
 export interface WarningProps {
@@ -210,4 +212,13 @@ export function countySummary(): Promise<CountySummary> {
     }
     throw err;
   });
+}
+
+/** The emergency responses in progress in the region (a token is needed; none for the public). */
+export function activeResponses(region: string | null): Promise<ResponseSummary[]> {
+  if (!getToken()) return Promise.resolve([]);
+  const prefix = region ? regionPrefix(region) : "";
+  return api<ResponseSummary[]>("/api/responses?status=active&limit=1000")
+    .then((list) => list.filter((r) => r.county_code.startsWith(prefix) || prefix.startsWith(r.county_code)))
+    .catch(publicOn401([] as ResponseSummary[]));
 }

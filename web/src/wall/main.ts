@@ -17,6 +17,7 @@ import { initShell } from "../shared/shell";
 import { CountyTable, rowsOf } from "./counties";
 import { buildCounts, renderCounts } from "./counts";
 import {
+  activeResponses,
   countySummary,
   pendingCount,
   recentReports,
@@ -30,6 +31,7 @@ import {
 import { CoverageBook, coverageOf, OperatorAlerts, patchTicker } from "./delivery";
 import { addWallLayers, countyBoundsFromTiles, fitHighest, reloadRain, setWarnings } from "./layers";
 import { readParams } from "./params";
+import { renderResponses } from "./response";
 import { serial } from "./serial";
 import { WallStatus } from "./status";
 import { renderTicker } from "./ticker";
@@ -68,8 +70,8 @@ let lastRain = 0;
 // what changed since the last read: a warning event needs no field reports read again, and the
 // other way round (walls are many, events come in bursts); the county totals are read again on
 // events only while the table is on screen (a county's wall reads them at the minute's poll)
-type Part = "warnings" | "reports" | "summary";
-const ALL_PARTS: Part[] = ["warnings", "reports", "summary"];
+type Part = "warnings" | "reports" | "summary" | "responses";
+const ALL_PARTS: Part[] = ["warnings", "reports", "summary", "responses"];
 const unread = new Set<Part>(ALL_PARTS);
 const counties = new CountyTable(view.counties, (code) => fitCounty(code));
 let shown: { inForce: WarningFeature[]; recent: WarningFeature[]; reports: ReportProps[] } = {
@@ -100,15 +102,23 @@ function noSummary(err: unknown): null {
   return null;
 }
 
+/** The responses could not be read: the strip stays as it was (the poll asks again). */
+function noResponses(err: unknown): null {
+  console.warn("responses:", err);
+  return null;
+}
+
 async function read(parts: Set<Part>): Promise<void> {
   const code = region.code;
-  const [warnings, reports, summary] = await Promise.all([
+  const [warnings, reports, summary, responses] = await Promise.all([
     parts.has("warnings")
       ? Promise.all([warningsInForce(code), recentWarnings(code, TICKER_ITEMS), pendingCount(code)])
       : null,
     parts.has("reports") ? recentReports(code, TICKER_ITEMS) : null,
     parts.has("summary") ? countySummary().catch(noSummary) : null,
+    parts.has("responses") ? activeResponses(code).catch(noResponses) : null,
   ]);
+  if (responses) renderResponses(view.response, responses);
   if (summary) {
     const wasShown = counties.shown;
     const { rows, total } = rowsOf(summary, code);
@@ -215,6 +225,7 @@ function onEvent(event: LiveEvent): void {
     if (totals().length) scheduleRefresh(...totals());
   } else if (event.kind === "operator_alert") alerts.add(event.id, event.at, event.payload);
   else if (event.kind === "field_report") scheduleRefresh("reports", ...totals());
+  else if (event.kind === "response") scheduleRefresh("responses");
   else if (event.kind === "observation" && Date.now() - lastRain > RAIN_RELOAD_MS) {
     lastRain = Date.now();
     reloadRain(map);
@@ -223,7 +234,7 @@ function onEvent(event: LiveEvent): void {
 
 function startStream(): void {
   const kinds = ["warning"];
-  if (signedIn()) kinds.push("field_report", "coverage", "operator_alert");
+  if (signedIn()) kinds.push("field_report", "coverage", "operator_alert", "response");
   if (params.layers.has("rain") && signedIn()) kinds.push("observation");
   let everConnected = false;
   const stream = new LiveStream({

@@ -1,6 +1,6 @@
 // The wall's screen: the map on the left, with the table of counties over its top left corner
-// when the area holds several (counties.ts); on the right the title, the clock, the level
-// counts, the operator alerts (hidden while there are none), the ticker and, at the foot, the
+// when the area holds several (counties.ts); on the right the title, the clock, the emergency
+// response in progress (response.ts; hidden while there is none), the level counts, the operator alerts (hidden while there are none), the ticker and, at the foot, the
 // stream state and the time of the last update.
 
 import { applyI18n, lang, setLang } from "../shared/i18n";
@@ -11,6 +11,7 @@ export interface WallView {
   region: HTMLElement;
   clock: HTMLElement;
   date: HTMLElement;
+  response: HTMLElement;
   counts: HTMLElement;
   none: HTMLElement;
   pending: HTMLElement;
@@ -37,6 +38,7 @@ const TEMPLATE = `
         <div class="clock" id="clock" role="timer" aria-live="off"></div>
       </div>
     </div>
+    <section id="response-box" class="response-box" role="status" hidden></section>
     <section class="counts-box" aria-labelledby="counts-title">
       <h2 id="counts-title"><span data-i18n="wall.counts"></span> <small data-i18n="wall.counts.note"></small></h2>
       <div id="counts" class="counts"></div>
@@ -68,6 +70,7 @@ export function buildWall(root: HTMLElement): WallView {
     region: byId("region"),
     clock: byId("clock"),
     date: byId("date"),
+    response: byId("response-box"),
     counts: byId("counts"),
     none: byId("no-warnings"),
     pending: byId("pending"),
