@@ -70,8 +70,14 @@ def test_sigkill_at_random_points_loses_nothing_and_plays_nothing_twice(world, m
         )
         progress = []
         for _ in range(KILLS):
+            before = pending(url)
+            if before == 0:
+                break
             with ds.dispatcher_process(env, tmp / "dispatch.log") as proc:
-                time.sleep(rng.uniform(0.6, 1.6))
+                # kill mid-delivery, whatever the machine's load: once this run has sent
+                # something (a start-up may take seconds), at a random point after that
+                ds.wait_until(lambda b=before: pending(url) < b, 120, "delivery", every=0.02)
+                time.sleep(rng.uniform(0.0, 0.3))
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
             progress.append(pending(url))

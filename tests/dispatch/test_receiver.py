@@ -153,14 +153,15 @@ def test_acks_are_retried_in_the_background_without_holding_the_answer(tmp_path:
 
     with (
         scripted_server(flaky) as ack_server,
-        reference_receiver(tmp_path, KEYS, ack_delay_s=0.5) as url,
+        reference_receiver(tmp_path, KEYS, ack_delay_s=2.0) as url,
     ):
-        start = time.monotonic()
         [out] = send(Links(ack_server.url), message(endpoint=f"{url}/broadcast/{VILLAGE}"))
-        answered = time.monotonic() - start
+        acks_when_answered = len(ack_server.seen)
         [row] = wait_until(lambda: [r for r in client.journal(url) if r["acked_at"]])
     assert out.detail["played"] is True
-    assert answered < 0.4  # the 200 did not wait for the ack (0.5 s later, then 2 retries)
+    # the 200 did not wait for the ack: it came before the first ack attempt (2 s later, then
+    # 2 retries) — an order of events, not a time limit a loaded machine could miss
+    assert acks_when_answered == 0
     assert len(ack_server.seen) == 3 and row["ack_error"] is None
 
 
