@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from riskmap.api import errors
 from riskmap.api.auth import TokenCache
+from riskmap.api.bodylimit import BodyLimitMiddleware
 from riskmap.api.docs import add_docs
 from riskmap.api.events import EventHub
 from riskmap.api.instance import default_name
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.settings = settings
     instance = settings.instance_name or os.environ.get("RISKMAP_INSTANCE_NAME")  # riskmap serve
     app.state.metrics = Metrics(instance or default_name(settings.port))
+    app.add_middleware(BodyLimitMiddleware)  # 413 for oversized bodies, chunked ones too
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     app.state.database_url = url
     errors.register(app)
