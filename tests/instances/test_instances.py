@@ -64,7 +64,7 @@ def village(fleet: Fleet) -> str:
 
 def test_a_warning_issued_through_a_is_listed_by_b_and_the_proxy(fleet: Fleet) -> None:
     a, b = fleet.instances
-    forecaster = fleet.tokens["forecaster"]
+    _, forecaster = fleet.user("forecaster")  # its own write allowance (8 a minute here)
     assert listed(b.base, 0) is False  # B has built (and cached) the page before the write
     issued = new_warning(a.base, forecaster, village(fleet))
     t0 = time.monotonic()
@@ -92,7 +92,7 @@ def test_tile_caches_are_emptied_in_every_instance(fleet: Fleet) -> None:
     with httpx.Client(base_url=b.base, timeout=10) as on_b:
         before = on_b.get(path).content
         assert on_b.get(path).content == before  # now from B's cache
-        new_warning(a.base, fleet.tokens["forecaster"], code)
+        new_warning(a.base, fleet.user("forecaster")[1], code)
         wait_until(lambda: on_b.get(path).content != before, VISIBLE_WITHIN_S, "B's tile shows it")
     after = httpx.get(f"{b.base}{path}", timeout=10).content
     through_proxy = {httpx.get(f"{fleet.proxy}{path}", timeout=10).content for _ in range(4)}
@@ -105,7 +105,7 @@ def test_live_events_of_a_write_on_a_reach_clients_of_b_and_the_proxy(fleet: Fle
     on_b = Stream(b.base, viewer, {"kinds": "warning"}).wait_open()
     via_proxy = Stream(fleet.proxy, viewer, {"kinds": "warning"}).wait_open()
     try:
-        issued = new_warning(a.base, fleet.tokens["forecaster"], village(fleet))
+        issued = new_warning(a.base, fleet.user("forecaster")[1], village(fleet))
 
         def seen(stream: Stream) -> bool:
             return any(p.get("warning_id") == issued for p in stream.payloads("warning"))

@@ -84,6 +84,7 @@ def test_instances_started_together_keep_their_own_metrics(fleet: Fleet) -> None
 def test_an_instance_killed_under_load_is_not_noticed_and_rejoins(fleet: Fleet) -> None:
     victim, survivor = fleet.instances
     viewer = bearer(fleet.tokens["viewer"])
+    _, writer = fleet.user("forecaster")  # its own write allowance: earlier tests used theirs
     tile = tile_of(fleet.db_url, fleet.villages[-1])
     paths = ["/healthz", "/api/warnings", tile, "/api/me"]
     failures: list[str] = []
@@ -114,12 +115,12 @@ def test_an_instance_killed_under_load_is_not_noticed_and_rejoins(fleet: Fleet) 
     issued = []
     try:
         time.sleep(1.0)
-        issued.append(new_warning(fleet.proxy, fleet.tokens["forecaster"], fleet.villages[-2]))
+        issued.append(new_warning(fleet.proxy, writer, fleet.villages[-2]))
         # every client holds an event id to resume from, as a wall map does after its first
         wait_until(lambda: all(complete(s) for s in clients), 5, "the first event everywhere")
         victim.kill()
         for code in fleet.villages[-5:-2]:  # written while the victim is dead
-            issued.append(new_warning(fleet.proxy, fleet.tokens["forecaster"], code))
+            issued.append(new_warning(fleet.proxy, writer, code))
             time.sleep(0.3)
         time.sleep(1.0)
     finally:
