@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -48,10 +50,10 @@ def demo(
     s = settings()
     url = database_url(s)
     if city is not None:
-        _city_demo(s, url, city, county, villages, seed, start)
+        storm = _city_demo(s, url, city, county, villages, seed, start)
     else:
-        _county_demo(s, url, county or s.default_county, villages, seed, start)
-    demo_token(url, _console_url(s.host, s.port))
+        storm = _county_demo(s, url, county or s.default_county, villages, seed, start)
+    demo_token(url, _console_url(s.host, s.port), storm_days(storm) if storm else ())
     if no_serve:
         return
     _serve_with_delivery(s, url)
@@ -59,8 +61,8 @@ def demo(
 
 def _county_demo(
     s: Settings, url: str, county: str, villages: int | None, seed: int, start: datetime | None
-) -> None:
-    """One county: loaded, its storm replayed, its risk maps built."""
+) -> datetime | None:
+    """One county: loaded, its storm replayed, its risk maps built; the storm's start."""
     from riskmap.api.cli.demo_load import load_demo
 
     summary = load_demo(
@@ -70,6 +72,7 @@ def _county_demo(
     if summary.timeline:
         out.print(summary.timeline_table())
     risk_build(county=county, dem=None, forest=None, city=None)
+    return summary.storm_start
 
 
 def _city_demo(
@@ -80,8 +83,9 @@ def _city_demo(
     villages: int | None,
     seed: int,
     start: datetime | None,
-) -> None:
-    """Every county of a city: loaded, the storm over one of them, all their risk maps."""
+) -> datetime | None:
+    """Every county of a city: loaded, the storm over one of them, all their risk maps; the
+    storm's start."""
     from riskmap.api.cli.demo_city import load_city
 
     summary = load_city(
@@ -100,6 +104,7 @@ def _city_demo(
         out.print(summary.storm.table())
         out.print(summary.storm.timeline_table())
     risk_build(county=None, dem=None, forest=None, city=city)
+    return summary.storm.storm_start if summary.storm is not None else None
 
 
 def _serve_with_delivery(s, url: str) -> None:
@@ -152,9 +157,23 @@ DEMO_ACCOUNTS = (
 )
 
 
-def demo_token(url: str, console_url: str = "http://127.0.0.1:8000/") -> None:
+def storm_days(start: datetime) -> list[date]:
+    """The Beijing days the replayed storm touched (the 值班日报 is one Beijing day): one for
+    the bundled date, often two for the live replay, which ends at the current hour."""
+    from riskmap.api.cli.demo_load import TIMELINE_HOURS
+
+    zone = ZoneInfo("Asia/Shanghai")
+    first = start.astimezone(zone).date()
+    last = (start + timedelta(hours=TIMELINE_HOURS)).astimezone(zone).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def demo_token(
+    url: str, console_url: str = "http://127.0.0.1:8000/", report_days: Sequence[date] = ()
+) -> None:
     """The demo's accounts, with passwords for the web console and a forecaster token for
-    trying the review actions with curl (running it again resets them; tokens accumulate)."""
+    trying the review actions with curl (running it again resets them; tokens accumulate);
+    where the storm's 值班日报 (duty report) downloads."""
     import psycopg
 
     from riskmap.api.passwords import set_password
@@ -177,3 +196,15 @@ def demo_token(url: str, console_url: str = "http://127.0.0.1:8000/") -> None:
         highlight=False,
         soft_wrap=True,
     )
+    if report_days:
+        days = "、".join(d.isoformat() for d in report_days)
+        out.print(
+            f"值班日报 duty report of the storm ({days}): the console's 值班日报, or\n"
+            + "\n".join(
+                f'  curl -H "Authorization: Bearer $RISKMAP_TOKEN" -o duty-report-{d}.pdf'
+                f' "{console_url}api/duty/report?date={d}&format=pdf"'
+                for d in report_days
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -8,7 +8,6 @@ are those the rest of the system shows. The day is 00:00–24:00 Beijing time (U
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,7 +21,6 @@ from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.vocabulary import BEIJING, COLOURS, GRADE_ZH
 
 SQL = SqlFiles("riskmap.geo.duty.sql")
-log = logging.getLogger(__name__)
 NOT_REACHED = ("pending", "failed")
 REACHED = ("acknowledged", "delivered")
 
@@ -49,8 +47,7 @@ class DutyReport:
     not_reached: list[dict[str, Any]] = field(default_factory=list)  # distinct villages
     field_reports: list[dict[str, Any]] = field(default_factory=list)
     handovers: list[dict[str, Any]] = field(default_factory=list)
-    responses: list[dict[str, Any]] | None = None  # None: no response tables in this database
-    responses_error: bool = False
+    responses: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -181,7 +178,7 @@ def build_report(
     report.deliveries, report.not_reached = _deliveries(SQL.rows(conn, "report_deliveries.sql", p))
     report.field_reports = SQL.rows(conn, "report_field_reports.sql", p)
     report.handovers = list_notes(conn, prefix, since=start, until=end)
-    report.responses, report.responses_error = _responses(conn, p)
+    report.responses = SQL.rows(conn, "report_responses.sql", p)
     return report
 
 
@@ -223,18 +220,3 @@ def _deliveries(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
             )
             v["warnings"].append(r["warning_id"])
     return list(per.values()), sorted(missed.values(), key=lambda v: v["code"])
-
-
-def _responses(
-    conn: psycopg.Connection, params: dict[str, Any]
-) -> tuple[list[dict[str, Any]] | None, bool]:
-    """The day's responses, None when the response tables do not exist; a query that fails (the
-    tables differ from report_responses.sql) leaves the rest of the report intact."""
-    if not SQL.one(conn, "report_responses_exist.sql")["present"]:
-        return None, False
-    try:
-        with conn.transaction():
-            return SQL.rows(conn, "report_responses.sql", params), False
-    except psycopg.Error as exc:
-        log.warning("duty report: responses section unreadable: %s", exc)
-        return [], True

@@ -13,12 +13,18 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
+import psycopg
 import pytest
 
 from tests.api.test_cli_and_service import RISKMAP, clean_env, free_port, run
+from tests.api.test_duty import _flat, _pdf_text
 from tests.conftest import make_scratch_dir
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -31,9 +37,17 @@ def _http_examples() -> str:
     return block
 
 
+@dataclass(frozen=True)
+class Demo:
+    base: str  # the URL of `riskmap serve`
+    token: str  # the forecaster token `riskmap demo` printed
+    printed: str  # what `riskmap demo` printed
+    db_url: str
+
+
 @pytest.fixture(scope="module")
-def demo_server(pg_cluster) -> Iterator[tuple[str, str]]:
-    """(base URL, forecaster token) of `riskmap serve` over a fresh `riskmap demo --no-serve`."""
+def demo_server(pg_cluster) -> Iterator[Demo]:
+    """`riskmap serve` over a fresh `riskmap demo --no-serve`."""
     import psycopg
     from psycopg import sql
 
@@ -65,7 +79,7 @@ def demo_server(pg_cluster) -> Iterator[tuple[str, str]]:
                 time.sleep(0.2)
         else:
             pytest.fail("riskmap serve did not start")
-        yield base, token
+        yield Demo(base, token, loaded.stdout, pg_cluster.url_for(name))
     finally:
         if proc is not None:
             proc.terminate()
@@ -75,8 +89,8 @@ def demo_server(pg_cluster) -> Iterator[tuple[str, str]]:
             c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def test_the_http_examples_run_as_written(demo_server: tuple[str, str]) -> None:
-    base, token = demo_server
+def test_the_http_examples_run_as_written(demo_server: Demo) -> None:
+    base, token = demo_server.base, demo_server.token
     script = _http_examples()
     assert "http://127.0.0.1:8000" in script and "level=一级" in script
     script = script.replace("http://127.0.0.1:8000", base)
@@ -92,3 +106,49 @@ def test_the_http_examples_run_as_written(demo_server: tuple[str, str]) -> None:
     assert '"numberReturned":1' in out
     assert "<entry>" in done.stdout and "<status>Draft</status>" in done.stdout
     assert '"action":"issue"' in out and '"published":true' in out
+
+
+def test_the_printed_duty_report_commands_download_the_storm(demo_server: Demo, tmp_path) -> None:
+    """`riskmap demo` ends by saying where the storm's 值班日报 downloads: the printed curl
+    commands, run as printed, give PDFs whose numbers are the storm's as counted here in SQL
+    (warnings issued on each Beijing day, the wettest village of the storm)."""
+    printed = demo_server.printed
+    commands = re.findall(r"^  (curl .*api/duty/report\?date=.*)$", printed, flags=re.M)
+    days = re.findall(r"date=(\d{4}-\d\d-\d\d)&format=pdf", "\n".join(commands))
+    assert 1 <= len(days) <= 2 and "值班日报" in printed
+    script = "set -e\n" + "\n".join(
+        c.replace("http://127.0.0.1:8000", demo_server.base).replace(
+            "curl ", "curl --fail-with-body ", 1
+        )
+        for c in commands
+    )
+    env = os.environ | {"RISKMAP_TOKEN": demo_server.token}
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    zone = ZoneInfo("Asia/Shanghai")
+    wettest = []
+    with psycopg.connect(demo_server.db_url) as conn:
+        for day in days:
+            start = datetime.combine(date.fromisoformat(day), clock(), zone)
+            bounds = [start, start + timedelta(days=1)]
+            (issued,) = conn.execute(
+                "SELECT count(*) FROM warning_version v JOIN warning w ON w.id = v.warning_id"
+                " WHERE v.state = 'published' AND v.msg_type = 'Alert'"
+                " AND w.cap_status = 'Actual' AND v.cap_sent >= %s AND v.cap_sent < %s",
+                bounds,
+            ).fetchone()
+            row = conn.execute(
+                "SELECT a.name, sum(r.mean_mm) FROM village_rain r"
+                " JOIN admin_unit a ON a.code = r.village_code WHERE r.product = 'qpe'"
+                " AND r.valid_start >= %s AND r.valid_end <= %s"
+                " GROUP BY a.name ORDER BY 2 DESC LIMIT 1",
+                bounds,
+            ).fetchone()
+            text = _flat(_pdf_text((tmp_path / f"duty-report-{day}.pdf").read_bytes()))
+            assert "值班日报" in text and f"发布{issued}条" in text, (day, issued)
+            if row is not None:
+                wettest.append(row[1])
+                assert _flat(row[0]) in text, (day, row)
+    assert wettest and max(wettest) > 50  # the storm is in the reports: tens of millimetres

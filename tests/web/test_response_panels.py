@@ -19,6 +19,9 @@ data-level, data-responses, data-tasks, data-tasks-done, data-tasks-overdue.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -29,7 +32,7 @@ from riskmap.api.passwords import set_password
 from riskmap.api.users import add_user, new_token
 from riskmap.geo.settings import Settings
 from tests.conftest import clone_database, drop_database
-from tests.web.conftest import PASSWORD, WebService, page_opener, wait_ready
+from tests.web.conftest import ARTIFACTS, PASSWORD, WebService, page_opener, wait_ready
 
 COUNTY, CITY = "431226", "431200"
 # token key: (role, area); the user is web-<key>
@@ -179,6 +182,35 @@ def test_viewer_sees_the_responses_without_buttons(open_site, site) -> None:
     card.locator("li.task").first.wait_for()
     assert page.locator("#responses button[data-action]").count() == 0
     assert watched.errors == []
+
+
+def test_duty_report_downloads_from_the_console(open_site, site) -> None:
+    """值班日报 at the foot of the review pane: today in Beijing by default; the PDF downloads
+    (a PDF by its magic bytes, named for the day) and the web version opens with the day's
+    warnings counted as SQL counts them. Signed out, there is no such control."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    watched = open_console(open_site, "viewer")
+    page = watched.page
+    section = page.locator("#duty-report")
+    assert section.is_visible()
+    assert page.locator("#duty-date").input_value() == today
+    with page.expect_download() as info:
+        page.locator("#duty-pdf").click()
+    download = info.value
+    assert download.suggested_filename == f"值班日报-{today}.pdf"
+    assert Path(download.path()).read_bytes()[:5] == b"%PDF-"
+    with page.context.expect_page() as popup:
+        page.locator("#duty-html").click()
+    report = popup.value
+    report.wait_for_load_state()
+    y, m, d = (int(part) for part in today.split("-"))
+    assert report.title().endswith(f"值班日报 {today}")
+    assert f"{y}年{m}月{d}日" in report.locator("body").inner_text()
+    section.screenshot(path=str(ARTIFACTS / "console-duty-report.png"))
+    assert watched.errors == []
+    public = open_site("/")
+    wait_ready(public)
+    assert public.page.locator("#duty-report").is_hidden()
 
 
 def test_commander_accepts_a_proposal(open_site, site) -> None:

@@ -1,8 +1,7 @@
 -- Emergency responses (应急响应, migration 0033) of the area's counties in being at any time
 -- during [%(d0)s, %(d1)s) (proposed, started, or ended that day), with their tasks: how many
 -- (cancelled ones left out), done, done after their deadline, and overdue (open or acknowledged
--- past their deadline, as of the day's end or now if earlier). Read only when response and
--- response_task exist (report_responses_exist.sql); the one file to adjust if they change.
+-- past their deadline, as of the day's end or now if earlier).
 SELECT r.id, r.plan_title_zh, r.status, r.level, r.created_at, r.started_at, r.ended_at,
        count(t.id) FILTER (WHERE t.status <> 'cancelled')::int AS tasks,
        count(t.id) FILTER (WHERE t.status = 'done')::int AS tasks_done,

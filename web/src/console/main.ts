@@ -24,6 +24,7 @@ import { wireClicks } from "./popup";
 import { VillageProfile } from "./profile";
 import { ReviewQueue } from "./queue";
 import { setupRain } from "./rain";
+import { initDutyReport } from "./duty_report";
 import { ResponsePanel } from "./responses";
 import type { WarningFeature } from "./types";
 
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
   const responsesEl = document.getElementById("responses")!;
   const responses = signedIn ? new ResponsePanel(responsesEl, allowed, toast) : null;
   responsesEl.hidden = responses === null;
+  initDutyReport(document.getElementById("duty-report")!, signedIn);
   applyI18n();
 
   const refresh = () => {

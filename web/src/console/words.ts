@@ -248,6 +248,17 @@ register({
   "grade.四级": ["四级", "level 4"],
 });
 
+// 值班日报 (duty_report.ts)
+register({
+  "duty.title": ["值班日报", "Daily duty report"],
+  "duty.day": ["日期（北京时间）", "Day (Beijing time)"],
+  "duty.pdf": ["下载 PDF", "Download PDF"],
+  "duty.html": ["网页版", "Open as web page"],
+  "duty.loading": ["正在生成值班日报…", "Preparing the duty report…"],
+  "duty.pick_day": ["请选择日期", "Pick a day"],
+  "duty.failed": ["值班日报生成失败", "The duty report failed"],
+});
+
 // 应急响应 (responses.ts): a response level is written 级应急响应, never as a warning colour
 register({
   "resp.title": ["应急响应", "Emergency responses"],
