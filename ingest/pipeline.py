@@ -9,7 +9,6 @@ NOTIFY event.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ from psycopg import sql
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError
+from riskmap.geo.filehash import file_sha256
 from riskmap.ingest.batch import Batch, Context, FeedReadError, Problem
 from riskmap.ingest.registry import detect, feeds
 from riskmap.ingest.tables import load_table
@@ -54,13 +54,7 @@ class Summary:
 
 def _digest(path: Path) -> tuple[str, int]:
     """SHA-256 and size, streamed so a huge file never sits in memory."""
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
+    return file_sha256(path), path.stat().st_size
 
 
 def _head(path: Path, n: int = 4096) -> bytes:

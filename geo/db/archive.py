@@ -26,14 +26,6 @@ class BackupError(RiskmapError):
     """A backup or restore cannot proceed; the message names the file at fault."""
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _member_for(stored: str, data_dir: Path) -> tuple[str, Path]:
     """Archive member name and file on disk for a path as the database stores it."""
     path = Path(stored)

@@ -49,13 +49,13 @@ from riskmap.geo.db.archive import (
     BackupError,
     _extract_verified,
     _member_for,
-    _sha256_file,
     _target_for,
     read_manifest,
 )
 from riskmap.geo.db.cluster import _DEBIAN_PG_LIB, find_bin_dir
 from riskmap.geo.db.migrate import MIGRATIONS
 from riskmap.geo.errors import RiskmapError
+from riskmap.geo.filehash import file_sha256
 
 # Columns holding absolute paths that a restore into another data directory rewrites.
 ABSOLUTE_PATH_COLUMNS = (("grid_file", "path"), ("raster_layer", "path"))
@@ -195,7 +195,7 @@ def backup(
 
                 def add(member: str, path: Path, **extra: object) -> None:
                     nonlocal total
-                    digest = _sha256_file(path)
+                    digest = file_sha256(path)
                     size = path.stat().st_size
                     tar.add(path, arcname=member, recursive=False)
                     members[member] = {"sha256": digest, "bytes": size, **extra}
@@ -335,7 +335,7 @@ def restore(
             stored = info.get("stored", "")
             if Path(stored).is_absolute() and stored != str(target):
                 rewrites[stored] = str(target)
-        clashes = [t for _, t, digest in placements if t.exists() and _sha256_file(t) != digest]
+        clashes = [t for _, t, digest in placements if t.exists() and file_sha256(t) != digest]
         if clashes and not force:
             raise BackupError(
                 f"{clashes[0]}: exists in the data directory with other content"

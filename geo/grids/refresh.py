@@ -18,7 +18,6 @@ what they had, and the caller records that.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from affine import Affine
 
 from riskmap.geo.db.float8_arrays import Float8ArrayDumper
 from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.geo.filehash import file_sha256
 from riskmap.geo.grids.model import GridFile, GridReadError
 from riskmap.geo.grids.units import to_mm
 from riskmap.geo.grids.village_rain import current_weights, ensure_village_set, period_values
@@ -108,7 +108,7 @@ def _read(file: dict, grids: dict[str, GridFile | None], done: Refreshed) -> np.
     if file["path"] not in grids:
         grids[file["path"]] = None
         try:
-            if _sha256(path) != file["sha256"]:
+            if file_sha256(path) != file["sha256"]:
                 done.missing[file["path"]] = "content changed since it was ingested"
             else:
                 grids[file["path"]] = _open(path)
@@ -127,14 +127,6 @@ def _open(path: Path) -> GridFile:
     with path.open("rb") as fh:
         head = fh.read(8)
     return read_netcdf(path) if head.startswith(_NETCDF) else read_geotiff(path)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _rewrite_row(conn, row: dict, weights, pick: np.ndarray, source: tuple, set_id: str) -> None:

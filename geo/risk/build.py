@@ -17,7 +17,8 @@ import psycopg
 import shapely
 
 from riskmap.geo.db.sqlfiles import SqlFiles
-from riskmap.geo.risk.catalogue import file_sha256, forest_grid
+from riskmap.geo.filehash import file_sha256
+from riskmap.geo.risk.catalogue import forest_grid
 from riskmap.geo.risk.indicators import LOW_GROUND_M, village_indicators, zonal_weights
 from riskmap.geo.risk.rows import replace_rows, village_risk_rows
 from riskmap.geo.risk.scoring import exposure

@@ -15,20 +15,12 @@ import psycopg
 import shapely
 
 from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.geo.filehash import file_sha256
 from riskmap.geo.risk_terrain import TerrainLayers, synthetic_forest, write_fraction_geotiff
 from riskmap.geo.terrain.dem import Dem, read_geotiff
 
 SQL = SqlFiles("riskmap.geo.sql")
 FOREST_DATASET = "synthetic-forest"
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks (the maps' inputs record it)."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def catalogued_dem(conn: psycopg.Connection, county: str | None = None) -> Path:

@@ -8,7 +8,7 @@ data store and writes the villages' rain in the ingest's transaction.
 
 from __future__ import annotations
 
-import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
+from riskmap.geo.filehash import file_sha256
 from riskmap.geo.grids.geotiff import read_geotiff
 from riskmap.geo.grids.model import GridFile, GridReadError, Step, footprint
 from riskmap.geo.grids.netcdf import read_netcdf
@@ -32,14 +33,6 @@ from riskmap.ingest.feeds.grids.sniff import (
 )
 
 KIND = "rain-grid"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class RainGridFeed:
@@ -69,7 +62,7 @@ class RainGridFeed:
         grid = _read(path, head)
         from riskmap.geo import zonal  # heavy (scipy); not needed to sniff
 
-        sha = _sha256(path)
+        sha = file_sha256(path)
         try:
             zonal.check_north_up(grid.transform)
         except ValueError as exc:
@@ -214,10 +207,29 @@ def _after_load(
     event: dict,
 ):
     def run(conn: psycopg.Connection, ingest_id: int) -> dict[str, int]:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        if not stored.exists():
-            shutil.copy2(path, stored)
+        store(path, stored)
         return {"village_rain": village_rain_for(conn, grid, steps, def_id, cache_dir, ingest_id,
                                                  event)}  # fmt: skip
 
     return run
+
+
+def store(path: Path, stored: Path) -> None:
+    """Copy the file into the data store whole or not at all: written under a temporary name
+    beside it, flushed, then renamed into place. A full disk or a killed process never leaves a
+    partial grid under the name the catalogue gives; a copy already there is kept only when it
+    is whole (same size: its name carries the content's SHA-256)."""
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    if stored.exists() and stored.stat().st_size == path.stat().st_size:
+        return
+    tmp = stored.with_name(f".{stored.name}.{os.getpid()}.part")
+    try:
+        with path.open("rb") as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+        shutil.copystat(path, tmp)
+        tmp.replace(stored)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
