@@ -28,28 +28,32 @@ def parse_bbox(text: str) -> str:
     return shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True)
 
 
-def _instant(text: str) -> dt.datetime:
+def _instant(text: str, status: int) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         value = None
     if value is None or value.tzinfo is None or "T" not in text.upper():
         raise HTTPException(
-            400, f"datetime {text!r} is not an RFC 3339 date-time (e.g. 2026-07-14T08:00:00Z)"
+            status, f"datetime {text!r} is not an RFC 3339 date-time (e.g. 2026-07-14T08:00:00Z)"
         )
     return value
 
 
-def parse_datetime(text: str) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """An instant or interval as (start, end); None for an open end."""
+def parse_datetime(
+    text: str, *, status: int = 400, open_interval: bool = False
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """An instant or interval as (start, end); None for an open end. ``status``: the error code
+    (OGC API – Features says 400; the warning list answers 422 like its other parameters);
+    ``open_interval``: accept ``../..`` (no limit at all)."""
     if "/" not in text:
-        t = _instant(text)
+        t = _instant(text, status)
         return t, t
     start, end = text.split("/", 1)
-    t0 = None if start in ("", "..") else _instant(start)
-    t1 = None if end in ("", "..") else _instant(end)
-    if t0 is None and t1 is None:
-        raise HTTPException(400, "datetime interval needs at least one end")
+    t0 = None if start in ("", "..") else _instant(start, status)
+    t1 = None if end in ("", "..") else _instant(end, status)
+    if t0 is None and t1 is None and not open_interval:
+        raise HTTPException(status, "datetime interval needs at least one end")
     if t0 is not None and t1 is not None and t0 > t1:
-        raise HTTPException(400, "datetime interval ends before it starts")
+        raise HTTPException(status, "datetime interval ends before it starts")
     return t0, t1

@@ -49,6 +49,7 @@ from riskmap.api.areas import check_warning, scope
 from riskmap.api.auth import OptionalPrincipal, require, unauthorised
 from riskmap.api.coverage import coverage
 from riskmap.api.deps import Connection
+from riskmap.api.ogc_params import parse_datetime
 from riskmap.api.responses import invalid
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import NotFoundError
@@ -122,32 +123,12 @@ def _bbox(value: str | None) -> dict[str, float | None]:
     return {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax}
 
 
-def _instant(text: str) -> datetime | None:
-    if text in ("..", ""):
-        return None
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        raise HTTPException(422, f"datetime {text!r} is not RFC 3339") from None
-    if t.tzinfo is None:
-        raise HTTPException(422, f"datetime {text!r} needs an offset (Z or +08:00)")
-    return t.astimezone(UTC)
-
-
 def _interval(value: str | None) -> dict[str, datetime | None]:
     """OGC ``datetime``: an instant, ``a/b``, ``a/..`` or ``../b``; warnings whose validity
     (from first firing to end or expiry) touches it."""
     if value is None:
         return {"start": None, "end": None}
-    parts = value.split("/")
-    if len(parts) == 1:
-        t = _instant(parts[0])
-        return {"start": t, "end": t}
-    if len(parts) != 2:
-        raise HTTPException(422, "datetime must be an instant or an interval a/b")
-    start, end = _instant(parts[0]), _instant(parts[1])
-    if start and end and start > end:
-        raise HTTPException(422, "datetime interval ends before it starts")
+    start, end = parse_datetime(value, status=422, open_interval=True)
     return {"start": start, "end": end}
 
 
