@@ -3,7 +3,8 @@
 ``drill run storm`` replays the bundled storm day into a schema of its own (see
 :mod:`riskmap.geo.drills.twin`), runs the real rules, lifecycle and plans hour by hour there
 (every warning CAP status Exercise, every text marked 演练), delivers each hour's messages and
-prints the drill report.
+prints the drill report. ``drill list`` shows them, ``drill report`` scores one again and
+``drill drop`` removes one.
 
 Targets default to ``reference``: loudspeakers are pointed at the reference receiver (a
 township controller that journals and acknowledges what it would play) and no SMS leaves the
@@ -246,7 +247,8 @@ def report(
 def list_(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="newest first, at most")] = 20,
 ) -> None:
-    """Drills, newest first: id, status, scenario, county, targets, start."""
+    """Drills, newest first: id, status, scenario, county, targets, start (and why it failed:
+    a drill whose process was killed shows as failed, not running)."""
     import psycopg
     from psycopg.rows import dict_row
 
@@ -257,8 +259,31 @@ def list_(
     for d in rows:
         out.print(
             f"{d['id']}\t{d['status']}\t{d['scenario']}\t{d['county_code']}\t{d['targets']}"
-            f"\t{d['scenario_start'].isoformat()}",
+            f"\t{d['scenario_start'].isoformat()}"
+            + (f"\t{d['error']}" if d["status"] == "failed" else ""),
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
+
+
+@app.command("drop")
+def drop(
+    drill_id: Annotated[int, typer.Argument(min=1, help="the drill's id (riskmap drill list)")],
+    force: Annotated[
+        bool, typer.Option("--force", help="drop it even while its process is still running")
+    ] = False,
+) -> None:
+    """Remove a drill: its schema (warnings, messages, tasks) and its line in the list."""
+    import psycopg
+
+    from riskmap.geo import drills
+
+    with psycopg.connect(database_url(settings())) as conn:
+        gone = drills.drop_drill(conn, drill_id, force=force)
+    out.print(
+        f"演练 {drill_id} dropped: schema drill_{drill_id} and its record ({gone['status']},"
+        f" {gone['scenario']}, {gone['county_code']})",
+        markup=False,
+        highlight=False,
+    )

@@ -5,9 +5,12 @@ A drill's warnings, messages and tasks live in its own schema (``drill_<id>``, s
 that schema, and reuse the real CAP, audio and acknowledgement code unchanged. The real lists,
 feeds, tiles and the public map read ``public`` and never see a drill.
 
-Listing drills, their warnings and reports needs a token (a drill is the bureau's own business);
-a drill's CAP and audio are open like the real ones and acknowledgements are signed, because
-terminals fetch and confirm them without tokens.
+Listing drills, their warnings and reports needs a token (a drill is the bureau's own business)
+and keeps a user bound to an area to the drills run for its counties (api/areas.py: others are
+not listed, and 403 by id). A drill's CAP and audio are open like the real ones and
+acknowledgements are signed, because terminals fetch and confirm them without tokens; the
+signature is checked before the drill is looked up (401 before 404: the terminals' keys are the
+real ones, in ``public``).
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from riskmap.api.areas import outside, scope, within
 from riskmap.api.auth import Reader
 from riskmap.api.deps import Connection
+from riskmap.api.dispatch import keys, signing
 from riskmap.api.routers import broadcast_audio, broadcasts
+from riskmap.api.users import Principal
 from riskmap.geo import drills
 from riskmap.geo.drills.twin import SQL
 from riskmap.geo.errors import NotFoundError
@@ -31,9 +37,12 @@ ObjectId = Annotated[int, Path(ge=1, le=2**62)]
 CAP_MEDIA_TYPE = "application/cap+xml"
 
 
-def _enter(conn: Connection, drill_id: int) -> dict[str, Any]:
-    """The drill's register row, with the transaction pointed at its schema (404 if none)."""
+def _enter(conn: Connection, drill_id: int, who: Principal | None = None) -> dict[str, Any]:
+    """The drill's register row, with the transaction pointed at its schema: 404 if none, 403
+    if ``who`` is bound to an area the drill's county is not in."""
     drill = drills.get_drill(conn, drill_id)
+    if who is not None and not within(scope(who), drill["county_code"]):
+        raise outside(conn, who, f"drill {drill_id} ({drill['county_code']})")
     if drill["schema_name"] is None:
         raise NotFoundError(f"drill {drill_id} has no schema (it failed before it started)")
     drills.enter(conn, drill["schema_name"], local=True)
@@ -43,17 +52,18 @@ def _enter(conn: Connection, drill_id: int) -> dict[str, Any]:
 @router.get("", summary="Drills, newest first")
 def list_drills(
     conn: Connection,
-    _: Reader,
+    who: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """Every drill with its scenario, county, targets, times and status."""
-    return {"drills": drills.list_drills(conn, limit)}
+    """The drills of your area with their scenario, county, targets, times and status (a drill
+    whose process died while running is ``failed``, the reason in ``error``)."""
+    return {"drills": drills.list_drills(conn, limit, area=scope(who))}
 
 
 @router.get("/{drill_id}", summary="One drill with its warnings (all CAP status Exercise)")
-def get_drill(conn: Connection, _: Reader, drill_id: DrillId) -> dict[str, Any]:
+def get_drill(conn: Connection, who: Reader, drill_id: DrillId) -> dict[str, Any]:
     """The drill and its warnings, each with links to its CAP; the report is at ``/report``."""
-    drill = _enter(conn, drill_id)
+    drill = _enter(conn, drill_id, who)
     warnings = SQL.rows(conn, "drill_warnings.sql")
     for w in warnings:
         if w["published_version"] is not None:
@@ -62,13 +72,10 @@ def get_drill(conn: Connection, _: Reader, drill_id: DrillId) -> dict[str, Any]:
 
 
 @router.get("/{drill_id}/report", summary="The drill report: timeliness, coverage, what was late")
-def drill_report(conn: Connection, _: Reader, drill_id: DrillId) -> dict[str, Any]:
+def drill_report(conn: Connection, who: Reader, drill_id: DrillId) -> dict[str, Any]:
     """Threshold crossed → issued per warning (scenario clock), loudspeaker coverage and times
     (wall clock), SMS, response tasks on time, and the late items (Chinese, then English)."""
-    drill = drills.get_drill(conn, drill_id)
-    if drill["schema_name"] is None:
-        raise NotFoundError(f"drill {drill_id} has no schema (it failed before it started)")
-    return drills.drill_report(conn, drill)
+    return drills.drill_report(conn, _enter(conn, drill_id, who))
 
 
 @router.get(
@@ -99,8 +106,20 @@ async def drill_ack(
     request: Request, conn: Connection, drill_id: DrillId, broadcast_id: ObjectId
 ) -> dict[str, Any]:
     """As ``POST /api/broadcasts/{id}/ack``, for a drill's message."""
-    await anyio.to_thread.run_sync(_enter, conn, drill_id)
+    body = await request.body()
+    headers, fernet = dict(request.headers), broadcasts._fernet(request)
+    await anyio.to_thread.run_sync(_signed_enter, conn, fernet, headers, body, drill_id)
     return await broadcasts.ack(request, conn, broadcast_id)
+
+
+def _signed_enter(conn: Connection, fernet, headers: dict, body: bytes, drill_id: int) -> None:
+    """401 unless a terminal's key signed the body (the real keys, read before the drill is
+    entered), then into the drill (404 if none); the acknowledgement itself checks the rest."""
+    try:
+        signing.verify(headers, body, lambda k: keys.secrets_for(conn, fernet, k))
+    except signing.SignatureError as exc:
+        raise HTTPException(401, detail=str(exc)) from None
+    _enter(conn, drill_id)
 
 
 @router.get(

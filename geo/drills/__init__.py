@@ -1,13 +1,20 @@
 """Drills (演练): a scenario replayed as an exercise in a schema of its own, then scored.
 
-:mod:`.twin` makes the drill's schema, :mod:`.register` keeps the list of drills,
+:mod:`.twin` makes the drill's schema, :mod:`.register` keeps the list of drills (and drops them),
 :mod:`.exercise` runs an hour of the real cycle inside it, :mod:`.report` scores it and
 :mod:`.text` prints the score. The replay itself (ingest) and delivery (dispatcher) are driven by
 the command line (``riskmap drill run``), since ``geo`` depends on neither.
 """
 
 from riskmap.geo.drills.exercise import drill_cycle
-from riskmap.geo.drills.register import DrillSpec, finish_drill, get_drill, list_drills, open_drill
+from riskmap.geo.drills.register import (
+    DrillSpec,
+    drop_drill,
+    finish_drill,
+    get_drill,
+    list_drills,
+    open_drill,
+)
 from riskmap.geo.drills.report import drill_report
 from riskmap.geo.drills.text import report_lines
 from riskmap.geo.drills.twin import enter, leave
@@ -16,6 +23,7 @@ __all__ = [
     "DrillSpec",
     "drill_cycle",
     "drill_report",
+    "drop_drill",
     "enter",
     "finish_drill",
     "get_drill",

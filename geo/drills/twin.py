@@ -13,7 +13,8 @@ A twin is ``LIKE`` its table (defaults, checks, generated columns, indexes) with
 identity columns draw from the real sequences (ids unique across real and drill rows); triggers
 are copied except those that announce outside the session (``pg_notify``); views over twinned
 tables are re-created over the twins. The drill's ``warning`` twin forces CAP status Exercise and
-carries the drill id.
+carries the drill id; its ``warning_version`` twin gives every message a CAP identifier with the
+drill mark (:data:`riskmap.geo.warnings.cap.DRILL_SPARE`), never a real message's identifier.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from psycopg import sql
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError
+from riskmap.geo.warnings.cap import DRILL_SPARE
 
 SQL = SqlFiles("riskmap.geo.drills.sql")
 
@@ -162,8 +164,9 @@ def _exercise_function(definition: str, name: str, schema: str) -> str:
 
 
 def _mark_exercise(conn: psycopg.Connection, schema: str, drill_id: int) -> None:
-    """The drill id on every warning of the drill, CAP status Exercise and 演练 leading every
-    message, whoever writes them."""
+    """The drill id on every warning of the drill, CAP status Exercise, the drill mark in every
+    CAP identifier and 演练 leading every message, whoever writes them (the connection is in
+    the drill's schema)."""
     s = sql.Identifier(schema)
     conn.execute(
         sql.SQL(
@@ -184,4 +187,14 @@ def _mark_exercise(conn: psycopg.Connection, schema: str, drill_id: int) -> None
             "CREATE TRIGGER outbox_drill_mark BEFORE INSERT ON {}.outbox"
             " FOR EACH ROW EXECUTE FUNCTION public.drill_outbox_mark()"
         ).format(s)
+    )
+    conn.execute(SQL("cap_identifier_function.sql"))  # made in the drill's schema
+    mark = sql.Literal(DRILL_SPARE)
+    conn.execute(
+        sql.SQL(
+            "CREATE TRIGGER warning_version_drill_identifier"
+            " BEFORE INSERT OR UPDATE OF cap_identifier ON {}.warning_version FOR EACH ROW"
+            " WHEN (NEW.cap_identifier IS NOT NULL AND substr(NEW.cap_identifier, 13, 2) <> {})"
+            " EXECUTE FUNCTION {}.drill_cap_identifier({})"
+        ).format(s, mark, s, mark)
     )

@@ -2,7 +2,9 @@
 
 The identifier is ``ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N`` (31 characters): the county's GB/T 2260
 code, a 3-digit department, a 3-digit unit, 2 spare digits, the send time in Beijing time and a
-one-digit serial that tells apart messages sent in the same second.
+one-digit serial that tells apart messages sent in the same second. The spare digits are 00 in
+real messages and :data:`DRILL_SPARE` in a drill's (演练, CAP status Exercise): a drill replaying
+a real day sends at the same seconds, and its identifiers must never equal real ones.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from riskmap.geo.vocabulary import BEIJING
 DEPARTMENT = "013"
 UNIT = "001"
 SPARE = "00"
+# A drill's messages (geo/drills/twin.py marks them in the drill's schema); a local choice ⚠.
+DRILL_SPARE = "99"
 SERIALS = range(1, 10)  # one digit: at most nine messages per sender and second
 IDENTIFIER = re.compile(r"^\d{6}\d{3}\d{3}\d{2}_\d{14}_\d$")
 SEVERITY_OF_COLOUR = {"blue": "Minor", "yellow": "Moderate", "orange": "Severe", "red": "Extreme"}

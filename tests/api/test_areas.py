@@ -104,11 +104,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/duty/handovers"): "area (test_duty)",
     ("GET", "/api/duty/handovers/{note_id}"): "area (test_duty)",
     ("GET", "/api/duty/report"): "area (test_duty)",
-    # drills: installation-wide exercises (not yet area-filtered: issue 16 closing note)
-    ("GET", "/api/drills"): "drills (installation-wide)",
-    ("GET", "/api/drills/{drill_id}"): "drills (installation-wide)",
-    ("GET", "/api/drills/{drill_id}/report"): "drills (installation-wide)",
-    ("GET", "/api/drills/{drill_id}/warnings/{warning_id}.cap"): "drills (installation-wide)",
+    ("GET", "/api/drills"): "area (test_drills)",
+    ("GET", "/api/drills/{drill_id}"): "area (test_drills)",
+    ("GET", "/api/drills/{drill_id}/report"): "area (test_drills)",
+    # a drill's CAP documents are open, as real warnings' are
+    ("GET", "/api/drills/{drill_id}/warnings/{warning_id}.cap"): "drills (public CAP)",
     ("GET", "/api/drills/{drill_id}/broadcasts/{broadcast_id}/audio.{fmt}"): "terminals' audio",
     ("POST", "/api/drills/{drill_id}/broadcasts/{broadcast_id}/ack"): "terminals (signed)",
 }

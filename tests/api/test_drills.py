@@ -10,14 +10,17 @@ gives.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,6 +55,7 @@ class DrillWorld:
     before: dict[str, Any]
     after: dict[str, Any]
     receiver_health: dict[str, Any]
+    env: dict[str, str]  # what `riskmap` needs to reach the database and the server's keys
 
     @property
     def drill_id(self) -> int:
@@ -151,7 +155,7 @@ def drill(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> Iter
             after = _public_view(url, base)
             health = httpx.get(f"{rx}/healthz", timeout=10).json()
         yield DrillWorld(
-            url, base, token, json.loads(run.stdout), run.stdout, before, after, health
+            url, base, token, json.loads(run.stdout), run.stdout, before, after, health, env
         )
     finally:
         server.should_exit = True
@@ -305,3 +309,206 @@ def test_cli_prints_a_readable_report() -> None:
     assert lines[0].startswith("演练 3 评估（storm，431226，情景 2026-07-14 08:00 北京时间起）")
     assert any("确认播放 8 个（覆盖率 80.0%）" in line for line in lines)
     assert lines[-1] == "  · 预警 7「暴雨红色预警」：演练结束时仍未发布（待预报员审核）"
+
+
+# Issue 16 follow-ups: areas, dropping, killed drills, CAP identifiers, the acknowledgement's 401.
+
+W = 999_999_999  # a drill id that exists nowhere
+# A process that registers a drill and then sits in it, as `riskmap drill run` does, until killed.
+HOLD_A_DRILL = """
+import sys, time
+from datetime import timedelta
+import psycopg
+from riskmap.geo import drills
+from riskmap.geo.demo.scenario import DEFAULT_START
+conn = psycopg.connect(sys.argv[1])
+spec = drills.DrillSpec("storm", "431226", DEFAULT_START, DEFAULT_START + timedelta(hours=1),
+                        receiver_url="http://127.0.0.1:9", started_by="test-killed")
+print(drills.open_drill(conn, spec)["id"], flush=True)
+time.sleep(300)
+"""
+
+
+def _cli(drill: DrillWorld, *args: str) -> subprocess.CompletedProcess:
+    run = subprocess.run(
+        [sys.executable, "-m", "riskmap.api.cli", "drill", *args],
+        env=drill.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    run.stderr = " ".join(run.stderr.split())  # the console wraps long lines
+    return run
+
+
+def _token(drill: DrillWorld, area: str) -> str:
+    with psycopg.connect(drill.url) as conn:
+        add_user(conn, f"test-drill-{area}", "viewer", area=area)
+        return new_token(conn, f"test-drill-{area}", label="tests")
+
+
+def _drill_exists(drill: DrillWorld, drill_id: int) -> bool:
+    """Whether anything of the drill is left: its schema or its register row."""
+    with psycopg.connect(drill.url) as conn:
+        return conn.execute(
+            "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = %s)"
+            " OR EXISTS (SELECT FROM drill WHERE id = %s)",
+            [f"drill_{drill_id}", drill_id],
+        ).fetchone()[0]
+
+
+def _cleanup(drill: DrillWorld, drill_id: int | None) -> None:
+    """Remove a drill a test made, whatever the code under test did with it."""
+    if drill_id is not None:
+        with psycopg.connect(drill.url) as conn:
+            schema = sql.Identifier(f"drill_{drill_id}")
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
+            conn.execute("DELETE FROM drill WHERE id = %s", [drill_id])
+
+
+def test_drills_are_kept_to_the_callers_area(drill: DrillWorld) -> None:
+    # the drill ran for Mayang 431226: its county and its city (Huaihua 431200) see it, another
+    # county (Hengyang county 430421) neither lists it nor reads it by id
+    for area, sees in (("431226", True), ("431200", True), ("430421", False)):
+        headers = {"Authorization": f"Bearer {_token(drill, area)}"}
+        with httpx.Client(base_url=drill.base_url, headers=headers, timeout=30) as c:
+            listed = [d["id"] for d in c.get("/api/drills").json()["drills"]]
+            detail = c.get(f"/api/drills/{drill.drill_id}")
+            report = c.get(f"/api/drills/{drill.drill_id}/report")
+        if sees:
+            assert listed == [drill.drill_id], area
+            assert (detail.status_code, report.status_code) == (200, 200), area
+            assert detail.json()["county_code"] == "431226"
+        else:
+            assert listed == [], area
+            assert (detail.status_code, report.status_code) == (403, 403), area
+            assert "430421" in detail.json()["detail"] and "431226" in report.json()["detail"]
+
+
+def test_a_killed_drill_is_failed_not_running(drill: DrillWorld) -> None:
+    from riskmap.geo import drills
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_DRILL, drill.url], env=drill.env, stdout=subprocess.PIPE
+    )
+    drill_id = None
+    try:
+        drill_id = int(proc.stdout.readline())
+        with drill.client() as c:
+            alive = {d["id"]: d for d in c.get("/api/drills").json()["drills"]}[drill_id]
+        assert alive["status"] == "running"  # its process holds it
+        proc.kill()  # as kill -9, or the machine losing power: no chance to say anything
+        proc.wait(timeout=30)
+        with psycopg.connect(drill.url, row_factory=dict_row) as conn:
+            for _ in range(100):  # the server notices the closed socket at once; allow 5 s
+                if drills.get_drill(conn, drill_id)["status"] != "running":
+                    break
+                conn.rollback()
+                time.sleep(0.05)
+        lost = (
+            "the process running the drill ended without finishing it (killed, or its database"
+            " connection was lost); 演练进程中断"
+        )
+        with drill.client() as c:
+            listed = {d["id"]: d for d in c.get("/api/drills").json()["drills"]}[drill_id]
+            detail = c.get(f"/api/drills/{drill_id}").json()
+        assert (listed["status"], listed.get("error")) == ("failed", lost)
+        assert (detail["status"], detail["error"]) == ("failed", lost)
+        printed = _cli(drill, "list")
+        assert printed.returncode == 0, printed.stderr
+        (line,) = [x for x in printed.stdout.splitlines() if x.split()[0] == str(drill_id)]
+        assert line.split()[1] == "failed" and line.endswith(lost)
+        with psycopg.connect(drill.url) as conn:  # failed, not running: no force needed
+            assert drills.drop_drill(conn, drill_id)["status"] == "failed"
+        assert not _drill_exists(drill, drill_id)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        _cleanup(drill, drill_id)
+
+
+def test_drop_a_drill(drill: DrillWorld) -> None:
+    from riskmap.geo import drills
+    from riskmap.geo.demo.scenario import DEFAULT_START
+    from riskmap.geo.errors import ConflictError
+
+    unknown = _cli(drill, "drop", str(W))
+    assert unknown.returncode == 1 and f"error: no drill {W}" in unknown.stderr
+    spec = drills.DrillSpec(
+        "storm", "431226", DEFAULT_START, DEFAULT_START + timedelta(hours=1),
+        receiver_url="http://127.0.0.1:9", started_by="test-drop",
+    )  # fmt: skip
+    drill_id = None
+    with psycopg.connect(drill.url) as conn:  # this session is the drill's running process
+        try:
+            drill_id = drills.open_drill(conn, spec)["id"]
+            conn.rollback()
+            with psycopg.connect(drill.url) as other, pytest.raises(ConflictError) as refused:
+                drills.drop_drill(other, drill_id)  # as `riskmap drill drop ID` would
+            assert str(refused.value).startswith(f"drill {drill_id} is running")
+            assert _drill_exists(drill, drill_id)
+            forced = _cli(drill, "drop", str(drill_id), "--force")
+            assert forced.returncode == 0, forced.stderr
+            assert forced.stdout.startswith(f"演练 {drill_id} dropped: schema drill_{drill_id}")
+            assert not _drill_exists(drill, drill_id)
+        finally:
+            conn.rollback()
+            _cleanup(drill, drill_id)
+
+
+def test_drill_cap_identifiers_never_equal_real_ones(drill: DrillWorld) -> None:
+    query = (
+        "SELECT warning_id, version, cap_identifier FROM {}.warning_version"
+        " WHERE cap_identifier IS NOT NULL ORDER BY cap_identifier"
+    )
+    ours = drill.rows(query.format(f"drill_{drill.drill_id}"))
+    real = drill.rows(query.format("public"))
+    assert ours and real
+    # GB/T 35965.1: county, department 013, unit 001, then the spare digits: 99 marks a drill
+    assert all(r["cap_identifier"].startswith("43122601300199_") for r in ours)
+    assert all(r["cap_identifier"].startswith("43122601300100_") for r in real)
+    assert not {r["cap_identifier"] for r in ours} & {r["cap_identifier"] for r in real}
+    # the same number (sent in the same second, same serial) in both: the drill replays the day
+    by_number = {r["cap_identifier"][15:]: r for r in real}
+    same = [
+        (d, by_number[d["cap_identifier"][15:]])
+        for d in ours
+        if d["cap_identifier"][15:] in by_number
+    ]
+    assert same, "the drill sent messages at the seconds the real warnings were sent"
+    d, r = same[0]
+    number = d["cap_identifier"][15:]
+    with drill.client() as c:
+        ours_cap = c.get(
+            f"/api/drills/{drill.drill_id}/warnings/{d['warning_id']}.cap",
+            params={"version": d["version"]},
+        )
+        real_cap = c.get(f"/api/warnings/{r['warning_id']}.cap", params={"version": r["version"]})
+    ours_doc, real_doc = etree.fromstring(ours_cap.content), etree.fromstring(real_cap.content)
+    assert ours_doc.findtext("cap:identifier", namespaces=CAP_NS) == f"43122601300199_{number}"
+    assert real_doc.findtext("cap:identifier", namespaces=CAP_NS) == f"43122601300100_{number}"
+    assert ours_doc.findtext("cap:status", namespaces=CAP_NS) == "Exercise"
+    assert real_doc.findtext("cap:status", namespaces=CAP_NS) == "Actual"
+
+
+def test_drill_ack_is_401_unsigned_before_the_drill_is_looked_up(drill: DrillWorld) -> None:
+    from riskmap.api.dispatch import signing
+
+    body = json.dumps(
+        {"broadcast_id": W, "idempotency_key": "x", "terminal_id": "BT1", "result": "played"}
+    ).encode()
+    plain = {"Content-Type": "application/json"}
+    with drill.client() as c:  # a bearer token is no signature
+        for drill_id in (W, drill.drill_id):
+            r = c.post(f"/api/drills/{drill_id}/broadcasts/{W}/ack", content=body, headers=plain)
+            assert r.status_code == 401, (drill_id, r.text)
+            assert r.json()["detail"].startswith("unsigned")
+    # signed with a terminal's real key, what is wrong is the unknown drill, then the broadcast
+    keys = export_keys(drill.url, Path(drill.env["RISKMAP_DATA_DIR"]))
+    kid, secret = sorted(keys.items())[0]
+    signed = plain | signing.signed_headers(kid, base64.b64decode(secret), body)
+    with httpx.Client(base_url=drill.base_url, timeout=30) as c:
+        r = c.post(f"/api/drills/{W}/broadcasts/{W}/ack", content=body, headers=signed)
+        assert (r.status_code, r.json()["detail"]) == (404, f"no drill {W}")
+        r = c.post(f"/api/drills/{drill.drill_id}/broadcasts/{W}/ack", content=body, headers=signed)
+        assert (r.status_code, r.json()["detail"]) == (404, f"no broadcast {W}")

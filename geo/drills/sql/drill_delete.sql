@@ -1,0 +1,1 @@
+DELETE FROM drill WHERE id = %(id)s RETURNING id;

@@ -1,0 +1,1 @@
+SELECT pg_advisory_unlock(%(space)s::int, %(id)s::int);
