@@ -9,13 +9,17 @@ Token checks are cached per worker (:class:`TokenCache`) for every route — JSO
 live events alike — and the cache is emptied by the ``tokens`` notification that migrations
 0019/0023 send when a token or user changes, in every worker of every instance at once; a
 revoked token is refused as soon as its revocation's notification arrives (milliseconds after
-the commit). Checks also lapse after a minute, or when the token expires if sooner.
+the commit). Checks also lapse after a minute, or when the token expires if sooner. Open event
+streams are checked again on each of those notifications (:meth:`TokenCache.on_change`,
+api/stream_guard.py): a revoked token's streams end at once, in every instance.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -29,6 +33,8 @@ from riskmap.api import ratelimit
 from riskmap.api.deps import Connection
 from riskmap.api.notices import Listener
 from riskmap.api.users import PERMISSIONS, Principal, authenticate, check_token
+
+log = logging.getLogger("riskmap.auth")
 
 _bearer = HTTPBearer(auto_error=False, description="Token from `riskmap users token NAME`")
 
@@ -46,6 +52,7 @@ class TokenCache:
         self._checks: dict[str, tuple[Principal, float]] = {}
         self._generation = 0
         self._lock = threading.Lock()
+        self._watchers: list[Callable[[], None]] = []
         self.listener = Listener(database_url, CHANNEL, "riskmap-tokens", self._notice)
 
     def start(self) -> None:
@@ -83,11 +90,21 @@ class TokenCache:
                 self._checks[token] = (principal, time.monotonic() + ttl)
         return principal
 
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after each emptying of the cache (a token or user changed, or
+        the listener reconnected), from the listener's thread: it must only hand work on."""
+        self._watchers.append(callback)
+
     def _notice(self, payload: str) -> None:
         if payload in ("tokens", "all"):
             with self._lock:
                 self._generation += 1
                 self._checks.clear()
+            for callback in list(self._watchers):
+                try:
+                    callback()
+                except Exception:  # never the listener's end: its caches must keep emptying
+                    log.exception("token change callback failed")
 
 
 def lookup(app: Any, token: str, conn: psycopg.Connection | None = None) -> Principal | None:

@@ -18,6 +18,7 @@ from bench import (
     bulk_load,
     city,
     delivery,
+    instances,
     rules_speed,
     station_rows,
     tiles,

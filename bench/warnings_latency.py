@@ -91,12 +91,19 @@ def _build_db(url: str) -> tuple[str, int]:
 
 def issue_candidates(conn: psycopg.Connection) -> int:
     """Issue every candidate warning now (as a duty officer would); the number in force now,
-    which the public list shows (committed)."""
+    which the public list shows (committed). A candidate whose hold time ran out meanwhile (the
+    storm is placed by the clock: an hour that turns during the build ages the first ones) is
+    refused as stale, as it would be for the officer, and left a candidate."""
+    from riskmap.geo.errors import ConflictError
     from riskmap.geo.warnings import lifecycle
 
     candidates = conn.execute("SELECT id FROM warning WHERE status = 'candidate'").fetchall()
     for (wid,) in candidates:
-        lifecycle.issue(conn, wid, "bench", "bench: publish the storm's candidates")
+        try:
+            with conn.transaction():
+                lifecycle.issue(conn, wid, "bench", "bench: publish the storm's candidates")
+        except ConflictError:
+            continue
     conn.execute("ANALYZE")  # as autovacuum would have by now
     conn.commit()
     return conn.execute(

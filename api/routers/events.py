@@ -3,6 +3,9 @@ Server-Sent Events (实时事件推送), within a second of the database change.
 
 FastAPI's own ``EventSourceResponse`` does the wire format and sends a ``: ping`` comment after
 15 s without events (proxies keep the connection open); no extra dependency is needed.
+
+A stream opened with a token ends as soon as the token is revoked (or expires, or its user is
+deactivated or changes role or area), in whichever instance it is open: api/stream_guard.py.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from riskmap.api.areas import event_in_area, scope
 from riskmap.api.auth import Credentials, known
 from riskmap.api.events import KIND, REPLAY_LIMIT, Event
+from riskmap.api.stream_guard import guard_of
 from riskmap.api.users import Principal
 
 router = APIRouter(prefix="/api", tags=["events"])
@@ -80,6 +84,7 @@ EVENT_EXAMPLE = (
 )
 async def events(
     request: Request,
+    creds: Credentials,
     principal: Annotated[Principal | None, Depends(_stream_principal)],
     kinds: Annotated[list[str] | None, Depends(_kinds)],
     last_event_id: Annotated[
@@ -104,6 +109,9 @@ async def events(
     its area only (warning, delivery, coverage, field-report and operator-alert events of other
     counties are not sent). After a reconnect with `Last-Event-ID` (header) or
     `?last_event_id=`, the missed events of the last 24 hours (at most 10,000) come first.
+
+    A stream opened with a token ends when the token is revoked or expires (its reconnect then
+    gets 401), or when its user's role or area changes (the reconnect gets the new view).
     """
     hub = request.app.state.events
     public_only = principal is None or not principal.may("read")
@@ -118,6 +126,10 @@ async def events(
         )
 
     sub = hub.subscribe(accepts)
+    guard = watch = None
+    if principal is not None and creds is not None:
+        guard = guard_of(request.app)
+        watch = guard.watch(creds.credentials, principal, lambda: hub._close(sub))
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.sse_clients.inc()
@@ -139,9 +151,13 @@ async def events(
         async for event in sub:
             if event.id not in replayed:
                 yield _sse(event, metrics)
-        if sub.overflowed:
+        if watch is not None and watch.reason is not None:
+            yield ServerSentEvent(comment=f"token {watch.reason}: stream ended")
+        elif sub.overflowed:
             yield ServerSentEvent(comment="too far behind: reconnect with Last-Event-ID")
     finally:
+        if watch is not None:
+            guard.unwatch(watch)
         hub.unsubscribe(sub)
         if metrics is not None:
             metrics.sse_clients.dec()

@@ -1,10 +1,10 @@
 """Several real `riskmap serve` instances over one database and one data directory, with a real
-nginx (Debian's package) in front of them configured by deploy/nginx.conf itself."""
+nginx (Debian's package) in front of them configured by deploy/nginx.conf itself (bench/nginx.py,
+which the instances bench starts it with too)."""
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bench.nginx import start_nginx
 from riskmap.api.passwords import set_password
 from riskmap.api.users import add_user, new_token
 from riskmap.geo.db.cluster import EmbeddedCluster
@@ -29,7 +30,6 @@ from riskmap.geo.db.migrate import migrate
 from tests.conftest import BUNDLED_BOUNDARIES, ROOT, make_scratch_dir
 
 RISKMAP = str(Path(sys.executable).parent / "riskmap")
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 WORKERS = 2  # per instance: the metrics add up workers, so each instance has several
 LOGIN_LIMIT = 4  # failed sign-ins per name or address in 15 minutes
 WRITE_LIMIT = 8  # write actions per user per minute
@@ -177,32 +177,6 @@ def instances_db(pg_cluster: EmbeddedCluster) -> Iterator[str]:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def nginx_conf(folder: Path, listen: int, upstreams: list[int]) -> Path:
-    """deploy/nginx.conf with this test's ports, inside a main file of the test's own."""
-    site = (ROOT / "deploy" / "nginx.conf").read_text()
-    servers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n" for p in upstreams)
-    site, n = re.subn(r"(?m)^    server 127\.0\.0\.1:\d+ [^\n]*\n", "", site)
-    assert n >= 1, "deploy/nginx.conf lists its upstream servers as '    server 127.0.0.1:P ...'"
-    site = site.replace("upstream riskmap {\n", "upstream riskmap {\n" + servers, 1)
-    site, n = re.subn(r"(?m)^    listen \d+;", f"    listen 127.0.0.1:{listen};", site)
-    assert n == 1
-    (folder / "riskmap.conf").write_text(site)
-    temp = "".join(
-        f"    {kind}_temp_path {folder / kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    user = "user root root;\n" if os.geteuid() == 0 else ""  # else nginx switches to nobody
-    main = folder / "nginx.conf"
-    main.write_text(
-        f"{user}worker_processes 1;\npid {folder / 'nginx.pid'};\n"
-        f"error_log {folder / 'error.log'} warn;\n"
-        "events { worker_connections 2048; }\n"
-        f"http {{\n    access_log {folder / 'access.log'};\n{temp}"
-        f"    include {folder / 'riskmap.conf'};\n}}\n"
-    )
-    return main
-
-
 @pytest.fixture(scope="session")
 def fleet(instances_db: str) -> Iterator[Fleet]:
     """Two instances started together and nginx in front of them on 127.0.0.1."""
@@ -218,18 +192,8 @@ def fleet(instances_db: str) -> Iterator[Fleet]:
     )
     fleet = Fleet(instances_db, data_dir, env, [], "")
     fleet.instances = [fleet.new_instance().start() for _ in range(2)]
-    nginx_dir = data_dir / "nginx"
-    nginx_dir.mkdir()
     listen = free_port()
-    conf = nginx_conf(nginx_dir, listen, [i.port for i in fleet.instances])
-    checked = subprocess.run([NGINX, "-t", "-p", str(nginx_dir), "-c", str(conf), "-e", "stderr"],
-                             capture_output=True, text=True, check=False)  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
-    proxy = subprocess.Popen(
-        [NGINX, "-p", str(nginx_dir), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=(nginx_dir / "stderr.log").open("w"),
-    )
+    proxy = start_nginx(data_dir / "nginx", listen, [i.port for i in fleet.instances])
     fleet.proxy = f"http://127.0.0.1:{listen}"
     try:
         for instance in fleet.instances:

@@ -1,0 +1,371 @@
+"""Several API instances behind nginx: the warning list and village tiles through nginx with one
+and with two ``riskmap serve`` instances on this machine, and what limits the gain.
+
+Database: the demo county as ``riskmap demo`` leaves it, every candidate warning issued (the
+warning-list bench's ``_build_db``), so the public list holds the warnings in force and the
+village layer its risk levels. Servers: two ``riskmap serve --workers 2`` instances over that
+database and one data directory (as deploy/nginx.conf describes), and nginx (Debian's package)
+configured by deploy/nginx.conf itself (bench/nginx.py: ports rewritten, ``worker_processes
+auto``, no access log) in front of the first instance, and a second nginx in front of both.
+
+Load: wrk (C, ``CLIENTS`` keep-alive connections, two threads) sending what a browser sends
+(``Accept-Encoding: gzip``, so nginx compresses as deployed) for ``SECONDS`` s, after a warm-up
+that fills every worker's caches:
+
+- the public warning list ``GET /api/warnings`` (default page);
+- village tiles ``/tiles/villages/{z}/{x}/{y}.mvt`` with a viewer's token, every tile over the
+  county at zooms 8–14 (the tiles bench's list) cycled.
+
+Each workload runs against the first instance directly (no proxy: what nginx costs), nginx → 1
+instance and nginx → 2 instances, ``ROUNDS`` times in turn (the best of each is kept: other load
+on the machine only lowers a figure). Reported: req/s, p50/p99, errors, the ratio 2 instances /
+1 instance, and where the CPU went during each run (read from /proc: the instances' processes,
+PostgreSQL's, nginx's, wrk, anything else on the machine, idle) and the requests served per
+core of that chain, from which the limit follows: a second instance brings workers, not cores;
+it can only use what the first one left idle (or take CPU from other processes, which is no
+scaling: the requests per core stay the same).
+
+Run alone: ``python -m bench instances`` (its own throwaway cluster, as ``make bench``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from tempfile import mkdtemp
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from bench import nginx, tile_client, tiles, warnings_latency
+from bench.common import free_port, with_db
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKERS = 2  # per instance, as deploy/nginx.conf starts them
+CLIENTS = 50
+SECONDS = int(os.environ.get("BENCH_INSTANCES_SECONDS", "10"))
+WARM_S = 4
+ROUNDS = int(os.environ.get("BENCH_INSTANCES_ROUNDS", "2"))
+LIST = "/api/warnings"
+BROWSER = {"Accept-Encoding": "gzip"}
+GROUPS = ("riskmap", "postgres", "nginx", "load", "other", "idle")
+
+
+# ------------------------------------------------------------------ CPU from /proc, by group
+
+
+def _tick() -> int:
+    return os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[str, int, int]]:
+    """pid → (command name, parent pid, CPU ticks so far) of every process now."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        close = text.rfind(")")
+        fields = text[close + 2 :].split()  # from field 3 (state) on
+        name = text[text.find("(") + 1 : close]
+        found[int(entry)] = (name, int(fields[1]), int(fields[11]) + int(fields[12]))
+    return found
+
+
+def _idle_ticks() -> int:
+    cpu = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return int(cpu[3]) + int(cpu[4])  # idle + iowait
+
+
+class CpuSample:
+    """Where the CPU went while a load ran: cores used per group, measured from ``lead`` s after
+    the start to ``tail`` s before the end of a ``seconds`` run (wrk's own start and end out)."""
+
+    def __init__(self, roots: dict[str, list[int]], seconds: float, lead=1.0, tail=0.5) -> None:
+        self.roots = roots  # group → pids whose descendants (and themselves) belong to it
+        self.cores: dict[str, float] = {}
+        self._args = (seconds, lead, tail)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _group(self, pid: int, procs: dict[int, tuple[str, int, int]]) -> str:
+        seen = pid
+        for _ in range(64):
+            for group, pids in self.roots.items():
+                if seen in pids:
+                    return group
+            parent = procs.get(seen, ("", 0, 0))[1]
+            if parent <= 1:
+                return "other"
+            seen = parent
+        return "other"
+
+    def _run(self) -> None:
+        seconds, lead, tail = self._args
+        time.sleep(lead)
+        before, idle0, t0 = _processes(), _idle_ticks(), time.monotonic()
+        time.sleep(max(0.5, seconds - lead - tail))
+        after, idle1, t1 = _processes(), _idle_ticks(), time.monotonic()
+        ticks = {g: 0 for g in GROUPS}
+        for pid, (_, _, used) in after.items():
+            start = before[pid][2] if pid in before else 0
+            ticks[self._group(pid, after)] += max(0, used - start)
+        ticks["idle"] = idle1 - idle0
+        span = (t1 - t0) * _tick()
+        self.cores = {g: ticks[g] / span for g in GROUPS}
+
+    def result(self) -> dict[str, float]:
+        self._thread.join()
+        return self.cores
+
+
+def _cpu_line(cores: dict[str, float]) -> str:
+    names = {
+        "riskmap": "API instances",
+        "postgres": "PostgreSQL",
+        "load": "wrk",
+        "other": "other processes",
+    }
+    return ", ".join(f"{names.get(g, g)} {cores.get(g, 0):.2f}" for g in GROUPS)
+
+
+# ------------------------------------------------------------------------------ the servers
+
+
+def _start_instance(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    argv = [str(Path(sys.executable).parent / "riskmap"), "serve", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--workers", str(WORKERS)]
+    out = log.open("w")
+    return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=out)
+
+
+def _wait(url: str, procs: list[subprocess.Popen], log: Path, seconds: float = 180) -> None:
+    """Until ``url`` answers 200; an error with the end of ``log`` if a process exits or the
+    time runs out (the bench's folder is removed afterwards)."""
+    deadline = time.monotonic() + seconds
+    answer = "nothing"
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in procs):
+            break
+        try:
+            r = httpx.get(url, timeout=2)
+            if r.status_code == 200:
+                return
+            answer = f"{r.status_code} {r.text[:300]}"
+        except httpx.TransportError as exc:
+            answer = repr(exc)
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
+    raise RuntimeError(f"{url} not ready (last answer: {answer}); {log.name}:\n{tail}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def _postmaster(db: str) -> int:
+    with psycopg.connect(db) as conn:  # while the backend lives
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        return _processes()[backend][1]
+
+
+# ------------------------------------------------------------------------------ the bench
+
+
+def run(url: str) -> Iterator[str]:
+    """Yield report lines (a database of its own on ``url``'s server, dropped afterwards)."""
+    if not nginx.available():
+        yield f"nginx not installed ({nginx.NGINX}): make setup installs it; nothing measured"
+        return
+    if shutil.which("wrk") is None:
+        yield "wrk not installed: make bench installs it; nothing measured"
+        return
+    t0 = time.perf_counter()
+    db, issued = warnings_latency._build_db(url)
+    yield f"demo county with {issued} warnings in force built in {time.perf_counter() - t0:.0f} s"
+    try:
+        yield from measure(db)
+    finally:
+        with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
+            name = urlsplit(db).path.lstrip("/")
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def measure(db: str) -> Iterator[str]:
+    from riskmap.api.users import add_user, new_token
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        add_user(conn, "bench-instances", "viewer")
+        token = new_token(conn, "bench-instances", label="bench")
+        bounds = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM"
+            " (SELECT ST_Extent(geom) AS e FROM admin_unit WHERE code = %s) x",
+            [warnings_latency.COUNTY],
+        ).fetchone()
+        villages = conn.execute("SELECT count(*) FROM village").fetchone()[0]
+    tile_paths = [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in tiles._tile_list(bounds)]
+    work = Path(mkdtemp(prefix="riskmap-bench-instances-"))
+    os.chmod(work, 0o755)
+    (work / "data").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKMAP_")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env |= {
+        "RISKMAP_DATABASE_URL": db,
+        "RISKMAP_DATA_DIR": str(work / "data"),
+        "RISKMAP_LOG_LEVEL": "warning",
+    }
+    ports = [free_port(), free_port()]
+    proxies = {1: free_port(), 2: free_port()}
+    procs: list[subprocess.Popen] = []
+    try:
+        servers = [_start_instance(p, env, work / f"serve-{p}.log") for p in ports]
+        procs += servers
+        front = {
+            n: nginx.start_nginx(work / f"nginx-{n}", proxies[n], ports[:n], workers="auto",
+                                 access_log=False)
+            for n in (1, 2)
+        }  # fmt: skip
+        procs += front.values()
+        for p in ports:
+            _wait(f"http://127.0.0.1:{p}/healthz", servers, work / f"serve-{p}.log")
+        for n, port in proxies.items():
+            _wait(f"http://127.0.0.1:{port}/healthz", [front[n]], work / f"nginx-{n}" / "error.log")
+        base = f"http://127.0.0.1:{proxies[1]}"
+        plain = httpx.get(f"{base}{LIST}", timeout=30)
+        packed = httpx.get(f"{base}{LIST}", headers=BROWSER, timeout=30)
+        features = len(plain.json()["features"])
+        assert features, "the public warning list is empty: nothing to measure"
+        yield (
+            f"{LIST}: {features} warnings, {len(plain.content) / 1024:.0f} KB"
+            f" ({packed.headers.get('content-encoding', 'identity')}"
+            f" {packed.num_bytes_downloaded / 1024:.0f} KB through nginx); village tiles:"
+            f" {villages:,} villages, {len(tile_paths):,} tiles (zooms 8–14) cycled with a"
+            " viewer's token"
+        )
+        yield (
+            f"instances: riskmap serve --workers {WORKERS} each, nginx (deploy/nginx.conf,"
+            f" worker_processes auto) in front; wrk {CLIENTS} clients, {SECONDS} s, gzip"
+            f" accepted; best of {ROUNDS} rounds; {os.cpu_count()} cores on this machine"
+        )
+        roots = {
+            "riskmap": [s.pid for s in servers],
+            "postgres": [_postmaster(db)],
+            "nginx": [f.pid for f in front.values()],
+            "load": [os.getpid()],  # wrk and this process
+        }
+        targets = {
+            "direct": f"http://127.0.0.1:{ports[0]}",
+            "nginx → 1 instance": f"http://127.0.0.1:{proxies[1]}",
+            "nginx → 2 instances": f"http://127.0.0.1:{proxies[2]}",
+        }
+        auth = {"Authorization": f"Bearer {token}"}
+        workloads = {
+            "warning list": ([LIST, LIST], BROWSER),  # one path per wrk thread
+            "village tiles": (tile_paths, BROWSER | auth),
+        }
+        for what, (paths, headers) in workloads.items():
+            best: dict[str, tuple[dict, dict[str, float]]] = {}
+            for _ in range(ROUNDS):
+                for label, target in targets.items():
+                    tile_client.wrk(target, paths, headers, work, clients=CLIENTS, seconds=WARM_S)
+                    sample = CpuSample(roots, SECONDS)
+                    r = tile_client.wrk(target, paths, headers, work, clients=CLIENTS,
+                                        seconds=SECONDS)  # fmt: skip
+                    cores = sample.result()
+                    if label not in best or r["rps"] > best[label][0]["rps"]:
+                        best[label] = (r, cores)
+            for label, (r, cores) in best.items():
+                yield (
+                    f"{what}, {label}: {r['rps']:,.0f} req/s, p50 {r['p50_us'] / 1000:.1f} ms,"
+                    f" p99 {r['p99_us'] / 1000:.1f} ms, {r['errors']} errors;"
+                    f" cores busy: {_cpu_line(cores)}"
+                )
+            one, _ = best["nginx → 1 instance"]
+            two, _ = best["nginx → 2 instances"]
+            direct, _ = best["direct"]
+            yield (
+                f"{what}: 2 instances / 1 instance through nginx {two['rps'] / one['rps']:.2f}x"
+                f" req/s, p99 {one['p99_us'] / 1000:.0f} → {two['p99_us'] / 1000:.0f} ms;"
+                f" nginx → 1 instance / direct {one['rps'] / direct['rps']:.2f}x req/s"
+            )
+            yield _limit(what, best["nginx → 1 instance"], best["nginx → 2 instances"])
+        logs = [work / f"nginx-{n}" / "error.log" for n in (1, 2)]
+        failures = [
+            line
+            for log in logs
+            if log.is_file()
+            for line in log.read_text(errors="replace").splitlines()
+            if "upstream" in line
+        ]
+        if failures:  # nginx marks an instance down for 2 s after one: the others get it all
+            yield f"nginx logged {len(failures)} upstream errors, the first: {failures[0]}"
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _ours(cores: dict[str, float]) -> float:
+    """Cores the measured chain used: the instances, PostgreSQL, nginx and wrk."""
+    return cores["riskmap"] + cores["postgres"] + cores["nginx"] + cores["load"]
+
+
+def _limit(
+    what: str, one: tuple[dict, dict[str, float]], two: tuple[dict, dict[str, float]]
+) -> str:
+    """What bounds the gain of a second instance, from where the CPU went in both runs: the
+    work done per core of the whole chain says whether the second instance made anything
+    cheaper, or only took more of the machine."""
+    (r1, c1), (r2, c2) = one, two
+    per1, per2 = r1["rps"] / max(_ours(c1), 1e-9), r2["rps"] / max(_ours(c2), 1e-9)
+    return (
+        f"{what}: the limit: {os.cpu_count()} cores shared by the API workers, PostgreSQL, nginx"
+        f" and wrk. One instance's run used {_ours(c1):.2f} cores (API {c1['riskmap']:.2f},"
+        f" PostgreSQL {c1['postgres']:.2f}, nginx {c1['nginx']:.2f}, wrk {c1['load']:.2f};"
+        f" idle {c1['idle']:.2f}, other processes {c1['other']:.2f}): {per1:,.0f} req/s per"
+        f" core; two instances' {_ours(c2):.2f} cores (idle {c2['idle']:.2f}, other processes"
+        f" {c2['other']:.2f}): {per2:,.0f} req/s per core ({per2 / per1:.2f}x). A second"
+        " instance brings workers, not cores: with no core left idle it can only take CPU from"
+        " other processes, so any gain here is that share, not scaling; instances add"
+        " throughput where cores (or machines) are idle with one"
+    )
+
+
+def _main() -> None:
+    """``python -m bench.instances``: its own throwaway cluster."""
+    from riskmap.geo.db.cluster import EmbeddedCluster
+    from riskmap.geo.db.migrate import migrate
+
+    base = Path(mkdtemp(prefix="riskmap-bench-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    cluster = EmbeddedCluster(base / "pg")
+    try:
+        url = cluster.up()
+        migrate(url)
+        for line in run(url):
+            print(line, flush=True)
+    finally:
+        cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    _main()
