@@ -44,6 +44,8 @@ def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterato
         ("tiles", "vector tiles vs tipg", lambda: tiles.run(url, tcp_url)),
         ("warnings", "warning list under 200 clients vs a static file",
          lambda: warnings_latency.run(url)),
+        ("instances", "warning list and village tiles through nginx: 1 vs 2 API instances",
+         lambda: instances.run(url)),
         ("web", "web pages in Chromium vs a bare MapLibre page", lambda: web.run(url)),
         ("delivery", "warning delivery vs a bare httpx sender", lambda: delivery.run(url)),
         ("city", "city size (衡阳市, every county): rules, tiles, warning list",
