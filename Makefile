@@ -47,6 +47,10 @@ test: setup
 # The long variants of the reliability tests: more kills of the dispatcher mid-delivery.
 soak: setup
 	RISKMAP_SOAK_KILLS=100 $(BIN)/python -m pytest tests/dispatch/test_dispatch_kill.py -q -s
+	RISKMAP_SOAK_KILLS=40 $(BIN)/python -m pytest tests/reliability/test_crash_ingest.py -q -s
+	RISKMAP_SOAK_KILLS=20 $(BIN)/python -m pytest tests/reliability/test_crash_api.py -q -s
+	RISKMAP_SOAK_PG_RESTARTS=4 RISKMAP_SOAK_PG_OUTAGE_S=45 \
+	    $(BIN)/python -m pytest tests/reliability/test_pg_restart.py -q -s
 
 # JupyterLab for planners, on the embedded database `make demo` loaded (installed on first use).
 notebooks: setup

@@ -42,6 +42,7 @@ from riskmap.api.routers import (
 from riskmap.api.routers import events as live_events
 from riskmap.api.routers import reports as field_reports
 from riskmap.api.routers import tiles as tile_routes
+from riskmap.api.security_headers import SecurityHeadersMiddleware
 from riskmap.api.tiles.batch import TileBatcher
 from riskmap.api.web import add_web
 from riskmap.geo.settings import Settings, get_settings
@@ -96,6 +97,14 @@ def _lower_priority(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
+# psycopg_pool retries a lost database with a backoff that doubles without a ceiling until
+# reconnect_timeout (300 s by default), and waiting requests only get its next attempt: after an
+# outage of a minute the API stayed down up to a minute more. Giving up each attempt after 10 s
+# lets the next request start a fresh one, so the API serves within seconds of the database's
+# return (tests/reliability/test_pg_restart.py).
+POOL_RECONNECT_S = 10.0
+
+
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     """Build the app; the database URL is resolved (embedded cluster started) before serving."""
     settings = settings or get_settings()
@@ -104,7 +113,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = ConnectionPool(
-            url, min_size=1, max_size=10, open=False, name="riskmap", reset=_plain_rows
+            url,
+            min_size=1,
+            max_size=10,
+            open=False,
+            name="riskmap",
+            reconnect_timeout=POOL_RECONNECT_S,
+            reset=_plain_rows,
         )
         pool.open(wait=True, timeout=30)
         app.state.pool = pool
@@ -117,6 +132,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             max_size=settings.tile_db_connections,
             open=False,
             name="riskmap-tiles",
+            reconnect_timeout=POOL_RECONNECT_S,
             kwargs={"autocommit": True},
             configure=_generic_plans,
         )
@@ -160,6 +176,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.metrics = Metrics(instance or default_name(settings.port))
     app.add_middleware(BodyLimitMiddleware)  # 413 for oversized bodies, chunked ones too
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)  # nosniff everywhere, a CSP on bare HTML
     app.state.database_url = url
     errors.register(app)
     app.include_router(health.router)

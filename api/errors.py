@@ -17,6 +17,9 @@ from riskmap.geo.errors import (
 )
 
 log = logging.getLogger("riskmap.api")
+# psycopg's words when a parameter holds a NUL character (psycopg/types/string.py)
+NUL_REFUSED = "cannot contain NUL (0x00) bytes"
+NUL_DETAIL = "text must not contain NUL (0x00) characters"
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (NotFoundError, 404),
@@ -39,6 +42,11 @@ def register(app: FastAPI) -> None:
 
     @app.exception_handler(psycopg.Error)
     async def _database(request: Request, exc: psycopg.Error) -> JSONResponse:
+        if isinstance(exc, psycopg.DataError) and NUL_REFUSED in str(exc):
+            # text from the caller with a NUL character, which PostgreSQL text cannot hold:
+            # psycopg refuses it before sending anything, so it is the input's fault, not a
+            # database failure (no 503, no error in the log)
+            return JSONResponse({"detail": NUL_DETAIL}, status_code=422)
         log.error("database error on %s: %s", request.url.path, exc)
         return _server_error(request, "database unavailable or query failed", 503)
 

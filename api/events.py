@@ -5,8 +5,8 @@ its insert trigger announces it on channel ``riskmap_events`` with the payload p
 ``_event`` object (id, kind, at, public). The hub:
 
 - listens on its own psycopg ``AsyncConnection`` (autocommit) and reconnects with exponential
-  backoff when the database goes away; after a reconnect it reads the rows it missed from
-  ``event_log``, so no client misses an event because the listener was down;
+  backoff (at most 5 s apart) when the database goes away; after a reconnect it reads the rows
+  it missed from ``event_log``, so no client misses an event because the listener was down;
 - adopts raw notifications without ``_event`` (producers calling ``pg_notify`` directly, e.g.
   older field-report code): exactly one worker — the one holding a session advisory lock —
   inserts them into ``event_log`` and the trigger re-announces them with an id. Producers should
@@ -51,6 +51,7 @@ QUEUE_SIZE = 1000
 REPLAY_LIMIT = 10_000
 REPLAY_HOURS = 24
 RETENTION_DAYS = 7  # the adopter worker prunes older rows once an hour
+RECONNECT_MAX_S = 5.0  # the listener's longest wait between attempts: live soon after an outage
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _CLOSED = object()
 _HUBS: weakref.WeakSet[EventHub] = weakref.WeakSet()
@@ -245,7 +246,7 @@ class EventHub:
                 self.connected = self.adopter = False
                 log.warning("event listener lost the database (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, RECONNECT_MAX_S)
 
     async def _listen(self, conn: psycopg.AsyncConnection) -> None:
         while True:

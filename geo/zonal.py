@@ -325,18 +325,22 @@ class ZonalWeights:
         """Write the weights as an .npz (atomically: a temp file renamed into place)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-        with tmp.open("wb") as fh:
-            np.savez(
-                fh,
-                data=self.matrix.data,
-                indices=self.matrix.indices,
-                indptr=self.matrix.indptr,
-                matrix_shape=np.asarray(self.matrix.shape),
-                codes=np.asarray(self.codes, dtype=str),
-                inside=self.inside,
-                grid_shape=np.asarray(self.shape),
-            )
-        tmp.replace(path)
+        try:
+            with tmp.open("wb") as fh:
+                np.savez(
+                    fh,
+                    data=self.matrix.data,
+                    indices=self.matrix.indices,
+                    indptr=self.matrix.indptr,
+                    matrix_shape=np.asarray(self.matrix.shape),
+                    codes=np.asarray(self.codes, dtype=str),
+                    inside=self.inside,
+                    grid_shape=np.asarray(self.shape),
+                )
+            tmp.replace(path)
+        except BaseException:  # a full disk: no partial file left behind
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: Path) -> ZonalWeights:
@@ -408,7 +412,10 @@ def weights_for(
     if weights is None:
         weights = build()
         if path is not None:
-            weights.save(path)
+            try:
+                weights.save(path)
+            except OSError as exc:  # a cache: the weights serve from memory all the same
+                log.warning("zonal cache %s not written (%s)", path, exc)
     with _lock:
         _memory[key] = weights
         while len(_memory) > _LRU_SIZE:

@@ -8,6 +8,7 @@ be read is moved to ``rejected/`` with its reason, not retried in a loop.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import threading
 import time
@@ -35,6 +36,14 @@ SQL = SqlFiles("riskmap.ingest.sql")
 
 log = logging.getLogger("riskmap.ingest.runner")
 _SKIP_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
+
+
+def _file_name(url: str, default: str) -> str:
+    """The last segment of ``url``'s path as a plain file name for the downloads folder: a
+    remote feed names its links, so separators, dots at the start, NUL and other odd characters
+    are replaced (``..%2F``, ``%00`` must neither climb out of the folder nor stop the runner)."""
+    name = re.sub(r"[^\w.-]", "_", Path(httpx.URL(url).path).name).lstrip(".")
+    return name[:100] or default
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -68,6 +77,10 @@ class Runner:
     after_loaded: Callable[[list[Summary]], None] = lambda _s: None
     backoff_s: float = 1.0  # first retry wait; doubles per attempt (max 60 s)
     state: dict[str, PollState] = field(default_factory=dict)
+    # the after-load step is owed at start (a runner killed between a file's commit and its
+    # rules finds the file already ingested when it restarts, and would never run them) and
+    # after a pass that failed or could not reach the database; the next pass runs it
+    _after_owed: bool = field(default=True, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for sub in ("", "archive", "rejected"):
@@ -76,22 +89,50 @@ class Runner:
     # -- drop folder ---------------------------------------------------------------------------
 
     def pending_files(self) -> list[Path]:
-        """Complete files waiting in the inbox, oldest first (partial uploads are skipped)."""
+        """Complete files waiting in the inbox, oldest first (partial uploads are skipped).
+        Symbolic links are listed too, to be refused unread (``_refused_link``)."""
         files = [
             p
             for p in self.inbox.iterdir()
-            if p.is_file() and not p.name.startswith(".") and not p.name.endswith(_SKIP_SUFFIXES)
+            if (p.is_symlink() or p.is_file())
+            and not p.name.startswith(".")
+            and not p.name.endswith(_SKIP_SUFFIXES)
         ]
-        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+        return sorted(files, key=lambda p: (p.lstat().st_mtime, p.name))
+
+    @staticmethod
+    def _refused_link(path: Path) -> Summary | None:
+        """A symbolic link in the drop folder is refused without reading what it points to:
+        whoever may drop files must not make the service read others (keys, the database's
+        files, another county's data) and load or quarantine their content."""
+        if not path.is_symlink():
+            return None
+        log.warning("refused %s: a symbolic link; only files dropped in are read", path)
+        return Summary(
+            str(path),
+            "unknown",
+            "rejected",
+            message="refused: a symbolic link (only regular files in the drop folder are read)",
+        )
 
     def process_inbox(self) -> list[Summary]:
-        """Ingest every waiting file, then move it to archive/<day>/ or rejected/<day>/."""
+        """Ingest every waiting file, then move it to archive/<day>/ or rejected/<day>/.
+
+        The database going away is not a file's fault: the pass ends with the error
+        (psycopg.OperationalError) and the file stays in the inbox for the next pass."""
+        files = self.pending_files()
+        if not files:
+            return []
         out = []
         with psycopg.connect(self.database_url) as conn:
-            for path in self.pending_files():
+            for path in files:
                 try:
-                    summary = ingest_file(conn, path, data_dir=self.data_dir)
+                    summary = self._refused_link(path) or ingest_file(
+                        conn, path, data_dir=self.data_dir
+                    )
                 except Exception as exc:  # keep going with the next file
+                    if conn.broken:
+                        raise
                     conn.rollback()
                     log.exception("ingest of %s failed", path)
                     summary = Summary(str(path), "unknown", "rejected", message=str(exc))
@@ -105,7 +146,7 @@ class Runner:
         target = self.inbox / ("rejected" if rejected else "archive") / day
         target.mkdir(parents=True, exist_ok=True)
         dest = target / path.name
-        if dest.exists():
+        if dest.exists() or dest.is_symlink():
             dest = target / f"{path.stem}-{int(time.time() * 1000)}{path.suffix}"
         shutil.move(str(path), dest)
 
@@ -137,8 +178,7 @@ class Runner:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         folder = self.data_dir / "downloads" / source.name
         folder.mkdir(parents=True, exist_ok=True)
-        name = Path(httpx.URL(str(source.url)).path).name or "feed"
-        path = folder / f"{stamp}-{name}"
+        path = folder / f"{stamp}-{_file_name(str(source.url), 'feed')}"
         path.write_bytes(response.content)
         return path
 
@@ -173,7 +213,7 @@ class Runner:
                     log.warning("CAP message %s of %s unreachable: %s", url, source.name, exc)
                     continue
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-                path = folder / f"{stamp}-{Path(httpx.URL(url).path).name or 'alert'}.xml"
+                path = folder / f"{stamp}-{_file_name(url, 'alert')}.xml"
                 path.write_bytes(data)
                 summary = ingest_file(conn, path, data_dir=self.data_dir, kind="cap", source=url)
                 with conn.transaction():
@@ -214,10 +254,15 @@ class Runner:
         st.next_due = time.monotonic() + source.interval_s
         if path is None:
             return []
-        with psycopg.connect(self.database_url) as conn:
-            summary = ingest_file(
-                conn, path, data_dir=self.data_dir, kind=source.kind, source=str(source.url)
-            )
+        try:
+            with psycopg.connect(self.database_url) as conn:
+                summary = ingest_file(
+                    conn, path, data_dir=self.data_dir, kind=source.kind, source=str(source.url)
+                )
+        except psycopg.OperationalError:
+            # not loaded: forget the validators, or the next poll hears "not modified"
+            st.etag = st.last_modified = None
+            raise
         self.on_summary(summary)
         if summary.kind == "cap" and summary.status in ("loaded", "partial"):
             return [summary, *self.follow_cap_links(source, client)]
@@ -244,10 +289,11 @@ class Runner:
         return summaries
 
     def run_forever(self, stop: threading.Event | None = None, tick_s: float = 1.0) -> None:
-        """Watch the inbox (inotify through watchfiles) and poll sources when due."""
+        """Watch the inbox (inotify through watchfiles) and poll sources when due. The database
+        going away does not end it: files wait in the inbox and each tick tries again."""
         stop = stop or threading.Event()
         with httpx.Client(follow_redirects=True) as client:
-            self.process_inbox()
+            self._pass(client, poll=False)
             for _changes in watch(
                 self.inbox,
                 stop_event=stop,
@@ -255,18 +301,34 @@ class Runner:
                 yield_on_timeout=True,
                 recursive=False,
             ):
-                handled = self.process_inbox()
+                self._pass(client)
+
+    def _pass(self, client: httpx.Client, *, poll: bool = True) -> None:
+        handled: list[Summary] = []
+        try:
+            handled += self.process_inbox()
+            if poll:
                 handled += self.poll_due(client)
-                self._after(handled)
-                self._beat(len(handled))
+        except psycopg.OperationalError as exc:
+            log.warning("database unavailable (%s); trying again at the next tick", exc)
+            self._after_owed = True
+            return
+        self._after(handled)
+        self._beat(len(handled))
 
     def _after(self, summaries: list[Summary]) -> None:
+        """The after-load step (the rules) for the data just loaded, or when owed."""
         loaded = [s for s in summaries if s.status in ("loaded", "partial") and s.rows_loaded]
-        if not loaded:
+        if not loaded and not self._after_owed:
             return
         try:
             self.after_loaded(loaded)
+            self._after_owed = False
+        except psycopg.OperationalError as exc:  # the database is away: the next pass retries
+            self._after_owed = True
+            log.warning("after-load step waits for the database: %s", exc)
         except Exception:  # the watch goes on; the next data retries
+            self._after_owed = False
             log.exception("after-load step failed")
 
     def _beat(self, handled: int) -> None:

@@ -64,14 +64,15 @@ def verify(
     if key_id is None or not stamp or not given:
         wanted = ", ".join(n for n in names if n)
         raise SignatureError(f"unsigned: {wanted} are required")
+    at = time.time() if now is None else now
     try:
         ts = int(stamp)
-    except ValueError:
+        skew = abs(at - ts)  # OverflowError for an integer no float holds (1 and 400 zeros)
+    except (ValueError, OverflowError):
         raise SignatureError(f"{ts_name} is not Unix seconds: {stamp[:40]!r}") from None
-    at = time.time() if now is None else now
-    if abs(at - ts) > window_s:
+    if skew > window_s:
         raise SignatureError(
-            f"timestamp {ts} is {abs(at - ts):.0f} s from now; at most {window_s:.0f} s allowed"
+            f"timestamp {ts} is {skew:.0f} s from now; at most {window_s:.0f} s allowed"
         )
     for secret in lookup(key_id):
         if hmac.compare_digest(signature(secret, ts, body), given):

@@ -1,16 +1,19 @@
 """Liveness and readiness: is the database reachable and is its schema current; how old are
 the background services' heartbeats.
 
-Only an unreachable database (503 from the error handler) or pending migrations make the answer
-503. Services are reported, not judged: a dev setup without a dispatcher is healthy, and an
-orchestrator that wants the dispatcher alive checks ``components.dispatcher.status``.
+Only an unreachable database (503, ``status: down``, ``database: unreachable``) or pending
+migrations make the answer 503. Services are reported, not judged: a dev setup without a
+dispatcher is healthy, and an orchestrator that wants the dispatcher alive checks
+``components.dispatcher.status``.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Literal
 
+import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -22,6 +25,7 @@ from riskmap.geo.db import migrate
 from riskmap.geo.db.sqlfiles import SqlFiles
 
 SQL = SqlFiles("riskmap.api.sql")
+log = logging.getLogger("riskmap.api")
 
 router = APIRouter(tags=["operations"])
 metrics_router = APIRouter(tags=["operations"])
@@ -45,8 +49,8 @@ class Component(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(examples=["ok"])
-    database: str = Field(examples=["reachable"])
+    status: str = Field(examples=["ok"], description="ok, degraded (migrations pending) or down")
+    database: str = Field(examples=["reachable"], description="reachable or unreachable")
     postgres: str | None = None
     postgis: str | None = None
     migrations_pending: list[str]
@@ -90,16 +94,32 @@ def _components(rows: list[dict]) -> dict[str, Component]:
     responses={503: {"model": Health, "description": "database unreachable or schema behind"}},
 )
 def healthz(request: Request) -> JSONResponse:
-    """Answer 200 only when the database answers and every migration is applied."""
-    # Its own connection with a short wait: a probe must answer 503 quickly, not in 30 s.
-    with request.app.state.pool.connection(timeout=HEALTH_TIMEOUT_S) as conn:
-        conn.row_factory = dict_row
-        row = conn.execute(SQL("health.sql")).fetchone()
-        beats = conn.execute(SQL("health_heartbeats.sql")).fetchall()
-        delivery = conn.execute(SQL("health_delivery.sql")).fetchone()
-    todo = migrate.pending(request.app.state.database_url)
-    ok = not todo
+    """Answer 200 only when the database answers and every migration is applied; 503 with
+    ``status: down, database: unreachable`` while it does not answer."""
     hub = getattr(request.app.state, "events", None)
+    listener = None if hub is None else "listening" if hub.connected else "reconnecting"
+    try:
+        # Its own connection with a short wait: a probe must answer 503 quickly, not in 30 s.
+        with request.app.state.pool.connection(timeout=HEALTH_TIMEOUT_S) as conn:
+            conn.row_factory = dict_row
+            row = conn.execute(SQL("health.sql")).fetchone()
+            beats = conn.execute(SQL("health_heartbeats.sql")).fetchall()
+            delivery = conn.execute(SQL("health_delivery.sql")).fetchone()
+        todo = migrate.pending(request.app.state.database_url)
+    except psycopg.OperationalError as exc:  # down, restarting, or no connection to be had
+        log.warning("healthz: database unreachable: %s", exc)
+        down = Health(
+            status="down",
+            database="unreachable",
+            migrations_pending=[],
+            alerts=["the database does not answer"],
+            events_listener=listener,
+        )
+        # the error handler's words and request id too (clients read ``detail``)
+        rid = request.scope.get("state", {}).get("request_id")
+        extra = {"detail": "database unavailable or query failed", "request_id": rid}
+        return JSONResponse(down.model_dump(mode="json") | extra, status_code=503)
+    ok = not todo
     body = Health(
         status="ok" if ok else "degraded",
         database="reachable",
@@ -110,7 +130,7 @@ def healthz(request: Request) -> JSONResponse:
         components=_components(beats),
         delivery=delivery,
         alerts=_alerts(delivery, _components(beats)),
-        events_listener=None if hub is None else "listening" if hub.connected else "reconnecting",
+        events_listener=listener,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
 

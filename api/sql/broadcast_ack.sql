@@ -6,7 +6,10 @@ UPDATE outbox SET
                   WHEN status = 'acked' THEN 'acked' ELSE 'failed' END,
     acked_at = CASE WHEN %(played)s THEN coalesce(acked_at, %(at)s) ELSE acked_at END,
     sent_at = coalesce(sent_at, %(at)s),
-    ack = %(ack)s,
-    last_error = CASE WHEN %(played)s THEN last_error ELSE 'the terminal could not play it' END
+    -- a "failed" arriving after the play (late, or a captured one replayed) leaves the
+    -- acknowledged row as it was: its play-out record and no error
+    ack = CASE WHEN %(played)s OR status <> 'acked' THEN %(ack)s ELSE ack END,
+    last_error = CASE WHEN %(played)s OR status = 'acked' THEN last_error
+                      ELSE 'the terminal could not play it' END
 WHERE id = %(id)s AND channel = 'broadcast'
 RETURNING status;

@@ -265,6 +265,11 @@ def _quakeml_events(path: Path) -> Iterator[etree._Element]:
         ):
             if action == "start":
                 if root_ns is None:
+                    info = el.getroottree().docinfo  # a DOCTYPE past the first 8 KiB
+                    if info.doctype or info.internalDTD is not None or info.system_url:
+                        raise FeedReadError(
+                            f"{path.name}: a DOCTYPE / entity declaration is not allowed in QuakeML"
+                        )
                     root_ns = etree.QName(el).namespace
                     if root_ns not in QUAKEML_NAMESPACES:
                         raise FeedReadError(

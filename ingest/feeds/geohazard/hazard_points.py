@@ -92,7 +92,7 @@ class HazardPoints:
     def sniff(self, path: Path, head: bytes) -> bool:
         suffix = path.suffix.lower()
         if suffix in (".gpkg", ".shp"):
-            return self._sniff_ogr(path)
+            return _is_what_it_says(path, head) and self._sniff_ogr(path)
         text = read_head(path, head)
         return (
             looks_like_geojson(text)
@@ -144,8 +144,25 @@ class HazardPoints:
             yield f.record, f.props, feature_geometry(f, transformer, "Point"), f.raw
 
 
+# GDAL opens a file by its content, not its name: an OGR virtual dataset (XML) named *.gpkg
+# would read whatever file or URL it names. Only the formats the names promise are opened.
+OGR_MAGIC = {".gpkg": b"SQLite format 3\x00", ".shp": b"\x00\x00\x27\x0a"}
+
+
+def _is_what_it_says(path: Path, head: bytes) -> bool:
+    """Whether the file starts as a GeoPackage (SQLite) or a Shapefile (file code 9994)."""
+    return head.startswith(OGR_MAGIC[path.suffix.lower()])
+
+
 def _ogr_records(path: Path) -> Iterator[tuple[str, dict, Any, str]]:
     """Features of a GeoPackage / Shapefile; a file without a CRS cannot be placed."""
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if not _is_what_it_says(path, head):
+        raise FeedReadError(
+            f"{path.name}: not a {'GeoPackage' if path.suffix.lower() == '.gpkg' else 'Shapefile'}"
+            " (the file does not start as one); refused unopened"
+        )
     try:
         info = pyogrio.read_info(path)
         frame = pyogrio.read_dataframe(path)

@@ -94,9 +94,20 @@ def _uom(meta: etree._Element | None) -> str | None:
     return uom.get("code") or uom.get(_XLINK_TITLE) or uom.get(_XLINK_HREF)
 
 
+def _has_dtd(el: etree._Element) -> bool:
+    """Whether the document being parsed declared a DOCTYPE (known from its first element)."""
+    info = el.getroottree().docinfo
+    return bool(info.doctype) or info.internalDTD is not None or bool(info.system_url)
+
+
 def parse_waterml2(path: Path, ctx: Context) -> Batch:
     """Parse an OGC WaterML 2.0 collection (streamed one observation at a time)."""
-    parser_opts = {"resolve_entities": False, "no_network": True, "huge_tree": False}
+    parser_opts = {
+        "resolve_entities": False,
+        "load_dtd": False,
+        "no_network": True,
+        "huge_tree": False,
+    }
     sites: list[Site] = []
     points: list[Point] = []
     problems: list[Problem] = []
@@ -108,6 +119,11 @@ def parse_waterml2(path: Path, ctx: Context) -> Batch:
         )
         for event, el in events:
             if event == "start":
+                if n_obs == 0 and _has_dtd(el):
+                    raise FeedReadError(
+                        f"{path.name}: refused: the document has a DOCTYPE/DTD; WaterML needs"
+                        " none and DTDs allow external entities (XXE) and entity expansion"
+                    )
                 if el.tag == f"{{{NS['wml2']}}}Collection" and collection_id is None:
                     collection_id = el.get(_GML_ID)
                 continue

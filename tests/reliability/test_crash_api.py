@@ -1,0 +1,350 @@
+"""SIGKILL the API server (`riskmap serve`, the whole process group) at random points while
+clients post field reports, verify them and take warnings through review (write, escalate,
+issue, cancel), then start it again: every write answered 2xx exists exactly once, a write
+whose answer was lost exists at most once, a write never sent or refused does not exist, and
+the audit (warning_audit for warnings, the event log for reports) has exactly one entry for
+each action that exists.
+
+The API takes no idempotency key for these writes (only delivery acknowledgements carry one),
+so a client whose answer was lost cannot retry blindly without risking a second report: the
+clients here never retry a write, they count it as unknown. `make soak` runs more kills
+(RISKMAP_SOAK_KILLS; 2 in `make test`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from riskmap.api.users import add_user, new_token
+from tests.conftest import ROOT, clone_database, drop_database
+
+KILLS = int(os.environ.get("RISKMAP_SOAK_KILLS", "2"))
+RISKMAP = str(Path(sys.executable).parent / "riskmap")
+TAG = "crash-api"
+
+
+def wait_until(check, seconds: float, what: str, every: float = 0.05):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(every)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """`riskmap serve` in a session of its own (a kill takes its workers too)."""
+
+    port: int
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        argv = [RISKMAP, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+        with self.log.open("a") as out:
+            self.proc = subprocess.Popen(
+                argv, env=self.env, cwd=ROOT, stdout=out, stderr=out, start_new_session=True
+            )
+        return self
+
+    def ready(self, seconds: float = 120) -> Server:
+        def up() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                return httpx.get(f"{self.base}/healthz", timeout=5).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(up, seconds, "the API answers", every=0.2)
+        return self
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+
+@dataclass
+class Ledger:
+    """What the clients sent and heard: marker → 'ack', 'unknown' (sent, no answer) or 'no'."""
+
+    outcome: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, int] = field(default_factory=dict)  # acknowledged report → its id
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    acks: int = 0
+
+    def record(self, marker: str, result: str) -> None:
+        with self.lock:
+            assert marker not in self.outcome
+            self.outcome[marker] = result
+            self.acks += result == "ack"
+
+    def of(self, result: str) -> set[str]:
+        with self.lock:
+            return {m for m, r in self.outcome.items() if r == result}
+
+
+def send(client: httpx.Client, ledger: Ledger, marker: str, path: str, body: dict):
+    """One write, never retried; its outcome in the ledger. Returns the answer when 2xx."""
+    try:
+        r = client.post(path, json=body)
+    except httpx.ConnectError:  # nothing was sent: the server is down
+        ledger.record(marker, "no")
+        time.sleep(0.1)
+        return None
+    except httpx.TransportError:  # sent, but the answer was lost (killed mid-request)
+        ledger.record(marker, "unknown")
+        return None
+    if r.is_success:
+        ledger.record(marker, "ack")
+        return r.json()
+    # refused (4xx), or failed (5xx) after a commit perhaps: at most once, like a lost answer
+    ledger.record(marker, "no" if r.status_code < 500 else "unknown")
+    return None
+
+
+@pytest.fixture
+def world(pg_cluster, storm_url, tmp_path):
+    url = clone_database(pg_cluster, storm_url, "t_crash_api")
+    tokens = {}
+    with psycopg.connect(url, autocommit=True) as c:
+        for role in ("reporter", "forecaster", "commander"):
+            name = f"{role}-{uuid.uuid4().hex[:6]}"
+            add_user(c, name, role)
+            tokens[role] = new_token(c, name, label="tests")
+        villages = c.execute(
+            "SELECT code, ST_X(label_point), ST_Y(label_point) FROM village ORDER BY code"
+        ).fetchall()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKMAP_")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env |= {
+        "RISKMAP_DATABASE_URL": url,
+        "RISKMAP_DATA_DIR": str(tmp_path),
+        "RISKMAP_LOG_LEVEL": "warning",
+        "RISKMAP_WRITE_RATE_LIMIT": "100000/minute",
+        "RISKMAP_API_NICE": "0",
+    }
+    server = Server(free_port(), env, tmp_path / "serve.log")
+    yield url, server, tokens, villages
+    server.stop()
+    drop_database(pg_cluster, url)
+
+
+def reporter(base, token, villages, ledger, stop, n: int) -> None:
+    """Posts reports (each text a marker of its own) and verifies those acknowledged."""
+    headers = {"Authorization": f"Bearer {token['reporter']}"}
+    verifier = {"Authorization": f"Bearer {token['forecaster']}"}
+    with httpx.Client(base_url=base, timeout=30) as client:
+        k = 0
+        while not stop.is_set():
+            k += 1
+            code, lon, lat = villages[(n * 31 + k) % len(villages)]
+            marker = f"{TAG} report {n}-{k}"
+            body = {
+                "kind": "landslide",
+                "lon": lon,
+                "lat": lat,
+                "village_code": code,
+                "observed_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+                "text": marker,
+            }
+            client.headers = headers
+            got = send(client, ledger, marker, "/api/reports", body)
+            if got is None:
+                time.sleep(0.05)
+                continue
+            with ledger.lock:
+                ledger.reports[marker] = got["id"]
+            if k % 2 == 0:  # every other one verified, the note naming the verify action
+                client.headers = verifier
+                note = f"{TAG} verify {n}-{k}"
+                send(client, ledger, note, f"/api/reports/{got['id']}/verify",
+                     {"status": "verified", "note": note})  # fmt: skip
+
+
+def reviewer(base, token, villages, ledger, stop, n: int) -> None:
+    """Each warning over a village of its own: written at the desk, escalated, issued,
+    cancelled; the reason of each action is its marker. After a lost answer the warning is
+    left where it is (the client does not know its state) and the next one begins."""
+    forecaster = {"Authorization": f"Bearer {token['forecaster']}"}
+    commander = {"Authorization": f"Bearer {token['commander']}"}
+    with httpx.Client(base_url=base, timeout=30) as client:
+        k = 0
+        while not stop.is_set():
+            k += 1
+            code = villages[(100 + n * 50 + k) % len(villages)][0]
+            marker = f"{TAG} warning {n}-{k}"
+            body = {
+                "reason": f"{marker} propose",
+                "hazard": "rainstorm",
+                "colour": "yellow",
+                "village_codes": [code],
+                "event_zh": "暴雨",
+                "headline_zh": "崩溃测试",
+                "description_zh": "崩溃测试",
+                "instruction_zh": "崩溃测试",
+            }
+            client.headers = forecaster
+            got = send(client, ledger, f"{marker} propose", "/api/warnings", body)
+            if got is None:
+                time.sleep(0.05)
+                continue
+            wid = got["warning_id"]
+            steps = [
+                ("escalate", forecaster, {"colour": "orange"}),
+                ("issue", forecaster, {}),
+                ("cancel", commander, {}),
+            ]
+            for action, headers, extra in steps:
+                client.headers = headers
+                reason = f"{marker} {action}"
+                if send(client, ledger, reason, f"/api/warnings/{wid}/{action}",
+                        {"reason": reason, **extra}) is None:  # fmt: skip
+                    break
+
+
+def test_sigkill_of_the_api_loses_and_doubles_no_acknowledged_write(world):
+    url, server, tokens, villages = world
+    server.start().ready()
+    ledger, stop = Ledger(), threading.Event()
+    clients = [
+        threading.Thread(target=reporter, args=(server.base, tokens, villages, ledger, stop, n))
+        for n in range(3)
+    ] + [
+        threading.Thread(target=reviewer, args=(server.base, tokens, villages, ledger, stop, n))
+        for n in range(2)
+    ]
+    rng = random.Random(20261217)
+    downtime = []
+    for t in clients:
+        t.start()
+    try:
+        for _ in range(KILLS):
+            before = ledger.acks
+            # killed once this run has answered some writes, at a random point after that
+            wait_until(lambda b=before: ledger.acks >= b + 10, 120, "writes answered")
+            time.sleep(rng.uniform(0.0, 0.5))
+            server.kill()
+            down = time.monotonic()
+            server.start().ready()
+            downtime.append(round(time.monotonic() - down, 1))
+        before = ledger.acks
+        wait_until(lambda: ledger.acks >= before + 10, 120, "writes after the last restart")
+    finally:
+        stop.set()
+        for t in clients:
+            t.join(60)
+    unknown, acked, refused = ledger.of("unknown"), ledger.of("ack"), ledger.of("no")
+    assert len(acked) > 30 and unknown, (len(acked), unknown)  # the kills landed mid-write
+
+    with psycopg.connect(url) as c:
+        # reports: each marker's rows, and the event log's entry for each report and verdict
+        found = Counter(
+            dict(
+                c.execute(
+                    "SELECT text, count(*) FROM field_report WHERE text LIKE %s GROUP BY 1",
+                    [f"{TAG} report %"],
+                ).fetchall()
+            )
+        )
+        verified = Counter(
+            dict(
+                c.execute(
+                    "SELECT note, count(*) FROM field_report WHERE note LIKE %s GROUP BY 1",
+                    [f"{TAG} verify %"],
+                ).fetchall()
+            )
+        )
+        events = Counter(
+            (p["id"], p["status"])
+            for (p,) in c.execute(
+                "SELECT payload FROM event_log WHERE kind = 'field_report' AND payload->>'id' IN"
+                " (SELECT id::text FROM field_report WHERE text LIKE %s)",
+                [f"{TAG} report %"],
+            ).fetchall()
+        )
+        reports = c.execute(
+            "SELECT id, status FROM field_report WHERE text LIKE %s", [f"{TAG} report %"]
+        ).fetchall()
+        # warnings: each action's audit rows (the reason is its marker), and the final states
+        audit = Counter(
+            dict(
+                c.execute(
+                    "SELECT reason, count(*) FROM warning_audit WHERE reason LIKE %s GROUP BY 1",
+                    [f"{TAG} warning %"],
+                ).fetchall()
+            )
+        )
+        trails = c.execute(
+            "SELECT w.id, w.status, w.colour, array_agg(a.action ORDER BY a.id)"
+            " FROM warning w JOIN warning_audit a ON a.warning_id = w.id"
+            " WHERE w.id IN (SELECT warning_id FROM warning_audit WHERE reason LIKE %s)"
+            " GROUP BY w.id",
+            [f"{TAG} warning %"],
+        ).fetchall()
+        published = c.execute(
+            "SELECT count(DISTINCT (warning_id, version)) FROM outbox WHERE warning_id = ANY(%s)",
+            [[t[0] for t in trails]],
+        ).fetchone()[0]
+    stored = found + verified + audit
+    assert max(stored.values()) == 1, stored.most_common(3)  # nothing twice
+    assert acked <= set(stored), sorted(acked - set(stored))[:5]  # every acknowledged write
+    assert not (refused & set(stored)), sorted(refused & set(stored))[:5]  # none refused
+    assert set(stored) <= acked | unknown  # nothing nobody asked for
+    # the event log: each report's arrival once, each verdict once
+    unlogged = [rid for rid, _ in reports if events[(rid, "received")] != 1]
+    assert not unlogged, f"reports without their one event: {unlogged}"
+    assert sum(n for (_, s), n in events.items() if s == "verified") == sum(verified.values())
+    assert all(n == 1 for n in events.values())
+    # the audit is complete: each warning's state is the one its trail leads to
+    end = {"propose": "candidate", "escalate": "candidate", "issue": "issued"}
+    end["cancel"] = "cancelled"
+    for wid, status, colour, actions in trails:
+        assert actions[0] == "propose" and len(actions) == len(set(actions)), (wid, actions)
+        assert status == end[actions[-1]], (wid, status, actions)
+        assert colour == ("orange" if "escalate" in actions else "yellow"), (wid, actions)
+    # deliveries: one set of outbox rows per published version (issue, cancel), none twice
+    assert published == sum(("issue" in a) + ("cancel" in a) for *_, a in trails)
+    print(
+        f"\nAPI kills {KILLS} (down {downtime} s each): {len(acked)} writes acknowledged,"
+        f" {len(unknown)} unknown of which {len(unknown & set(stored))} stored,"
+        f" {len(refused)} refused or not sent; {len(trails)} warnings, {len(reports)} reports"
+    )
