@@ -7,7 +7,7 @@ WITH hit AS (
     SELECT w.id, v.version
     FROM warning w
     JOIN warning_version v ON v.warning_id = w.id AND v.version = w.published_version
-    WHERE w.status = 'issued'
+    WHERE w.status = 'issued' AND w.expires_at > now()  -- in force: ends by the clock too
       AND (%(bbox)s::geometry IS NULL OR ST_Intersects(w.geom, %(bbox)s::geometry))
       AND (%(id)s::text IS NULL OR w.id::text = %(id)s::text)
       AND (%(area)s::text IS NULL  -- caller's area: a published village in it

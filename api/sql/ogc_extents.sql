@@ -26,10 +26,14 @@ SELECT 'rescue-teams', ST_Extent(geom), NULL, NULL FROM rescue_team
 UNION ALL
 SELECT 'broadcast-terminals', ST_Extent(geom), NULL, NULL FROM broadcast_terminal
 UNION ALL
-SELECT 'active-warnings', ST_Extent(w.geom), min(v.effective), max(v.expires)
+SELECT 'active-warnings',  -- the area as published (a draft's new area is not public yet)
+       ST_Extent(CASE WHEN w.current_version = w.published_version THEN w.geom
+                 ELSE (SELECT ST_Union(a.geom) FROM admin_unit a
+                       WHERE a.level = 'village' AND a.code = ANY(v.village_codes)) END),
+       min(v.effective), max(v.expires)
 FROM warning w
 JOIN warning_version v ON v.warning_id = w.id AND v.version = w.published_version
-WHERE w.status = 'issued'
+WHERE w.status = 'issued' AND w.expires_at > now()  -- in force, as ogc_active_warnings.sql
 )
 SELECT id, ST_XMin(box) AS xmin, ST_YMin(box) AS ymin, ST_XMax(box) AS xmax,
        ST_YMax(box) AS ymax, t0, t1

@@ -38,8 +38,10 @@ LEFT JOIN LATERAL (
 ) vs ON true
 LEFT JOIN LATERAL (
     SELECT (ARRAY['blue', 'yellow', 'orange', 'red'])[max(array_position(
-               ARRAY['blue', 'yellow', 'orange', 'red'], colour))] AS colour,
+               ARRAY['blue', 'yellow', 'orange', 'red'], pv.colour))] AS colour,
            count(*) AS n
-    FROM warning
-    WHERE status = 'issued' AND village_codes && vs.codes
+    FROM warning w
+    JOIN warning_version pv ON pv.warning_id = w.id AND pv.version = w.published_version
+    WHERE w.status = 'issued' AND w.expires_at > now()  -- in force, as published
+      AND pv.village_codes && vs.codes
 ) w ON true;

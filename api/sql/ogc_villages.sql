@@ -1,5 +1,6 @@
 -- OGC items of `villages` (村/社区): the village with its risk level per hazard (village_risk)
--- and the highest colour among issued warnings that cover it.
+-- and the highest colour among the warnings in force that cover it, as published (an unpublished
+-- draft's colour and villages are not the public's yet).
 -- Parameters shared by every ogc_*.sql items query: bbox (EWKT or NULL), t0 / t1 (timestamptz or
 -- NULL; ignored here: villages carry no time), id, township_code, village_code (text or NULL),
 -- area (the caller's area prefix, api/areas.py; NULL = all), limit, offset. Returns one row: matched (count of all hits) and features (a JSON array as text).
@@ -52,8 +53,10 @@ LEFT JOIN LATERAL (
 ) r ON true
 LEFT JOIN LATERAL (
     SELECT (ARRAY['blue', 'yellow', 'orange', 'red'])[max(array_position(
-               ARRAY['blue', 'yellow', 'orange', 'red'], colour))] AS colour,
+               ARRAY['blue', 'yellow', 'orange', 'red'], pv.colour))] AS colour,
            count(*) AS n
-    FROM warning
-    WHERE status = 'issued' AND village_codes @> ARRAY[v.code]
+    FROM warning w
+    JOIN warning_version pv ON pv.warning_id = w.id AND pv.version = w.published_version
+    WHERE w.status = 'issued' AND w.expires_at > now()  -- in force: ends by the clock too
+      AND pv.village_codes @> ARRAY[v.code]  -- as published, not a forecaster's draft
 ) w ON true;

@@ -91,8 +91,9 @@ def sms_text(
 
 
 def sms_segments(text: str) -> int:
-    """SMS segments ``text`` costs (UCS-2: 70 characters alone, 67 per concatenated part)."""
-    n = len(text)
+    """SMS segments ``text`` costs (UCS-2: 70 characters alone, 67 per concatenated part),
+    counted in UTF-16 units: a character beyond the basic plane (a rare name, 𠀀) takes two."""
+    n = len(text.encode("utf-16-le")) // 2
     return 1 if n <= SMS_SINGLE else math.ceil(n / SMS_PART)
 
 

@@ -403,7 +403,7 @@ def test_basemap_layers_listed_public_with_tilejson(service) -> None:
 
 def test_county_tiles_follow_a_renamed_county(service) -> None:
     """The worker's cached counties tile is dropped when admin_unit changes ('outlines')."""
-    import time
+    from tests.dispatch.delivery_setup import wait_until
 
     lon0, lat0 = _centre(service)
     t = TMS.tile(lon0, lat0, 9)
@@ -417,8 +417,9 @@ def test_county_tiles_follow_a_renamed_county(service) -> None:
         before = name(c)
         try:
             conn.execute("UPDATE admin_unit SET name = name || '(测试)' WHERE code = %s", [MAYANG])
-            time.sleep(0.3)  # the commit's notification reaches the workers
-            after = name(c)
+            # the commit's notification reaches the workers: the cached tile is dropped
+            renamed = before + "(测试)"
+            after = wait_until(lambda: name(c) == renamed and renamed, 30, "the new name")
         finally:
             conn.execute("UPDATE admin_unit SET name = %s WHERE code = %s", [before, MAYANG])
     assert after == before + "(测试)"

@@ -6,7 +6,9 @@ one geocode per village; and the ATOM index lists exactly the warnings in force.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -20,6 +22,7 @@ from shapely.geometry import Polygon
 from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.cap_polygons import MAX_RING_POINTS, area_polygons
 from riskmap.geo.warnings.cap_xml import VILLAGE_GEOCODE, cap_polygons
+from riskmap.geo.warnings.lifecycle.expiry import end_expired
 from riskmap.geo.warnings.proposal import Proposal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,13 +49,31 @@ def _proposal(rule: str, codes: list[str], colour: str, **kw) -> Proposal:
     )  # fmt: skip
 
 
+# The fates the lifecycle_warnings fixture gives its own warnings, by hand: which are in force now.
+IN_FORCE = ("drill", "in_force")
+NOT_IN_FORCE = ("cancelled", "lapsed", "ended", "candidate", "rejected")
+CAP_LINK = re.compile(r"/api/warnings/(?P<id>\d+)\.cap\?version=(?P<version>\d+)$")
+
+
 @pytest.fixture(scope="module")
-def lifecycle_warnings(service) -> dict[str, int]:
-    """Own warnings covering every message kind: Alert → Update → Cancel (Actual, over many
-    villages whose union has holes) and an auto-issued drill (Exercise) that stays in force."""
+def lifecycle_warnings(service) -> Iterator[dict[str, int]]:
+    """Own warnings covering every message kind and every fate, each set here by hand:
+
+    - ``cancelled``: Alert → Update → Cancel (Actual, over many villages whose union has holes);
+    - ``drill``: an auto-issued drill (Exercise) that stays in force;
+    - ``in_force``: issued now with a 30-day hold;
+    - ``lapsed``: issued three hours ago with a one-hour hold, so its expiry has passed (no rules
+      run has sent its all-clear yet: it is still marked issued);
+    - ``ended``: the same, then ended by its expiry (all-clear published);
+    - ``candidate``: never issued; ``rejected``: a candidate a forecaster rejected.
+
+    Afterwards the in-force Actual warning is cancelled, the candidate rejected and the lapsed
+    one ended, so later modules sharing the service see no more of them than of the drill."""
     with psycopg.connect(service.db_url) as conn:
         codes = [r[0] for r in conn.execute("SELECT code FROM village ORDER BY code")]
-        stamp = f"{datetime.now(UTC).timestamp():.0f}"
+        now = datetime.now(UTC) - timedelta(minutes=5)  # issued a minute later: effective now
+        ago = now - timedelta(hours=3)
+        stamp = f"{now.timestamp():.0f}"
         big = _proposal(f"test.cap.big.{stamp}", codes[::2], "yellow")
         drill = _proposal(
             f"test.cap.drill.{stamp}", codes[1:4], "orange", review="auto", cap_status="Exercise"
@@ -62,8 +83,48 @@ def lifecycle_warnings(service) -> dict[str, int]:
         lifecycle.issue(conn, a.warning_id, "tests", "test")
         lifecycle.escalate(conn, a.warning_id, "orange", "tests", "test")
         lifecycle.cancel(conn, a.warning_id, "tests", "test")
+        # two villages each, off the villages above (odd positions, from the end)
+        spare = codes[1::2][::-1]
+        own = {"cancelled": a.warning_id, "drill": d.warning_id}
+        rules: dict[str, str] = {}
+        for i, (name, at, hold) in enumerate(
+            [
+                ("in_force", now, 720),
+                ("lapsed", ago, 1),
+                ("ended", ago, 1),
+                ("candidate", now, 720),
+                ("rejected", now, 720),
+            ]
+        ):
+            villages = spare[2 * i : 2 * i + 2]
+            p = replace(
+                _proposal(f"test.cap.{name}.{stamp}", villages, "red"), at=at, hold_hours=hold
+            )
+            rules[name] = p.rule_id
+            (made,) = lifecycle.apply_proposals(conn, [p], at, actor="tests")
+            assert made.action == "propose", made  # not suppressed by another warning
+            assert sorted(lifecycle.get_warning(conn, made.warning_id)["village_codes"]) == sorted(
+                villages
+            )
+            own[name] = made.warning_id
+            if name in ("in_force", "lapsed", "ended"):
+                lifecycle.issue(
+                    conn, made.warning_id, "tests", "test", at=at + timedelta(minutes=1)
+                )
+            if name == "ended":  # what a rules run does first: end what expired, with all-clear
+                with conn.transaction():
+                    (end,) = end_expired(conn, now, p.rule_id, p.hazard)
+                assert (end.warning_id, end.status) == (made.warning_id, "expired")
+            if name == "rejected":
+                lifecycle.reject(conn, made.warning_id, "tests", "test")
         conn.commit()
-    return {"cancelled": a.warning_id, "drill": d.warning_id}
+    yield own
+    with psycopg.connect(service.db_url) as conn:
+        lifecycle.cancel(conn, own["in_force"], "tests", "end of the CAP tests")
+        lifecycle.reject(conn, own["candidate"], "tests", "end of the CAP tests")
+        with conn.transaction():
+            end_expired(conn, datetime.now(UTC), rules["lapsed"], "flash_flood")
+        conn.commit()
 
 
 def _published(db_url: str) -> list[dict]:
@@ -257,25 +318,44 @@ def test_atom_feed_lists_the_warnings_in_force(service, schema, lifecycle_warnin
         for required in ("a:id", "a:title", "a:updated", "a:author/a:name"):
             assert _text(feed, required), required
         entries = feed.findall("a:entry", NS)
-        with psycopg.connect(service.db_url, row_factory=dict_row) as conn:
-            issued = conn.execute(
-                """SELECT w.id, v.cap_identifier FROM warning w JOIN warning_version v
-                   ON v.warning_id = w.id AND v.version = w.published_version
-                   WHERE w.status = 'issued' AND w.expires_at > now()"""
-            ).fetchall()
-        got = {_text(e, "cap:identifier") for e in entries}
-        assert got == {w["cap_identifier"] for w in issued} and len(entries) == len(issued)
-        assert lifecycle_warnings["drill"] in {w["id"] for w in issued}
-        cancelled = f"/api/warnings/{lifecycle_warnings['cancelled']}.cap"
+        listed: dict[int, list[tuple[int, str]]] = {}  # warning id → (version, identifier)
         for e in entries:
             for required in ("a:id", "a:title", "a:updated", "a:author/a:name"):
                 assert _text(e, required), required
             (link,) = e.xpath("a:link[@rel='alternate']", namespaces=NS)
             assert link.get("type") == "application/cap+xml"
-            assert cancelled not in link.get("href")
+            m = CAP_LINK.search(link.get("href"))
+            assert m, link.get("href")
+            listed.setdefault(int(m["id"]), []).append(
+                (int(m["version"]), _text(e, "cap:identifier"))
+            )
             doc = c.get(link.get("href"))
             assert doc.status_code == 200
             schema.validate(doc.content)
             assert _text(etree.fromstring(doc.content), "cap:identifier") == _text(
                 e, "cap:identifier"
             )
+    identifiers = [_text(e, "cap:identifier") for e in entries]
+    assert len(identifiers) == len(set(identifiers)) == sum(map(len, listed.values()))
+    # the identifiers of the test's own published versions, looked up by warning and version
+    with psycopg.connect(service.db_url) as conn:
+        published = {
+            name: dict(
+                conn.execute(
+                    "SELECT version, cap_identifier FROM warning_version"
+                    " WHERE warning_id = %s AND cap_identifier IS NOT NULL",
+                    [wid],
+                ).fetchall()
+            )
+            for name, wid in lifecycle_warnings.items()
+        }
+    # in force: each once, as its only published version (1: issued once, never changed)
+    for name in IN_FORCE:
+        assert set(published[name]) == {1}, name
+        assert listed.get(lifecycle_warnings[name]) == [(1, published[name][1])], name
+    # not in force: neither the warning nor any of its messages
+    for name in NOT_IN_FORCE:
+        assert lifecycle_warnings[name] not in listed, name
+        assert not set(published[name].values()) & set(identifiers), name
+    assert published["candidate"] == {} and published["rejected"] == {}  # never published
+    assert len(published["lapsed"]) == 1 and len(published["ended"]) == 2  # Alert (+ all-clear)

@@ -109,7 +109,6 @@ def test_serve_with_dispatch_stops_its_dispatcher_on_sigterm(world) -> None:
     import signal
     import subprocess
     import sys
-    import time
 
     assert world  # the clone and the environment pointing at it
     port = free_port()
@@ -131,8 +130,9 @@ def test_serve_with_dispatch_stops_its_dispatcher_on_sigterm(world) -> None:
         assert children, "no dispatcher process"
         server.send_signal(signal.SIGTERM)
         server.wait(30)
-        time.sleep(0.5)
-        assert [pid for pid in children if _alive(pid)] == []
+        ds.wait_until(
+            lambda: not [pid for pid in children if _alive(pid)], 10, "the dispatcher to exit"
+        )
     finally:
         if server.poll() is None:
             server.kill()

@@ -21,6 +21,7 @@ import pytest
 from riskmap.api.events import LISTENER_NAME
 from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.proposal import Proposal
+from tests.dispatch.delivery_setup import wait_until
 
 DEADLINE_S = 1.0
 
@@ -83,6 +84,8 @@ class Stream:
                 return e
 
     def drain(self, wait: float = 0.5) -> list[dict]:
+        """Whatever came, after ``wait`` seconds: for checking that nothing (more) comes, which
+        no condition can signal."""
         time.sleep(wait)
         out = []
         while not self.events.empty():
@@ -354,6 +357,5 @@ def test_idle_streams_get_keep_alive_pings(service, streams, monkeypatch) -> Non
     # FastAPI pings every 15 s of silence; a shorter interval keeps the test short
     monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.2)
     idle = streams("viewer", kinds=f"test_idle_{uuid.uuid4().hex[:6]}")
-    time.sleep(1.0)
-    assert idle.comments.count("ping") >= 2
+    wait_until(lambda: idle.comments.count("ping") >= 2, 10, "two keep-alive pings")
     assert idle.events.empty()

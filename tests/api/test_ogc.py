@@ -4,6 +4,8 @@ agree with PostGIS, errors follow the standard (400/401/404) and features are RF
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -12,12 +14,16 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
+from riskmap.geo.warnings import lifecycle
+from riskmap.geo.warnings.lifecycle.expiry import end_expired
+from tests.api.test_cap_output import _proposal
+
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOJSON = "application/geo+json"
 # Mayang county (麻阳, 431226) and a margin: every feature must lie here, lon first.
 LON, LAT = (109.0, 110.3), (27.3, 28.3)
 
-# Each collection's ids straight from the database (what the pages must add up to).
+# Each table collection's ids straight from the database (what the pages must add up to).
 IDS_SQL = {
     "villages": "SELECT code FROM village",
     "townships": "SELECT code FROM admin_unit WHERE level = 'township'",
@@ -27,7 +33,6 @@ IDS_SQL = {
     "warehouses": "SELECT id FROM warehouse",
     "rescue-teams": "SELECT id FROM rescue_team",
     "broadcast-terminals": "SELECT id FROM broadcast_terminal",
-    "active-warnings": "SELECT id FROM warning WHERE status = 'issued'",
 }
 GEOM_SQL = {
     "villages": "SELECT code, geom FROM village",
@@ -35,9 +40,118 @@ GEOM_SQL = {
     "hazard-points": "SELECT id, geom FROM hazard_point",
     "shelters": "SELECT id, geom FROM shelter",
     "broadcast-terminals": "SELECT id, geom FROM broadcast_terminal",
-    "active-warnings": "SELECT id, geom FROM warning WHERE status = 'issued'",
 }
-PROTECTED = [c for c in IDS_SQL if c != "active-warnings"]
+PROTECTED = list(IDS_SQL)
+COLLECTIONS = [*IDS_SQL, "active-warnings"]  # active warnings: public, no table of their own
+
+# The warnings' expected membership comes from fates the `fates` fixture gives its own warnings
+# by hand, never from the query the service runs. Active: issued and in force now.
+ACTIVE = ("in_force", "pending")
+NOT_ACTIVE = ("cancelled", "ended", "candidate", "rejected", "may_cancelled", "may_ended")
+# issued, but their expiry passed and no rules run has sent the all-clear yet
+LAPSED = ("lapsed", "may_1", "may_2")
+MAY = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)  # before the storm: no other warning then
+H = dt.timedelta(hours=1)
+LEVEL = {"blue": "四级", "yellow": "三级", "orange": "二级", "red": "一级"}
+
+
+@dataclass
+class Fates:
+    ids: dict[str, int]  # own warning by fate
+    villages: dict[str, list[str]]  # its villages (as published, for issued ones)
+    baseline: dict[str, str | None]  # every village's warning colour before the fixture
+
+
+@pytest.fixture(scope="module")
+def fates(service) -> Iterator[Fates]:
+    """Own warnings, each given its fate here (red, flash flood, two villages each, on villages
+    no issued warning coloured before):
+
+    - ``in_force``: issued now, 30-day hold; ``pending``: issued yellow now, then its rule fired
+      red over one more village, which waits for a forecaster as a draft (not published);
+    - ``cancelled``: issued then cancelled; ``candidate``: never issued; ``rejected``;
+    - ``lapsed``: issued 3 h ago with a 1 h hold: expired, not yet ended by a rules run;
+      ``ended``: the same, then ended by its expiry (all-clear published, status expired);
+    - on 1 May 2026 (UTC): ``may_1`` issued 01:00–03:00, ``may_2`` 04:00–06:00 (lapsed too),
+      ``may_cancelled`` issued 02:00 and cancelled 02:30, ``may_ended`` 00:00–01:00 and ended.
+
+    Afterwards every one of them is ended (cancelled, rejected or expired with its all-clear)."""
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # issued a minute later
+    ago = now - 3 * H
+    with service.client("viewer") as c:
+        before, _ = _all_pages(c, "/ogc/collections/villages/items?limit=10000")
+    baseline = {f["id"]: f["properties"]["warning_colour"] for f in before}
+    with psycopg.connect(service.db_url) as conn:
+        codes = [r[0] for r in conn.execute("SELECT code FROM village ORDER BY code DESC")]
+        uncoloured = [c for c in codes if baseline[c] is None]
+        assert len(uncoloured) >= 23, "too few villages without a warning colour"
+        free = iter(uncoloured)
+        stamp = f"{now.timestamp():.0f}"
+        ids: dict[str, int] = {}
+        villages: dict[str, list[str]] = {}
+        rules: dict[str, str] = {}
+
+        def make(name: str, at, hold: float, colour: str = "red", issue=None) -> int:
+            villages[name] = [next(free), next(free)]
+            rules[name] = f"test.ogc.{name}.{stamp}"
+            p = replace(_proposal(rules[name], villages[name], colour), at=at, hold_hours=hold)
+            (made,) = lifecycle.apply_proposals(conn, [p], at, actor="tests")
+            assert made.action == "propose", made  # nothing covered its villages
+            ids[name] = made.warning_id
+            if issue is not None:
+                lifecycle.issue(conn, made.warning_id, "tests", "test", at=issue)
+            return made.warning_id
+
+        def end(name: str, at) -> None:  # what a rules run does first: end what expired
+            with conn.transaction():
+                (ended,) = end_expired(conn, at, rules[name], "flash_flood")
+            assert (ended.warning_id, ended.status) == (ids[name], "expired")
+
+        make("in_force", now, 720, issue=now + dt.timedelta(minutes=1))
+        wid = make("pending", now, 720, "yellow", issue=now + dt.timedelta(minutes=1))
+        extra = next(free)
+        grown = replace(
+            _proposal(rules["pending"], [*villages["pending"], extra], "red"),
+            at=now + dt.timedelta(minutes=2),
+            hold_hours=720,
+            headline_zh="未发布的草稿",
+        )
+        (change,) = lifecycle.apply_proposals(conn, [grown], grown.at, actor="tests")
+        assert (change.warning_id, change.published) == (wid, False)  # a draft for review
+        villages["pending_draft_only"] = [extra]
+        wid = make("cancelled", now, 720, issue=now + dt.timedelta(minutes=1))
+        lifecycle.cancel(conn, wid, "tests", "test", at=now + dt.timedelta(minutes=2))
+        make("candidate", now, 720)
+        wid = make("rejected", now, 720)
+        lifecycle.reject(conn, wid, "tests", "test", at=now + dt.timedelta(minutes=1))
+        make("lapsed", ago, 1, issue=ago + dt.timedelta(minutes=1))
+        make("ended", ago, 1, issue=ago + dt.timedelta(minutes=1))
+        end("ended", now)
+        make("may_1", MAY, 3, "blue", issue=MAY + H)
+        make("may_2", MAY + 4 * H, 2, "blue", issue=MAY + 4 * H)
+        wid = make("may_cancelled", MAY + 2 * H, 2, "blue", issue=MAY + 2 * H)
+        lifecycle.cancel(conn, wid, "tests", "test", at=MAY + 2.5 * H)
+        make("may_ended", MAY, 1, "blue", issue=MAY)
+        end("may_ended", MAY + 2 * H)
+        conn.commit()
+    yield Fates(ids, villages, baseline)
+    with psycopg.connect(service.db_url) as conn:
+        for name in ("in_force", "pending"):
+            lifecycle.cancel(conn, ids[name], "tests", "end of the OGC tests")
+        lifecycle.reject(conn, ids["candidate"], "tests", "end of the OGC tests")
+        for name in LAPSED:
+            end(name, dt.datetime.now(dt.UTC))
+        conn.commit()
+
+
+def _own_active(service, params: dict | None = None) -> set[int]:
+    """The ids the active-warnings collection lists (every page)."""
+    url = httpx.URL(
+        "/ogc/collections/active-warnings/items", params={"limit": 500, **(params or {})}
+    )
+    with service.client() as c:
+        features, _ = _all_pages(c, str(url))
+    return {f["id"] for f in features}
 
 
 def _db_ids(service, collection: str) -> set[str]:
@@ -99,7 +213,7 @@ def test_landing_page_links_resolve(service) -> None:
         conf = c.get(rels["conformance"]["href"]).json()
         assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf["conformsTo"]
         data = c.get(rels["data"]["href"]).json()
-        assert {col["id"] for col in data["collections"]} == set(IDS_SQL)
+        assert {col["id"] for col in data["collections"]} == set(COLLECTIONS)
         assert c.get("/ogc", params={"f": "json"}).status_code == 200
 
 
@@ -110,7 +224,7 @@ def test_conformance_claims_only_what_is_implemented(service) -> None:
     assert sorted(body["conformsTo"]) == sorted(base + k for k in ("core", "geojson", "oas30"))
 
 
-def test_collections_metadata_extents_come_from_the_data(service) -> None:
+def test_collections_metadata_extents_come_from_the_data(service, fates) -> None:
     with service.client() as c:
         listed = {col["id"]: col for col in c.get("/ogc/collections").json()["collections"]}
         for cid, col in listed.items():
@@ -129,10 +243,20 @@ def test_collections_metadata_extents_come_from_the_data(service) -> None:
             got = listed[cid]["extent"]["spatial"]
             assert got["crs"] == CRS84
             assert got["bbox"][0] == pytest.approx(list(box), abs=1e-9)
-        t0, t1 = conn.execute(
-            "SELECT min(v.effective), max(v.expires) FROM warning w JOIN warning_version v "
-            "ON v.warning_id = w.id AND v.version = w.published_version WHERE w.status = 'issued'"
-        ).fetchone()
+    # the active warnings' extent is that of the features the collection lists (which warnings
+    # those are is checked against hand-set fates below)
+    with service.client() as c:
+        active, _ = _all_pages(c, "/ogc/collections/active-warnings/items?limit=10000")
+    assert active
+    boxes = [shape(f["geometry"]).bounds for f in active]
+    xmin, ymin = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    xmax, ymax = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    got = listed["active-warnings"]["extent"]["spatial"]
+    assert got["crs"] == CRS84
+    # features are on the 6-decimal grid
+    assert got["bbox"][0] == pytest.approx([xmin, ymin, xmax, ymax], abs=1e-6)
+    t0 = min(dt.datetime.fromisoformat(f["properties"]["effective"]) for f in active)
+    t1 = max(dt.datetime.fromisoformat(f["properties"]["expires"]) for f in active)
     interval = listed["active-warnings"]["extent"]["temporal"]["interval"][0]
     assert [dt.datetime.fromisoformat(t) for t in interval] == [t0, t1]
     assert all(t.endswith("Z") for t in interval)
@@ -143,10 +267,9 @@ def test_collections_metadata_extents_come_from_the_data(service) -> None:
 @pytest.mark.parametrize("collection", list(IDS_SQL))
 def test_every_collection_pages_to_exactly_its_table(service, collection: str) -> None:
     expected = _db_ids(service, collection)
-    assert expected or collection == "active-warnings"
+    assert expected
     limit = max(1, len(expected) // 3)
-    role = None if collection == "active-warnings" else "viewer"
-    with service.client(role) as c:
+    with service.client("viewer") as c:
         features, pages = _all_pages(c, f"/ogc/collections/{collection}/items?limit={limit}")
     ids = [str(f["id"]) for f in features]
     assert len(ids) == len(set(ids)), "a feature came twice"
@@ -158,6 +281,29 @@ def test_every_collection_pages_to_exactly_its_table(service, collection: str) -
     assert _link(pages[-1], "next") is None
     for f in features:
         _check_feature(f)
+
+
+def test_active_warnings_page_through_the_warnings_in_force(service, fates) -> None:
+    """Public, paged like the tables; the test's own warnings in force are there, those
+    cancelled, ended by expiry, rejected or never issued are not."""
+    with service.client() as c:
+        matched = c.get("/ogc/collections/active-warnings/items?limit=1").json()["numberMatched"]
+        limit = max(1, matched // 3)
+        features, pages = _all_pages(c, f"/ogc/collections/active-warnings/items?limit={limit}")
+    ids = [f["id"] for f in features]
+    assert len(ids) == len(set(ids)) == matched, "a feature came twice or went missing"
+    assert all(p["numberMatched"] == matched for p in pages)
+    assert all(len(p["features"]) <= limit for p in pages)
+    assert len(pages) > 1 and _link(pages[0], "prev") is None and _link(pages[1], "prev")
+    assert _link(pages[-1], "next") is None
+    assert {fates.ids[k] for k in ACTIVE} <= set(ids)
+    assert not {fates.ids[k] for k in NOT_ACTIVE} & set(ids)
+    for f in features:
+        _check_feature(f)
+
+
+def test_active_warnings_leave_at_their_expiry(service, fates) -> None:
+    assert not {fates.ids[k] for k in LAPSED} & _own_active(service)
 
 
 @pytest.mark.parametrize("collection", ["villages", "stations", "hazard-points", "shelters"])
@@ -193,38 +339,37 @@ def test_bbox_with_heights_and_across_the_antimeridian(service) -> None:
     assert away["numberMatched"] == 0 and away["features"] == []
 
 
-@pytest.mark.parametrize(
-    "datetime",
-    [
-        "2026-07-14T08:00:00Z",
-        "2026-07-14T16:00:00+08:00",
-        "2026-07-14T05:00:00Z",
-        "../2026-07-14T06:00:00Z",
-        "2026-07-14T12:00:00Z/..",
-        "2026-07-14T13:30:00Z/",
-        "2026-07-13T00:00:00Z/2026-07-14T07:00:00Z",
-        "2026-07-20T00:00:00Z/2026-07-21T00:00:00Z",
-    ],
-)
-def test_datetime_filters_active_warnings_like_the_database(service, datetime: str) -> None:
-    start, _, end = datetime.partition("/") if "/" in datetime else (datetime, "", datetime)
-    t0 = None if start in ("", "..") else start
-    t1 = None if end in ("", "..") else end
-    with psycopg.connect(service.db_url) as conn:
-        expected = {
-            str(r[0])
-            for r in conn.execute(
-                "SELECT w.id FROM warning w JOIN warning_version v ON v.warning_id = w.id "
-                "AND v.version = w.published_version WHERE w.status = 'issued' "
-                "AND (%(t1)s::timestamptz IS NULL OR v.effective <= %(t1)s) "
-                "AND (%(t0)s::timestamptz IS NULL OR v.expires >= %(t0)s)",
-                {"t0": t0, "t1": t1},
-            )
-        }
-    with service.client() as c:
-        r = c.get("/ogc/collections/active-warnings/items", params={"datetime": datetime})
-    assert r.status_code == 200, r.text
-    assert {str(f["id"]) for f in r.json()["features"]} == expected
+# datetime → the test's own warnings listed, by hand from the times the fixture gave them:
+# may_1 (01:00–03:00 on 1 May, UTC) and may_2 (04:00–06:00) are still marked issued but long
+# expired: an active-warnings collection never lists them, whatever the time asked (as lapsed);
+# may_cancelled and may_ended are over; in_force and pending run from a few minutes ago for
+# 30 days: an interval that ends before they began misses them.
+DATETIME_CASES = [
+    ("2026-05-01T02:00:00Z", set()),
+    ("2026-05-01T10:00:00+08:00", set()),
+    ("2026-05-01T03:00:00Z", set()),
+    ("../2026-05-01T01:30:00Z", set()),
+    ("2026-05-01T05:00:00Z/..", {"in_force", "pending"}),
+    ("2026-05-01T05:00:00Z/", {"in_force", "pending"}),
+    ("2026-04-30T00:00:00Z/2026-05-01T04:00:00Z", set()),
+    ("../2026-06-01T00:00:00Z", set()),
+    ("now", {"in_force", "pending"}),
+    ("in a day", {"in_force", "pending"}),
+    ("in a year", set()),
+]
+
+
+@pytest.mark.parametrize(("datetime", "expected"), DATETIME_CASES)
+def test_datetime_filters_active_warnings_by_their_times(
+    service, fates, datetime: str, expected: set[str]
+) -> None:
+    ahead = {"now": 0, "in a day": 1, "in a year": 365}
+    if datetime in ahead:
+        at = dt.datetime.now(dt.UTC) + dt.timedelta(days=ahead[datetime])
+        datetime = at.isoformat().replace("+00:00", "Z")
+    own = {wid: name for name, wid in fates.ids.items()}
+    got = _own_active(service, {"datetime": datetime})
+    assert {own[wid] for wid in got if wid in own} == expected
 
 
 def test_datetime_on_stations_and_ignored_without_time(service) -> None:
@@ -246,8 +391,8 @@ def test_datetime_on_stations_and_ignored_without_time(service) -> None:
     assert villages["numberMatched"] == 222  # villages carry no time: datetime matches all
 
 
-def test_single_items_equal_their_listing(service) -> None:
-    for collection in IDS_SQL:
+def test_single_items_equal_their_listing(service, fates) -> None:
+    for collection in COLLECTIONS:
         role = None if collection == "active-warnings" else "viewer"
         with service.client(role) as c:
             page = c.get(f"/ogc/collections/{collection}/items?limit=3").json()
@@ -335,50 +480,65 @@ def test_protected_items_need_a_token(service, collection: str) -> None:
         assert c.get(f"/ogc/collections/{collection}/items").status_code == 401
 
 
-def test_issued_warnings_are_public_and_show_the_published_version(service) -> None:
-    with service.client() as c:
-        body = c.get("/ogc/collections/active-warnings/items").json()
+def test_issued_warnings_are_public_and_show_the_published_version(service, fates) -> None:
+    with service.client() as c:  # no token
+        got = {
+            wid: c.get(f"/ogc/collections/active-warnings/items/{wid}").json()["properties"]
+            for wid in (fates.ids[k] for k in ACTIVE)
+        }
     with psycopg.connect(service.db_url) as conn:
-        rows = conn.execute(
-            "SELECT w.id, v.version, v.colour, v.cap_identifier, v.headline_zh, v.village_codes "
-            "FROM warning w JOIN warning_version v ON v.warning_id = w.id "
-            "AND v.version = w.published_version WHERE w.status = 'issued'"
-        ).fetchall()
-    assert rows, "the storm left no issued warning to check"
-    got = {f["id"]: f["properties"] for f in body["features"]}
-    for wid, version, colour, cap_id, headline, villages in rows:
+        identifier = {  # of version 1, the one each published (the test issued each once)
+            wid: conn.execute(
+                "SELECT cap_identifier FROM warning_version WHERE warning_id = %s AND version = 1",
+                [wid],
+            ).fetchone()[0]
+            for wid in got
+        }
+    # pending: issued yellow over two villages; the red draft over three is not published
+    for name, colour in (("in_force", "red"), ("pending", "yellow")):
+        wid = fates.ids[name]
         p = got[wid]
-        assert (p["version"], p["colour"], p["cap_identifier"]) == (version, colour, cap_id)
-        assert p["headline_zh"] == headline and p["village_codes"] == villages
-        assert p["level"] in {"一级", "二级", "三级", "四级"}
+        assert (p["warning_id"], p["version"], p["msg_type"]) == (wid, 1, "Alert"), name
+        assert (p["colour"], p["level"]) == (colour, LEVEL[colour]), name
+        assert p["cap_identifier"] == identifier[wid] and identifier[wid], name
+        assert sorted(p["village_codes"]) == sorted(fates.villages[name]), name
+        assert p["villages"] == 2 and p["headline_zh"] == "测试山洪灾害预警", name
+        assert p["cap_status"] == "Actual" and p["hazard"] == "flash_flood", name
 
 
-def test_villages_carry_risk_and_the_highest_issued_colour(service) -> None:
-    rank = ["blue", "yellow", "orange", "red"]
+def test_villages_carry_risk_and_the_highest_issued_colour(service, fates) -> None:
     with psycopg.connect(service.db_url) as conn:
-        issued = conn.execute(
-            "SELECT colour, village_codes FROM warning WHERE status = 'issued'"
-        ).fetchall()
         risk = dict(
             conn.execute(
                 "SELECT village_code, risk_level FROM village_risk WHERE hazard = 'flash_flood'"
             ).fetchall()
         )
-    expected: dict[str, str] = {}
-    for colour, codes in issued:
-        for code in codes:
-            if code not in expected or rank.index(colour) > rank.index(expected[code]):
-                expected[code] = colour
-    assert expected, "no village under an issued warning"
+    # by hand from the fates: red where the test's red warning is in force; no colour where
+    # its warnings were cancelled, ended, rejected or never issued (uncoloured before them)
+    expected = dict.fromkeys(fates.villages["in_force"], "red")
+    for name in ("cancelled", "ended", "candidate", "rejected"):
+        expected |= dict.fromkeys(fates.villages[name])
     with service.client("viewer") as c:
         features, _ = _all_pages(c, "/ogc/collections/villages/items?limit=10000")
     assert len(features) == 222
+    got = {f["id"]: f["properties"] for f in features}
+    assert {code: got[code]["warning_colour"] for code in expected} == expected
     for f in features:
         p = f["properties"]
-        assert p["warning_colour"] == expected.get(f["id"])
         assert p["risk_flash_flood"] == risk.get(f["id"])
         assert len(p["code"]) == 12 and p["township_code"] == p["code"][:9]
         assert p["population"] >= p["households"] >= 0
+
+
+def test_villages_show_only_the_published_colour_in_force(service, fates) -> None:
+    expected = dict.fromkeys(fates.villages["pending"], "yellow")  # as published
+    expected |= dict.fromkeys(fates.villages["pending_draft_only"])  # only in the draft
+    for name in LAPSED:
+        expected |= dict.fromkeys(fates.villages[name])
+    with service.client("viewer") as c:
+        features, _ = _all_pages(c, "/ogc/collections/villages/items?limit=10000")
+    got = {f["id"]: f["properties"]["warning_colour"] for f in features}
+    assert {code: got[code] for code in expected} == expected
 
 
 def test_township_and_village_filters(service) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
 import morecantile
 import psycopg
 import pytest
@@ -17,7 +18,17 @@ from psycopg_pool import AsyncConnectionPool
 from riskmap.api.tiles import mvt
 from riskmap.api.tiles.batch import MAX_BATCH, TileBatcher
 from riskmap.api.tiles.cache import TileCache
-from tests.api.test_tiles import MAYANG, _county_bounds
+from tests.api.test_tiles import (
+    FLIP_RISK,
+    HAZARDS,
+    MAYANG,
+    _county_bounds,
+    _decode,
+    _villages_near,
+    fresh_minute,
+    minute_left,
+)
+from tests.dispatch.delivery_setup import wait_until
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 
@@ -179,28 +190,100 @@ def test_plain_tile_route_keeps_ids_metrics_docs_and_errors(service) -> None:
     assert {p["name"] for p in docs["paths"][route]["get"]["parameters"]} >= {"layer", "token"}
 
 
+def _villages_of(body: bytes) -> dict[str, dict]:
+    """The decoded villages layer of a tile: each village's properties by code."""
+    if not body:
+        return {}
+    return {f["properties"]["code"]: f["properties"] for f in _decode(body)["villages"]["features"]}
+
+
+def _risk_shown(props: dict[str, dict], levels: dict[tuple[str, str], int]) -> bool:
+    """Do the tile's villages carry exactly these risk levels (per hazard, and their maximum)?"""
+    for code, p in props.items():
+        mine = [levels[(code, h)] for h in HAZARDS if (code, h) in levels]
+        if [p.get(h) for h in HAZARDS] != [levels.get((code, h)) for h in HAZARDS]:
+            return False
+        if p.get("risk") != (max(mine) if mine else None):
+            return False
+    return True
+
+
+async def _fetch_at_once(service, tiles: list) -> list[tuple]:
+    """Every tile asked at once (one connection each), so that renders queue and batch."""
+    headers = {"Authorization": f"Bearer {service.tokens['viewer']}"}
+    limits = httpx.Limits(max_connections=len(tiles))
+    async with httpx.AsyncClient(
+        base_url=service.base_url, headers=headers, timeout=60, limits=limits
+    ) as c:
+
+        async def one(t):
+            r = await c.get("/tiles/villages/{}/{}/{}.mvt".format(*t))
+            return t, r.status_code, r.content
+
+        return await asyncio.gather(*(one(t) for t in tiles))
+
+
 def test_concurrent_requests_after_a_change_get_the_right_tiles(service) -> None:
-    """60 clients at once right after a data change, several on each tile: every answer is
-    the tile PostgreSQL renders for it (collapsed and batched renders hand out no wrong or
-    stale bytes)."""
+    """60 clients at once right after a data change, several on each tile: every answer shows
+    the risk levels the test changed (by hand: 1↔4, 2↔3), holds the villages of its own tile, and
+    is the tile PostgreSQL renders for it (collapsed and batched renders hand out no wrong or
+    stale bytes). The tiles were cached before the change."""
     from concurrent.futures import ThreadPoolExecutor
 
     tiles = [(t.z, t.x, t.y) for t in _county_tiles(service.db_url, range(10, 14))][:20]
-    with psycopg.connect(service.db_url, autocommit=True) as conn:
-        conn.execute("NOTIFY riskmap_tiles, 'tiles'")  # as any change to a tiled table does
-        expected = {t: mvt.render(conn, mvt.LAYERS["villages"], *t) for t in tiles}
-    time.sleep(0.2)  # the notification reaches the workers
+    w, s, e, n = _county_bounds(service.db_url)
+    sentinel = TMS.tile((w + e) / 2, (s + n) / 2, 9)  # not among the tiles; cached as well
 
     def fetch(t):
         with service.client("viewer") as c:
             r = c.get("/tiles/villages/{}/{}/{}.mvt".format(*t))
             return t, r.status_code, r.content
 
-    with ThreadPoolExecutor(60) as pool:
-        got = list(pool.map(fetch, [t for t in tiles for _ in range(3)]))
+    def sentinel_shows(levels) -> bool:
+        return _risk_shown(_villages_of(fetch((9, sentinel.x, sentinel.y))[2]), levels)
+
+    with psycopg.connect(service.db_url, autocommit=True) as conn:
+        codes = sorted(  # the villages the tiles show, by PostGIS's tile envelopes and buffer
+            {
+                c
+                for z, x, y in tiles
+                for c in _villages_near(service.db_url, morecantile.Tile(x, y, z), 64 / 4096)
+            }
+        )
+        old = {
+            (v, h): level
+            for v, h, level in conn.execute(
+                "SELECT village_code, hazard, risk_level FROM village_risk"
+            ).fetchall()
+        }
+        flipped = {key for key in old if key[0] in codes}
+        # by hand, what FLIP_RISK makes of the levels of those villages: 1↔4, 2↔3
+        new = {key: 5 - level if key in flipped else level for key, level in old.items()}
+        assert flipped and all(new[k] != old[k] for k in flipped)
+        fresh_minute()  # every wait below ends before the tiles' minute does
+        wait_until(lambda: sentinel_shows(old), minute_left(), "the stored risk, sentinel")
+        with ThreadPoolExecutor(8) as pool:  # every tile cached with the levels before
+            before = {t: body for t, _, body in pool.map(fetch, tiles)}
+        assert all(_risk_shown(_villages_of(b), old) for b in before.values())
+        conn.execute(FLIP_RISK, {"codes": codes})
+        try:
+            # the commit's notification empties the workers' caches: the cached sentinel shows it
+            wait_until(lambda: sentinel_shows(new), minute_left(), "the flipped risk, sentinel")
+            got = asyncio.run(_fetch_at_once(service, [t for t in tiles for _ in range(3)]))
+            expected = {t: mvt.render(conn, mvt.LAYERS["villages"], *t) for t in tiles}
+        finally:
+            conn.execute(FLIP_RISK, {"codes": codes})
+            wait_until(lambda: sentinel_shows(old), 30, "the restored risk on the sentinel tile")
     assert len(got) == 60
     for t, status, body in got:
-        assert status == (200 if expected[t] else 204), t
+        props = _villages_of(body)
+        tile = morecantile.Tile(t[1], t[2], t[0])
+        inside = _villages_near(service.db_url, tile, 0.0)
+        near = _villages_near(service.db_url, tile, 64 / 4096)
+        assert status == (200 if props else 204), t  # 204: no village there
+        assert inside <= set(props) <= near, t  # this tile's villages
+        assert _risk_shown(props, new), t  # the changed levels, none stale
+        assert body != before[t] or not set(props) & {v for v, _ in flipped}, t
         assert body == expected[t], t
 
 

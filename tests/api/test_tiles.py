@@ -15,6 +15,9 @@ import shapely
 from PIL import Image
 from shapely.geometry import shape
 
+from riskmap.api.tiles.serving import MAX_AGE
+from tests.dispatch.delivery_setup import wait_until
+
 TMS = morecantile.tms.get("WebMercatorQuad")
 MAYANG = "431226"
 MVT = "application/vnd.mapbox-vector-tile"
@@ -24,6 +27,21 @@ HAZARDS = ("flash_flood", "geohazard", "forest_fire")
 
 def _decode(body: bytes) -> dict:
     return mapbox_vector_tile.decode(body, default_options={"y_coord_down": True})
+
+
+def minute_left(margin: float = 3.0) -> float:
+    """Seconds before the server's villages and warnings tiles move to the next minute's cache
+    key (api/routers/tiles.py: they draw warnings in force, so they are cached a minute at most),
+    less a margin for the last request of a wait. A wait for a notification to drop a cached
+    tile must end before then, or a fresh tile of the next minute would pass for the dropped one."""
+    return MAX_AGE - time.time() % MAX_AGE - margin
+
+
+def fresh_minute(need: float = 15.0) -> None:
+    """Start at least ``need`` seconds before that margin: intentional pacing, waiting for the
+    server's clock (at most ``need`` seconds)."""
+    if minute_left() < need:
+        time.sleep(minute_left(margin=0) + 0.05)
 
 
 @cache
@@ -140,7 +158,18 @@ def risk_rows(service):
         with psycopg.connect(service.db_url, autocommit=True) as conn:
             rows = conn.execute(FLIP_RISK, {"codes": codes}).fetchall()
         flipped.extend(codes)
-        time.sleep(0.2)  # the commit's notification empties the workers' tile caches
+        # the commit's notification empties the workers' tile caches: wait until the tile shows it
+        path = f"/tiles/villages/9/{t.x}/{t.y}.mvt"
+        with service.client("viewer") as c:
+
+            def shown() -> bool:
+                props = {
+                    f["properties"]["code"]: f["properties"]
+                    for f in _decode(c.get(path).content)["villages"]["features"]
+                }
+                return all(props[code].get(hazard) == level for code, hazard, level in rows)
+
+            wait_until(shown, minute_left(), "the changed risk levels in the tile")
         return rows
 
     yield make
@@ -153,6 +182,7 @@ def test_village_attributes_match_risk_and_warnings(service, risk_rows) -> None:
     """Attributes equal PostGIS's, also right after a change (the cached tile is dropped)."""
     t = _centre_tile(service.db_url, 9)
     path = f"/tiles/villages/9/{t.x}/{t.y}.mvt"
+    fresh_minute()
     with service.client("viewer") as c:
         before = _decode(c.get(path).content)["villages"]["features"]
         changed = risk_rows()
@@ -293,15 +323,20 @@ def test_auth_header_or_query_token(service) -> None:
 
 
 def test_etag_and_304(service) -> None:
-    # Earlier tests change warnings; their notifications empty the tile caches a few ms after the
-    # commit (the documented stale window). Let them land so this test sees one state.
-    time.sleep(0.5)
     t = _centre_tile(service.db_url, 11)
     path = f"/tiles/villages/11/{t.x}/{t.y}.mvt"
     with service.client("viewer") as c:
-        first = c.get(path)
+
+        def unchanged_pair():
+            # Earlier tests change warnings; their notifications empty the tile caches a few ms
+            # after the commit (the documented stale window): one landing between the two
+            # requests rightly changes the tile, so the pair is asked again.
+            first = c.get(path)
+            again = c.get(path, headers={"If-None-Match": first.headers["etag"]})
+            return (first, again) if again.status_code != 200 else None
+
+        first, again = wait_until(unchanged_pair, 30, "two requests with no change between")
         etag = first.headers["etag"]
-        again = c.get(path, headers={"If-None-Match": etag})
         other = c.get(path, headers={"If-None-Match": '"something-else"'})
     assert first.status_code == 200 and etag.startswith('"')
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
@@ -379,6 +414,7 @@ def test_tiles_follow_a_changed_outline(service) -> None:
         ).fetchone()
         t = TMS.tile(lon, lat, 12)
         path = f"/tiles/villages/12/{t.x}/{t.y}.mvt"
+        fresh_minute()
         with service.client("viewer") as c:
             before = outline(c, path, code)
             try:
@@ -387,8 +423,12 @@ def test_tiles_follow_a_changed_outline(service) -> None:
                     " 0.002))) WHERE code = %s",
                     [code],
                 )
-                time.sleep(0.2)  # the commit's notification reaches the workers
-                after = outline(c, path, code)
+                # the commit's notification reaches the workers: the cached tile is dropped
+                after = wait_until(
+                    lambda: (o := outline(c, path, code)).area < before.area and o,
+                    minute_left(),
+                    "the changed outline in the tile",
+                )
             finally:
                 conn.execute(
                     "UPDATE admin_unit SET geom = ST_GeomFromWKB(%s, 4326) WHERE code = %s",

@@ -333,7 +333,9 @@ def test_the_dispatcher_rides_out_a_database_outage(world) -> None:
             d = service.build(s, url)
             stop = asyncio.Event()
             task = asyncio.create_task(d.run(stop))
-            await asyncio.sleep(0.3)
+            # mid-delivery: once the receiver has played the first messages
+            first = asyncio.to_thread(ds.wait_until, lambda: journal(rx), 60, "a delivery", 0.02)
+            await first
             await asyncio.to_thread(_outage, admin or _admin_url(url), name)
             for _ in range(600):
                 await asyncio.sleep(0.1)
@@ -374,7 +376,7 @@ def _outage(admin: str, name: str) -> None:
         c.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
         )
-        time.sleep(2.0)
+        time.sleep(2.0)  # the outage's length: time passing is the point
         c.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 

@@ -19,6 +19,7 @@ from riskmap.api.dispatch.adapters.cap_feed import CapFeedAdapter
 from riskmap.api.dispatch.adapters.mqtt import MqttAdapter
 from riskmap.api.dispatch.broker import Broker, free_port
 from riskmap.api.dispatch.model import Links, Message
+from tests.dispatch.delivery_setup import wait_until
 
 LINKS = Links("http://riskmap.test")
 TERMINAL = "BT431226100201"
@@ -166,9 +167,12 @@ def test_many_at_once_share_one_connection(mosquitto: Broker) -> None:
     outcomes, got = asyncio.run(run())
     assert all(o.delivered for o in outcomes)
     assert sorted(opened(m)["broadcast_id"] for m in got) == list(range(100, 150))
-    time.sleep(0.2)  # the broker writes its log line as the client connects
-    log = mosquitto.log_file.read_text(encoding="utf-8")
-    assert len(re.findall(rf"New client connected from \S+ as {prefix}-", log)) == 1
+    connected = re.compile(rf"New client connected from \S+ as {prefix}-")
+
+    def logged() -> list[str]:  # the broker writes its log line as the client connects
+        return connected.findall(mosquitto.log_file.read_text(encoding="utf-8"))
+
+    assert len(wait_until(logged, 10, "the broker's log of the connection")) == 1
 
 
 def test_reconnects_by_itself_after_a_broker_restart(own_broker: Broker) -> None:

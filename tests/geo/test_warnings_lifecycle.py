@@ -14,7 +14,7 @@ from lxml import etree
 
 from riskmap.geo.errors import ConflictError, DataError, InvalidArgumentError
 from riskmap.geo.vocabulary import CAP_12_NS
-from riskmap.geo.warnings import lifecycle
+from riskmap.geo.warnings import lifecycle, texts
 from riskmap.geo.warnings.cap import cap_time
 from riskmap.geo.warnings.cap_xml import render_cap
 from riskmap.geo.warnings.proposal import Proposal
@@ -97,6 +97,36 @@ def audit_actions(db, wid) -> list[str]:
     return [r[0] for r in rows.fetchall()]
 
 
+def ucs2_segments(text: str) -> int:
+    """SMS segments of ``text`` in the UCS-2 alphabet (3GPP TS 23.038 §6.2.3, TS 23.040 §9.2.3.24):
+    a short message carries 140 octets of user data, i.e. 70 UCS-2 characters; a concatenated
+    message spends 6 of them on the user data header (IEI 00, 8-bit reference), leaving 134 octets,
+    67 characters, per segment. A character outside the BMP takes two 16-bit units (UTF-16, as
+    phones encode it). Chinese text never fits GSM 7-bit, so its 160/153 septets never apply."""
+    units = len(text.encode("utf-16-le")) // 2
+    if units <= 140 // 2:
+        return 1
+    per_part = (140 - 6) // 2
+    return -(-units // per_part)
+
+
+# length in characters → segments, by hand from the 70 / 67 characters above
+SEGMENTS_BY_LENGTH = {1: 1, 70: 1, 71: 2, 134: 2, 135: 3, 201: 3, 202: 4, 268: 4, 269: 5}
+
+
+@pytest.mark.parametrize(("chars", "segments"), SEGMENTS_BY_LENGTH.items())
+def test_sms_segments_follow_3gpp(chars: int, segments: int) -> None:
+    text = ("【麻阳县应急管理局】暴雨红色预警：" * 20)[:chars]
+    assert len(text) == chars and ucs2_segments(text) == segments  # the table checks the helper
+    assert texts.sms_segments(text) == segments
+
+
+def test_sms_segments_count_characters_beyond_the_bmp_twice() -> None:
+    text = "【麻阳县应急管理局】" + "𠀀" * 60  # 70 characters, 130 UTF-16 units
+    assert len(text) == 70 and ucs2_segments(text) == 2
+    assert texts.sms_segments(text) == 2
+
+
 def test_candidate_then_issue_writes_outbox(db, villages) -> None:
     codes = villages[:3]
     [c] = lifecycle.apply_proposals(db, [proposal(codes)], T0)
@@ -119,7 +149,8 @@ def test_candidate_then_issue_writes_outbox(db, villages) -> None:
     # the loudspeaker says what to do before the figures
     assert speech.index("做好转移准备") < speech.index("六十二点五毫米")
     sms = next(p for ch, _, p in rows if ch == "sms")
-    assert sms["text"].startswith("【") and sms["segments"] == (1 if sms["chars"] <= 70 else 2)
+    assert sms["text"].startswith("【") and sms["chars"] == len(sms["text"])
+    assert sms["segments"] == ucs2_segments(sms["text"])
     v1 = lifecycle.get_warning(db, c.warning_id)["versions"][0]
     assert v1["state"] == "published" and v1["msg_type"] == "Alert"
     assert len(v1["cap_identifier"]) == 31 and GBT.match(v1["cap_identifier"])

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from riskmap.ingest.runner import Runner
 from riskmap.ingest.sources import Source, load_sources
+from tests.dispatch.delivery_setup import wait_until
 from tests.ingest.person_feed import PersonCsv
 
 assert PersonCsv.kind
@@ -151,17 +151,21 @@ def test_ingest_run_watches_the_drop_folder(db_url: str, tmp_path: Path) -> None
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while not inbox.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.5)
+
+        def running() -> bool:  # its first pass is done: its heartbeat names this inbox
+            with psycopg.connect(db_url) as conn:
+                return bool(
+                    conn.execute(
+                        "SELECT count(*) FROM service_heartbeat"
+                        " WHERE name = 'ingest' AND detail->>'inbox' = %s",
+                        [str(inbox)],
+                    ).fetchone()[0]
+                )
+
+        wait_until(running, 60, "the runner's first pass")
         # a file no feed recognises: the runner must still pick it up and file it as rejected
         (inbox / "dropped.dat").write_bytes(b"unrecognised")
-        while time.monotonic() < deadline:
-            if list((inbox / "rejected").rglob("dropped.dat")):
-                break
-            time.sleep(0.2)
-        assert list((inbox / "rejected").rglob("dropped.dat"))
+        wait_until(lambda: list((inbox / "rejected").rglob("dropped.dat")), 30, "the filing")
         n = count(db_url, "SELECT count(*) FROM ingest_log WHERE source LIKE '%dropped.dat'")
         assert n == 1
     finally:
