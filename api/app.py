@@ -43,6 +43,11 @@ from riskmap.api.routers import events as live_events
 from riskmap.api.routers import reports as field_reports
 from riskmap.api.routers import tiles as tile_routes
 from riskmap.api.security_headers import SecurityHeadersMiddleware
+from riskmap.api.tiles.admission import (
+    TileAdmission,
+    WritesFirstMiddleware,
+    write_board,
+)
 from riskmap.api.tiles.batch import TileBatcher
 from riskmap.api.web import add_web
 from riskmap.geo.settings import Settings, get_settings
@@ -112,6 +117,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # application names tell the pools' sessions apart in pg_stat_activity
         pool = ConnectionPool(
             url,
             min_size=1,
@@ -119,6 +125,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             open=False,
             name="riskmap",
             reconnect_timeout=POOL_RECONNECT_S,
+            kwargs={"application_name": "riskmap-api"},
             reset=_plain_rows,
         )
         pool.open(wait=True, timeout=30)
@@ -133,12 +140,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             open=False,
             name="riskmap-tiles",
             reconnect_timeout=POOL_RECONNECT_S,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "application_name": "riskmap-tile-render"},
             configure=_generic_plans,
         )
         await tile_pool.open(wait=True, timeout=30)
         app.state.tile_pool = tile_pool
         app.state.tile_batcher = TileBatcher(tile_pool)
+        # a write in any worker of this instance holds every worker's new tile requests
+        app.state.tile_admission.board = write_board()
         # token checks of every route, emptied in every instance by the tokens notification
         app.state.tokens = TokenCache(url)
         await asyncio.to_thread(app.state.tokens.start)
@@ -159,6 +168,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 app.state.tile_cache.stop()
             await tile_pool.close()
             pool.close()
+            app.state.tile_admission.board.close()
             mark_worker_dead()
 
     app = FastAPI(
@@ -175,6 +185,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     instance = settings.instance_name or os.environ.get("RISKMAP_INSTANCE_NAME")  # riskmap serve
     app.state.metrics = Metrics(instance or default_name(settings.port))
     app.add_middleware(BodyLimitMiddleware)  # 413 for oversized bodies, chunked ones too
+    # writes before map tiles: a write request closes the worker's tile gate while it runs
+    app.state.tile_admission = TileAdmission(
+        settings.tile_concurrency, settings.tile_queue, settings.tile_write_pause_ms / 1000
+    )
+    app.add_middleware(WritesFirstMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)  # nosniff everywhere, a CSP on bare HTML
     app.state.database_url = url

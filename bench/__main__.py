@@ -24,6 +24,7 @@ from bench import (
     tiles,
     warnings_latency,
     web,
+    writes_under_load,
     zonal_grid,
     zonal_scale,
 )
@@ -50,6 +51,8 @@ def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterato
         ("delivery", "warning delivery vs a bare httpx sender", lambda: delivery.run(url)),
         ("city", "city size (衡阳市, every county): rules, tiles, warning list",
          lambda: city.run(url, tcp_url)),
+        ("writes", "writes (rules run, ingest, update, issue) under 50 tile clients vs alone",
+         lambda: writes_under_load.run(url)),
     ]  # fmt: skip
 
 

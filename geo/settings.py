@@ -108,6 +108,27 @@ class Settings(BaseSettings):
         description="database connections per API worker for vector tile renders (about the"
         " cores PostgreSQL can give each worker: more only queue inside PostgreSQL)",
     )
+    tile_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="rain and terrain tiles one API worker serves at once (each holds one of its"
+        " 10 pooled connections and a thread; the rest stay free for writes): about the cores",
+    )
+    tile_queue: int = Field(
+        default=512,
+        ge=1,
+        le=100000,
+        description="tile requests that may wait per API worker (for the cap or a write);"
+        " beyond it tiles are answered 503 with Retry-After",
+    )
+    tile_write_pause_ms: int = Field(
+        default=1000,
+        ge=0,
+        le=60000,
+        description="while a write request runs in an API worker, new tile requests of every"
+        " worker of the instance wait (writes first), at most this long (0: they never wait)",
+    )
     api_nice: int = Field(
         default=5,
         ge=0,

@@ -37,6 +37,12 @@ all concurrent requests that need it. With the usual sync dependencies (connecti
 principal, then handler, each its own thread hop) 50 concurrent map clients filled the thread
 pool with requests waiting for a connection while the requests holding connections waited for a
 thread.
+
+Every tile request passes the worker's admission first (``api/tiles/admission.py``): while a
+write request runs in any worker of the instance, new tile requests wait (writes first, at most
+``RISKMAP_TILE_WRITE_PAUSE_MS``); rain and terrain tiles, which hold a pooled connection and a
+thread, run at most ``RISKMAP_TILE_CONCURRENCY`` at once per worker; beyond
+``RISKMAP_TILE_QUEUE`` waiting requests the answer is 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -224,7 +230,8 @@ async def rain_tile(
     if raw is None:
         _admit(False, None)
     zi, xi, yi = _xyz(z, x, y)
-    body = await run_in_threadpool(_rain_tile, request, raw, product, period, (zi, xi, yi))
+    async with request.app.state.tile_admission.tile(raster=True):  # api/tiles/admission.py
+        body = await run_in_threadpool(_rain_tile, request, raw, product, period, (zi, xi, yi))
     return respond(request, body, "image/png", public=False)
 
 
@@ -254,10 +261,11 @@ async def terrain_tile(request: Request, z: str, x: str, y: str) -> Response:
     them the nearest edge's height. Public; for MapLibre's ``raster-dem`` source."""
     zxy = _xyz(z, x, y)
     tiles = terrain_tiles(request.app)
-    key, body, dems = await run_in_threadpool(tiles.lookup, *zxy)
-    if body is None:  # rendered once for every concurrent request of this tile
-        render = partial(run_in_threadpool, tiles.render, key, dems)
-        body = await once(request.app, (TERRAIN, key), render)
+    async with request.app.state.tile_admission.tile(raster=True):  # api/tiles/admission.py
+        key, body, dems = await run_in_threadpool(tiles.lookup, *zxy)
+        if body is None:  # rendered once for every concurrent request of this tile
+            render = partial(run_in_threadpool, tiles.render, key, dems)
+            body = await once(request.app, (TERRAIN, key), render)
     return respond(request, body, "image/png", public=True)
 
 
@@ -341,6 +349,14 @@ async def vector_tile(
 
 
 async def _vector_tile(request: Request, layer: str, z: str, x: str, y: str, token: str | None):
+    # writes first: none of this worker's time goes to tiles while it serves a write
+    async with request.app.state.tile_admission.tile():  # api/tiles/admission.py
+        return await _admitted_vector_tile(request, layer, z, x, y, token)
+
+
+async def _admitted_vector_tile(
+    request: Request, layer: str, z: str, x: str, y: str, token: str | None
+) -> Response:
     found = _layer(layer)
     raw = bearer_of(request) or token
     if not found.public and raw is None:
