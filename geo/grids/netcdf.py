@@ -108,6 +108,8 @@ def _regular_axis(values: np.ndarray, what: str, name: str) -> tuple[float, floa
     v = np.asarray(values, dtype=np.float64)
     if v.size < 2:
         raise GridReadError(f"{name}: {what} has fewer than 2 cells; cannot tell the spacing")
+    if not np.isfinite(v).all():
+        raise GridReadError(f"{name}: {what} has missing (NaN) or infinite coordinates")
     d = np.diff(v)
     step = float(np.mean(d))
     if step == 0 or np.max(np.abs(d - step)) > 1e-3 * abs(step):
@@ -148,7 +150,7 @@ def read_netcdf(path: Path) -> GridFile:
             feature = feature_type(nc)
             found = find_rain_variable(nc)
             attrs = {k.upper(): str(nc.getncattr(k)) for k in nc.ncattrs()}
-    except OSError as exc:
+    except (OSError, RuntimeError, UnicodeDecodeError) as exc:  # damaged header or names
         raise GridReadError(
             f"{name}: cannot be opened as NetCDF (truncated or damaged file): {exc}"
         ) from exc

@@ -55,7 +55,10 @@ def decode_times(values: np.ndarray, units: str, calendar: str, name: str) -> li
     ref_text = re.sub(r"\s*(UTC|GMT|Z)$", "", m.group(2).strip(), flags=re.IGNORECASE)
     ref = to_utc(ref_text, "time reference", name)
     step = _TIME_UNITS[m.group(1).lower()]
-    return [ref + timedelta(seconds=float(v) * step) for v in np.asarray(values).ravel()]
+    try:
+        return [ref + timedelta(seconds=float(v) * step) for v in np.asarray(values).ravel()]
+    except (OverflowError, ValueError) as exc:  # NaN, inf, or beyond year 1…9999
+        raise GridReadError(f"{name}: a time in {units!r} is not a real time: {exc}") from exc
 
 
 def _lead_hours(coord, name: str) -> np.ndarray:
@@ -101,6 +104,10 @@ def netcdf_periods(
         times = decode_times(coord.values, units, cal, name)
         raw = _time_bounds(ds, time_dim)
         if raw is not None:
+            if raw.shape != (len(times), 2):
+                raise GridReadError(
+                    f"{name}: time bounds have shape {raw.shape}, not ({len(times)}, 2)"
+                )
             flat = decode_times(raw, units, cal, name)
             bounds = list(zip(flat[0::2], flat[1::2], strict=True))
     reference = _reference_time(ds, name)

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
-from pydantic import ValidationError
 
 from riskmap.geo.errors import DataError
 from riskmap.geo.plans.model import LEVELS, Plan, PlanFile
 from riskmap.geo.plans.variables import NAMES
 from riskmap.geo.rules.expr import Expression, ExpressionError, compile_expression
-from riskmap.geo.rules.yamlload import LineDict, line_of, load_yaml
+from riskmap.geo.rules.yamldoc import merge_groups, read_document, yaml_files
+from riskmap.geo.rules.yamlload import LineDict, line_of
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 PLACEHOLDERS = frozenset({"county", "plan", "level", "township", "villages", "n_villages"})
@@ -53,15 +52,7 @@ class CompiledPlan:
 
 def plan_files(paths: Iterable[Path]) -> list[Path]:
     """The ``*.yaml`` / ``*.yml`` files of ``paths`` (folders expanded, sorted by name)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(x for x in p.iterdir() if x.suffix in (".yaml", ".yml") and x.is_file())
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise PlanFileError(p, None, None, "no such file or folder")
-    return out
+    return yaml_files(paths, PlanFileError)
 
 
 def load_file(path: Path) -> list[CompiledPlan]:
@@ -72,20 +63,7 @@ def load_file(path: Path) -> list[CompiledPlan]:
     PlanFileError
         On the first problem, naming the file, plan and line.
     """
-    try:
-        raw = load_yaml(path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PlanFileError(path, None, mark.line + 1 if mark else None, str(exc)) from exc
-    try:
-        parsed = PlanFile.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        where = ".".join(str(x) for x in loc)
-        raise PlanFileError(
-            path, _plan_id_at(raw, loc), line_of(raw, loc), f"{where}: {err['msg']}"
-        ) from exc
+    raw, parsed = read_document(path, PlanFile, "plans", PlanFileError)
     out, seen = [], set()
     for i, plan in enumerate(parsed.plans):
         node = raw["plans"][i]
@@ -105,18 +83,8 @@ def load_plans(paths: Iterable[Path], *, include_builtin: bool = True) -> list[C
     PlanFileError
         A file is invalid, or one folder defines an id twice.
     """
-    by_id: dict[str, CompiledPlan] = {}
     groups = ([BUILTIN_DIR] if include_builtin else []) + [Path(p) for p in paths]
-    for group in groups:
-        in_group: dict[str, CompiledPlan] = {}
-        for f in plan_files([group]):
-            for p in load_file(f):
-                if p.id in in_group:
-                    msg = f"plan id also defined in {in_group[p.id].path}"
-                    raise PlanFileError(f, p.id, p.line, msg)
-                in_group[p.id] = p
-        by_id.update(in_group)
-    return list(by_id.values())
+    return merge_groups(groups, load_file, PlanFileError, "plan")
 
 
 def evaluate_levels(compiled: CompiledPlan, values: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -126,16 +94,6 @@ def evaluate_levels(compiled: CompiledPlan, values: dict[str, np.ndarray], n: in
     for key, cond in compiled.conditions.items():  # low → high: the highest that holds wins
         out[cond.holds(values, n)] = LEVELS.index(key)
     return out
-
-
-def _plan_id_at(raw: object, loc: tuple) -> str | None:
-    if len(loc) >= 2 and loc[0] == "plans" and isinstance(loc[1], int):
-        try:
-            pid = raw["plans"][loc[1]].get("id")  # type: ignore[index]
-        except (TypeError, KeyError, IndexError, AttributeError):
-            return None
-        return str(pid) if pid is not None else None
-    return None
 
 
 def _compile(plan: Plan, path: Path, node: LineDict) -> CompiledPlan:

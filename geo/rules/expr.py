@@ -79,11 +79,13 @@ def compile_expression(text: str, names: frozenset[str] | set[str]) -> Expressio
     body = text.strip()
     try:  # wrapped in parentheses on their own lines: YAML folds may span lines
         tree = ast.parse(f"(\n{body}\n)", mode="eval")
+        used: set[str] = set()
+        fn = _Compiler(frozenset(names), used).visit(tree.body)
     except SyntaxError as exc:
         line = min(max((exc.lineno or 2) - 1, 1), body.count("\n") + 1)
         raise ExpressionError(f"syntax error: {exc.msg}", line, exc.offset or 1) from exc
-    used: set[str] = set()
-    fn = _Compiler(frozenset(names), used).visit(tree.body)
+    except (RecursionError, MemoryError) as exc:  # Python's parser gives up on deep nesting
+        raise ExpressionError("the expression is nested too deeply") from exc
     return Expression(text=body, names=frozenset(used), fn=fn)
 
 

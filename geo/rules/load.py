@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
-from pydantic import ValidationError
 
 from riskmap.geo.errors import DataError
 from riskmap.geo.rules.expr import Expression, ExpressionError, compile_expression
 from riskmap.geo.rules.model import Rule, RuleFile, Templates
-from riskmap.geo.rules.yamlload import LineDict, line_of, load_yaml
+from riskmap.geo.rules.yamldoc import merge_groups, read_document, yaml_files
+from riskmap.geo.rules.yamlload import LineDict, line_of
 from riskmap.geo.vocabulary import COLOURS
 
 #: A compiled text: sentences, each a tuple of alternative templates.
@@ -60,18 +59,14 @@ class CompiledRule:
     worst_by: Expression | None  # orders the villages a text quotes first
     test_lines: tuple[int, ...]  # line of each test case
 
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
 
 def rule_files(paths: Iterable[Path]) -> list[Path]:
     """The ``*.yaml`` / ``*.yml`` files of ``paths`` (folders expanded, sorted by name)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(x for x in p.iterdir() if x.suffix in (".yaml", ".yml") and x.is_file())
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise RuleFileError(p, None, None, "no such file or folder")
-    return out
+    return yaml_files(paths, RuleFileError)
 
 
 def load_file(path: Path) -> list[CompiledRule]:
@@ -82,19 +77,7 @@ def load_file(path: Path) -> list[CompiledRule]:
     RuleFileError
         On the first problem, naming the file, rule and line.
     """
-    try:
-        raw = load_yaml(path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RuleFileError(path, None, mark.line + 1 if mark else None, str(exc)) from exc
-    try:
-        parsed = RuleFile.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        rule_id = _rule_id_at(raw, loc)
-        where = ".".join(str(x) for x in loc)
-        raise RuleFileError(path, rule_id, line_of(raw, loc), f"{where}: {err['msg']}") from exc
+    raw, parsed = read_document(path, RuleFile, "rules", RuleFileError)
     out, seen = [], set()
     for i, rule in enumerate(parsed.rules):
         node = raw["rules"][i]
@@ -114,29 +97,8 @@ def load_rules(paths: Iterable[Path], *, include_builtin: bool = True) -> list[C
     RuleFileError
         A file is invalid, or one folder defines an id twice.
     """
-    by_id: dict[str, CompiledRule] = {}
     groups = ([BUILTIN_DIR] if include_builtin else []) + [Path(p) for p in paths]
-    for group in groups:
-        in_group: dict[str, CompiledRule] = {}
-        for f in rule_files([group]):
-            for r in load_file(f):
-                if r.rule.id in in_group:
-                    first = in_group[r.rule.id].path
-                    msg = f"rule id also defined in {first}"
-                    raise RuleFileError(f, r.rule.id, r.line, msg)
-                in_group[r.rule.id] = r
-        by_id.update(in_group)
-    return list(by_id.values())
-
-
-def _rule_id_at(raw: object, loc: tuple) -> str | None:
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        try:
-            rid = raw["rules"][loc[1]].get("id")  # type: ignore[index]
-        except (TypeError, KeyError, IndexError, AttributeError):
-            return None
-        return str(rid) if rid is not None else None
-    return None
+    return merge_groups(groups, load_file, RuleFileError, "rule")
 
 
 def _node_line(node: object, *keys: str | int) -> int | None:

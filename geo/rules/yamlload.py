@@ -6,6 +6,7 @@ every node, so a loader whose mappings keep it lets any later error point back i
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,16 @@ class LineDict(dict):
 class _LineLoader(yaml.SafeLoader):
     """SafeLoader whose mappings are :class:`LineDict` (1-based line numbers)."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's constructors raise plain ValueError for some values (``2024-02-30`` read
+        as a date, ``!!int abc``): those become a YAMLError with the value's line."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this value: {exc}", node.start_mark
+            ) from exc
+
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)
@@ -32,6 +43,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     out.key_lines, out.value_lines = {}, {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, Hashable):  # e.g. "? [a, b]": what SafeLoader itself refuses
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found an unhashable key",
+                key_node.start_mark,
+            )  # fmt: skip
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
         start = value_node.start_mark.line + 1

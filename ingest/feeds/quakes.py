@@ -183,7 +183,11 @@ def _usgs_row(i: int, feature: Any) -> dict | Problem:
     if not event_id:
         return Problem(record, "id", "no event id", raw)
     props = feature.get("properties") or {}
+    if not isinstance(props, dict):
+        return Problem(record, "properties", "properties is not a JSON object", raw)
     geometry = feature.get("geometry") or {}
+    if not isinstance(geometry, dict):
+        return Problem(record, "geometry", "geometry is not a GeoJSON object", raw)
     coords = geometry.get("coordinates") if geometry.get("type") == "Point" else None
     if not isinstance(coords, list) or len(coords) < 2:
         return Problem(record, "geometry", "no Point geometry [lon, lat, depth]", raw)
@@ -282,6 +286,8 @@ def _quakeml_events(path: Path) -> Iterator[etree._Element]:
                 yield el
     except etree.XMLSyntaxError as exc:
         raise FeedReadError(f"{path.name}: not well-formed XML: {exc}") from exc
+    except ValueError as exc:  # lxml keeps a tag with an undeclared prefix; QName refuses it
+        raise FeedReadError(f"{path.name}: not namespace-well-formed XML: {exc}") from exc
 
 
 def _child(el: etree._Element | None, *names: str) -> etree._Element | None:
@@ -317,7 +323,10 @@ def _utc(text: str | None) -> datetime | None:
     if not text:
         return None
     dt = datetime.fromisoformat(text.strip())
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    try:
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except OverflowError as exc:  # e.g. year 1 at UTC+5: before the first UTC time
+        raise ValueError(f"time {text.strip()!r} is out of range") from exc
 
 
 def _quakeml_row(i: int, event: etree._Element) -> dict | Problem:

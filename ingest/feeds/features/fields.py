@@ -59,4 +59,7 @@ def parse_time(value: object, *, naive_tz: timezone = BEIJING) -> datetime:
             raise ValueError(f"not an ISO 8601 time: {text!r}") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=naive_tz)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 at UTC+8: before the first UTC time
+        raise ValueError(f"time out of range: {value!r}") from None

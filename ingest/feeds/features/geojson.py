@@ -63,17 +63,20 @@ def read_geojson(path: Path) -> tuple[dict[str, Any], list[GeoFeature], Transfor
     crs = doc.get("crs")
     transformer = None
     if isinstance(crs, dict):
-        name = (crs.get("properties") or {}).get("name")
+        crs_props = crs.get("properties")
+        name = crs_props.get("name") if isinstance(crs_props, dict) else None
         if name:
             transformer = transformer_for(name, path)
     top = {norm_key(k): v for k, v in doc.items() if not isinstance(v, (list, dict))}
-    top.update({norm_key(k): v for k, v in (doc.get("properties") or {}).items()})
+    if isinstance(doc.get("properties"), dict):
+        top.update({norm_key(k): v for k, v in doc["properties"].items()})
     features = []
     for i, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             features.append(GeoFeature(f"feature {i}", {}, None, json.dumps(item)[:2000]))
             continue
-        props = {norm_key(k): v for k, v in (item.get("properties") or {}).items()}
+        given = item.get("properties")
+        props = {norm_key(k): v for k, v in given.items()} if isinstance(given, dict) else {}
         if "id" in item and "id" not in props:
             props["id"] = item["id"]
         raw = json.dumps(item, ensure_ascii=False, default=str)[:2000]

@@ -10,6 +10,7 @@ village within :data:`NEAREST_VILLAGE_KM`, where the ground check starts.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,10 +101,11 @@ def _firms_chunks(path: Path) -> Iterator[tuple[pd.DataFrame, int]]:
             chunksize=CSV_CHUNK_ROWS,
             encoding="utf-8-sig",
             skipinitialspace=True,
+            index_col=False,  # a longer first row must not turn column 1 into the index
         )
         line = 2
         seen = False
-        for chunk in reader:
+        for chunk in _strict(reader):
             chunk = chunk.rename(columns=norm_key)
             if not seen:
                 _check_firms_columns(path, chunk.columns)
@@ -114,11 +116,30 @@ def _firms_chunks(path: Path) -> Iterator[tuple[pd.DataFrame, int]]:
             raise FeedReadError(f"{path.name}: header only, no detections")
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise FeedReadError(f"{path.name}: cannot be read as CSV: {exc}") from exc
+    except pd.errors.ParserWarning as exc:
+        raise FeedReadError(
+            f"{path.name}: cannot be read as CSV: a row has more fields than the header ({exc})"
+        ) from exc
     except pd.errors.EmptyDataError as exc:
         raise FeedReadError(f"{path.name}: empty file") from exc
 
 
+def _strict(reader) -> Iterator[pd.DataFrame]:
+    """pandas' chunks, where a row longer than the header raises (pandas only warns, and drops
+    the extra fields) instead of being read with its fields cut off."""
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            chunk = next(reader, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
 def _check_firms_columns(path: Path, columns: pd.Index) -> None:
+    twice = sorted({c for c in columns if list(columns).count(c) > 1})
+    if twice:
+        raise FeedReadError(f"{path.name}: column(s) {twice} appear more than once in the header")
     missing = [c for c in (*FIRMS_COMMON, "confidence", "frp") if c not in columns]
     if "brightness" not in columns and "bright_ti4" not in columns:
         missing.append("brightness or bright_ti4")
@@ -224,6 +245,12 @@ def _hotspot_frame(
             raw = json.dumps(records[i], ensure_ascii=False)
             problems.append(Problem(str(labels[i]), column, reason, raw))
         bad |= hit
+    # bad rows may hold 50.5 or 1e9, which Int16 cannot take: they are dropped below anyway
+    confidence_pct = (
+        conf_pct.where(~bad).astype("Int16").to_numpy(dtype=object, na_value=None)
+        if modis
+        else [None] * n
+    )
     frame = pd.DataFrame(
         {
             RECORD: labels,
@@ -235,7 +262,7 @@ def _hotspot_frame(
             "brightness_k": bright.to_numpy(),
             "bright_t31_k": t31.to_numpy(),
             "frp_mw": frp.to_numpy(),
-            "confidence_pct": conf_pct.astype("Int16").to_numpy() if modis else [None] * n,
+            "confidence_pct": confidence_pct,
             "confidence_class": conf_cls.to_numpy(dtype=object),
             "scan": scan.to_numpy(),
             "track": track.to_numpy(),

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psycopg
+import shapely
 
 from riskmap.geo.filehash import file_sha256
 from riskmap.geo.grids.geotiff import read_geotiff
@@ -102,7 +103,15 @@ def _convert(grid: GridFile, sha: str, name: str) -> tuple[list[Step], list[Prob
                 f"{name}: variable {grid.variable}: wrong units: {exc}; expected mm, kg m-2, m"
                 " or a rate such as mm/h or kg m-2 s-1"
             ) from exc
-        raw = grid.read(period.index)
+        try:
+            raw = grid.read(period.index)
+        except GridReadError as exc:
+            raise FeedReadError(str(exc)) from exc
+        except Exception as exc:  # netCDF4/HDF5/GDAL raise their own types for damaged data
+            raise FeedReadError(
+                f"{name}: {period.label}: the values cannot be read (truncated or damaged file):"
+                f" {type(exc).__name__}: {exc}"
+            ) from exc
         declared = int(np.isnan(raw).sum())
         mm, bad = to_mm(raw, factor)
         if bad:
@@ -136,6 +145,16 @@ def _batch(
 
     def_id = zonal.grid_definition_id(grid.crs, grid.transform, grid.shape)
     epsg = grid.crs.to_epsg(min_confidence=90)
+    try:
+        extent = footprint(grid.crs, grid.transform, grid.shape)
+    except (shapely.errors.GEOSException, ValueError):  # corners overflowed to inf / NaN
+        extent = shapely.Polygon()
+    x0, _y0, x1, _y1 = extent.bounds if not extent.is_empty else (np.nan,) * 4
+    if not (-360 <= x0 <= x1 <= 360):  # empty, not finite, or far beyond any longitude
+        raise FeedReadError(
+            f"{path.name}: the grid is not on Earth (transform {tuple(grid.transform)[:6]} in"
+            f" {grid.crs.to_string()}); wrong coordinates or CRS?"
+        )
     gdef = pd.DataFrame(
         [
             {
@@ -145,7 +164,7 @@ def _batch(
                 "transform": [float(v) for v in tuple(grid.transform)[:6]],
                 "width": grid.shape[1],
                 "height": grid.shape[0],
-                "footprint": footprint(grid.crs, grid.transform, grid.shape),
+                "footprint": extent,
             }
         ]
     )

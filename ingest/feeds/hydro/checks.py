@@ -117,12 +117,13 @@ def filled(v: object) -> bool:
 
 
 def numbers(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Column as float64; mask of non-empty values that are not numbers."""
+    """Column as float64; mask of non-empty values that are not (finite) numbers."""
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        return col.astype("float64"), np.zeros(len(col), dtype=bool)
+        num = col.astype("float64")
+        return num, np.isinf(num.to_numpy())  # "inf" in a CSV, Infinity in JSON
     text = col.astype("string").str.strip()
     num = pd.to_numeric(text, errors="coerce").astype("float64")
-    return num, (num.isna() & text.notna() & (text != "")).to_numpy()
+    return num, (num.isna() & text.notna() & (text != "")).to_numpy() | np.isinf(num.to_numpy())
 
 
 def outside_time_range(tm: pd.Series, now: datetime) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,10 @@ def _chunks(path: Path, scan: CsvScan) -> Iterator[tuple[pd.DataFrame, np.ndarra
     """The CSV in frames of CHUNK_ROWS rows, columns upper case, with their line numbers."""
     header = pd.read_csv(path, encoding=scan.encoding, sep=scan.sep, nrows=0).columns
     names = {c: str(c).strip().lstrip("\ufeff").strip().upper() for c in header}
+    upper = list(names.values())
+    twice = sorted({u for u in upper if upper.count(u) > 1})
+    if twice:
+        raise FeedReadError(f"{path.name}: column(s) {twice} appear more than once in the header")
     as_text = {c: str for c, u in names.items() if u not in scan.table.numeric}
     reader = pd.read_csv(
         path,
@@ -96,9 +101,15 @@ def _chunks(path: Path, scan: CsvScan) -> Iterator[tuple[pd.DataFrame, np.ndarra
         na_values=["", "NULL", "null", "NaN", "nan"],
         skipinitialspace=True,
         engine="c",
+        index_col=False,  # a longer first row must not turn column 1 into the index
     )
     first = 2
-    for chunk in reader:
+    while True:
+        with warnings.catch_warnings():  # a row longer than the header: pandas only warns
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            chunk = next(reader, None)
+        if chunk is None:
+            break
         chunk = chunk.rename(columns=names)
         lines = np.arange(first, first + len(chunk))
         first += len(chunk)
@@ -145,6 +156,10 @@ def scan_csv(path: Path, ctx: Context, book: StationBook) -> CsvScan:
         except UnicodeDecodeError:
             book.registered.clear()
             continue
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:  # a row too long
+            raise FeedReadError(
+                f"{path.name}: cannot be read as CSV: a row has more fields than the header ({exc})"
+            ) from exc
     raise FeedReadError(f"{path.name}: not UTF-8, UTF-16 or GBK/GB 18030 text")
 
 

@@ -33,9 +33,18 @@ def _json_tables(path: Path, doc: object) -> list[tuple[str | None, list, dict]]
             d = _lower_keys(d)
             if not isinstance(d["rows"], list):
                 raise FeedReadError(f"{path.name}: table {d['table']!r}: 'rows' is not a list")
-            out.append((str(d["table"]), d["rows"], d.get("units") or {}))
+            units = d.get("units") or {}
+            if not isinstance(units, dict):
+                raise FeedReadError(f"{path.name}: table {d['table']!r}: 'units' is not an object")
+            out.append((str(d["table"]), d["rows"], units))
         return out
     return [(None, doc, {})]
+
+
+def _scalar(value: object) -> object:
+    """A value as the checks can take it: a list or object becomes its JSON text, which is
+    then quarantined as not a number / not a code, naming its field."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
 
 
 def _lower_keys(d: dict) -> dict:
@@ -57,7 +66,9 @@ def parse_sl323_json(path: Path, ctx: Context) -> Batch:
         bad = next((i for i, r in enumerate(rows, 1) if not isinstance(r, dict)), None)
         if bad is not None:
             raise FeedReadError(f"{path.name}: entry {bad} is not a JSON object")
-        frame = pd.DataFrame([{str(k).strip().upper(): v for k, v in r.items()} for r in rows])
+        frame = pd.DataFrame(
+            [{str(k).strip().upper(): _scalar(v) for k, v in r.items()} for r in rows]
+        )
         table = identify_table(path, frame.columns, name)
         resolved.append((table, frame, {str(k).upper(): v for k, v in units.items()}))
     resolved.sort(key=lambda t: t[0] is not STBPRP)  # stations first

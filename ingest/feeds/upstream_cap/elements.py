@@ -122,4 +122,7 @@ def parse_time(text: str | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=BEIJING)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 at UTC+8: before the first representable UTC time
+        return None
