@@ -71,6 +71,7 @@ from riskmap.api.tiles.serving import (
     respond,
     start_cache,
     terrain_tiles,
+    tile_xyz,
 )
 from riskmap.api.users import Principal
 
@@ -110,16 +111,6 @@ def _admit(public: bool, principal: Principal | None) -> None:
         raise unauthorised("this layer needs a token (Authorization: Bearer, or ?token=)")
     if not principal.may("read"):
         raise HTTPException(403, f"role {principal.role!r} may not read map layers")
-
-
-def _xyz(z: str, x: str, y: str) -> tuple[int, int, int]:
-    try:
-        zi, xi, yi = int(z), int(x), int(y)
-    except ValueError:
-        raise HTTPException(400, "z, x and y must be whole numbers") from None
-    if not mvt.valid_tile(zi, xi, yi):
-        raise HTTPException(404, f"no tile {zi}/{xi}/{yi}: x and y run from 0 to 2^z − 1")
-    return zi, xi, yi
 
 
 def _layer(layer: str) -> mvt.VectorLayer:
@@ -229,7 +220,7 @@ async def rain_tile(
     raw = bearer_of(request) or token
     if raw is None:
         _admit(False, None)
-    zi, xi, yi = _xyz(z, x, y)
+    zi, xi, yi = tile_xyz(z, x, y)
     async with request.app.state.tile_admission.tile(raster=True):  # api/tiles/admission.py
         body = await run_in_threadpool(_rain_tile, request, raw, product, period, (zi, xi, yi))
     return respond(request, body, "image/png", public=False)
@@ -259,7 +250,7 @@ def _rain_tile(
 async def terrain_tile(request: Request, z: str, x: str, y: str) -> Response:
     """Heights (m) = R × 256 + G + B / 256 − 32768, bilinear from the catalogued DEMs; beyond
     them the nearest edge's height. Public; for MapLibre's ``raster-dem`` source."""
-    zxy = _xyz(z, x, y)
+    zxy = tile_xyz(z, x, y)
     tiles = terrain_tiles(request.app)
     async with request.app.state.tile_admission.tile(raster=True):  # api/tiles/admission.py
         key, body, dems = await run_in_threadpool(tiles.lookup, *zxy)
@@ -287,7 +278,9 @@ def tilejson(
     if layer == RAIN:
         _admit(False, principal)
         grid = raster.find_grid(conn, "qpe", None)
-        doc = _rain_tilejson(_with_token(f"{base}/tiles/{RAIN}/{{z}}/{{x}}/{{y}}.png", token), grid)
+        doc = raster.tilejson(
+            _with_token(f"{base}/tiles/{RAIN}/{{z}}/{{x}}/{{y}}.png", token), grid
+        )
         return JSONResponse(doc, headers={"Cache-Control": "private, max-age=60"})
     found = _layer(layer)
     _admit(found.public, principal)
@@ -296,22 +289,6 @@ def tilejson(
     doc = mvt.tilejson(found, url, mvt.bounds(conn).get(found.id))
     scope = "public" if found.public else "private"
     return JSONResponse(doc, headers={"Cache-Control": f"{scope}, max-age={MAX_AGE}"})
-
-
-def _rain_tilejson(url: str, grid: raster.GridRef) -> dict[str, Any]:
-    west, south, east, north = grid.bounds
-    return {
-        "tilejson": "3.0.0",
-        "name": RAIN,
-        "description": f"降水量 (rainfall, mm) {grid.valid_start:%Y-%m-%d %H:%M}–"
-        f"{grid.valid_end:%H:%M} UTC",
-        "scheme": "xyz",
-        "tiles": [url],
-        "minzoom": 0,
-        "maxzoom": 14,
-        "bounds": [round(v, 6) for v in (west, south, east, north)],
-        "center": [round((west + east) / 2, 6), round((south + north) / 2, 6), 9],
-    }
 
 
 async def _render(app, cache: TileCache, found: mvt.VectorLayer, key, generation: int) -> bytes:
@@ -361,7 +338,7 @@ async def _admitted_vector_tile(
     raw = bearer_of(request) or token
     if not found.public and raw is None:
         _admit(False, None)
-    key: tuple = (found.id, *_xyz(z, x, y))
+    key: tuple = (found.id, *tile_xyz(z, x, y))
     if found.id in _CLOCK_LAYERS:
         # warnings end by the clock, not only by a write that notifies: cached a minute at most
         key += (int(time.time()) // MAX_AGE,)

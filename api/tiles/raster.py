@@ -257,3 +257,20 @@ def legend(grid: GridRef | None, hours: float | None = None) -> dict[str, Any]:
 
 def _range(c: dict[str, Any]) -> str:
     return f"≥ {c['min']:g}" if c["max"] is None else f"{c['min']:g}–{c['max']:g}"
+
+
+def tilejson(url: str, grid: GridRef) -> dict[str, Any]:
+    """TileJSON 3.0.0 of the rain tiles of ``grid`` at ``url``."""
+    west, south, east, north = grid.bounds
+    return {
+        "tilejson": "3.0.0",
+        "name": "rain",
+        "description": f"降水量 (rainfall, mm) {grid.valid_start:%Y-%m-%d %H:%M}–"
+        f"{grid.valid_end:%H:%M} UTC",
+        "scheme": "xyz",
+        "tiles": [url],
+        "minzoom": 0,
+        "maxzoom": 14,
+        "bounds": [round(v, 6) for v in (west, south, east, north)],
+        "center": [round((west + east) / 2, 6), round((south + north) / 2, 6), 9],
+    }

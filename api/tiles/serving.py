@@ -9,9 +9,9 @@ import threading
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 
-from riskmap.api.tiles import terrain
+from riskmap.api.tiles import mvt, terrain
 from riskmap.api.tiles.cache import TileCache
 
 MAX_AGE = 60
@@ -93,3 +93,14 @@ def bearer_of(request: Request) -> str | None:
     """The bearer token of the Authorization header (read directly: the hottest route)."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def tile_xyz(z: str, x: str, y: str) -> tuple[int, int, int]:
+    """z/x/y of a tile URL: 400 when not whole numbers, 404 outside the tile grid."""
+    try:
+        zi, xi, yi = int(z), int(x), int(y)
+    except ValueError:
+        raise HTTPException(400, "z, x and y must be whole numbers") from None
+    if not mvt.valid_tile(zi, xi, yi):
+        raise HTTPException(404, f"no tile {zi}/{xi}/{yi}: x and y run from 0 to 2^z − 1")
+    return zi, xi, yi
