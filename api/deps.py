@@ -40,4 +40,7 @@ async def _connection(request: Request) -> AsyncIterator[psycopg.Connection]:
         await anyio.to_thread.run_sync(cm.__exit__, None, None, None, limiter=exit_limiter)
 
 
-Connection = Annotated[psycopg.Connection, Depends(_connection)]
+# Function-scoped: FastAPI runs a request-scoped dependency's exit after the response has been
+# sent, which would commit after answering — a failed commit then leaves a client holding a 2xx
+# for nothing (tests/reliability/test_commit_before_answer.py). Here the commit comes first.
+Connection = Annotated[psycopg.Connection, Depends(_connection, scope="function")]
