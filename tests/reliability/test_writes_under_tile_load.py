@@ -153,7 +153,12 @@ class Setup:
 
 @pytest.fixture(scope="module")
 def setup(pg_cluster: EmbeddedCluster, storm_url: str) -> Iterator[Setup]:
+    from riskmap.geo.warnings.cycle import reset_for_demo
+
     db = clone_database(pg_cluster, storm_url, prefix="t_rel_writes")
+    with psycopg.connect(db) as conn:  # the template may hold other modules' warnings
+        reset_for_demo(conn)
+        conn.commit()
     with psycopg.connect(db, autocommit=True) as conn:
         tokens = {}
         for role in ("forecaster", "viewer"):

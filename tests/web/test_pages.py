@@ -89,7 +89,11 @@ def test_issue_on_console_shows_on_wall(open_page, web_service) -> None:
     page.fill("#sign-in-password", PASSWORD)
     page.click("#sign-in-submit")
     page.wait_for_selector("#sign-in-dialog", state="detached", timeout=15000)
-    token = page.evaluate("() => localStorage.getItem('riskmap.token')")
+    # signing in reloads the console (onSession): the token is read from the browser's storage,
+    # not from a page that the reload may be tearing down
+    deadline = time.monotonic() + 15
+    while (token := _stored(page, "riskmap.token")) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert token and token.startswith("rm_"), "signing in stored no token"
     assert token != web_service.tokens["forecaster"], "a token from /api/session is new"
 
@@ -189,3 +193,12 @@ def test_phone_has_no_sideways_scroll(open_page, page: str) -> None:
     assert width["doc"] <= width["inner"], width
     assert width["body"] <= width["inner"], width
     _clean(watched)
+
+
+def _stored(page, key: str) -> str | None:
+    """``key`` in the localStorage of the page's browser context (None if not there)."""
+    for origin in page.context.storage_state()["origins"]:
+        for item in origin.get("localStorage", []):
+            if item["name"] == key:
+                return item["value"]
+    return None
