@@ -20,7 +20,7 @@ from tests.conftest import clone_database, drop_database
 from tests.dispatch import delivery_setup as ds
 from tests.dispatch.receivers import reference_receiver
 
-KILLS = int(os.environ.get("RISKMAP_SOAK_KILLS", "20"))
+KILLS = int(os.environ.get("RISKMAP_SOAK_KILLS", "8"))
 
 
 @pytest.fixture

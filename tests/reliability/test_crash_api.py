@@ -15,91 +15,23 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
 from riskmap.api.users import add_user, new_token
-from tests.conftest import ROOT, clone_database, drop_database
+from tests.conftest import clone_database, drop_database
+from tests.reliability.serving import Server, riskmap_env, wait_until
 
 KILLS = int(os.environ.get("RISKMAP_SOAK_KILLS", "2"))
-RISKMAP = str(Path(sys.executable).parent / "riskmap")
 TAG = "crash-api"
-
-
-def wait_until(check, seconds: float, what: str, every: float = 0.05):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(every)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """`riskmap serve` in a session of its own (a kill takes its workers too)."""
-
-    port: int
-    env: dict[str, str]
-    log: Path
-    proc: subprocess.Popen | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Server:
-        argv = [RISKMAP, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
-        with self.log.open("a") as out:
-            self.proc = subprocess.Popen(
-                argv, env=self.env, cwd=ROOT, stdout=out, stderr=out, start_new_session=True
-            )
-        return self
-
-    def ready(self, seconds: float = 120) -> Server:
-        def up() -> bool:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                return httpx.get(f"{self.base}/healthz", timeout=5).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(up, seconds, "the API answers", every=0.2)
-        return self
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
 
 
 @dataclass
@@ -153,16 +85,8 @@ def world(pg_cluster, storm_url, tmp_path):
         villages = c.execute(
             "SELECT code, ST_X(label_point), ST_Y(label_point) FROM village ORDER BY code"
         ).fetchall()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKMAP_")}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env |= {
-        "RISKMAP_DATABASE_URL": url,
-        "RISKMAP_DATA_DIR": str(tmp_path),
-        "RISKMAP_LOG_LEVEL": "warning",
-        "RISKMAP_WRITE_RATE_LIMIT": "100000/minute",
-        "RISKMAP_API_NICE": "0",
-    }
-    server = Server(free_port(), env, tmp_path / "serve.log")
+    env = riskmap_env(url, tmp_path, write_rate_limit="100000/minute", api_nice="0")
+    server = Server(env, tmp_path / "serve.log")
     yield url, server, tokens, villages
     server.stop()
     drop_database(pg_cluster, url)

@@ -30,6 +30,7 @@ import psycopg
 import pytest
 
 from tests.conftest import ROOT, clone_database, drop_database
+from tests.reliability.serving import wait_until
 
 KILLS = int(os.environ.get("RISKMAP_SOAK_KILLS", "3"))
 SCENARIO = ROOT / "data" / "scenarios" / "storm-431226"
@@ -37,16 +38,6 @@ SHIFT_DAYS = 120  # the storm of 14 July moved to November: rows no earlier inge
 WINDOW = "2026-09-01T00:00:00Z"  # everything this test loads lies after it
 TABLES = {"ST_PPTN_R": "rain_obs", "ST_RIVER_R": "river_obs", "ST_RSVR_R": "reservoir_obs"}
 RISKMAP = [sys.executable, "-m", "riskmap.api.cli"]
-
-
-def wait_until(check, seconds: float, what: str, every: float = 0.02):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(every)
 
 
 def _shift_csv(src: Path, dest: Path, days: int, keys: set[tuple[str, str]]) -> None:
@@ -158,6 +149,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(world):
             lambda b=before, p=proc: committed(url, inbox) > b or p.poll() is not None,
             120,
             "the runner's first file",
+            every=0.02,
         )
         time.sleep(rng.uniform(0.0, 0.5))
         if proc.poll() is None:

@@ -19,16 +19,14 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -39,9 +37,10 @@ from riskmap.api.users import add_user, new_token
 from riskmap.geo.db.cluster import EmbeddedCluster, find_bin_dir
 from riskmap.geo.db.migrate import migrate
 from tests.conftest import BUNDLED_BOUNDARIES, ROOT, make_scratch_dir
+from tests.reliability import serving
+from tests.reliability.serving import RISKMAP, Server, end, riskmap_env, spawn
 
 RESTARTS = int(os.environ.get("RISKMAP_SOAK_PG_RESTARTS", "1"))  # at most 24 (the gauge files)
-RISKMAP = str(Path(sys.executable).parent / "riskmap")
 SCENARIO = ROOT / "data" / "scenarios" / "storm-431226"
 # The outage lasts at least this long (the fault, not a synchronisation; in `make test` as long
 # as its checks take, about 7 s). The soak's 45 s lets reconnection backoffs doubling from 1 s
@@ -53,22 +52,7 @@ OUTAGE_S = float(os.environ.get("RISKMAP_SOAK_PG_OUTAGE_S", "0"))
 SERVING_S = 10.0  # PostgreSQL accepting connections again → every component serving
 RECOVERY_S = 60.0  # the waits' own deadline, so a slow recovery is measured and reported
 TAG = "pg-restart"
-
-
-def wait_until(check, seconds: float, what: str, every: float = 0.1):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(every)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+wait_until = partial(serving.wait_until, every=0.1)  # each check a request or a query
 
 
 @pytest.fixture(scope="module")
@@ -106,23 +90,6 @@ def stop_postgres(cluster: EmbeddedCluster, mode: str) -> None:
     pg_ctl = find_bin_dir(cluster.bin_dir) / "pg_ctl"
     cluster._run([pg_ctl, "stop", "-D", cluster.data_dir, "-m", mode, "-w"], f"stop ({mode})")
     assert cluster.pid() is None
-
-
-def started(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("a") as out:
-        return subprocess.Popen(
-            argv, env=env, cwd=ROOT, stdout=out, stderr=out, start_new_session=True
-        )
-
-
-def ended(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
 
 
 class Live:
@@ -392,20 +359,10 @@ def test_postgresql_restart_under_load_every_component_recovers(own_cluster, tmp
         ).fetchall()
     data_dir, inbox = tmp_path / "data", tmp_path / "data" / "inbox"
     inbox.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKMAP_")}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env |= {
-        "RISKMAP_DATABASE_URL": url,
-        "RISKMAP_DATA_DIR": str(data_dir),
-        "RISKMAP_LOG_LEVEL": "warning",
-        "RISKMAP_WRITE_RATE_LIMIT": "100000/minute",
-        "RISKMAP_API_NICE": "0",
-    }
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    serve_argv = [RISKMAP, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    api = started(serve_argv, env, tmp_path / "serve.log")
-    runner = started([RISKMAP, "ingest", "run", "--no-rules"], env, tmp_path / "ingest.log")
+    env = riskmap_env(url, data_dir, write_rate_limit="100000/minute", api_nice="0")
+    server = Server(env, tmp_path / "serve.log").start()
+    base, api = server.base, server.proc
+    runner = spawn([RISKMAP, "ingest", "run", "--no-rules"], env, tmp_path / "ingest.log")
     load = Load(base, tokens, villages)
     threads = [
         threading.Thread(target=load.read, args=("/api/warnings?limit=5", None)),
@@ -438,8 +395,8 @@ def test_postgresql_restart_under_load_every_component_recovers(own_cluster, tmp
             t.join(30)
         for live in lives:
             live.close()
-        ended(runner)
-        ended(api)
+        end(runner)
+        server.stop()
     # every acknowledged write stored once; those whose answer failed at most once
     with psycopg.connect(url) as c:
         stored = Counter(

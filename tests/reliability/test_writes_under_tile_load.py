@@ -16,11 +16,7 @@ tile), for as long as the test wants. Then:
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,75 +31,13 @@ from riskmap.api.users import add_user, new_token
 from riskmap.geo.db.cluster import EmbeddedCluster
 from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.proposal import Proposal
-from tests.conftest import ROOT, clone_database, drop_database, make_scratch_dir
+from tests.conftest import clone_database, drop_database, make_scratch_dir
+from tests.reliability.serving import Server, riskmap_env, wait_until
 
-RISKMAP = str(Path(sys.executable).parent / "riskmap")
 RASTER_CAP = 1  # RISKMAP_TILE_CONCURRENCY of the first server
 QUEUE = 8  # RISKMAP_TILE_QUEUE of the first server
 RAIN_TILES = 40  # stuck rain tile requests: more than the pool's 10 connections
 POOL = 10  # the API pool's connections per worker (api/app.py)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _until(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(0.05)
-    return value
-
-
-class Server:
-    """One ``riskmap serve`` process (its own session, so its workers go with it)."""
-
-    def __init__(self, db: str, folder: Path, workers: int, **settings: str) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RISKMAP_")}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        env |= {
-            "RISKMAP_DATABASE_URL": db,
-            "RISKMAP_DATA_DIR": str(folder),
-            "RISKMAP_LOG_LEVEL": "warning",
-            "RISKMAP_WRITE_RATE_LIMIT": "10000/minute",
-        }
-        env |= {f"RISKMAP_{k.upper()}": v for k, v in settings.items()}
-        folder.mkdir(parents=True, exist_ok=True)
-        self.log = folder / "serve.log"
-        argv = [RISKMAP, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log.open("w") as log:
-            self.proc = subprocess.Popen(
-                [*argv, "--workers", str(workers)],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-
-    def ready(self) -> Server:
-        def up() -> bool:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                return httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        _until(up, 60, f"riskmap serve on {self.port}")
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL to the server and its workers (its database is dropped next)."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
 
 
 class Setup:
@@ -151,6 +85,12 @@ class Setup:
             ).fetchone()[0]
 
 
+def _server(db: str, folder: Path, workers: int, **settings: str) -> Server:
+    """One ``riskmap serve`` process started over ``db``, its data and log in ``folder``."""
+    env = riskmap_env(db, folder, write_rate_limit="10000/minute", **settings)
+    return Server(env, folder / "serve.log", workers).start()
+
+
 @pytest.fixture(scope="module")
 def setup(pg_cluster: EmbeddedCluster, storm_url: str) -> Iterator[Setup]:
     from riskmap.geo.warnings.cycle import reset_for_demo
@@ -165,12 +105,12 @@ def setup(pg_cluster: EmbeddedCluster, storm_url: str) -> Iterator[Setup]:
             add_user(conn, f"writes-{role}", role)
             tokens[role] = new_token(conn, f"writes-{role}", label="tests")
     folder = make_scratch_dir("writes-under-tiles-")
-    capped = Server(
+    capped = _server(
         db, folder / "capped", 1, tile_concurrency=str(RASTER_CAP), tile_queue=str(QUEUE)
     )
-    gated = Server(db, folder / "gated", 2, tile_write_pause_ms="20000")
+    gated = _server(db, folder / "gated", 2, tile_write_pause_ms="20000")
     try:
-        yield Setup(db, capped.ready(), gated.ready(), tokens)
+        yield Setup(db, capped.ready(60), gated.ready(60), tokens)
     finally:
         capped.kill()
         gated.kill()
@@ -198,7 +138,7 @@ def test_a_warning_is_issued_while_rain_tiles_are_stuck(setup: Setup) -> None:
             return httpx.get(url, headers=viewer, timeout=60)
 
         tiles: list[Future[httpx.Response]] = [pool.submit(rain, i) for i in range(RAIN_TILES)]
-        _until(lambda: setup.waiting_on_lock("grid_file"), 10, "a rain tile stuck on the lock")
+        wait_until(lambda: setup.waiting_on_lock("grid_file"), 10, "a rain tile stuck on the lock")
         time.sleep(0.5)  # every tile request reaches the server
 
         # the write finds a pooled connection: without the cap the stuck tiles held all ten
@@ -262,7 +202,7 @@ def test_no_tile_is_served_while_a_write_runs(setup: Setup) -> None:
             return r
 
         write = pool.submit(issue)
-        _until(lambda: setup.waiting_on_lock("warning"), 10, "the write stuck on the row")
+        wait_until(lambda: setup.waiting_on_lock("warning"), 10, "the write stuck on the row")
         tiles = [pool.submit(tile, p) for p in paths]
         time.sleep(1.0)  # served at once before: milliseconds each
         assert not any(t.done() for t in tiles), "a tile was served while a write ran"
