@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import httpx
 from PIL import Image
 
-from tests.web.conftest import rendered_layers, wait_ready
+from tests.web.conftest import REVIEW, rendered_layers, wait_ready
 
 I18N_KEY = re.compile(
     r"\b(?:queue|layers?|cand|impact|action|profile|rain|station|tab|chart|var|popup|edit)"
@@ -51,7 +51,7 @@ def _not_blank(path) -> None:
 
 
 def test_console_loads_without_errors(open_page):
-    watched = open_page("/", role="forecaster")
+    watched = open_page("/", role="forecaster", viewport=REVIEW)
     wait_ready(watched)
     page = watched.page
     _not_blank(watched.shot("console-forecaster"))

@@ -22,7 +22,7 @@ import time
 import httpx
 import pytest
 
-from tests.web.conftest import PASSWORD, Watched, canvas_colours, wait_ready
+from tests.web.conftest import PASSWORD, REVIEW, Watched, canvas_colours, wait_ready
 
 PAGES = {"console": "/", "wall": "/wall", "resources": "/resources"}
 ROLES = {"public": None, "forecaster": "forecaster"}
@@ -40,7 +40,7 @@ def _clean(watched: Watched) -> None:
 @pytest.mark.parametrize("page", list(PAGES))
 def test_page_loads_with_a_map(open_page, page: str, role: str) -> None:
     """Ready, a map with more than one colour on it, no errors, nothing fetched elsewhere."""
-    watched = open_page(PAGES[page], role=ROLES[role])
+    watched = open_page(PAGES[page], role=ROLES[role], viewport=REVIEW)
     wait_ready(watched)
     colours = canvas_colours(watched)
     watched.shot(f"page-{page}-{role}")

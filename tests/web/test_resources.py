@@ -19,7 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.web.conftest import Watched, canvas_colours, rendered_layers, wait_ready
+from tests.web.conftest import (
+    DESKTOP,
+    Watched,
+    canvas_colours,
+    rendered_layers,
+    wait_ready,
+)
 
 KINDS = ("shelter", "warehouse", "team", "expert")
 LAYERS = {"shelters", "warehouses", "teams", "experts"}
@@ -37,7 +43,7 @@ def _clean(watched: Watched) -> None:
     assert watched.foreign == [], watched.foreign
 
 
-def _open(open_page, viewport=(1440, 900)) -> Watched:
+def _open(open_page, viewport: tuple[int, int] = DESKTOP) -> Watched:
     watched = open_page("/resources", role="viewer", viewport=viewport)
     wait_ready(watched)
     return watched
