@@ -1,6 +1,6 @@
 -- Vector tile layer "villages": outline, code, name, township, the risk level (1 low … 4 very
 -- high) per hazard, the highest of them, and the colour of the highest issued warning covering
--- the village (absent when none). Outlines come pre-cut for this tile (tile_cut, 0024) at zooms
+-- the village as published (absent when none). Outlines come pre-cut for this tile (tile_cut, 0024) at zooms
 -- 4–14 and are clipped here from the band's pre-simplified outline (0019) otherwise;
 -- both give the same bytes.
 -- area: the caller's area prefix (api/areas.py; NULL = all): its features only.
@@ -14,10 +14,12 @@ CROSS JOIN LATERAL (
     WITH env AS (
         SELECT ST_TileEnvelope(q.z, q.x, q.y) AS box,
                ST_TileEnvelope(q.z, q.x, q.y, margin => %(margin)s) AS wide
-    ), warned AS (
+    ), warned AS (  -- the published versions' colours and villages, not a pending draft's
         SELECT c AS code,
-               max(array_position(ARRAY['blue', 'yellow', 'orange', 'red'], w.colour)) AS rank
-        FROM warning w CROSS JOIN LATERAL unnest(w.village_codes) c
+               max(array_position(ARRAY['blue', 'yellow', 'orange', 'red'], v.colour)) AS rank
+        FROM warning w
+        JOIN warning_version v ON v.warning_id = w.id AND v.version = w.published_version
+        CROSS JOIN LATERAL unnest(v.village_codes) c
         WHERE w.status = 'issued' AND w.expires_at > now()  -- in force: ends by the clock too
         GROUP BY c
     ), shapes AS MATERIALIZED (  -- each live outline clipped once, not in the filter too
