@@ -29,6 +29,7 @@ from tenacity import (
 from watchfiles import watch
 
 from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.ingest.links import LinkRefusedError, allowed_origins, get_within
 from riskmap.ingest.pipeline import Summary, heartbeat, ingest_file
 from riskmap.ingest.sources import Source
 
@@ -182,7 +183,15 @@ class Runner:
         path.write_bytes(response.content)
         return path
 
-    def _get(self, url: str, client: httpx.Client, attempts: int, timeout: float) -> bytes:
+    def _get(
+        self,
+        url: str,
+        client: httpx.Client,
+        attempts: int,
+        timeout: float,
+        allowed: set[tuple[str, int | None]],
+    ) -> bytes:
+        """A link's content, with retries; LinkRefusedError (never retried) outside ``allowed``."""
         retrying = Retrying(
             stop=stop_after_attempt(attempts),
             wait=wait_exponential(multiplier=self.backoff_s, max=60),
@@ -191,7 +200,7 @@ class Runner:
         )
         for attempt in retrying:
             with attempt:
-                response = client.get(url, timeout=timeout)
+                response = get_within(client, url, allowed, timeout)
                 response.raise_for_status()
         return response.content
 
@@ -205,10 +214,17 @@ class Runner:
             conn.commit()
             folder = self.data_dir / "downloads" / source.name
             folder.mkdir(parents=True, exist_ok=True)
+            allowed = allowed_origins(str(source.url), source.link_hosts)
             for feed_id, entry_id, updated, link in todo:
                 url = str(httpx.URL(str(source.url)).join(link))
+                key = {"feed_id": feed_id, "entry_id": entry_id, "updated": updated}
                 try:
-                    data = self._get(url, client, source.attempts, source.timeout_s)
+                    data = self._get(url, client, source.attempts, source.timeout_s, allowed)
+                except LinkRefusedError as exc:
+                    log.warning("CAP link of %s refused: %s", source.name, exc)
+                    with conn.transaction():
+                        conn.execute(SQL("runner_cap_refused.sql"), {**key, "reason": str(exc)})
+                    continue
                 except httpx.HTTPError as exc:
                     log.warning("CAP message %s of %s unreachable: %s", url, source.name, exc)
                     continue
@@ -219,12 +235,7 @@ class Runner:
                 with conn.transaction():
                     conn.execute(
                         SQL("runner_cap_fetched.sql"),
-                        {
-                            "ingest_id": summary.ingest_id,
-                            "feed_id": feed_id,
-                            "entry_id": entry_id,
-                            "updated": updated,
-                        },
+                        {"ingest_id": summary.ingest_id, **key},
                     )
                 self.on_summary(summary)
                 out.append(summary)

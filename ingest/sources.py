@@ -19,6 +19,9 @@ class Source(BaseModel):
     interval_s: float = Field(default=300, ge=1, le=86_400)
     timeout_s: float = Field(default=20, gt=0, le=300)
     attempts: int = Field(default=4, ge=1, le=10)  # tries per poll before giving up until next
+    # hosts (``host`` or ``host:port``) besides the feed's own that its ATOM entries may link
+    # to; any other link is refused (ingest/links.py)
+    link_hosts: list[str] = Field(default=[], max_length=20)
 
 
 class SourcesFile(BaseModel):
