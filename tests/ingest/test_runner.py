@@ -17,6 +17,7 @@ from riskmap.ingest.runner import Runner
 from riskmap.ingest.sources import Source, load_sources
 from tests.dispatch.delivery_setup import wait_until
 from tests.ingest.person_feed import PersonCsv
+from tests.ingest.route_host import RouteHost
 
 assert PersonCsv.kind
 CSV = "id,name,phone\nrn1,孙八,13800000011\n"
@@ -171,34 +172,6 @@ def test_ingest_run_watches_the_drop_folder(db_url: str, tmp_path: Path) -> None
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-class RouteHost:
-    """A CAP publisher on loopback: an ATOM index and the CAP messages it links to."""
-
-    def __init__(self, routes: dict[str, bytes]) -> None:
-        self.routes = routes
-        self.requests: list[str] = []
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host.requests.append(self.path)
-                body = host.routes.get(self.path)
-                self.send_response(200 if body is not None else 404)
-                self.end_headers()
-                if body is not None:
-                    self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 def test_atom_entries_are_followed_to_their_cap_messages(db_url: str, tmp_path: Path) -> None:

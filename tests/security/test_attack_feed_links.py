@@ -6,8 +6,6 @@ that must never see a request."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -17,6 +15,7 @@ from riskmap.geo.db.migrate import migrate
 from riskmap.ingest.runner import Runner
 from riskmap.ingest.sources import Source
 from tests.conftest import SHARED_DATA
+from tests.ingest.route_host import RouteHost as Host
 
 CAP = (SHARED_DATA / "cap" / "spec_examples" / "cap12_A2_severe_thunderstorm.xml").read_bytes()
 
@@ -26,40 +25,6 @@ def feeds_db(fresh_db: str) -> str:
     """A database of its own: the CAP message loaded here is not a duplicate elsewhere."""
     migrate(fresh_db)
     return fresh_db
-
-
-class Host:
-    """Answers ``routes``: bytes (200) or ("redirect", location) (302); anything else 404."""
-
-    def __init__(self, routes: dict[str, bytes | tuple[str, str]]) -> None:
-        self.routes = routes
-        self.requests: list[str] = []
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host.requests.append(self.path)
-                body = host.routes.get(self.path)
-                if isinstance(body, tuple):
-                    self.send_response(302)
-                    self.send_header("Location", body[1])
-                    self.end_headers()
-                    return
-                self.send_response(200 if body is not None else 404)
-                self.end_headers()
-                if body is not None:
-                    self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 def atom(entries: dict[str, str]) -> bytes:
