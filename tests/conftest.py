@@ -29,6 +29,37 @@ def make_scratch_dir(prefix: str) -> Path:
     return path
 
 
+def own_demo_cluster(
+    prefix: str, seed: int, *, fast_unsafe: bool
+) -> Iterator[tuple[EmbeddedCluster, Path]]:
+    """A cluster of the caller's own (for tests that stop or crash PostgreSQL) with the demo
+    county loaded; yields (cluster, scratch folder), destroyed afterwards."""
+    from datetime import UTC, datetime
+
+    from riskmap.geo.demo.county import generate
+    from riskmap.geo.demo.load import load
+
+    base = make_scratch_dir(prefix)
+    cluster = EmbeddedCluster(base / "pg", fast_unsafe=fast_unsafe)
+    cluster.up()
+    try:
+        migrate(cluster.url)
+        demo = generate(
+            "431226",
+            villages=None,
+            seed=seed,
+            bundled_path=BUNDLED_BOUNDARIES,
+            out_dir=base / "demo",
+            roster_start=datetime(2026, 7, 1, tzinfo=UTC),
+        )
+        with psycopg.connect(cluster.url) as conn:
+            load(conn, demo)
+        yield cluster, base
+    finally:
+        cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[EmbeddedCluster]:
     base = make_scratch_dir("riskmap-test-")

@@ -5,43 +5,20 @@ every message still reaches the receiver exactly once."""
 from __future__ import annotations
 
 import base64
-import shutil
 import time
-from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
 from riskmap.api.receiver.client import journal
-from riskmap.geo.db.cluster import EmbeddedCluster
-from riskmap.geo.db.migrate import migrate
-from tests.conftest import BUNDLED_BOUNDARIES, make_scratch_dir
+from tests.conftest import own_demo_cluster
 from tests.dispatch import delivery_setup as ds
 from tests.dispatch.receivers import reference_receiver
 
 
 @pytest.fixture(scope="module")
 def own_cluster():
-    base = make_scratch_dir("riskmap-restart-")
-    cluster = EmbeddedCluster(base / "pg", fast_unsafe=True)
-    cluster.up()
-    migrate(cluster.url)
-    from riskmap.geo.demo.county import generate
-    from riskmap.geo.demo.load import load
-
-    demo = generate(
-        "431226",
-        villages=None,
-        seed=20260723,
-        bundled_path=BUNDLED_BOUNDARIES,
-        out_dir=base / "demo",
-        roster_start=datetime(2026, 7, 1, tzinfo=UTC),
-    )
-    with psycopg.connect(cluster.url) as conn:
-        load(conn, demo)
-    yield cluster, base
-    cluster.destroy()
-    shutil.rmtree(base, ignore_errors=True)
+    yield from own_demo_cluster("riskmap-restart-", 20260723, fast_unsafe=True)
 
 
 def test_postgresql_restarting_under_the_dispatcher_loses_nothing(own_cluster, tmp_path):

@@ -35,8 +35,7 @@ import pytest
 
 from riskmap.api.users import add_user, new_token
 from riskmap.geo.db.cluster import EmbeddedCluster, find_bin_dir
-from riskmap.geo.db.migrate import migrate
-from tests.conftest import BUNDLED_BOUNDARIES, ROOT, make_scratch_dir
+from tests.conftest import ROOT, own_demo_cluster
 from tests.reliability import serving
 from tests.reliability.serving import RISKMAP, Server, end, riskmap_env, spawn
 
@@ -60,26 +59,7 @@ def own_cluster():
     """A cluster of this module's own with the demo county loaded, with the durability settings
     of a real installation: an immediate stop is a crash, and the test clusters' fast_unsafe
     (synchronous_commit off) would lose commits already answered 2xx."""
-    from riskmap.geo.demo.county import generate
-    from riskmap.geo.demo.load import load
-
-    base = make_scratch_dir("riskmap-pgrestart-")
-    cluster = EmbeddedCluster(base / "pg")
-    cluster.up()
-    migrate(cluster.url)
-    demo = generate(
-        "431226",
-        villages=None,
-        seed=20261217,
-        bundled_path=BUNDLED_BOUNDARIES,
-        out_dir=base / "demo",
-        roster_start=datetime(2026, 7, 1, tzinfo=UTC),
-    )
-    with psycopg.connect(cluster.url) as conn:
-        load(conn, demo)
-    yield cluster, base
-    cluster.destroy()
-    shutil.rmtree(base, ignore_errors=True)
+    yield from own_demo_cluster("riskmap-pgrestart-", 20261217, fast_unsafe=False)
 
 
 def stop_postgres(cluster: EmbeddedCluster, mode: str) -> None:
