@@ -15,9 +15,14 @@ CREATE SEQUENCE event_log_pos_seq OWNED BY event_log.pos;
 ALTER TABLE event_log DISABLE TRIGGER event_log_no_update;
 UPDATE event_log SET pos = id;
 ALTER TABLE event_log ENABLE TRIGGER event_log_no_update;
-SELECT setval('event_log_pos_seq',
-              greatest((SELECT last_value FROM event_log_id_seq), coalesce(max(id), 0), 1))
-FROM event_log;
+-- in a DO block: a bare SELECT's result is printed by yoyo, at every `riskmap db migrate`
+DO $$
+BEGIN
+    PERFORM setval('event_log_pos_seq',
+                   greatest((SELECT last_value FROM event_log_id_seq), coalesce(max(id), 0), 1))
+    FROM event_log;
+END
+$$;
 CREATE UNIQUE INDEX event_log_pos_idx ON event_log (pos);
 
 -- Rows never change, except that pos is set once, at commit.
