@@ -4,7 +4,12 @@ this package from the tipg virtualenv)."""
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
+
+T = TypeVar("T")
 
 
 def with_db(url: str, name: str) -> str:
@@ -17,3 +22,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
+    """(seconds ``fn()`` took, what it returned)."""
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out

@@ -2,7 +2,8 @@
 client on asyncio streams (uvloop when present), run in the tipg virtualenv's python as
 ``python -m bench.tile_client`` with a JSON job on stdin; this module imports only the standard
 library (and uvloop) at the top, as that virtualenv has nothing of riskmap's. The other passes:
-wrk (C) cycling the tile list, optionally while the data change.
+wrk (C) cycling the tile list, for a set time (:func:`wrk`, optionally while the data change) or
+until stopped (:class:`Wrk`, bench/writes_under_load.py).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +100,12 @@ def load(
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
 
+# the data change: one village's risk row, whose notification empties every worker's tile cache
+UPDATE_ONE_ROW = (
+    "UPDATE village_risk SET computed_at = now() WHERE (village_code, hazard) ="
+    " (SELECT village_code, hazard FROM village_risk ORDER BY 1, 2 LIMIT 1)"
+)
+
 
 def _changes(db: str, every: float, stop) -> None:
     """Change one village's risk row every ``every`` seconds until ``stop`` is set: a real
@@ -105,10 +114,35 @@ def _changes(db: str, every: float, stop) -> None:
 
     with psycopg.connect(db, autocommit=True) as conn:
         while not stop.wait(every):
-            conn.execute(
-                "UPDATE village_risk SET computed_at = now() WHERE (village_code, hazard) ="
-                " (SELECT village_code, hazard FROM village_risk ORDER BY 1, 2 LIMIT 1)"
-            )
+            conn.execute(UPDATE_ONE_ROW)
+
+
+def _wrk_argv(
+    program: str,
+    base: str,
+    paths: list[str],
+    headers: dict[str, str],
+    folder: Path,
+    clients: int,
+    seconds: int,
+) -> list[str]:
+    """wrk's command line cycling ``paths`` (written to a listing in ``folder``) on ``base``."""
+    listing = folder / f"paths-{urlsplit(base).port}.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    argv = [program, "-t2", f"-c{clients}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
+    for k, v in headers.items():
+        argv += ["-H", f"{k}: {v}"]
+    return [*argv, base, "--", str(listing), "2"]
+
+
+def _wrk_summary(stdout: str) -> dict | None:
+    """The JSON summary wrk_paths.lua prints at the end, with the throughput; None if none."""
+    lines = [x for x in stdout.splitlines() if x.startswith("{")]
+    if not lines:
+        return None
+    out = json.loads(lines[-1])
+    out["rps"] = out["requests"] / (out["duration_us"] / 1e6)
+    return out
 
 
 def wrk(
@@ -129,12 +163,7 @@ def wrk(
 
     found = shutil.which("wrk")
     assert found is not None
-    listing = folder / f"paths-{urlsplit(base).port}.txt"
-    listing.write_text("\n".join(paths) + "\n")
-    argv = [found, "-t2", f"-c{clients}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
-    for k, v in headers.items():
-        argv += ["-H", f"{k}: {v}"]
-    argv += [base, "--", str(listing), "2"]
+    argv = _wrk_argv(found, base, paths, headers, folder, clients, seconds)
     stop = threading.Event()
     changer = None
     if change_every is not None:
@@ -146,12 +175,46 @@ def wrk(
         stop.set()
         if changer is not None:
             changer.join()
-    lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
-    if proc.returncode != 0 or not lines:
+    out = _wrk_summary(proc.stdout)
+    if proc.returncode != 0 or out is None:
         raise RuntimeError(f"wrk failed: {proc.stderr.strip()[-300:]}")
-    out = json.loads(lines[-1])
-    out["rps"] = out["requests"] / (out["duration_us"] / 1e6)
     return out
+
+
+class Wrk:
+    """wrk (C, epoll) cycling ``paths`` with ``clients`` connections until :meth:`stop` (SIGINT:
+    wrk stops and prints its summary); the load generator takes almost no CPU."""
+
+    running: ClassVar[list[Wrk]] = []  # stopped by the bench's clean-up if it fails meanwhile
+
+    def __init__(
+        self, base: str, paths: list[str], headers: dict[str, str], folder: Path, clients: int
+    ) -> None:
+        self.argv = _wrk_argv("wrk", base, paths, headers, folder, clients, 3600)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Wrk:
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        Wrk.running.append(self)
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> dict:
+        """Stop wrk; its summary (``rps``, ``p50_us``, ``p99_us``, ``max_us``, ``errors``...)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        out, err = self.proc.communicate(timeout=60)
+        Wrk.running.remove(self)
+        result = _wrk_summary(out)
+        if result is None:
+            raise RuntimeError(f"wrk printed no summary: {err.strip()[-300:]}")
+        return result
 
 
 def _main() -> None:

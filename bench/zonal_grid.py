@@ -29,7 +29,7 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
-from riskmap.geo import zonal
+from riskmap.geo import zonal, zonal_cache
 from riskmap.geo.demo.county import generate
 from riskmap.geo.demo.load import load
 from riskmap.ingest.pipeline import ingest_file
@@ -124,12 +124,12 @@ def run(url: str) -> Iterator[str]:
 
 
 def _ingest_latency(url: str, work: Path) -> Iterator[str]:
-    zonal.clear_memory_cache()
+    zonal_cache.clear_memory_cache()
     store = work / "store"
     with psycopg.connect(url) as conn:
         cold = _timed_ingest(conn, _write_grid(work / "g0.nc", 0, 0), store)
         warm = [_timed_ingest(conn, _write_grid(work / f"g{i}.nc", i, i), store) for i in (1, 2, 3)]
-        zonal.clear_memory_cache()
+        zonal_cache.clear_memory_cache()
         disk = _timed_ingest(conn, _write_grid(work / "g4.nc", 4, 4), store)
         n = conn.execute("SELECT count(*) FROM village_rain WHERE valid_end > %s", (T0,)).fetchone()
     yield (

@@ -17,19 +17,16 @@ under the Lambert cylindrical equal-area map — which is also what exactextract
 uses for lon/lat rasters (checked in tests to 1e-6).
 
 Grids must be north-up (row 0 at the top, no rotation): readers flip south-up grids first.
-The matrix is cached on disk (``<cache_dir>/zonal/<grid_def_id>-<villages_version>.npz``) and in
-memory (LRU), so a new grid file costs only the products above.
+The matrix is cached on disk and in memory by :mod:`riskmap.geo.zonal_cache`
+(:func:`~riskmap.geo.zonal_cache.weights_for`), so a new grid file costs only the products above.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import shapely
@@ -37,10 +34,7 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from scipy import sparse
 
-log = logging.getLogger("riskmap.zonal")
-
 EARTH_RADIUS_M = 6_371_008.8
-_LRU_SIZE = 16
 _SMALL_NNZ = 100_000  # below, a second product beats re-summing only the zones nodata touches
 
 
@@ -319,43 +313,6 @@ class ZonalWeights:
             share = np.where(total > 0, covered / np.where(total > 0, total, 1.0), 0.0)
         return np.clip(share * self.inside, 0.0, 1.0)
 
-    # -- persistence ------------------------------------------------------------------------
-
-    def save(self, path: Path) -> None:
-        """Write the weights as an .npz (atomically: a temp file renamed into place)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-        try:
-            with tmp.open("wb") as fh:
-                np.savez(
-                    fh,
-                    data=self.matrix.data,
-                    indices=self.matrix.indices,
-                    indptr=self.matrix.indptr,
-                    matrix_shape=np.asarray(self.matrix.shape),
-                    codes=np.asarray(self.codes, dtype=str),
-                    inside=self.inside,
-                    grid_shape=np.asarray(self.shape),
-                )
-            tmp.replace(path)
-        except BaseException:  # a full disk: no partial file left behind
-            tmp.unlink(missing_ok=True)
-            raise
-
-    @classmethod
-    def load(cls, path: Path) -> ZonalWeights:
-        """Read weights written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            matrix = sparse.csr_matrix(
-                (z["data"], z["indices"], z["indptr"]), shape=tuple(z["matrix_shape"])
-            )
-            return cls(
-                z["codes"].astype(object),
-                matrix,
-                z["inside"],
-                (int(z["grid_shape"][0]), int(z["grid_shape"][1])),
-            )
-
 
 def _inside_share(
     geoms: np.ndarray, transform: Affine, shape: tuple[int, int], crs: CRS
@@ -372,58 +329,3 @@ def _inside_share(
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(whole > 0, part / np.where(whole > 0, whole, 1.0), 0.0)
     return np.clip(share, 0.0, 1.0)
-
-
-# -- caches ------------------------------------------------------------------------------------
-
-_memory: OrderedDict[tuple[str, str], ZonalWeights] = OrderedDict()
-_lock = threading.Lock()
-
-
-def cache_path(cache_dir: Path, grid_def_id: str, villages_version: str) -> Path:
-    """Where the weights of a grid definition and a villages version live on disk."""
-    return Path(cache_dir) / "zonal" / f"{grid_def_id}-{villages_version}.npz"
-
-
-def weights_for(
-    grid_def_id: str,
-    villages_version: str,
-    cache_dir: Path | None,
-    build: Callable[[], ZonalWeights],
-) -> tuple[ZonalWeights, str]:
-    """The weights from memory, else disk, else ``build()`` (then stored in both).
-
-    Returns the weights and where they came from ('memory', 'disk' or 'built'), which the
-    ingest reports so slow first grids are explained.
-    """
-    key = (grid_def_id, villages_version)
-    with _lock:
-        if key in _memory:
-            _memory.move_to_end(key)
-            return _memory[key], "memory"
-    origin = "built"
-    weights = None
-    path = cache_path(cache_dir, grid_def_id, villages_version) if cache_dir else None
-    if path is not None and path.is_file():
-        try:
-            weights, origin = ZonalWeights.load(path), "disk"
-        except (OSError, ValueError, KeyError) as exc:  # a damaged cache file is rebuilt
-            log.warning("zonal cache %s unreadable (%s); rebuilding", path, exc)
-    if weights is None:
-        weights = build()
-        if path is not None:
-            try:
-                weights.save(path)
-            except OSError as exc:  # a cache: the weights serve from memory all the same
-                log.warning("zonal cache %s not written (%s)", path, exc)
-    with _lock:
-        _memory[key] = weights
-        while len(_memory) > _LRU_SIZE:
-            _memory.popitem(last=False)
-    return weights, origin
-
-
-def clear_memory_cache() -> None:
-    """Forget the in-memory weights (tests and benchmarks measure cold paths with it)."""
-    with _lock:
-        _memory.clear()

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import inspect
 
-from bench.zonal_scale import PROFILED
+from bench.zonal_profile import PROFILED
 
 
 def test_every_profiled_function_exists() -> None:
     missing = [f"{getattr(o, '__name__', o)}.{n}" for o, n, _ in PROFILED if not hasattr(o, n)]
-    assert not missing, f"bench/zonal_scale.py profiles functions that are gone: {missing}"
+    assert not missing, f"bench/zonal_profile.py profiles functions that are gone: {missing}"
     assert all(callable(getattr(o, n)) for o, n, _ in PROFILED)
     assert len(PROFILED) == 8 and all(
         inspect.ismodule(o) or inspect.isclass(o) for o, _, _ in PROFILED

@@ -2,9 +2,10 @@
 
 Every village of ``admin_unit`` that a grid's footprint touches gets its area-weighted mean and
 max rain and its coverage for each period (weights from :mod:`riskmap.geo.zonal`, built once per
-grid definition and villages version, cached under ``<data_dir>/cache/zonal``): one
-``village_rain_grid`` row of arrays per period, which the ``village_rain`` view presents as
-village rows (migration 0022). The caller's transaction holds it with the grid's catalogue rows.
+grid definition and villages version, cached by :mod:`riskmap.geo.zonal_cache` under
+``<data_dir>/cache/zonal``): one ``village_rain_grid`` row of arrays per period, which the
+``village_rain`` view presents as village rows (migration 0022). The caller's transaction holds
+it with the grid's catalogue rows.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def current_weights(
 ) -> tuple[zonal.ZonalWeights, str, str]:
     """The zonal weights of the villages as they are now on a grid definition: the weights,
     where they came from ('memory', 'disk', 'built') and the villages' version."""
-    from riskmap.geo import zonal
+    from riskmap.geo import zonal, zonal_cache
 
     (version,) = SQL.one(conn, "village_version.sql", shape="tuple")
 
@@ -124,7 +125,7 @@ def current_weights(
         geoms = shapely.from_wkb([r[1] for r in rows])
         return zonal.ZonalWeights.build(geoms, [r[0] for r in rows], shape, transform, crs)
 
-    weights, origin = zonal.weights_for(def_id, version, cache_dir, build)
+    weights, origin = zonal_cache.weights_for(def_id, version, cache_dir, build)
     return weights, origin, version
 
 

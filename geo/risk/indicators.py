@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from scipy import sparse
 
-from riskmap.geo import zonal
+from riskmap.geo import zonal, zonal_cache
 from riskmap.geo.risk_terrain import TerrainLayers
 from riskmap.geo.terrain.dem import Dem
 
@@ -59,7 +59,7 @@ def zonal_weights(
     for code, g in zip(codes, geoms, strict=True):
         h.update(code.encode())
         h.update(shapely.to_wkb(g))
-    weights, _ = zonal.weights_for(
+    weights, _ = zonal_cache.weights_for(
         grid_id,
         h.hexdigest()[:24],
         cache_dir,

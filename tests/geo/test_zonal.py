@@ -13,7 +13,7 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS, Transformer
 
-from riskmap.geo import zonal
+from riskmap.geo import zonal, zonal_cache
 from riskmap.geo.zonal import ZonalWeights
 
 
@@ -153,18 +153,18 @@ def test_weights_cache_on_disk_and_in_memory(tmp_path: Path) -> None:
             [shapely.box(109.05, 27.5, 109.42, 27.93)], ["v"], (10, 10), transform, 4326
         )
 
-    zonal.clear_memory_cache()
-    first, origin = zonal.weights_for("gdef", "v1", tmp_path, build)
+    zonal_cache.clear_memory_cache()
+    first, origin = zonal_cache.weights_for("gdef", "v1", tmp_path, build)
     assert origin == "built" and (tmp_path / "zonal" / "gdef-v1.npz").is_file()
-    assert zonal.weights_for("gdef", "v1", tmp_path, build)[1] == "memory"
-    zonal.clear_memory_cache()
-    again, origin = zonal.weights_for("gdef", "v1", tmp_path, build)
+    assert zonal_cache.weights_for("gdef", "v1", tmp_path, build)[1] == "memory"
+    zonal_cache.clear_memory_cache()
+    again, origin = zonal_cache.weights_for("gdef", "v1", tmp_path, build)
     assert origin == "disk" and len(calls) == 1
     values = np.random.default_rng(0).random((10, 10))
     assert np.array_equal(again.mean(values), first.mean(values))
     assert list(again.codes) == ["v"]
     # a new villages version builds again
-    assert zonal.weights_for("gdef", "v2", tmp_path, build)[1] == "built" and len(calls) == 2
+    assert zonal_cache.weights_for("gdef", "v2", tmp_path, build)[1] == "built" and len(calls) == 2
 
 
 def test_grid_definition_id_is_stable_under_float_noise() -> None:

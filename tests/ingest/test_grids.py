@@ -18,7 +18,7 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
-from riskmap.geo import zonal
+from riskmap.geo import zonal_cache
 from riskmap.geo.grids.units import parse_units, to_mm_factor
 from riskmap.geo.grids.village_rain import SQL
 from riskmap.ingest.pipeline import ingest_file
@@ -469,7 +469,7 @@ def test_grib_and_radolan_are_not_supported(db, tmp_path: Path) -> None:
 
 def test_weights_follow_village_boundaries(db, tmp_path: Path) -> None:
     """The villages version changes with a boundary, so cached weights are never stale."""
-    zonal.clear_memory_cache()
+    zonal_cache.clear_memory_cache()
     path = write_qpe_netcdf(tmp_path / "v1.nc", [field(21)])
     assert ingest_file(db, path, data_dir=tmp_path).status == "loaded"
     gdef = db.execute("SELECT id FROM grid_definition").fetchone()[0]
@@ -486,7 +486,7 @@ def test_weights_follow_village_boundaries(db, tmp_path: Path) -> None:
     db.rollback()
     assert before != after
     assert (tmp_path / "cache" / "zonal" / f"{gdef}-{before}.npz").is_file()
-    assert zonal.cache_path(tmp_path / "cache", gdef, after).name == f"{gdef}-{after}.npz"
+    assert zonal_cache.cache_path(tmp_path / "cache", gdef, after).name == f"{gdef}-{after}.npz"
 
 
 def test_lon_before_lat_in_metres_with_periods_from_the_time_spacing(db, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from riskmap.geo import zonal
+from riskmap.geo import zonal_cache
 from riskmap.ingest.pipeline import ingest_file
 from tests.ingest.test_grids import CELL, LON0, NX, T0, db, field, stored_rain, write_qpe_netcdf
 
@@ -52,7 +52,7 @@ def test_a_new_period_is_one_array_row_read_as_village_rows(db, tmp_path: Path) 
 def test_a_period_stored_again_follows_the_per_village_rule(db, tmp_path: Path) -> None:
     """Full grid, then the same hour again wetter (replaces), then a grid of the same hour
     covering only the west (the villages it covers less keep their values)."""
-    zonal.clear_memory_cache()
+    zonal_cache.clear_memory_cache()
     a = ingest_file(db, write_qpe_netcdf(tmp_path / "a.nc", [field(1)]), data_dir=tmp_path)
     assert a.status == "loaded", a.message
     before = stored_rain(db, T0)

@@ -28,7 +28,7 @@ import netCDF4
 import psycopg
 import pytest
 
-from riskmap.geo import zonal
+from riskmap.geo import zonal_cache
 from riskmap.ingest.runner import Runner
 from tests.conftest import ROOT, clone_database, drop_database
 
@@ -131,7 +131,7 @@ def test_a_full_disk_rejects_the_grid_whole_and_space_lets_it_load(disk, url, ca
     grid = shifted_grid(runner.inbox / "qpf_6h.nc", days=140)
     sha = hashlib.sha256(grid.read_bytes()).hexdigest()
     size = grid.stat().st_size
-    zonal.clear_memory_cache()  # the weights are built and cached on this disk
+    zonal_cache.clear_memory_cache()  # the weights are built and cached on this disk
 
     # 1. the disk fills up while the grid is copied into the store
     filler = fill(disk, leave=size // 3)
@@ -155,7 +155,7 @@ def test_a_full_disk_rejects_the_grid_whole_and_space_lets_it_load(disk, url, ca
 
     # 3. with space again, the next grid loads whole and its weights are cached
     filler.unlink()
-    zonal.clear_memory_cache()
+    zonal_cache.clear_memory_cache()
     other = shifted_grid(runner.inbox / "qpf_6h_next.nc", days=141)
     other_sha = hashlib.sha256(other.read_bytes()).hexdigest()
     [summary] = runner.run_once()
