@@ -57,15 +57,12 @@ def field(shape: tuple[int, int], seed: int, nodata: float = 0.0) -> np.ndarray:
     return out
 
 
-def write_grid(path: Path, transform: Affine, shape: tuple[int, int], seed: int) -> Path:
-    """A NetCDF rain-grid file of one hour (ending ``seed + 1`` hours after T0) of :func:`field`."""
-    h, w = shape
-    lon = transform.c + CELL * (np.arange(w) + 0.5)
-    lat = transform.f - CELL * (np.arange(h) + 0.5)
-    end = (T0 + timedelta(hours=seed + 1)).timestamp()
+def write_hour(path: Path, lon: np.ndarray, lat: np.ndarray, mm: np.ndarray, end: float) -> Path:
+    """A CF NetCDF rain grid of one hour ending at ``end`` (epoch seconds): what the grid
+    feed ingests, for the zonal benches."""
     xr.Dataset(
         {
-            "precipitation": (("time", "lat", "lon"), field(shape, seed)[None].astype(np.float32),
+            "precipitation": (("time", "lat", "lon"), mm[None].astype(np.float32),
                               {"units": "mm", "standard_name": "precipitation_amount"}),
             "time_bnds": (("time", "nv"), np.array([[end - 3600, end]])),
         },
@@ -76,3 +73,12 @@ def write_grid(path: Path, transform: Affine, shape: tuple[int, int], seed: int)
         },
     ).to_netcdf(path)  # fmt: skip
     return path
+
+
+def write_grid(path: Path, transform: Affine, shape: tuple[int, int], seed: int) -> Path:
+    """A NetCDF rain-grid file of one hour (ending ``seed + 1`` hours after T0) of :func:`field`."""
+    h, w = shape
+    lon = transform.c + CELL * (np.arange(w) + 0.5)
+    lat = transform.f - CELL * (np.arange(h) + 0.5)
+    end = (T0 + timedelta(hours=seed + 1)).timestamp()
+    return write_hour(path, lon, lat, field(shape, seed), end)

@@ -23,12 +23,12 @@ import geopandas as gpd
 import numpy as np
 import psycopg
 import shapely
-import xarray as xr
 from affine import Affine
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
+from bench.zonal_data import write_hour
 from riskmap.geo import zonal, zonal_cache
 from riskmap.geo.demo.county import generate
 from riskmap.geo.demo.load import load
@@ -52,19 +52,7 @@ def _write_grid(path: Path, seed: int, hour: int) -> Path:
     lon = LON0 + CELL * (np.arange(NX) + 0.5)
     lat = LAT_TOP - CELL * (np.arange(NY) + 0.5)
     end = (T0 + timedelta(hours=hour + 1)).timestamp()
-    xr.Dataset(
-        {
-            "precipitation": (("time", "lat", "lon"), _field(seed)[None].astype(np.float32),
-                              {"units": "mm", "standard_name": "precipitation_amount"}),
-            "time_bnds": (("time", "nv"), np.array([[end - 3600, end]])),
-        },
-        coords={
-            "time": ("time", [end], {"units": "seconds since 1970-01-01", "bounds": "time_bnds"}),
-            "lat": ("lat", lat, {"units": "degrees_north"}),
-            "lon": ("lon", lon, {"units": "degrees_east"}),
-        },
-    ).to_netcdf(path)  # fmt: skip
-    return path
+    return write_hour(path, lon, lat, _field(seed), end)
 
 
 def _load_demo(url: str) -> None:
