@@ -54,6 +54,7 @@ soak: setup
 	RISKMAP_SOAK_SSE_CLIENTS=500 RISKMAP_SOAK_API_CLIENTS=200 RISKMAP_SOAK_LOAD_S=300 \
 	    $(BIN)/python -m pytest tests/reliability/test_load.py -q -s
 	RISKMAP_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest tests/security/test_fuzz_*.py -q
+	RISKMAP_FUZZ_EXAMPLES=100 $(BIN)/python -m pytest tests/api/test_schemathesis.py -q
 	RISKMAP_SOAK_HYDRO_ROWS=100000 $(BIN)/python -m pytest tests/ingest/test_hydro.py -q -k huge
 
 # JupyterLab for planners, on the embedded database `make demo` loaded (installed on first use).

@@ -20,6 +20,7 @@ from riskmap.api.docs import add_docs
 from riskmap.api.events import EventHub
 from riskmap.api.instance import default_name
 from riskmap.api.observability import Metrics, ObservabilityMiddleware, mark_worker_dead
+from riskmap.api.openapi import document_errors
 from riskmap.api.routers import (
     broadcast_audio,
     broadcasts,
@@ -217,4 +218,5 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(duty.router)
     app.include_router(drills.router)
     add_web(app, settings)  # last: the pages and their files come after every API route
+    document_errors(app)  # every operation's error answers in /openapi.json
     return app

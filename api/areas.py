@@ -26,6 +26,8 @@ from riskmap.api.users import Principal
 from riskmap.geo.db.sqlfiles import SqlFiles
 
 SQL = SqlFiles("riskmap.api.sql")
+#: a GB/T 2260 city (430400) or county (431226) code: six digits, not a province's (..0000)
+CITY_OR_COUNTY = r"^[1-9]\d(?:[1-9]\d{3}|0[1-9]\d\d|00[1-9]\d|000[1-9])$"
 #: live-event kinds about area data: an area-bound client gets them only for its area
 AREA_EVENT_KINDS = frozenset(
     {"warning", "delivery", "coverage", "field_report", "operator_alert", "response"}

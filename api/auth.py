@@ -32,6 +32,7 @@ from limits import RateLimitItem
 from riskmap.api import ratelimit
 from riskmap.api.deps import Connection
 from riskmap.api.notices import Listener
+from riskmap.api.openapi import answers
 from riskmap.api.users import PERMISSIONS, Principal, authenticate, check_token
 
 log = logging.getLogger("riskmap.auth")
@@ -137,6 +138,7 @@ def known(request: Request, token: str, conn: psycopg.Connection | None = None) 
     return principal
 
 
+@answers(401, token="optional")
 def optional_principal(request: Request, conn: Connection, creds: Credentials) -> Principal | None:
     """The caller if a token was sent (a bad token is still an error), else None."""
     return None if creds is None else known(request, creds.credentials, conn)
@@ -174,7 +176,7 @@ def require(permission: str, *, write: bool = False):
                 raise HTTPException(429, detail, headers=headers)
         return principal
 
-    return dependency
+    return answers(401, 403, *([429] if write else []), token="required")(dependency)
 
 
 Reader = Annotated[Principal, Depends(require("read"))]

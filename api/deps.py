@@ -10,9 +10,12 @@ import psycopg
 from fastapi import Depends, Request
 from psycopg.rows import dict_row
 
+from riskmap.api.openapi import answers
+
 WAITERS = 32  # threads that may wait for a pooled connection at once (the rest queue)
 
 
+@answers(503)  # a database that is down or a query that failed (api/errors.py)
 async def _connection(request: Request) -> AsyncIterator[psycopg.Connection]:
     """A pooled connection, committed when the request succeeds and rolled back when it fails.
 

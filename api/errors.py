@@ -6,7 +6,10 @@ import logging
 
 import psycopg
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from riskmap.geo.errors import (
     ConflictError,
@@ -40,6 +43,14 @@ def register(app: FastAPI) -> None:
         log.error("domain error on %s: %s", request.url.path, exc)
         return _server_error(request, "internal error", 500)
 
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route on the path only (POST on
+            # /api/session, which has DELETE too): every route of the path has its say
+            exc.headers = (exc.headers or {}) | {"Allow": allowed_methods(request)}
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(psycopg.Error)
     async def _database(request: Request, exc: psycopg.Error) -> JSONResponse:
         if isinstance(exc, psycopg.DataError) and NUL_REFUSED in str(exc):
@@ -58,6 +69,20 @@ def register(app: FastAPI) -> None:
             "unhandled error on %s", request.url.path, exc_info=exc, extra={"request_id": rid}
         )
         return _server_error(request, "internal error", 500)
+
+
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods some route of the app serves the request's path with."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
 
 
 def _server_error(request: Request, detail: str, status: int) -> JSONResponse:

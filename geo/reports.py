@@ -64,7 +64,8 @@ FUTURE_SLACK = timedelta(minutes=5)
 #: the road, at the river) to see what happened; farther than this the point or the village is
 #: wrong, and a report filed under the wrong village misleads the rules and the map.
 VILLAGE_SLACK_M = 500.0
-_FORMATS = {
+#: the photo formats taken: Pillow's name → (media type, file extension)
+PHOTO_FORMATS = {
     "JPEG": ("image/jpeg", "jpg"),
     "PNG": ("image/png", "png"),
     "WEBP": ("image/webp", "webp"),
@@ -148,18 +149,18 @@ def check_photo(data: bytes, n: int, filename: str | None = None) -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as im:
+            with Image.open(io.BytesIO(data), formats=list(PHOTO_FORMATS)) as im:
                 fmt, (width, height) = im.format, im.size
                 if width * height > MAX_PIXELS:
                     raise ReportError(field, f"more than {MAX_PIXELS:,} pixels")
                 im.verify()
-            with Image.open(io.BytesIO(data), formats=list(_FORMATS)) as im:
+            with Image.open(io.BytesIO(data), formats=list(PHOTO_FORMATS)) as im:
                 im.load()  # verify() skips the pixel data; a truncated file fails here
     except ReportError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
         raise ReportError(field, "not a readable JPEG, PNG or WebP image") from exc
-    content_type, ext = _FORMATS[fmt]
+    content_type, ext = PHOTO_FORMATS[fmt]
     digest = hashlib.sha256(data).hexdigest()
     return Photo(data, content_type, ext, width, height, digest, filename)
 

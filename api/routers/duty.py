@@ -9,15 +9,16 @@ Each caller sees the offices of its area of responsibility only (api/areas.py).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from riskmap.api.areas import check_codes, prefix_of, scope
+from riskmap.api.areas import CITY_OR_COUNTY, check_codes, prefix_of, scope
 from riskmap.api.auth import Reader, require
 from riskmap.api.deps import Connection
+from riskmap.api.params import Day, Instant
 from riskmap.api.responses import invalid
 from riskmap.api.users import Principal
 from riskmap.geo.duty import handover, roster
@@ -27,10 +28,12 @@ from riskmap.geo.duty.report import build_report, day_bounds
 
 router = APIRouter(prefix="/api/duty", tags=["duty"])
 
+# the days duty handles (geo/duty/report.py day_bounds), as the OpenAPI document can say it
+YEARS: dict[str, Any] = {"json_schema_extra": {"pattern": r"^(19|2[01])\d\d-"}}
 DutyWriter = Annotated[Principal, Depends(require("duty", write=True))]
 CountyCode = Annotated[
     str | None,
-    Query(pattern=r"^[1-9]\d{5}$", description="a county or city code within your area"),
+    Query(pattern=CITY_OR_COUNTY, description="a county or city code within your area"),
 ]
 
 
@@ -47,7 +50,7 @@ def _area(conn: Connection, who: Principal, county: str | None) -> str | None:
 def now(
     conn: Connection,
     who: Reader,
-    at: Annotated[datetime | None, Query(description="a time with zone; default now")] = None,
+    at: Annotated[Instant | None, Query(description="a time with zone; default now")] = None,
     county: CountyCode = None,
 ) -> dict[str, Any]:
     """The leader (带班领导), chief (值班长) and officers (值班员) of each duty office at ``at``,
@@ -77,7 +80,7 @@ def post_handover(conn: Connection, who: DutyWriter, note: HandoverInput) -> dic
 def list_handovers(
     conn: Connection,
     who: Reader,
-    day: Annotated[date | None, Query(alias="date", description="a Beijing day")] = None,
+    day: Annotated[Day | None, Query(alias="date", description="a Beijing day", **YEARS)] = None,
     org: Annotated[str | None, Query(pattern=r"^[1-9]\d{5}(\d{3})?$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
@@ -111,7 +114,7 @@ def report(
     request: Request,
     conn: Connection,
     who: Reader,
-    day: Annotated[date, Query(alias="date", description="the Beijing day, e.g. 2026-07-14")],
+    day: Annotated[Day, Query(alias="date", description="the Beijing day: 2026-07-14", **YEARS)],
     fmt: Annotated[Literal["html", "pdf"], Query(alias="format")] = "html",
     county: CountyCode = None,
 ) -> Response:

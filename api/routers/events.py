@@ -20,6 +20,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from riskmap.api.areas import event_in_area, scope
 from riskmap.api.auth import Credentials, known
 from riskmap.api.events import KIND, REPLAY_LIMIT, Event
+from riskmap.api.openapi import answers
 from riskmap.api.stream_guard import guard_of
 from riskmap.api.users import Principal
 
@@ -29,6 +30,7 @@ RETRY_MS = 3000
 KNOWN_KINDS = ("warning", "observation", "delivery", "field_report")
 
 
+@answers(401, token="optional")
 def _stream_principal(request: Request, creds: Credentials) -> Principal | None:
     """The caller, checked through the token cache or with a connection given back at once
     (a stream may last for hours)."""

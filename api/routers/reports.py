@@ -9,13 +9,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from riskmap.api.areas import check_codes, scope
 from riskmap.api.auth import Reader, require
 from riskmap.api.deps import Connection
+from riskmap.api.openapi import inline_schema
+from riskmap.api.params import AwareInstant
 from riskmap.api.responses import invalid
 from riskmap.api.users import Principal
 from riskmap.geo import reports
@@ -28,20 +30,37 @@ Verifier = Annotated[Principal, Depends(require("verify", write=True))]
 ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 MAX_BODY = reports.MAX_PHOTOS * reports.MAX_PHOTO_BYTES + 2**20
 
+PHOTO_TYPES = ", ".join(media for media, _ in reports.PHOTO_FORMATS.values())
+
+
+def _form_schema() -> dict[str, Any]:
+    """The JSON fields as form fields (an empty one is left out: no nulls), plus the photos."""
+    schema = inline_schema(ReportInput)
+    for name, field in schema["properties"].items():
+        options = [o for o in field.pop("anyOf", []) if o.get("type") != "null"]
+        field.pop("default", None)
+        schema["properties"][name] = (options[0] if options else {}) | field
+    photo = {"type": "string", "format": "binary", "description": PHOTO_TYPES}
+    schema["properties"]["photos"] = {
+        "type": "array",
+        "items": photo,
+        "maxItems": reports.MAX_PHOTOS,
+        "description": f"up to {reports.MAX_PHOTOS} photos",
+    }
+    return schema
+
+
 _BODY_DOC = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": ReportInput.model_json_schema()},
+            "application/json": {"schema": inline_schema(ReportInput)},
             "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "description": "the JSON fields as form fields (damage as a JSON string) "
-                    f"plus up to {reports.MAX_PHOTOS} files named photos",
-                    "properties": {
-                        "photos": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                    },
-                }
+                "schema": _form_schema(),
+                "encoding": {
+                    "damage": {"contentType": "application/json"},
+                    "photos": {"contentType": PHOTO_TYPES},
+                },
             },
         },
     }
@@ -109,7 +128,10 @@ def _parse(fields: Any) -> ReportInput:
     status_code=201,
     summary="上报灾情 Post a field report",
     openapi_extra=_BODY_DOC,
-    responses={422: {"description": "a field is invalid; `loc` names it"}},
+    responses={
+        415: {"description": "neither application/json nor multipart/form-data"},
+        422: {"description": "a field is invalid; `loc` names it"},
+    },
 )
 async def create(request: Request, conn: Connection, who: Reporter) -> dict[str, Any]:
     """A report as JSON, or as multipart form fields with photos (JPEG/PNG/WebP). The village
@@ -150,8 +172,8 @@ def search(
     kind: Annotated[list[ReportKind] | None, Query()] = None,
     village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
     township_code: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="observed at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="observed at or before")] = None,
+    since: Annotated[AwareInstant | None, Query(description="observed at or after")] = None,
+    until: Annotated[AwareInstant | None, Query(description="observed at or before")] = None,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -184,7 +206,12 @@ def _report(conn: Connection, who: Principal, report_id: int) -> dict[str, Any]:
     return row
 
 
-@router.get("/{report_id}/photos/{n}", summary="灾情照片 A report's photo")
+@router.get(
+    "/{report_id}/photos/{n}",
+    summary="灾情照片 A report's photo",
+    response_class=FileResponse,
+    responses={200: {"content": {media: {} for media, _ in reports.PHOTO_FORMATS.values()}}},
+)
 def photo(
     request: Request,
     conn: Connection,

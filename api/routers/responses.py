@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskmap.api.areas import outside, scope, within
 from riskmap.api.auth import Principal, Reader, require
 from riskmap.api.deps import Connection
+from riskmap.api.openapi import described
 from riskmap.geo.plans import load_plans
 from riskmap.geo.responses import actions, get_response, list_responses, update_task
 from riskmap.geo.responses.store import roman
@@ -29,6 +30,7 @@ Level = Annotated[int, Field(ge=1, le=4, description="response level: 1 = Ⅰ (h
 Commander = Annotated[Principal, Depends(require("respond", write=True))]
 TaskWorker = Annotated[Principal, Depends(require("task", write=True))]
 STATUSES = ("proposed", "active", "ended", "dismissed")
+STATE = described(409)  # a response or task whose state does not allow the action
 
 
 class Proposal(BaseModel):
@@ -186,7 +188,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.post("/{response_id}/start", response_model=ResponseDetail, summary="Start")
+@router.post(
+    "/{response_id}/start", response_model=ResponseDetail, summary="Start", responses=STATE
+)
 def start(
     request: Request, conn: Connection, response_id: ResponseId, body: Start, who: Commander
 ) -> dict[str, Any]:
@@ -200,35 +204,45 @@ def start(
     return _done(conn, response_id)
 
 
-@router.post("/{response_id}/raise", response_model=ResponseDetail, summary="Raise the level")
+@router.post(
+    "/{response_id}/raise",
+    response_model=ResponseDetail,
+    summary="Raise the level",
+    responses=STATE,
+)
 def raise_level(
     request: Request, conn: Connection, response_id: ResponseId, body: LevelChange, who: Commander
 ) -> dict[str, Any]:
     """Raise an active response (提升); the new levels' tasks go out."""
     found = _visible(conn, who, response_id)
     if found["level"] is not None and body.level >= found["level"]:
-        raise HTTPException(409, f"level {roman(body.level)} is not above {found['level_roman']}")
+        raise HTTPException(409, f"level {roman(body.level)} is not above {roman(found['level'])}")
     actions.change_level(
         conn, _plans(request), response_id, body.level, who.name, body.reason, at=_now()
     )
     return _done(conn, response_id)
 
 
-@router.post("/{response_id}/lower", response_model=ResponseDetail, summary="Lower the level")
+@router.post(
+    "/{response_id}/lower",
+    response_model=ResponseDetail,
+    summary="Lower the level",
+    responses=STATE,
+)
 def lower(
     request: Request, conn: Connection, response_id: ResponseId, body: LevelChange, who: Commander
 ) -> dict[str, Any]:
     """Lower an active response (降低); unfinished tasks of the levels above it are cancelled."""
     found = _visible(conn, who, response_id)
     if found["level"] is not None and body.level <= found["level"]:
-        raise HTTPException(409, f"level {roman(body.level)} is not below {found['level_roman']}")
+        raise HTTPException(409, f"level {roman(body.level)} is not below {roman(found['level'])}")
     actions.change_level(
         conn, _plans(request), response_id, body.level, who.name, body.reason, at=_now()
     )
     return _done(conn, response_id)
 
 
-@router.post("/{response_id}/end", response_model=ResponseDetail, summary="End")
+@router.post("/{response_id}/end", response_model=ResponseDetail, summary="End", responses=STATE)
 def end(conn: Connection, response_id: ResponseId, body: Reason, who: Commander) -> dict:
     """End an active response (终止); its unfinished tasks are cancelled."""
     _visible(conn, who, response_id)
@@ -243,6 +257,7 @@ ProposalId = Annotated[int, Path(ge=1, le=2**62, description="proposal id")]
     "/{response_id}/proposals/{proposal_id}/{decision}",
     response_model=ResponseDetail,
     summary="Accept or dismiss a proposal",
+    responses=STATE,
 )
 def decide(
     request: Request,
@@ -268,7 +283,9 @@ def decide(
 TaskId = Annotated[int, Path(ge=1, le=2**62, description="task id")]
 
 
-@router.post("/{response_id}/tasks/{task_id}", response_model=Task, summary="Update a task")
+@router.post(
+    "/{response_id}/tasks/{task_id}", response_model=Task, summary="Update a task", responses=STATE
+)
 def task(
     conn: Connection, response_id: ResponseId, task_id: TaskId, body: TaskUpdate, who: TaskWorker
 ) -> dict[str, Any]:

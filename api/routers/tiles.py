@@ -53,16 +53,28 @@ from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg.rows import dict_row
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from riskmap.api.areas import scope
-from riskmap.api.auth import Credentials, known, lookup, unauthorised
+from riskmap.api.auth import known, lookup, unauthorised
 from riskmap.api.deps import Connection
+from riskmap.api.params import Instant
 from riskmap.api.tiles import mvt, raster, terrain
+from riskmap.api.tiles.access import (
+    TILE_ERRORS,
+    TOKEN_ERRORS,
+    TilePrincipal,
+    TileReader,
+    Token,
+    X,
+    Y,
+    Z,
+    admit,
+)
 from riskmap.api.tiles.cache import TileCache
 from riskmap.api.tiles.serving import (
     MAX_AGE,
@@ -73,7 +85,6 @@ from riskmap.api.tiles.serving import (
     terrain_tiles,
     tile_xyz,
 )
-from riskmap.api.users import Principal
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 
@@ -82,35 +93,6 @@ RAIN = "rain"
 TERRAIN = "terrain"
 # layers drawing warnings in force (expires_at > now()): their tiles change as time passes
 _CLOCK_LAYERS = frozenset({"warnings", "villages"})
-
-
-def _token_param(
-    token: Annotated[
-        str | None, Query(description="API token, for map clients that cannot send a header")
-    ] = None,
-) -> str | None:
-    return token
-
-
-Token = Annotated[str | None, Depends(_token_param)]
-
-
-def _principal(request: Request, conn: Connection, creds: Credentials, token: Token):
-    """The caller from the bearer header or ``?token=`` (tile requests only), else None."""
-    raw = creds.credentials if creds is not None else token
-    return None if raw is None else known(request, raw, conn)
-
-
-TilePrincipal = Annotated[Principal | None, Depends(_principal)]
-
-
-def _admit(public: bool, principal: Principal | None) -> None:
-    if public:
-        return
-    if principal is None:
-        raise unauthorised("this layer needs a token (Authorization: Bearer, or ?token=)")
-    if not principal.may("read"):
-        raise HTTPException(403, f"role {principal.role!r} may not read map layers")
 
 
 def _layer(layer: str) -> mvt.VectorLayer:
@@ -174,15 +156,14 @@ def layers(request: Request, token: Token) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/rain/legend.json", summary="Rainfall legend")
+@router.get("/rain/legend.json", summary="Rainfall legend", responses={404: TILE_ERRORS[404]})
 def rain_legend(
     conn: Connection,
-    principal: TilePrincipal,
-    period: Annotated[datetime | None, Query(description="grid period ending at or before")] = None,
+    who: TileReader,
+    period: Annotated[Instant | None, Query(description="grid period ending at or before")] = None,
     product: Literal["qpe", "qpf"] = "qpe",
 ) -> dict[str, Any]:
     """Classes (mm), colours and labels zh/en of the scale the rain tiles use for that grid."""
-    _admit(False, principal)
     return raster.legend(raster.find_grid(conn, product, period))
 
 
@@ -190,13 +171,12 @@ def rain_legend(
 def rain_periods(
     response: Response,
     conn: Connection,
-    principal: TilePrincipal,
+    who: TileReader,
     product: Literal["qpe", "qpf"] = "qpe",
 ) -> list[raster.RainPeriod]:
     """The time slider's steps, oldest first: analyses (``qpe``) of the 24 h up to the latest,
     or every period of the latest forecast (``qpf``). Send a step's ``valid_end`` as
     ``?period=`` to the rain tiles and legend to draw exactly that grid. Empty: no grid."""
-    _admit(False, principal)
     response.headers["Cache-Control"] = f"private, max-age={MAX_AGE}"
     return raster.periods(conn, product)
 
@@ -205,21 +185,21 @@ def rain_periods(
     "/rain/{z}/{x}/{y}.png",
     summary="Rainfall grid tile (PNG)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}} | TILE_ERRORS | TOKEN_ERRORS,
 )
 async def rain_tile(
     request: Request,
-    z: str,
-    x: str,
-    y: str,
-    period: Annotated[datetime | None, Query(description="grid period ending at or before")] = None,
+    z: Z,
+    x: X,
+    y: Y,
+    period: Annotated[Instant | None, Query(description="grid period ending at or before")] = None,
     product: Literal["qpe", "qpf"] = "qpe",
     token: Annotated[str | None, Query(description="API token (map clients)")] = None,
 ) -> Response:
     """The latest (or ``period``'s) rainfall grid in the tile; dry and nodata transparent."""
     raw = bearer_of(request) or token
     if raw is None:
-        _admit(False, None)
+        admit(False, None)
     zi, xi, yi = tile_xyz(z, x, y)
     async with request.app.state.tile_admission.tile(raster=True):  # api/tiles/admission.py
         body = await run_in_threadpool(_rain_tile, request, raw, product, period, (zi, xi, yi))
@@ -236,7 +216,7 @@ def _rain_tile(
     """Auth, grid lookup and rendering in one thread (see the module docstring)."""
     with request.app.state.pool.connection() as conn:
         conn.row_factory = dict_row
-        _admit(False, known(request, raw_token, conn))
+        admit(False, known(request, raw_token, conn))
         grid = raster.find_grid(conn, product, period)
     return raster.render(grid, *zxy)
 
@@ -245,9 +225,9 @@ def _rain_tile(
     "/terrain/{z}/{x}/{y}.png",
     summary="Terrain heights tile (Terrarium PNG)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}} | TILE_ERRORS,
 )
-async def terrain_tile(request: Request, z: str, x: str, y: str) -> Response:
+async def terrain_tile(request: Request, z: Z, x: X, y: Y) -> Response:
     """Heights (m) = R × 256 + G + B / 256 − 32768, bilinear from the catalogued DEMs; beyond
     them the nearest edge's height. Public; for MapLibre's ``raster-dem`` source."""
     zxy = tile_xyz(z, x, y)
@@ -269,21 +249,21 @@ def terrain_tilejson(request: Request, conn: Connection) -> JSONResponse:
     return JSONResponse(doc, headers={"Cache-Control": f"public, max-age={MAX_AGE}"})
 
 
-@router.get("/{layer}.json", summary="TileJSON 3.0.0 of a layer")
+@router.get("/{layer}.json", summary="TileJSON 3.0.0 of a layer", responses=TOKEN_ERRORS)
 def tilejson(
     request: Request, conn: Connection, principal: TilePrincipal, layer: str, token: Token
 ) -> JSONResponse:
     """TileJSON with an absolute tile URL template (carrying ``?token=`` if it was given)."""
     base = _base(request)
     if layer == RAIN:
-        _admit(False, principal)
+        admit(False, principal)
         grid = raster.find_grid(conn, "qpe", None)
         doc = raster.tilejson(
             _with_token(f"{base}/tiles/{RAIN}/{{z}}/{{x}}/{{y}}.png", token), grid
         )
         return JSONResponse(doc, headers={"Cache-Control": "private, max-age=60"})
     found = _layer(layer)
-    _admit(found.public, principal)
+    admit(found.public, principal)
     mvt.ensure_fresh(conn, request.app.state)
     url = _with_token(f"{base}/tiles/{found.id}/{{z}}/{{x}}/{{y}}.mvt", token)
     doc = mvt.tilejson(found, url, mvt.bounds(conn).get(found.id))
@@ -309,14 +289,16 @@ def _refresh_outlines(app) -> None:
     "/{layer}/{z}/{x}/{y}.mvt",
     summary="Vector tile (MVT)",
     response_class=Response,
-    responses={200: {"content": {MVT_TYPE: {}}}, 204: {"description": "empty tile"}},
+    responses={200: {"content": {MVT_TYPE: {}}}, 204: {"description": "empty tile"}}
+    | TILE_ERRORS
+    | TOKEN_ERRORS,
 )
 async def vector_tile(
     request: Request,
     layer: str,
-    z: str,
-    x: str,
-    y: str,
+    z: Z,
+    x: X,
+    y: Y,
     token: Annotated[str | None, Query(description="API token (map clients)")] = None,
 ) -> Response:
     """One Mapbox Vector Tile (extent 4096, buffer 64) of ``layer``.
@@ -337,7 +319,7 @@ async def _admitted_vector_tile(
     found = _layer(layer)
     raw = bearer_of(request) or token
     if not found.public and raw is None:
-        _admit(False, None)
+        admit(False, None)
     key: tuple = (found.id, *tile_xyz(z, x, y))
     if found.id in _CLOCK_LAYERS:
         # warnings end by the clock, not only by a write that notifies: cached a minute at most
@@ -355,7 +337,7 @@ async def _admitted_vector_tile(
             if principal is None:
                 raise unauthorised("token unknown, revoked or expired")
         request.state.user = principal.name
-        _admit(False, principal)
+        admit(False, principal)
         # a county's tiles are not its city's: area-restricted layers are cached per area
         key += (scope(principal),)
     body = cache.get(key)

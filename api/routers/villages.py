@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime
 
 from riskmap.api.areas import check_codes
 from riskmap.api.auth import Reader
 from riskmap.api.deps import Connection
+from riskmap.api.params import AwareInstant
 from riskmap.api.responses import file_names, invalid, point_feature
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import NotFoundError
@@ -45,8 +45,8 @@ def village(
 
 
 Village = Annotated[dict[str, Any], Depends(village)]
-From = Annotated[AwareDatetime | None, Query(alias="from", description="start (ISO 8601, +08:00)")]
-To = Annotated[AwareDatetime | None, Query(alias="to", description="end (ISO 8601 with offset)")]
+From = Annotated[AwareInstant | None, Query(alias="from", description="start (ISO 8601, +08:00)")]
+To = Annotated[AwareInstant | None, Query(alias="to", description="end (ISO 8601 with offset)")]
 
 
 def _window(start: datetime | None, end: datetime | None, latest: datetime | None):

@@ -17,15 +17,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from riskmap.api.areas import check_codes, check_warning, scope, within
+from riskmap.api.areas import CITY_OR_COUNTY, check_codes, check_warning, scope, within
 from riskmap.api.auth import Principal, require
 from riskmap.api.deps import Connection
+from riskmap.api.openapi import described
 from riskmap.api.routers.warnings import WarningId
 from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.lifecycle import manual
 
-router = APIRouter(prefix="/api", tags=["warnings"])
+# every action may find a state that does not allow it (409)
+router = APIRouter(prefix="/api", tags=["warnings"], responses=described(409))
 
 
 class Reason(BaseModel):
@@ -144,7 +146,7 @@ class NewWarning(Reason):
     action: Literal["prepare_evacuation", "evacuate_now"] | None = None
     issuer: str | None = Field(
         None,
-        pattern=r"^[1-9]\d{5}$",
+        pattern=CITY_OR_COUNTY,
         description="GB/T 2260 code of the issuing bureau (city or county). Default: the"
         " caller's area; for a caller without one, the villages' county, or their city when"
         " they lie in several counties of one city",

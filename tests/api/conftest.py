@@ -55,14 +55,13 @@ def start_server(settings: Settings, db_url: str) -> tuple[str, uvicorn.Server, 
     return f"http://127.0.0.1:{port}", server, thread
 
 
-@pytest.fixture(scope="session")
-def service(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> Iterator[Service]:
+def prepare_service_database(url: str) -> dict[str, str]:
+    """Make the copy of the storm at ``url`` what the test service serves; its tokens by role."""
     from riskmap.geo.demo.scenario import DEFAULT_START
     from riskmap.geo.risk.build import build_risk
     from riskmap.geo.risk.catalogue import catalogued_dem
     from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
 
-    url = clone_database(pg_cluster, storm_url)
     # The storm as the duty officers saw it: the rules hour by hour from 09:00 to 15:00 Beijing.
     with psycopg.connect(url) as conn:
         reset_for_demo(conn)  # the template may hold another module's warnings
@@ -75,6 +74,13 @@ def service(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> It
         for role in ROLES:
             add_user(conn, f"test-{role}", role, display_name=f"测试{role}")
             tokens[role] = new_token(conn, f"test-{role}", label="tests")
+    return tokens
+
+
+@pytest.fixture(scope="session")
+def service(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> Iterator[Service]:
+    url = clone_database(pg_cluster, storm_url)
+    tokens = prepare_service_database(url)
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("service-data"), write_rate_limit="1000/minute"
     )

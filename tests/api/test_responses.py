@@ -205,8 +205,12 @@ def test_roles_and_areas_on_actions(site: Site) -> None:
     )
     raised = site.client("commander").post(f"{lvl}/raise", json={"reason": "险情加重", "level": 3})
     assert raised.status_code == 200 and raised.json()["level"] == 3
+    same = site.client("commander").post(f"{lvl}/raise", json={"reason": "x", "level": 3})
+    assert (same.status_code, same.json()["detail"]) == (409, "level Ⅲ is not above Ⅲ")  # not 500
     lowered = site.client("commander").post(f"{lvl}/lower", json={"reason": "缓解", "level": 4})
     assert lowered.json()["level"] == 4
+    same = site.client("commander").post(f"{lvl}/lower", json={"reason": "x", "level": 4})
+    assert (same.status_code, same.json()["detail"]) == (409, "level Ⅳ is not below Ⅳ")
     assert all(t["status"] == "cancelled" for t in lowered.json()["task_list"] if t["level"] == 3
                and t["status"] not in ("done",))  # fmt: skip
     ended = site.client("commander").post(f"{lvl}/end", json={"reason": "解除"})
