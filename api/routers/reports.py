@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from riskmap.api.areas import check_codes, scope
 from riskmap.api.auth import Reader, require
 from riskmap.api.deps import Connection
+from riskmap.api.idempotency import Idempotency, idempotency
 from riskmap.api.openapi import inline_schema
 from riskmap.api.params import AwareInstant
 from riskmap.api.responses import invalid
@@ -28,6 +29,7 @@ router = APIRouter(prefix="/api/reports", tags=["field reports"])
 Reporter = Annotated[Principal, Depends(require("report", write=True))]
 Verifier = Annotated[Principal, Depends(require("verify", write=True))]
 ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Once = Annotated[Idempotency, Depends(idempotency)]
 MAX_BODY = reports.MAX_PHOTOS * reports.MAX_PHOTO_BYTES + 2**20
 
 PHOTO_TYPES = ", ".join(media for media, _ in reports.PHOTO_FORMATS.values())
@@ -133,10 +135,16 @@ def _parse(fields: Any) -> ReportInput:
         422: {"description": "a field is invalid; `loc` names it"},
     },
 )
-async def create(request: Request, conn: Connection, who: Reporter) -> dict[str, Any]:
+async def create(
+    request: Request,
+    conn: Connection,
+    who: Reporter,
+    once: Once,
+) -> Any:
     """A report as JSON, or as multipart form fields with photos (JPEG/PNG/WebP). The village
     is the one containing the point unless given; the point must lie in the county and
-    ``observed_at`` carry a time zone and not lie in the future."""
+    ``observed_at`` carry a time zone and not lie in the future. With an ``Idempotency-Key``,
+    sending the same report again answers the first one's 201 instead of a second report."""
     if int(request.headers.get("content-length") or 0) > MAX_BODY:
         raise HTTPException(413, f"request larger than {MAX_BODY // 2**20} MB")
     ctype = request.headers.get("content-type", "")
@@ -151,6 +159,9 @@ async def create(request: Request, conn: Connection, who: Reporter) -> dict[str,
         else:
             raise HTTPException(415, "send application/json, or multipart/form-data with photos")
         report = _parse(fields)
+        content = {"report": report.model_dump(mode="json"), "photos": [p.sha256 for p in photos]}
+        if (kept := await run_in_threadpool(once.replay, conn, who.name, content)) is not None:
+            return kept
         if who.area is not None:  # 403 for a village outside the reporter's area
             village = await run_in_threadpool(reports.resolve_village, conn, report)
             await run_in_threadpool(check_codes, conn, who, [village], "village")
@@ -158,10 +169,12 @@ async def create(request: Request, conn: Connection, who: Reporter) -> dict[str,
         report_id = await run_in_threadpool(
             reports.create, conn, report, who.name, photos, data_dir
         )
+        answer = feature(await run_in_threadpool(reports.get, conn, report_id))
+        await run_in_threadpool(once.keep, conn, 201, answer)
     except ReportError as exc:
         raise invalid(exc.field, exc.message, "body") from None
     await run_in_threadpool(conn.commit)  # durable (and announced) before we answer
-    return feature(await run_in_threadpool(reports.get, conn, report_id))
+    return answer
 
 
 @router.get("", summary="灾情列表 Field reports (GeoJSON)")
@@ -226,9 +239,12 @@ def photo(
 
 
 @router.post("/{report_id}/verify", summary="核实灾情 Verify a field report")
-def verify(conn: Connection, who: Verifier, report_id: ReportId, body: VerifyInput):
+def verify(conn: Connection, who: Verifier, report_id: ReportId, body: VerifyInput, once: Once):
     """Mark the report verified (已核实) or false (不实), with an optional note."""
+    if (kept := once.replay(conn, who.name, body.model_dump(mode="json"))) is not None:
+        return kept
     _report(conn, who, report_id)
-    row = reports.verify(conn, report_id, body.status, who.name, body.note)
+    answer = feature(reports.verify(conn, report_id, body.status, who.name, body.note))
+    once.keep(conn, 200, answer)
     conn.commit()
-    return feature(row)
+    return answer

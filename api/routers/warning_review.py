@@ -15,11 +15,13 @@ import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskmap.api.areas import CITY_OR_COUNTY, check_codes, check_warning, scope, within
 from riskmap.api.auth import Principal, require
 from riskmap.api.deps import Connection
+from riskmap.api.idempotency import Idempotency, idempotency
 from riskmap.api.openapi import described
 from riskmap.api.routers.warnings import WarningId
 from riskmap.geo.errors import InvalidArgumentError
@@ -62,17 +64,27 @@ class ActionResult(BaseModel):
     actor: str
 
 
-def _act(conn: Connection, principal: Principal, step, *args, **kw) -> ActionResult:
+def _act(
+    conn: Connection, principal: Principal, once: Idempotency, body: BaseModel, step, *args, **kw
+) -> ActionResult | JSONResponse:
     """Run one lifecycle step on warning ``args[0]``: 403 outside the caller's area; an action
-    the warning's state does not allow is 409."""
+    the warning's state does not allow is 409. Sent again with its ``Idempotency-Key``, the
+    first answer comes back (an "issue" whose answer was lost is not a 409 the second time)."""
+    if (kept := once.replay(conn, principal.name, body.model_dump(mode="json"))) is not None:
+        return kept
     check_warning(conn, principal, args[0], act=True)
     try:
         change = step(conn, *args, actor=principal.name, **kw)
     except InvalidArgumentError as exc:
         conn.rollback()
         raise HTTPException(409, str(exc)) from None
+    result = ActionResult(**dataclasses.asdict(change), actor=principal.name)
+    once.keep(conn, 200, result.model_dump(mode="json"))
     conn.commit()
-    return ActionResult(**dataclasses.asdict(change), actor=principal.name)
+    return result
+
+
+Once = Annotated[Idempotency, Depends(idempotency)]
 
 
 ReviewPrincipal = Annotated[Principal, Depends(require("review", write=True))]
@@ -81,47 +93,51 @@ CancelPrincipal = Annotated[Principal, Depends(require("cancel", write=True))]
 
 @router.post("/warnings/{warning_id}/issue", response_model=ActionResult, summary="Approve")
 def issue(
-    conn: Connection, warning_id: WarningId, body: Reason, who: ReviewPrincipal
-) -> ActionResult:
+    conn: Connection, warning_id: WarningId, body: Reason, who: ReviewPrincipal, once: Once
+) -> ActionResult | JSONResponse:
     """Publish a candidate (CAP Alert) or an issued warning's pending update."""
-    return _act(conn, who, lifecycle.issue, warning_id, reason=body.reason)
+    return _act(conn, who, once, body, lifecycle.issue, warning_id, reason=body.reason)
 
 
 @router.post("/warnings/{warning_id}/reject", response_model=ActionResult, summary="Reject")
 def reject(
-    conn: Connection, warning_id: WarningId, body: Reason, who: ReviewPrincipal
-) -> ActionResult:
+    conn: Connection, warning_id: WarningId, body: Reason, who: ReviewPrincipal, once: Once
+) -> ActionResult | JSONResponse:
     """Reject a candidate (nothing is sent) or an issued warning's pending update."""
-    return _act(conn, who, lifecycle.reject, warning_id, reason=body.reason)
+    return _act(conn, who, once, body, lifecycle.reject, warning_id, reason=body.reason)
 
 
 @router.post("/warnings/{warning_id}/edit", response_model=ActionResult, summary="Edit texts")
 def edit(
-    conn: Connection, warning_id: WarningId, body: TextEdit, who: ReviewPrincipal
-) -> ActionResult:
+    conn: Connection, warning_id: WarningId, body: TextEdit, who: ReviewPrincipal, once: Once
+) -> ActionResult | JSONResponse:
     """Change the wording: a draft in place, an issued warning by a CAP Update sent at once."""
     fields = body.model_dump(exclude={"reason"}, exclude_none=True)
     if not fields:
         raise HTTPException(422, "give at least one text field to change")
-    return _act(conn, who, lifecycle.edit_text, warning_id, reason=body.reason, **fields)
+    return _act(
+        conn, who, once, body, lifecycle.edit_text, warning_id, reason=body.reason, **fields
+    )
 
 
 @router.post(
     "/warnings/{warning_id}/escalate", response_model=ActionResult, summary="Change the level"
 )
 def escalate(
-    conn: Connection, warning_id: WarningId, body: Escalation, who: ReviewPrincipal
-) -> ActionResult:
+    conn: Connection, warning_id: WarningId, body: Escalation, who: ReviewPrincipal, once: Once
+) -> ActionResult | JSONResponse:
     """Set the colour (up or down); an issued warning sends a CAP Update at once."""
-    return _act(conn, who, lifecycle.escalate, warning_id, body.colour, reason=body.reason)
+    return _act(
+        conn, who, once, body, lifecycle.escalate, warning_id, body.colour, reason=body.reason
+    )
 
 
 @router.post("/warnings/{warning_id}/cancel", response_model=ActionResult, summary="Cancel")
 def cancel(
-    conn: Connection, warning_id: WarningId, body: Reason, who: CancelPrincipal
-) -> ActionResult:
+    conn: Connection, warning_id: WarningId, body: Reason, who: CancelPrincipal, once: Once
+) -> ActionResult | JSONResponse:
     """Withdraw an issued warning: a CAP Cancel (撤销) to everyone it reached."""
-    return _act(conn, who, lifecycle.cancel, warning_id, reason=body.reason)
+    return _act(conn, who, once, body, lifecycle.cancel, warning_id, reason=body.reason)
 
 
 Code12 = Annotated[str, Field(pattern=r"^\d{12}$")]
@@ -181,11 +197,15 @@ def _issuer(principal: Principal, body: NewWarning) -> str:
     summary="Write a warning at the desk (county- or city-level)",
     responses={403: {"description": "villages or issuer outside the caller's area"}},
 )
-def create(conn: Connection, body: NewWarning, who: ReviewPrincipal) -> ActionResult:
+def create(
+    conn: Connection, body: NewWarning, who: ReviewPrincipal, once: Once
+) -> ActionResult | JSONResponse:
     """A candidate (or, with ``issue``, an issued warning) over the given villages, issued by
     the caller's bureau: a county user's villages must lie in its county; a city user's may lie
     in several of its counties (a city-level warning; CAP sender and identifier carry the
     city's code)."""
+    if (kept := once.replay(conn, who.name, body.model_dump(mode="json"))) is not None:
+        return kept
     check_codes(conn, who, body.village_codes, "villages")
     spec = manual.ManualWarning(
         **body.model_dump(exclude={"reason", "issuer", "issue", "village_codes"}),
@@ -193,5 +213,7 @@ def create(conn: Connection, body: NewWarning, who: ReviewPrincipal) -> ActionRe
     )
     issuer = _issuer(who, body)
     change = manual.create(conn, spec, issuer, who.name, body.reason, issue=body.issue)
+    result = ActionResult(**dataclasses.asdict(change), actor=who.name)
+    once.keep(conn, 201, result.model_dump(mode="json"))
     conn.commit()
-    return ActionResult(**dataclasses.asdict(change), actor=who.name)
+    return result
