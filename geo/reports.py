@@ -343,11 +343,17 @@ def get(conn: psycopg.Connection, report_id: int) -> dict[str, Any]:
 def photo_file(
     conn: psycopg.Connection, report_id: int, n: int, data_dir: Path
 ) -> tuple[Path, str]:
-    """Path and content type of a report's n-th photo; NotFoundError if missing."""
+    """Path and content type of a report's n-th photo; NotFoundError if missing.
+
+    The stored path is trusted no further than the report's own folder: a row pointing
+    elsewhere (``../../etc/passwd``, an absolute path, a symlink out) is not served."""
     row = SQL.one(conn, "reports_photo.sql", {"id": report_id, "n": n}, shape="tuple")
     if row is None:
         raise NotFoundError(f"field report {report_id} has no photo {n}")
-    path = data_dir / row[0]
+    folder = (data_dir / "reports" / str(report_id)).resolve()
+    path = (data_dir / row[0]).resolve()
+    if not path.is_relative_to(folder):
+        raise NotFoundError(f"photo {n} of field report {report_id} lies outside its folder")
     if not path.is_file():
         raise NotFoundError(f"photo {n} of field report {report_id} is missing from the store")
     return path, row[1]

@@ -218,6 +218,45 @@ def test_an_uploaded_file_name_never_chooses_where_the_photo_goes(site: dict) ->
     assert r.status_code == 200 and r.content == site["photo"]
 
 
+def test_a_photo_path_changed_in_the_database_is_not_followed(site: dict) -> None:
+    """The stored path is trusted only inside the report's own folder: a row rewritten by
+    someone with database access (or a bad restore) to point at a secret, at an absolute path
+    or into another report's folder is 404, and nothing outside is read."""
+    api: Server = site["api"]
+    rid, data = site["rid"], site["data"]
+    (data / "reports" / "999999").mkdir()
+    foreign = plant(data / "reports" / "999999" / "1.webp")  # another report's folder
+    tampered = [
+        "../attack-secret.txt",
+        str(data.parent / "attack-secret.txt"),
+        f"reports/{rid}/../../../attack-secret.txt",
+        "reports/999999/1.webp",
+    ]
+    for s in [*site["secrets"], foreign]:
+        untouched(s)
+    viewer = {"Authorization": f"Bearer {api.tokens['viewer']}"}
+    url = f"{api.base_url}/api/reports/{rid}/photos/1"
+    answers = []
+    with psycopg.connect(api.db_url, autocommit=True) as conn:
+        (kept,) = conn.execute(
+            "SELECT path FROM field_report_photo WHERE report_id = %s AND n = 1", [rid]
+        ).fetchone()
+        move = "UPDATE field_report_photo SET path = %s WHERE report_id = %s AND n = 1"
+        try:
+            for path in tampered:
+                conn.execute(move, [path, rid])
+                r = httpx.get(url, headers=viewer)
+                answers.append((path, r.status_code, MARK.encode() in r.content))
+        finally:
+            conn.execute(move, [kept, rid])
+            foreign.unlink()
+            foreign.parent.rmdir()
+    assert answers == [(p, 404, False) for p in tampered]
+    assert not [str(s) for s in site["secrets"] if was_read(s)]
+    r = httpx.get(url, headers=viewer)  # served again once its row is right
+    assert r.status_code == 200 and r.content == site["photo"]
+
+
 def test_the_audio_cache_takes_no_path_from_its_caller(tmp_path: Path) -> None:
     """Second line behind the route's ``wav|mp3``: the cache itself refuses other formats."""
     for fmt in ("../../attack", "wav/../../x", "/etc/passwd", "wav\x00"):
