@@ -129,6 +129,14 @@ class Settings(BaseSettings):
         description="while a write request runs in an API worker, new tile requests of every"
         " worker of the instance wait (writes first), at most this long (0: they never wait)",
     )
+    keep_alive_s: int = Field(
+        default=75,
+        ge=1,
+        le=3600,
+        description="seconds the API keeps an idle HTTP connection open: longer than a proxy's"
+        " upstream keepalive_timeout (nginx: 60 s), so the proxy closes it, never the API as"
+        " the proxy's next request arrives (a POST lost that way is not retried)",
+    )
     api_nice: int = Field(
         default=5,
         ge=0,

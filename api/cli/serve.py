@@ -63,5 +63,6 @@ def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
             log_level=settings.log_level,
             log_config=logging_config(settings.log_level),
             access_log=False,  # riskmap.access logs each request with its id, route and user
+            timeout_keep_alive=settings.keep_alive_s,  # longer than a proxy's (deploy/nginx.conf)
             timeout_graceful_shutdown=10,  # a safety net: event streams end on shutdown anyway
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -123,6 +124,30 @@ def test_healthz_and_openapi(server: str) -> None:
     spec = httpx.get(f"{server}/openapi.json").json()
     assert spec["info"]["title"] == "riskmap"
     assert {"/healthz", "/api/datasets"} <= set(spec["paths"])
+
+
+def test_an_idle_connection_outlives_a_proxys_keepalive(server: str) -> None:
+    """uvicorn's default closes an idle connection after 5 s; a proxy (nginx keeps idle
+    upstream connections 60 s) or a phone may send its next request just as it closes. Here one
+    raw connection sends a request, idles 6 s, and sends another on the same socket."""
+    host, port = server.removeprefix("http://").split(":")
+    ask = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        statuses = []
+        for pause in (0, 6):
+            time.sleep(pause)
+            s.sendall(ask)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                assert chunk, f"closed by the server after {pause} s idle"
+                head += chunk
+            statuses.append(int(head.split(b" ", 2)[1]))
+            length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))
+            body = head.split(b"\r\n\r\n", 1)[1]
+            while len(body) < length:
+                body += s.recv(4096)
+    assert all(code in (200, 503) for code in statuses) and len(statuses) == 2
 
 
 def test_datasets_say_what_is_synthetic(server: str, db_url: str) -> None:
