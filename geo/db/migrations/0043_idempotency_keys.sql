@@ -1,3 +1,4 @@
+-- depends: 0042_invariants
 -- Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) on the writes a client may have to
 -- send again: a field report over a weak link, a review action whose answer was lost when the
 -- server died (api/idempotency.py). A key is claimed by inserting its row in the request's own
