@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import psycopg
+from cryptography import x509
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.ingest.batch import Batch, Context, FeedReadError, TableLoad
@@ -39,12 +40,13 @@ def apply_references(conn: psycopg.Connection, ingest_id: int) -> dict[str, int]
     return {"cap_alert_state": changed} if changed else {}
 
 
-def parse_cap(data: bytes, source: str) -> Batch:
+def parse_cap(data: bytes, source: str, trusted_certs: tuple[x509.Certificate, ...] = ()) -> Batch:
     """Batch of one CAP document's bytes: for the runner when it polls a URL, and for files.
 
-    Raises FeedReadError when the document is not a usable CAP message or feed at all.
+    Each alert's XML signature is checked against ``trusted_certs``. Raises FeedReadError when
+    the document is not a usable CAP message or feed at all.
     """
-    got = collect(data, source)
+    got = collect(data, source, trusted_certs)
     alerts = [a.alert for a in got.alerts]
     loads = [
         TableLoad("cap_alert", _frame(alerts), key=("sender", "identifier")),
@@ -129,4 +131,4 @@ class CapFeed:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise FeedReadError(f"{path.name}: {size} bytes is too large for a CAP document")
-        return parse_cap(path.read_bytes(), path.name)
+        return parse_cap(path.read_bytes(), path.name, ctx.trusted_certs)
