@@ -5,6 +5,9 @@ with another or after one changed character, 'unverified' without a signature; X
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +23,11 @@ from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.settings import Settings
 from riskmap.ingest.batch import FeedReadError
 from riskmap.ingest.feeds.upstream_cap.feed import parse_cap
+from riskmap.ingest.feeds.upstream_cap.safe_xml import _hardened_parser
+from riskmap.ingest.feeds.upstream_cap.signature import check_signature
 from riskmap.ingest.feeds.upstream_cap.trust import load_trusted_certs
 from riskmap.ingest.pipeline import ingest_file
+from tests.conftest import ROOT
 from tests.ingest.cap_signing import CAP_DIR, alert_element, body, make_signer, sign, write_pem
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
@@ -198,6 +204,53 @@ def test_xxe_inside_a_signed_document_is_refused(cap_db, tmp_path, agency_a) -> 
     assert "TOP-SECRET" not in logged.fetchone()[0]
     with pytest.raises(FeedReadError, match="DOCTYPE"):  # the poller's bytes path too
         parse_cap(evil.encode(), "https://example.org/xxe.xml", (agency_a.cert,))
+    # defence in depth: even an alert parsed with its DTD kept (never done by the feed) gives
+    # the verifier an unexpanded reference, and it answers 'invalid' without reading the file
+    kept = etree.fromstring(evil.encode(), _hardened_parser())
+    got = check_signature(kept, [agency_a.cert])
+    assert got.status == "invalid" and "TOP-SECRET" not in got.reason
+
+
+@pytest.mark.parametrize("command", ["file", "run"])
+def test_the_commands_read_the_trusted_certificates_setting(
+    cap_db, db_url: str, tmp_path: Path, agency_a, agency_b, command: str
+) -> None:
+    """RISKMAP_CAP_TRUSTED_CERTS reaches the check from `riskmap ingest file` and from the
+    drop-folder runner (`riskmap ingest run --once`)."""
+    names = ("spec_examples/cap12_A1_homeland_security.xml", SAMPLE, "is_imo_wind_2021.xml")
+    items = [
+        sign(alert_element(names[0]), agency_a),
+        sign(alert_element(names[1]), agency_b),
+        (CAP_DIR / names[2]).read_bytes(),
+    ]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    doc = inbox / "three.xml"
+    doc.write_text(
+        '<alerts xmlns="urn:oasis:names:tc:emergency:cap:1.2">'
+        + "".join(body(i) for i in items)
+        + "</alerts>",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKMAP_")}
+    env |= {
+        "RISKMAP_DATABASE_URL": db_url,
+        "RISKMAP_DATA_DIR": str(tmp_path),
+        "RISKMAP_CAP_TRUSTED_CERTS": str(write_pem(tmp_path / "trusted.pem", agency_a)),
+    }
+    riskmap = str(Path(sys.executable).parent / "riskmap")
+    argv = {
+        "file": [riskmap, "ingest", "file", str(doc)],
+        "run": [riskmap, "ingest", "run", "--once", "--no-rules", "--inbox", str(inbox)],
+    }[command]
+    run = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    got = dict(cap_db.execute("SELECT identifier, signature_status FROM cap_alert").fetchall())
+    assert got == {
+        "43b080713727": "verified",
+        SAMPLE_ID: "invalid",  # agency B signed it; only A is trusted
+        "is-IMO-2a4c2db8-07fd-4a0f-b372-9667280d46d1": "unverified",
+    }
 
 
 # -- the trusted certificates setting ------------------------------------------------------------

@@ -142,7 +142,10 @@ def check_signature(alert: etree._Element, trusted: Sequence[x509.Certificate]) 
         return SignatureCheck(
             "invalid", 'the signature must have one Reference with URI="" (the whole <alert>)'
         )
-    data = _standalone(alert)
+    try:
+        data = _standalone(alert)
+    except etree.LxmlError as exc:  # e.g. an entity reference left by a parse that kept a DTD
+        return SignatureCheck("invalid", f"the alert cannot be re-read to verify it: {exc}")
     embedded = _embedded_certs(signatures[0])
     tried = [_verify(data, trusted, c) for c in embedded if c in trusted]  # pinned
     if embedded and not any(t.status == "verified" for t in tried):
