@@ -8,9 +8,9 @@ sign CAP, checked against the certificates the operator trusts and recorded per 
   is not trusted. The reason says which.
 
 signxml does the XML-DSig work. It only ever sees the alert re-serialised from the tree
-:mod:`.safe_xml` parsed (no DTD or entity can survive that) and parses it with the same hardened
-parser, so verifying re-enables neither entity expansion nor network access. SHA-1 signatures
-and digests are refused (signxml's default).
+:mod:`.safe_xml` parsed (which refused any DTD, so no entity is left) and parses it with the
+same hardened parser, so verifying re-enables neither entity expansion nor network access.
+SHA-1 signatures and digests are refused (signxml's default).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from riskmap.ingest.feeds.upstream_cap.safe_xml import _hardened_parser
 
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 Status = Literal["verified", "unverified", "invalid"]
-# the Signature must be a child of <alert> (CAP 1.2 §3.3.2.1) and reference it whole (URI="")
+# the Signature must be a child of <alert> (enveloped, as CAP 1.2 places it) and reference
+# the alert whole (URI=""), checked before signxml runs
 _CONFIG = SignatureConfiguration(location="./", expect_references=1)
 
 
