@@ -29,6 +29,7 @@ from riskmap.ingest.feeds.upstream_cap.trust import load_trusted_certs
 from riskmap.ingest.pipeline import ingest_file
 from tests.conftest import ROOT
 from tests.ingest.cap_signing import CAP_DIR, alert_element, body, make_signer, sign, write_pem
+from tests.ingest.test_cap import SAMPLES
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 # a real message without a signature of its own, with a headline to tamper with
@@ -286,3 +287,39 @@ def test_setting_is_read_from_the_environment(tmp_path, agency_a, monkeypatch) -
     monkeypatch.setenv("RISKMAP_CAP_TRUSTED_CERTS", str(tmp_path / "missing.pem"))
     with pytest.raises(ValidationError, match="RISKMAP_CAP_TRUSTED_CERTS"):
         Settings()
+
+
+# -- the real samples ---------------------------------------------------------------------------
+
+# The messages PROVENANCE.md's feature matrix marks with an XML-DSig signature.
+SIGNED_SAMPLES = {
+    "ca_eccc_naad_2019_bilingual.xml",
+    "cap11/us_cisn_quake_cap11_signed_2011.xml",
+    "ph_pagasa_tc_test_2014.xml",
+    "us_athoc_cancel_signed_2016.xml",
+    "us_ipaws_local_area_emergency_polygon.xml",
+    "us_ipaws_nv_cancel_2019.xml",
+    "us_ntwc_tsunami_cancellation_signed_2013.xml",
+}
+
+
+def test_every_real_message_gets_a_signature_status(cap_db, tmp_path) -> None:
+    """Without trusted certificates: the signed samples 'invalid' (signer not trusted), the
+    others 'unverified'; each still loads as before (test_cap.SAMPLES)."""
+    messages = [n for n, rows in SAMPLES.items() if rows and rows[0] and "atom/" not in n]
+    assert SIGNED_SAMPLES <= set(messages)
+    for name in messages:
+        s = ingest_file(cap_db, CAP_DIR / name, data_dir=tmp_path)
+        assert s.status == "loaded", (name, s)
+        (status, reason), *more = cap_db.execute(
+            "SELECT signature_status, signature_reason FROM cap_alert WHERE ingest_id = %s",
+            (s.ingest_id,),
+        ).fetchall()
+        assert not more
+        if name in SIGNED_SAMPLES:
+            assert (status, reason) == (
+                "invalid",
+                "signer not trusted: no trusted certificates are configured",
+            ), name
+        else:
+            assert (status, reason) == ("unverified", "no XML signature"), name
