@@ -30,6 +30,7 @@ from riskmap.ingest.pipeline import ingest_file
 from tests.conftest import ROOT
 from tests.ingest.cap_signing import CAP_DIR, alert_element, body, make_signer, sign, write_pem
 from tests.ingest.test_cap import SAMPLES
+from tests.ingest.test_cap_multi import WRAPPERS
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 # a real message without a signature of its own, with a headline to tamper with
@@ -163,8 +164,9 @@ def test_real_ipaws_signature_with_its_certificate_trusted_is_expired(cap_db, tm
     assert status == "invalid" and "expired" in reason and "2022-03-04" in reason
 
 
+@pytest.mark.parametrize("wrapper", ["custom", *sorted(WRAPPERS)])
 def test_signed_alerts_inside_a_wrapper_are_checked_one_by_one(
-    cap_db, tmp_path, agency_a, agency_b
+    cap_db, tmp_path, agency_a, agency_b, wrapper: str
 ) -> None:
     names = ("spec_examples/cap12_A1_homeland_security.xml", SAMPLE, "is_imo_wind_2021.xml")
     good = sign(alert_element(names[0]), agency_a)  # exclusive C14N, as CAP signers use
@@ -172,11 +174,15 @@ def test_signed_alerts_inside_a_wrapper_are_checked_one_by_one(
     inclusive = sign(
         alert_element(names[1]), agency_a, c14n=CanonicalizationMethod.CANONICAL_XML_1_0
     )
-    doc = (
-        '<alerts xmlns="urn:example:list" xmlns:extra="urn:example:extra">'
-        f"<item>{body(good)}</item><item>{body(inclusive)}</item>"
-        f"<item>{body((CAP_DIR / names[2]).read_bytes())}</item></alerts>"
-    )
+    bodies = [body(good), body(inclusive), body((CAP_DIR / names[2]).read_bytes())]
+    if wrapper == "custom":
+        doc = (
+            '<alerts xmlns="urn:example:list" xmlns:extra="urn:example:extra">'
+            + "".join(f"<item>{b}</item>" for b in bodies)
+            + "</alerts>"
+        )
+    else:
+        doc = WRAPPERS[wrapper](bodies)
     s = load(cap_db, tmp_path, "list.xml", doc.encode(), [agency_a.cert, agency_b.cert])
     assert s.status == "loaded" and s.loaded["cap_alert"] == 3
     got = dict(cap_db.execute("SELECT identifier, signature_status FROM cap_alert").fetchall())
