@@ -329,3 +329,27 @@ def test_every_real_message_gets_a_signature_status(cap_db, tmp_path) -> None:
             ), name
         else:
             assert (status, reason) == ("unverified", "no XML signature"), name
+
+
+@pytest.mark.parametrize(
+    ("element", "attribute", "value", "words"),
+    [
+        ("SignatureValue", None, "!!", "verify"),
+        ("Reference", "URI", "#part", 'URI=""'),
+        ("SignatureMethod", "Algorithm", "urn:example:none", "verify"),
+    ],
+    ids=["garbled value", "partial reference", "unknown algorithm"],
+)
+def test_a_malformed_signature_is_invalid_and_the_alert_loads(
+    cap_db, tmp_path, agency_a, element: str, attribute: str | None, value: str, words: str
+) -> None:
+    root = etree.fromstring(sign(alert_element(SAMPLE), agency_a))
+    target = root.find(f"{{{DSIG}}}Signature//{{{DSIG}}}{element}")
+    if attribute is None:
+        target.text = value
+    else:
+        target.set(attribute, value)
+    s = load(cap_db, tmp_path, "bad-sig.xml", etree.tostring(root), [agency_a.cert])
+    assert s.status == "loaded" and s.loaded["cap_alert"] == 1
+    status, reason, signer = signature_of(cap_db, SAMPLE_ID)
+    assert (status, signer) == ("invalid", None) and words in reason, reason

@@ -115,6 +115,9 @@ def _verify(
         return SignatureCheck("invalid", f"signer not trusted: {who}{exc}"[:1000])
     except (SignXMLException, ValueError, etree.LxmlError) as exc:
         return SignatureCheck("invalid", f"signature does not verify: {exc}"[:1000])
+    except Exception as exc:  # hostile input choking the library marks the alert, never the file
+        what = f"{type(exc).__name__}: {exc}"
+        return SignatureCheck("invalid", f"signature cannot be checked: {what}"[:1000])
     signed = result.signed_xml  # type: ignore[union-attr]
     if signed is None or etree.QName(signed).localname != "alert":
         return SignatureCheck("invalid", "the signature does not cover the whole <alert>")
