@@ -101,7 +101,10 @@ def run(
         after_loaded=_rules_now(s) if rules else lambda _s: None,
         trusted_certs=load_trusted_certs(s.cap_trusted_certs),
     )
-    out.print(f"watching {runner.inbox}; polling {len(runner.sources)} source(s)")
+    out.print(
+        f"watching {runner.inbox}; polling {len(runner.sources)} source(s);"
+        f" {len(runner.trusted_certs)} trusted CAP signing certificate(s)"
+    )
     if once:
         runner.run_once()
         return

@@ -244,6 +244,7 @@ def test_the_commands_read_the_trusted_certificates_setting(
         "RISKMAP_DATABASE_URL": db_url,
         "RISKMAP_DATA_DIR": str(tmp_path),
         "RISKMAP_CAP_TRUSTED_CERTS": str(write_pem(tmp_path / "trusted.pem", agency_a)),
+        "COLUMNS": "200",  # rich wraps narrower output
     }
     riskmap = str(Path(sys.executable).parent / "riskmap")
     argv = {
@@ -252,6 +253,8 @@ def test_the_commands_read_the_trusted_certificates_setting(
     }[command]
     run = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
+    if command == "run":
+        assert "1 trusted CAP signing certificate(s)" in run.stdout, run.stdout
     got = dict(cap_db.execute("SELECT identifier, signature_status FROM cap_alert").fetchall())
     assert got == {
         "43b080713727": "verified",
