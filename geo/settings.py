@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     sources_file: Path | None = Field(
         default=None, description="YAML list of HTTP feeds to poll (default data_dir/sources.yaml)"
     )
+    cap_trusted_certs: Path | None = Field(
+        default=None,
+        description="certificates trusted to sign upstream CAP (XML-DSig): a PEM bundle or a"
+        " folder of .pem/.crt/.cer files, each an agency's signing certificate or a CA issuing"
+        " them; unset: no signer is trusted (signed alerts are recorded 'invalid')",
+    )
     rules_dir: Path | None = Field(
         default=None,
         description="site rule files (YAML); they add to or override the built-in ones",
@@ -225,6 +231,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("RISKMAP_DATABASE_URL must be a postgresql:// URL")
         return value or None
+
+    @field_validator("cap_trusted_certs")
+    @classmethod
+    def _trusted_certs_exist(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
+            raise ValueError(f"RISKMAP_CAP_TRUSTED_CERTS: {value} does not exist")
+        return value
 
     @field_validator("login_rate_limit")
     @classmethod

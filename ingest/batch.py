@@ -10,12 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import pandas as pd
 import psycopg
 
 from riskmap.geo.errors import DataError
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 RECORD = "_record"  # optional frame column naming each row's place in the file ("line 12")
 
@@ -66,12 +69,14 @@ class Batch:
 
 @dataclass
 class Context:
-    """What a parser may use: lookups through ``conn`` (read only) and the data store."""
+    """What a parser may use: lookups through ``conn`` (read only), the data store, and the
+    certificates trusted to sign feed content (CAP XML signatures)."""
 
     conn: psycopg.Connection
     data_dir: Path
     source: str
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    trusted_certs: tuple[x509.Certificate, ...] = ()
 
 
 class Feed(Protocol):

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import psycopg
 from psycopg import sql
@@ -25,6 +25,9 @@ from riskmap.geo.filehash import file_sha256
 from riskmap.ingest.batch import Batch, Context, FeedReadError, Problem
 from riskmap.ingest.registry import detect, feeds
 from riskmap.ingest.tables import load_table
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 SQL = SqlFiles("riskmap.ingest.sql")
 
@@ -69,11 +72,13 @@ def ingest_file(
     data_dir: Path,
     kind: str | None = None,
     source: str | None = None,
+    trusted_certs: tuple[x509.Certificate, ...] = (),
 ) -> Summary:
     """Ingest one file in one transaction; returns what was loaded, skipped and quarantined.
 
     The same content (same kind, same SHA-256) is never loaded twice. A file that cannot be read
     at all is rejected with one message and no data written (its provenance row is kept).
+    ``trusted_certs`` are the certificates that may sign feed content (CAP XML signatures).
     """
     source = source or str(path)
     # Work joins a transaction the caller has open (as savepoints; the caller commits);
@@ -105,7 +110,7 @@ def ingest_file(
             duplicates=seen[2] + seen[3],
             message="same content already ingested",
         )
-    ctx = Context(conn=conn, data_dir=data_dir, source=source)
+    ctx = Context(conn=conn, data_dir=data_dir, source=source, trusted_certs=trusted_certs)
     try:
         # the parser only looks things up; whatever it did is undone, and only its own part:
         # a caller's open transaction is left alone (ingest work then joins it as savepoints)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from cryptography import x509
 from tenacity import (
     RetryError,
     Retrying,
@@ -77,6 +78,7 @@ class Runner:
     # becomes an auto-issued warning without waiting for anyone)
     after_loaded: Callable[[list[Summary]], None] = lambda _s: None
     backoff_s: float = 1.0  # first retry wait; doubles per attempt (max 60 s)
+    trusted_certs: tuple[x509.Certificate, ...] = ()  # may sign CAP (RISKMAP_CAP_TRUSTED_CERTS)
     state: dict[str, PollState] = field(default_factory=dict)
     # the after-load step is owed at start (a runner killed between a file's commit and its
     # rules finds the file already ingested when it restarts, and would never run them) and
@@ -129,7 +131,7 @@ class Runner:
             for path in files:
                 try:
                     summary = self._refused_link(path) or ingest_file(
-                        conn, path, data_dir=self.data_dir
+                        conn, path, data_dir=self.data_dir, trusted_certs=self.trusted_certs
                     )
                 except Exception as exc:  # keep going with the next file
                     if conn.broken:
@@ -231,7 +233,14 @@ class Runner:
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
                 path = folder / f"{stamp}-{_file_name(url, 'alert')}.xml"
                 path.write_bytes(data)
-                summary = ingest_file(conn, path, data_dir=self.data_dir, kind="cap", source=url)
+                summary = ingest_file(
+                    conn,
+                    path,
+                    data_dir=self.data_dir,
+                    kind="cap",
+                    source=url,
+                    trusted_certs=self.trusted_certs,
+                )
                 with conn.transaction():
                     conn.execute(
                         SQL("runner_cap_fetched.sql"),
@@ -268,7 +277,12 @@ class Runner:
         try:
             with psycopg.connect(self.database_url) as conn:
                 summary = ingest_file(
-                    conn, path, data_dir=self.data_dir, kind=source.kind, source=str(source.url)
+                    conn,
+                    path,
+                    data_dir=self.data_dir,
+                    kind=source.kind,
+                    source=str(source.url),
+                    trusted_certs=self.trusted_certs,
                 )
         except psycopg.OperationalError:
             # not loaded: forget the validators, or the next poll hears "not modified"

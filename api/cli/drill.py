@@ -144,12 +144,14 @@ async def _exercise(
     from riskmap.api.cli.drill_delivery import DrillDelivery
     from riskmap.geo import drills
     from riskmap.geo.plans import load_plans
+    from riskmap.ingest.feeds.upstream_cap.trust import load_trusted_certs
     from riskmap.ingest.pipeline import ingest_file
 
     drills.enter(conn, drill["schema_name"])
     conn.commit()
     files = _feed_files(folder)
     plans = load_plans(s.plan_dirs)
+    trusted = load_trusted_certs(s.cap_trusted_certs)  # a drill checks CAP signatures as live
     start, end = drill["scenario_start"], drill["scenario_end"]
     hours = [
         start + timedelta(hours=h) for h in range(1, int((end - start) / timedelta(hours=1)) + 1)
@@ -159,7 +161,7 @@ async def _exercise(
         with Progress(console=console, transient=False) as bar:
             feeds = bar.add_task("演练: replaying the feeds", total=len(files))
             for path in files:
-                ingest_file(conn, path, data_dir=s.data_dir)
+                ingest_file(conn, path, data_dir=s.data_dir, trusted_certs=trusted)
                 bar.update(feeds, advance=1)
             cycle = bar.add_task("演练: rules, warnings, delivery by the hour", total=len(hours))
             for at in hours:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from riskmap.api.cli.common import database_url, out, settings
+from riskmap.ingest.feeds.upstream_cap.trust import load_trusted_certs
 from riskmap.ingest.pipeline import Summary, ingest_file
 
 app = typer.Typer(
@@ -49,10 +50,11 @@ def ingest_files(
 
     s = settings()
     url = database_url(s)
+    trusted = load_trusted_certs(s.cap_trusted_certs)
     unreadable = 0
     with psycopg.connect(url) as conn:
         for path in paths:
-            summary = ingest_file(conn, path, data_dir=s.data_dir, kind=kind)
+            summary = ingest_file(conn, path, data_dir=s.data_dir, kind=kind, trusted_certs=trusted)
             print_summary(summary)
             unreadable += summary.status == "rejected"
     if unreadable:
@@ -97,8 +99,12 @@ def run(
         sources=load_sources(s.sources_path),
         on_summary=print_summary,
         after_loaded=_rules_now(s) if rules else lambda _s: None,
+        trusted_certs=load_trusted_certs(s.cap_trusted_certs),
     )
-    out.print(f"watching {runner.inbox}; polling {len(runner.sources)} source(s)")
+    out.print(
+        f"watching {runner.inbox}; polling {len(runner.sources)} source(s);"
+        f" {len(runner.trusted_certs)} trusted CAP signing certificate(s)"
+    )
     if once:
         runner.run_once()
         return

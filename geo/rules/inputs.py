@@ -7,6 +7,7 @@ Two rules reading the same spec (e.g. 3 h rain) share one query.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -319,20 +320,42 @@ def _quake(conn, at, spec: m.QuakeIntensity, villages: Villages) -> InputValues:
 
 
 def _cap_colour(conn, at, spec: m.UpstreamCapColour, villages: Villages) -> InputValues:
+    params = {"at": at, "require_verified": spec.require_verified}
+    # Chinese texts take the source's words only from a Chinese info block, English texts only
+    # an English event: a foreign-language alert is relayed in zh-CN as 上级预警信号
+    rows = [
+        (code, colour, *((event, issuer, headline) if _is_zh(lang, event) else (None,) * 3),
+         None if _is_zh(lang, event) or not _is_en(lang) else event)
+        for code, colour, event, issuer, headline, lang in SQL.rows(
+            conn, "cap_colour.sql", params, shape="tuple"
+        )
+    ]  # fmt: skip
     got = _spread(
-        villages,
-        SQL.rows(conn, "cap_colour.sql", {"at": at}, shape="tuple"),
-        {"": 1},
-        {"_event": 2, "_issuer": 3, "_headline": 4},
+        villages, rows, {"": 1}, {"_event": 2, "_issuer": 3, "_headline": 4, "_event_en": 5}
     )
-    events = got.labels["_event"]
+    events, english = got.labels["_event"], got.labels["_event_en"]
     got.labels["_event_en"] = np.array(
-        [None if e is None else SIGNAL_EN.get(_signal_type(e)) for e in events], dtype=object
+        [
+            en if e is None else SIGNAL_EN.get(_signal_type(e))
+            for e, en in zip(events, english, strict=True)
+        ],
+        dtype=object,
     )
     got.labels["_event"] = np.array(
         [None if e is None else _signal_type(e) for e in events], dtype=object
     )
     return got
+
+
+def _is_zh(language: str, event: str | None) -> bool:
+    """Chinese: said so, or Chinese words under CAP's default en-US (no <language> sent)."""
+    if language.lower().startswith("zh"):
+        return True
+    return language == "en-US" and bool(re.search(r"[\u4e00-\u9fff]", event or ""))
+
+
+def _is_en(language: str) -> bool:
+    return language.lower().startswith("en")
 
 
 def _signal_type(event: str) -> str:

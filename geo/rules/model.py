@@ -150,10 +150,16 @@ class QuakeIntensity(_Input):
 
 
 class UpstreamCapColour(_Input):
-    """Highest colour (1 blue … 4 red) of active upstream CAP alerts covering the village."""
+    """Highest colour (1 blue … 4 red) of active upstream CAP alerts covering the village.
+
+    ``require_verified``: only alerts whose XML signature verified against the trusted
+    certificates count; unsigned ('unverified') and 'invalid' ones never fire the rule. The
+    labels carry the source's event, issuer and headline into Chinese texts only when it wrote
+    Chinese (an English event goes to ``_event_en``): a relay to the villages stays zh-CN."""
 
     kind: Literal["upstream_cap_colour"]
     LABELS: ClassVar[tuple[str, ...]] = ("_event", "_event_en", "_issuer", "_headline")
+    require_verified: bool = False
 
 
 class SensorOverAlarm(_Input):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cryptography import x509
 from lxml import etree
 
 from riskmap.ingest.batch import RECORD, Problem
@@ -32,6 +34,7 @@ from riskmap.ingest.feeds.upstream_cap.elements import (
     value_pairs,
 )
 from riskmap.ingest.feeds.upstream_cap.safe_xml import schema_errors
+from riskmap.ingest.feeds.upstream_cap.signature import check_signature
 
 ID_NAMESPACE = uuid.UUID("6f1c3a52-8d7e-5b0a-9c41-2e5d7f0a9b13")  # UUIDv5 namespace of alert ids
 
@@ -173,8 +176,14 @@ def _info_row(
     return row, warnings
 
 
-def alert_rows(alert: etree._Element, label: str, raw_xml: str) -> AlertRows:
-    """Rows of one ``<alert>`` element (CAP 1.1 or 1.2).
+def alert_rows(
+    alert: etree._Element,
+    label: str,
+    raw_xml: str,
+    trusted: Sequence[x509.Certificate] = (),
+) -> AlertRows:
+    """Rows of one ``<alert>`` element (CAP 1.1 or 1.2), its XML signature checked against the
+    ``trusted`` certificates.
 
     Raises IncompleteError when required content is missing or invalid (the caller quarantines it);
     schema errors and bad shapes only annotate the rows.
@@ -234,4 +243,10 @@ def alert_rows(alert: etree._Element, label: str, raw_xml: str) -> AlertRows:
     ]
     errors = schema_errors(alert, version)
     row.update(schema_valid=not errors, schema_errors=errors, warnings=warnings)
+    signed = check_signature(alert, trusted)
+    row.update(
+        signature_status=signed.status,
+        signature_reason=signed.reason,
+        signature_signer=signed.signer,
+    )
     return out

@@ -8,7 +8,9 @@ alert loads that alert at once.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
+from cryptography import x509
 from lxml import etree
 
 from riskmap.geo.vocabulary import ATOM_NS
@@ -68,7 +70,13 @@ def _missing_in_fields(fields: dict[str, list]) -> list[str]:
     return [n for n in _ENTRY_REQUIRED if n not in names]
 
 
-def _entry(entry: etree._Element, n: int, feed_id: str, out: Collected) -> None:
+def _entry(
+    entry: etree._Element,
+    n: int,
+    feed_id: str,
+    out: Collected,
+    trusted: Sequence[x509.Certificate],
+) -> None:
     label = f"entry {n}"
     entry_id = first_text(entry, ATOM_NS, "id")
     updated_raw = first_text(entry, ATOM_NS, "updated")
@@ -96,7 +104,7 @@ def _entry(entry: etree._Element, n: int, feed_id: str, out: Collected) -> None:
     for k, alert in enumerate(cap_alerts_in(entry), start=1):
         raw = etree.tostring(alert, encoding="unicode")
         try:
-            rows = alert_rows(alert, f"{label} alert {k}", raw)
+            rows = alert_rows(alert, f"{label} alert {k}", raw, trusted)
         except IncompleteError as exc:
             reasons.append(f"embedded CAP alert is incomplete ({exc.field}: {exc})")
             continue
@@ -123,8 +131,14 @@ def _entry(entry: etree._Element, n: int, feed_id: str, out: Collected) -> None:
     out.entries.append(row)
 
 
-def read_atom(root: etree._Element, source: str, out: Collected) -> None:
-    """Add the rows of every ``<entry>`` of the Atom feed ``root`` to ``out``."""
+def read_atom(
+    root: etree._Element,
+    source: str,
+    out: Collected,
+    trusted: Sequence[x509.Certificate] = (),
+) -> None:
+    """Add the rows of every ``<entry>`` of the Atom feed ``root`` to ``out`` (embedded alerts'
+    signatures checked against ``trusted``)."""
     feed_id = first_text(root, ATOM_NS, "id") or source
     for n, entry in enumerate(root.findall(f"{{{ATOM_NS}}}entry"), start=1):
-        _entry(entry, n, feed_id, out)
+        _entry(entry, n, feed_id, out, trusted)

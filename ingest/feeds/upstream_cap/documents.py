@@ -8,6 +8,9 @@ incomplete alert is quarantined while the rest of the document loads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from cryptography import x509
 from lxml import etree
 
 from riskmap.geo.vocabulary import ATOM_NS
@@ -28,11 +31,15 @@ CAP10_NS = "http://www.incident.com/cap/1.0"
 
 
 def _take_alert(
-    alert: etree._Element, label: str, raw_xml: str, out: Collected
+    alert: etree._Element,
+    label: str,
+    raw_xml: str,
+    out: Collected,
+    trusted: Sequence[x509.Certificate],
 ) -> AlertRows | None:
     """Add one alert's rows to ``out``, or its quarantine record when it is incomplete."""
     try:
-        rows = alert_rows(alert, label, raw_xml)
+        rows = alert_rows(alert, label, raw_xml, trusted)
     except IncompleteError as exc:
         out.problems.append(Problem(label, exc.field, f"not loaded: {exc}", raw_xml[:20000]))
         return None
@@ -79,16 +86,18 @@ def _document_text(data: bytes, root: etree._Element) -> str:
         return etree.tostring(root, encoding="unicode")
 
 
-def collect(data: bytes, source: str) -> Collected:
-    """Rows and problems of one document (message, wrapper or Atom feed)."""
+def collect(data: bytes, source: str, trusted: Sequence[x509.Certificate] = ()) -> Collected:
+    """Rows and problems of one document (message, wrapper or Atom feed): each alert on its
+    own, its signature checked against the ``trusted`` certificates."""
     root = read_xml(data, source)
     what = _check_root(root, source)
     out = Collected()
     if what == "atom":
-        read_atom(root, source, out)
+        read_atom(root, source, out, trusted)
     elif what == "alert":
-        _take_alert(root, _label(1, root), _document_text(data, root), out)
+        _take_alert(root, _label(1, root), _document_text(data, root), out, trusted)
     else:
         for n, alert in enumerate(cap_alerts_in(root), start=1):
-            _take_alert(alert, _label(n, alert), etree.tostring(alert, encoding="unicode"), out)
+            raw = etree.tostring(alert, encoding="unicode")
+            _take_alert(alert, _label(n, alert), raw, out, trusted)
     return out

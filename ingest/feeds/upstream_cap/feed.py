@@ -7,11 +7,13 @@ order it and the alert it references arrive.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import psycopg
+from cryptography import x509
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.ingest.batch import Batch, Context, FeedReadError, TableLoad
@@ -22,6 +24,8 @@ from riskmap.ingest.feeds.upstream_cap.safe_xml import MAX_BYTES, head_text, roo
 KIND = "cap"
 EDXL_ROOT = "EDXLDistribution"
 SQL = SqlFiles("riskmap.ingest.sql")
+SNIFF_BYTES = 1 << 16  # how far into a wrapper sniffing looks for its first CAP alert
+_ALERT_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?alert[\s/>]")
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
@@ -36,12 +40,13 @@ def apply_references(conn: psycopg.Connection, ingest_id: int) -> dict[str, int]
     return {"cap_alert_state": changed} if changed else {}
 
 
-def parse_cap(data: bytes, source: str) -> Batch:
+def parse_cap(data: bytes, source: str, trusted_certs: tuple[x509.Certificate, ...] = ()) -> Batch:
     """Batch of one CAP document's bytes: for the runner when it polls a URL, and for files.
 
-    Raises FeedReadError when the document is not a usable CAP message or feed at all.
+    Each alert's XML signature is checked against ``trusted_certs``. Raises FeedReadError when
+    the document is not a usable CAP message or feed at all.
     """
-    got = collect(data, source)
+    got = collect(data, source, trusted_certs)
     alerts = [a.alert for a in got.alerts]
     loads = [
         TableLoad("cap_alert", _frame(alerts), key=("sender", "identifier")),
@@ -86,14 +91,19 @@ def parse_cap(data: bytes, source: str) -> Batch:
 
 
 class CapFeed:
-    """CAP 1.1/1.2 messages, wrappers holding them (EDXL-DE) and CAP Atom index feeds."""
+    """CAP 1.1/1.2 messages, documents holding several (EDXL-DE, RSS, a list root) and CAP
+    Atom index feeds."""
 
     kind = KIND
-    description = "CAP 1.1/1.2 alert messages (also in EDXL-DE) and CAP Atom index feeds"
+    description = (
+        "CAP 1.1/1.2 alert messages, documents holding several (EDXL-DE, RSS, a list of"
+        " alerts) and CAP Atom index feeds"
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        """Claims ``.cap`` files, roots named ``alert`` or ``EDXLDistribution``, and Atom feeds
-        that mention CAP in their first bytes."""
+        """Claims ``.cap`` files, roots named ``alert`` or ``EDXLDistribution``, and any other
+        root (Atom, RSS, a list such as ``<alerts>``) whose first 64 KiB hold a CAP namespace
+        and an ``<alert>`` tag (an Atom feed: the CAP namespace or media type is enough)."""
         try:
             if path.suffix.lower() == ".cap":
                 return True
@@ -104,10 +114,16 @@ class CapFeed:
             local = local_name(tag[1:].split()[0].rstrip("/"))
             if local in ("alert", EDXL_ROOT):
                 return True
-            return local == "feed" and (
-                any(ns in text for ns in CAP_NS) or "application/cap+xml" in text
-            )
-        except (ValueError, IndexError, LookupError):  # undecodable head: not a CAP document
+            if local.lower() == "html":
+                return False
+            if path.is_file() and path.stat().st_size > len(head):  # the head is 4 KiB
+                with path.open("rb") as fh:
+                    text = head_text(fh.read(SNIFF_BYTES))
+            mentions_cap = any(ns in text for ns in CAP_NS)
+            if local == "feed":
+                return mentions_cap or "application/cap+xml" in text
+            return mentions_cap and _ALERT_TAG.search(text) is not None
+        except (OSError, ValueError, IndexError, LookupError):  # unreadable: not a CAP document
             return False
 
     def parse(self, path: Path, ctx: Context) -> Batch:
@@ -115,4 +131,4 @@ class CapFeed:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise FeedReadError(f"{path.name}: {size} bytes is too large for a CAP document")
-        return parse_cap(path.read_bytes(), path.name)
+        return parse_cap(path.read_bytes(), path.name, ctx.trusted_certs)
