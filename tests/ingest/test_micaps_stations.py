@@ -117,7 +117,7 @@ def test_bad_records_are_quarantined_naming_line_and_field(db, tmp_path: Path) -
     assert s.status == "partial", s.message
     got = {(p.record, p.field) for p in s.problems}
     assert got == {("line 10", "lon"), ("line 11", None), ("line 12", "id"),
-                   ("header", "station_count")}  # fmt: skip
+                   ("line 6", "station_count")}  # fmt: skip
     assert s.loaded["rain_obs"] == 3
 
 

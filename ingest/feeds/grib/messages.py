@@ -27,6 +27,7 @@ from riskmap.ingest.batch import FeedReadError, Problem
 AMOUNTS = {"tp"}
 RATES = {"prate", "tprate", "cpr", "cprat"}
 FLAGS = {"cfrzr", "crain", "csnow", "cicep"}  # NCEP categorical types: 0/1, not amounts
+MAX_STEP_H = 24 * 366  # beyond any forecast: a damaged message
 STEP_UNIT_HOURS = {0: 1 / 60, 1: 1.0, 2: 24.0, 10: 3.0, 11: 6.0, 12: 12.0, 13: 1 / 3600}
 
 
@@ -141,8 +142,8 @@ def _step_range(msg, short: str, kind: str, what: str) -> tuple[float, float]:
         start = 0.0  # ECMWF tp: accumulated from the start of the forecast
     elif step_type != "accum":
         raise RefusedError("stepType", f"{what}: step type {step_type} is not an accumulation")
-    if end <= start:
-        raise RefusedError("stepRange", f"{what}: step range {start:g}-{end:g} h is empty")
+    if end <= start or end > MAX_STEP_H:
+        raise RefusedError("stepRange", f"{what}: step range {start:g}-{end:g} h is not a period")
     return start, end
 
 

@@ -29,7 +29,13 @@ import numpy as np
 
 from riskmap.ingest.batch import FeedReadError, Problem
 from riskmap.ingest.feeds.grids.cf_write import CfGrid, CfPeriod
-from riskmap.ingest.feeds.micaps.header import MicapsText, header_time, rain_hours, read_text
+from riskmap.ingest.feeds.micaps.header import (
+    MAX_LEAD_H,
+    MicapsText,
+    header_time,
+    rain_hours,
+    read_text,
+)
 
 MISSING = (9999.0, -9999.0)
 _GRID_FIELDS = ("dlon", "dlat", "lon_start", "lon_end", "lat_start", "lat_end")
@@ -43,17 +49,22 @@ def read_micaps4(path: Path) -> tuple[list[CfGrid], list[Problem]]:
     init, line = header_time(text)
     lead = text.integer("lead")
     text.number("level")
-    if lead < 0:
-        raise FeedReadError(f"{path.name}: line {line}, field lead: negative lead {lead} h")
+    if not 0 <= lead <= MAX_LEAD_H:
+        raise FeedReadError(f"{path.name}: line {line}, field lead: lead {lead} h out of range")
     hours = rain_hours(text)
     g = {f: text.number(f) for f in _GRID_FIELDS}
     nlon, nlat = text.integer("nlon"), text.integer("nlat")
+    if not (2 <= nlon and 2 <= nlat and nlon * nlat <= len(text.tokens)):
+        raise FeedReadError(
+            f"{path.name}: field nlon/nlat: {nlon} × {nlat} cells; a grid needs at least 2 × 2"
+            f" and the file holds {len(text.tokens)} words"
+        )
     lon, lat = _axes(text, g, nlon, nlat)
     for f in ("contour_interval", "contour_start", "contour_end", "smoothing", "bold_value"):
         text.number(f)
     values, problems = _values(text, nlat, nlon)
     if lead == 0:
-        end, issued, label = init, None, f"analysis {hours} h"
+        end, issued, label = init, None, f"grid ({hours} h analysis)"
     else:
         if hours > lead:
             raise FeedReadError(
@@ -68,10 +79,8 @@ def read_micaps4(path: Path) -> tuple[list[CfGrid], list[Problem]]:
 def _axes(text: MicapsText, g: dict[str, float], nlon: int, nlat: int):
     """Cell-centre longitudes and latitudes, checked against the header's end values."""
     name = text.name
-    if nlon < 2 or nlat < 2:
-        raise FeedReadError(
-            f"{name}: field nlon/nlat: a grid needs at least 2 × 2 cells, not {nlon} × {nlat}"
-        )
+    if not all(np.isfinite(list(g.values()))):
+        raise FeedReadError(f"{name}: field dlon/dlat/lon/lat: a grid value is not finite")
     if g["dlon"] == 0 or g["dlat"] == 0:
         raise FeedReadError(f"{name}: field dlon/dlat: a grid spacing of 0")
     lon = g["lon_start"] + g["dlon"] * np.arange(nlon)

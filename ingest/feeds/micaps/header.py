@@ -31,6 +31,7 @@ _RAIN = re.compile(r"降水|降雨|雨量|rain|precip|qp[ef]", re.IGNORECASE)
 _HOURS = re.compile(r"(\d{1,3})\s*(?:个)?\s*(?:小时|hours?\b|hrs?\b|h\b|h(?=[^a-z]))", re.I)
 _DAILY = re.compile(r"日降水|日雨量|daily", re.IGNORECASE)
 LEVEL_HOURS = {-1: 6, -2: 24}  # MICAPS type 3 plotting codes for 6 h and 24 h rain
+MAX_LEAD_H = 24 * 366  # a longer lead or accumulation is a damaged header, not a forecast
 
 
 def micaps_type(head: bytes) -> int | None:
@@ -122,7 +123,7 @@ def header_time(text: MicapsText) -> tuple[datetime, int]:
     month, day, hour = text.integer("month"), text.integer("day"), text.integer("hour")
     try:
         local = datetime(year, month, day, hour)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise FeedReadError(
             f"{text.name}: line {year_token.line}, field year/month/day/hour:"
             f" {year}-{month}-{day} {hour}h is not a time ({exc})"
@@ -148,6 +149,8 @@ def rain_hours(text: MicapsText, level: int | None = None) -> int:
             f" description {desc!r} says {hours} h"
         )
     hours = hours or by_level
+    if hours and hours > MAX_LEAD_H:
+        raise FeedReadError(f"{text.name}: line 1, field description: {hours} h accumulation")
     if not hours:
         raise FeedReadError(
             f"{text.name}: line 1, field description: {desc!r} does not state the"

@@ -106,14 +106,16 @@ def _skip_header(text: MicapsText) -> None:
 def _records(text: MicapsText) -> tuple[pd.DataFrame, list[Problem]]:
     """One record a line: id, lon, lat, elevation, value. A line with another number of fields
     or an id that is no station code is a problem; the others are kept."""
+    at = text.tokens[text.pos].line if text.pos < len(text.tokens) else 0
     declared = text.integer("station_count")
     rows, problems = [], []
     for line, tokens in groupby(text.tokens[text.pos :], key=lambda t: t.line):
         words = [t.text for t in tokens]
         label = f"line {line}"
         if len(words) != 5:
-            problems.append(Problem(label, None, f"{len(words)} fields, expected 5 (id lon lat"
-                                    " elevation value)", " ".join(words)))  # fmt: skip
+            reason = f"not a station record: {len(words)} fields, expected 5"
+            reason += " (id lon lat elevation value)"
+            problems.append(Problem(label, None, reason, " ".join(words)))
             continue
         code = station_code(words[0])
         if code is None:
@@ -131,7 +133,7 @@ def _records(text: MicapsText) -> tuple[pd.DataFrame, list[Problem]]:
     found = len(rows) + len(problems)
     if found != declared:
         problems.append(
-            Problem("header", "station_count", f"{declared} stations declared, {found} found")
+            Problem(f"line {at}", "station_count", f"{declared} stations declared, {found} found")
         )
     return pd.DataFrame(rows, columns=["_label", "STCD", "LGTD", "LTTD", "DRP", "id"]), problems
 
