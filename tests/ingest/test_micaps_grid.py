@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,8 +10,12 @@ import numpy as np
 import pytest
 from affine import Affine
 from nmc_met_io.read_micaps import read_micaps_4
+from PIL import Image
+from psycopg.rows import dict_row
 from pyproj import CRS
 
+from riskmap.api.tiles.raster import find_grid, render
+from riskmap.geo.grids.refresh import refresh_village_rain
 from riskmap.ingest.batch import FeedReadError
 from riskmap.ingest.feeds.micaps.grid4 import read_micaps4
 from riskmap.ingest.pipeline import ingest_file
@@ -103,6 +108,29 @@ def test_analysis_gives_villages_their_area_weighted_rain(db, tmp_path: Path) ->
     for code, m, x in zip(frame["code"], mean, mx, strict=True):
         assert got[code][0] == pytest.approx(m, abs=1e-6)
         assert got[code][1] == pytest.approx(x, abs=1e-6)
+    # the data store's copy is what later readers use: the refresh after a village reload
+    # reads it back (no MICAPS code involved) to the same numbers
+    done = refresh_village_rain(db, set(frame["code"]), tmp_path / "store" / "cache")
+    assert done.missing == {} and done.periods == 1
+    again = stored_rain(db, start)
+    assert all(again[c] == pytest.approx(got[c], abs=1e-9) for c in got)
+    assert ingest_file(db, path, data_dir=tmp_path / "store").status == "duplicate"
+    # and the rain tiles draw it: the tile over the county at z 9 has coloured pixels (the
+    # tile server reads with dict rows and commits; the fixture cleans up after)
+    db.row_factory = dict_row
+    png = render(find_grid(db, "qpe", UTC_0000), 9, 412, 214)
+    assert np.asarray(Image.open(io.BytesIO(png)))[..., 3].any()
+
+
+def test_a_description_with_spaces_is_read_where_nmc_met_io_shifts_fields(tmp_path) -> None:
+    """The description runs to the end of line 1; nmc-met-io takes one word and then reads the
+    rest of it as the year."""
+    path = write_micaps4(tmp_path / "sp.000", rain_field(4), BEIJING_0800, lead=24,
+                         description="ECMWF 24h 降水 预报")  # fmt: skip
+    (grid,), _ = read_micaps4(path)
+    assert grid.long_name == "ECMWF 24h 降水 预报" and grid.issued == UTC_0000
+    with pytest.raises(ValueError, match="24h"):
+        read_micaps_4(str(path))
 
 
 def test_forecast_is_a_qpf_issued_at_the_run(db, tmp_path: Path) -> None:
