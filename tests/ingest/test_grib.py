@@ -110,7 +110,9 @@ def test_ncep_averaged_rate_becomes_an_amount_and_the_rest_is_refused(db, tmp_pa
     np.testing.assert_allclose(stored_mm(row[0], row[1], row[6]), msg["values"] * 18000, rtol=1e-12)
 
 
-def write_grib(path: Path, fields: list[np.ndarray], *, edition: int = 2, **extra) -> Path:
+def write_grib(
+    path: Path, fields: list[np.ndarray], *, edition: int = 2, cpr: bool = False, **extra
+) -> Path:
     """Hourly (GRIB 2, kg m-2) or 6-hourly (GRIB 1 ECMWF, m) accumulations from RUN."""
     with path.open("wb") as fh:
         for k, values in enumerate(fields, start=1):
@@ -120,6 +122,9 @@ def write_grib(path: Path, fields: list[np.ndarray], *, edition: int = 2, **extr
                         "parameterCategory": 1, "parameterNumber": 8,
                         "typeOfStatisticalProcessing": 1, "typeOfGeneratingProcess": 2,
                         "stepRange": f"0-{k}"}  # fmt: skip
+                if cpr:  # convective precipitation rate averaged over hour k (NCEP 0/1/196)
+                    keys |= {"parameterNumber": 196, "typeOfStatisticalProcessing": 0,
+                             "stepRange": f"{k - 1}-{k}"}  # fmt: skip
             else:
                 h = eccodes.codes_grib_new_from_samples("GRIB1")
                 keys = {"centre": "ecmf", "table2Version": 128, "indicatorOfParameter": 228,
@@ -201,3 +206,20 @@ def test_other_parameters_and_grids_are_refused_naming_message_and_field(db, tmp
     truncated.write_bytes(rain.read_bytes()[:200])
     s = ingest_file(db, truncated, data_dir=tmp_path / "store")
     assert s.status == "rejected" and "truncated.grib2: message 1" in s.message, s.message
+
+
+def test_one_period_keeps_total_precipitation_over_convective(db, tmp_path: Path) -> None:
+    """A full GFS file gives hour 0-1 as APCP and as CPRAT: villages get the total."""
+    total = write_grib(tmp_path / "tp.grib2", [storm(5, 10)])
+    rate = write_grib(tmp_path / "cpr.grib2", [storm(6, 1) / 3600], cpr=True)
+    both = tmp_path / "gfs.grib2"
+    both.write_bytes(rate.read_bytes() + total.read_bytes())  # convective first in the file
+    s = ingest_file(db, both, data_dir=tmp_path / "store")
+    assert s.status == "partial", s.message
+    (p,) = s.problems
+    assert p.record.startswith("message 1 (cpr 0-1 h)") and p.field == "shortName"
+    assert "given by tp" in p.reason
+    (row,) = stored_grids(db)
+    assert row[6] == "tp"
+    tp = eccodes_messages(total)[0]["values"]
+    np.testing.assert_allclose(stored_mm(row[0], row[1], "tp"), tp, rtol=1e-12)

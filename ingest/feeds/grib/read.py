@@ -14,6 +14,12 @@ within 0.1 mm are set to 0, larger negatives are left for the feed to count as i
 A period given twice in a group keeps its first message; the second is a problem.
 A forecast run's periods are forecasts (qpf) issued at the run time; an analysis
 (``dataType`` an, or generating process 0) gives analyses (qpe).
+
+One period, one rain: when a file gives the same period of the same run in several parameters
+(a full GFS file has APCP, PRATE and CPRAT), villages get total precipitation (``tp``) before a
+total rate (``prate``, ``tprate``) before convective precipitation (``cpr``, ``cprat``, only the
+convective part of the rain); the others are problems, not loaded. Without this the last one
+read would replace the others in the villages' rain.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from riskmap.ingest.feeds.grib.messages import RainMessage, scan
 from riskmap.ingest.feeds.grids.cf_write import CfGrid, CfPeriod
 
 NOISE_MM = 0.1
+RANK = {"tp": 0, "prate": 1, "tprate": 1, "cpr": 2, "cprat": 2}  # which rain a period keeps
 
 
 def read_grib(path: Path) -> tuple[list[CfGrid], list[Problem]]:
@@ -40,8 +47,10 @@ def read_grib(path: Path) -> tuple[list[CfGrid], list[Problem]]:
     for m in messages:
         groups[(m.grid_key(), m.run, m.short_name, m.kind, m.analysis)].append(m)
     grids = []
-    for group in groups.values():
-        periods = _periods(group, problems)
+    kept: dict[tuple, str] = {}  # (run, analysis, start, end) → the parameter giving it
+    for key in sorted(groups, key=lambda k: RANK[k[2]]):
+        group = groups[key]
+        periods = _one_rain_per_period(_periods(group, problems), group[0], kept, problems)
         if not periods:
             continue
         first = group[0]
@@ -91,3 +100,19 @@ def _periods(group: list[RainMessage], problems: list[Problem]) -> list[CfPeriod
             )
         )
     return sorted(out, key=lambda p: (p.end, p.start))
+
+
+def _one_rain_per_period(
+    periods: list[CfPeriod], first: RainMessage, kept: dict[tuple, str], problems: list[Problem]
+) -> list[CfPeriod]:
+    """The periods no better-ranked parameter of the file already gives (see the module doc)."""
+    out = []
+    for p in periods:
+        key = (first.run, first.analysis, p.start, p.end)
+        if key in kept and kept[key] != first.short_name:
+            problems.append(Problem(p.label, "shortName", f"{first.short_name}: the same period is"
+                                    f" given by {kept[key]} in this file; not loaded"))  # fmt: skip
+            continue
+        kept[key] = first.short_name
+        out.append(p)
+    return out
