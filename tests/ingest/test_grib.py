@@ -43,7 +43,7 @@ def eccodes_messages(path: Path) -> list[dict]:
         while (h := eccodes.codes_grib_new_from_file(fh)) is not None:
             try:
                 keys = ("shortName", "stepType", "startStep", "endStep", "dataDate", "dataTime",
-                        "Ni", "Nj", "units", "gridType")  # fmt: skip
+                        "Ni", "Nj", "units", "gridType", "numberOfMissing")  # fmt: skip
                 msg = {k: eccodes.codes_get(h, k) for k in keys}
                 msg["values"] = eccodes.codes_get_values(h).reshape(msg["Nj"], msg["Ni"])
                 msg["lats"] = eccodes.codes_get_array(h, "distinctLatitudes")
@@ -223,3 +223,18 @@ def test_one_period_keeps_total_precipitation_over_convective(db, tmp_path: Path
     assert row[6] == "tp"
     tp = eccodes_messages(total)[0]["values"]
     np.testing.assert_allclose(stored_mm(row[0], row[1], "tp"), tp, rtol=1e-12)
+
+
+def test_a_grid_with_no_valid_cell_is_quarantined_and_the_other_grid_loads(db, tmp_path) -> None:
+    good = write_grib(tmp_path / "good.grib2", [storm(7, 10)])
+    empty = write_grib(tmp_path / "empty.grib2", [np.full((8, 10), 9999.0)], bitmapPresent=1,
+                       Ni=10, Nj=8, longitudeOfLastGridPointInDegrees=109.75,
+                       latitudeOfLastGridPointInDegrees=27.80)  # fmt: skip
+    assert eccodes_messages(empty)[0]["numberOfMissing"] == 80  # every point missing (bitmap)
+    both = tmp_path / "two_grids.grib2"
+    both.write_bytes(empty.read_bytes() + good.read_bytes())
+    s = ingest_file(db, both, data_dir=tmp_path / "store")
+    assert s.status == "partial", s.message
+    assert any(p.record.startswith("message 1") and "no valid grid cell" in p.reason
+               for p in s.problems), s.problems  # fmt: skip
+    assert [(r[7], r[8]) for r in stored_grids(db)] == [(19, 16)]

@@ -51,8 +51,18 @@ def converted_parts(path: Path, head: bytes, ctx: Context) -> tuple[list[GridPar
             raise FeedReadError(f"{path.name}: converted grid {out.name}: {exc}") from exc
         for period in read.periods:
             period.label = grid.periods[period.index].label
-        part = grid_part(read, file_sha256(out), path.name)
+        try:
+            part = grid_part(read, file_sha256(out), path.name)
+        except FeedReadError as exc:
+            if len(grids) == 1:
+                raise
+            # one grid of several with no valid cell: quarantined, the other grids load
+            problems.append(Problem(grid.periods[0].label, grid.variable, f"not loaded: {exc}"))
+            continue
         part.stored = out
         parts.append(part)
         problems.extend(part.problems)
+    if not parts:
+        reasons = "; ".join(str(p) for p in problems)
+        raise FeedReadError(f"{path.name}: no grid with a valid cell ({reasons})")
     return parts, problems
