@@ -58,12 +58,16 @@ class MicapsText:
     tokens: list[Token]
     pos: int = 0
 
-    def take(self, field: str) -> Token:
-        """The next token; running out names the field that is missing."""
+    def peek(self, field: str) -> Token:
+        """The next token, left in place; running out names the field that is missing."""
         if self.pos >= len(self.tokens):
             last = self.tokens[-1].line if self.tokens else 1
             raise FeedReadError(f"{self.name}: line {last}: the file ends before field {field}")
-        token = self.tokens[self.pos]
+        return self.tokens[self.pos]
+
+    def take(self, field: str) -> Token:
+        """The next token, consumed."""
+        token = self.peek(field)
         self.pos += 1
         return token
 
@@ -79,10 +83,9 @@ class MicapsText:
 
     def integer(self, field: str) -> int:
         """The next token as a whole number (``12`` or ``12.0``)."""
-        token = self.tokens[self.pos] if self.pos < len(self.tokens) else None
+        line = self.peek(field).line
         value = self.number(field)
         if not value.is_integer():
-            line = token.line if token else "?"
             raise FeedReadError(
                 f"{self.name}: line {line}, field {field}: {value:g} is not a whole number"
             )
@@ -102,21 +105,21 @@ def read_text(path: Path) -> MicapsText:
                 f"{path.name}: line 1: neither UTF-8 nor GBK/GB 18030 text ({exc})"
             ) from exc
     lines = text.splitlines()
-    first = lines[0].split(maxsplit=2) if lines else []
-    if len(first) < 2 or first[0].lower() != "diamond" or not first[1].isdigit():
-        raise FeedReadError(f"{path.name}: line 1: not a MICAPS file (no 'diamond <type>')")
-    tokens = [
+    top = next((i for i, line in enumerate(lines) if line.strip()), 0)  # blank lines before
+    first = lines[top].split(maxsplit=2) if lines else []
+    if len(first) < 2 or first[0].lower() != "diamond" or not first[1].isdecimal():
+        raise FeedReadError(f"{path.name}: line {top + 1}: not a MICAPS file (no 'diamond <type>')")
+    tokens = [  # commas dropped, as in "1,234" (thousands), the way nmc-met-io reads them
         Token(word, n)
-        for n, line in enumerate(lines[1:], start=2)
-        for word in line.replace(",", " ").split()
+        for n, line in enumerate(lines[top + 1 :], start=top + 2)
+        for word in line.replace(",", "").split()
     ]
     return MicapsText(path.name, int(first[1]), first[2].strip() if len(first) > 2 else "", tokens)
 
 
 def header_time(text: MicapsText) -> tuple[datetime, int]:
     """Year, month, day, hour (Beijing time) → aware UTC time, and the line they are on."""
-    year_token = text.take("year")
-    text.pos -= 1
+    year_token = text.peek("year")
     year = text.integer("year")
     if len(year_token.text.split(".")[0]) <= 2:
         year += 1900 if year >= 69 else 2000
