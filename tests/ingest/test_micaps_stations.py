@@ -68,10 +68,10 @@ def test_station_rain_agrees_with_nmc_met_io_and_loads(db, tmp_path: Path) -> No
     reasons = {p.record: (p.field, p.reason) for p in s.problems}
     assert set(reasons) == {"line 12 (station Q8104)", "line 13 (station Q8105)"}
     assert (
-        reasons["line 12 (station Q8104)"][0] == "DRP"
+        reasons["line 12 (station Q8104)"][0] == "value"
         and "9999" in reasons["line 12 (station Q8104)"][1]
     )
-    assert reasons["line 13 (station Q8105)"] == ("DRP", "negative rainfall -3 mm")
+    assert reasons["line 13 (station Q8105)"] == ("value", "negative rainfall -3 mm")
     peer = read_micaps_3(str(path))
     assert set(peer["time"]) == {BEIJING_0800}  # nmc-met-io keeps Beijing time, naive
     rows = {

@@ -44,6 +44,7 @@ KIND = "micaps-stations"
 SQL = SqlFiles("riskmap.ingest.sql")
 _CMA_ID = re.compile(r"^[0-9A-Z]{5}$")
 _SL323_ID = re.compile(r"^[0-9A-Z]{8}$")
+FIELDS = {"STCD": "id", "DRP": "value", "TM": "time", "INTV": "description/level"}
 
 
 def station_code(station_id: str) -> str | None:
@@ -73,7 +74,7 @@ def parse_micaps3(path: Path, ctx: Context) -> Batch:
     raw = records.assign(TM=tm.isoformat(), INTV=hours)[["STCD", "TM", "DRP", "INTV"]]
     checked = check_frame(PPTN, raw.reset_index(drop=True), records["_label"].to_numpy(), book,
                           ctx.now)  # fmt: skip
-    problems += checked.problems
+    problems += [_micaps_field(p) for p in checked.problems]
     start = py_datetime(checked.tm.min()) if len(checked.tm) else None
     return Batch(
         KIND,
@@ -84,6 +85,12 @@ def parse_micaps3(path: Path, ctx: Context) -> Batch:
         after_load=rain_after_load(start, start),
         event={"stations_outside": len(outside), "hours": hours},
     )
+
+
+def _micaps_field(problem: Problem) -> Problem:
+    """A problem of the SL 323 checks, its field named as the MICAPS file names it."""
+    field = FIELDS.get(problem.field or "", problem.field)
+    return Problem(problem.record, field, problem.reason, problem.raw)
 
 
 def _skip_header(text: MicapsText) -> None:
