@@ -7,7 +7,7 @@ import importlib
 # Detection tries feeds in this order: specific formats before generic ones (e.g. CAP before
 # any other XML). The geohazard feeds come before the fire feeds, as they always have (fire
 # used to import geohazard): sensor-readings CSV is tried before FIRMS CSV; their columns differ.
-MODULES = ("upstream_cap", "quakes", "hydro", "grids", "geohazard", "fire")
+MODULES = ("upstream_cap", "quakes", "hydro", "micaps", "grids", "geohazard", "fire")
 
 
 def load_all() -> None:

@@ -3,7 +3,9 @@
 What a grid is and how it is read belongs to :mod:`riskmap.geo.grids`; this module is the
 pipeline's side of it: a reader's refusal becomes the file's rejection, periods in unknown units
 or with no valid cell become problems, and the batch's after-load step copies the file into the
-data store and writes the villages' rain in the ingest's transaction.
+data store and writes the villages' rain in the ingest's transaction. A file may hold several
+grid definitions (a GRIB file with messages on two grids): each is a part with its own
+``grid_definition`` row and weights, loaded in the one transaction.
 """
 
 from __future__ import annotations
@@ -19,31 +21,38 @@ import shapely
 
 from riskmap.geo.filehash import file_sha256
 from riskmap.geo.grids.geotiff import read_geotiff
-from riskmap.geo.grids.model import GridFile, GridReadError, Step, footprint
+from riskmap.geo.grids.model import GridFile, GridReadError, footprint
 from riskmap.geo.grids.netcdf import read_netcdf
-from riskmap.geo.grids.units import to_mm, to_mm_factor
 from riskmap.geo.grids.village_rain import village_rain_for
-from riskmap.geo.vocabulary import RAIN_MAX_MM
 from riskmap.ingest.batch import Batch, Context, FeedReadError, Problem, TableLoad
+from riskmap.ingest.feeds.grids.converted import converted_parts
+from riskmap.ingest.feeds.grids.parts import GridPart, grid_part
 from riskmap.ingest.feeds.grids.sniff import (
+    GRIB_MAGIC,
     NETCDF_MAGIC,
     TIFF_MAGIC,
     not_supported,
     sniff_netcdf,
     sniff_tiff,
 )
+from riskmap.ingest.feeds.micaps.header import micaps_type
 
 KIND = "rain-grid"
 
 
 class RainGridFeed:
-    """Rainfall grids (QPE and QPF) in CF-NetCDF or GeoTIFF."""
+    """Rainfall grids (QPE and QPF) in CF-NetCDF, GeoTIFF, MICAPS type 4 or GRIB 1/2."""
 
     kind = KIND
-    description = "rainfall grids (QPE analyses, QPF forecasts): CF-NetCDF, GeoTIFF"
+    description = (
+        "rainfall grids (QPE analyses, QPF forecasts): CF-NetCDF, GeoTIFF, MICAPS 4, GRIB 1/2"
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        """NetCDF with a rainfall variable (not a station collection) or a tagged GeoTIFF."""
+        """NetCDF with a rainfall variable (not a station collection), a tagged GeoTIFF, GRIB,
+        or a MICAPS type 4 grid (``diamond 4``)."""
+        if head.startswith(GRIB_MAGIC) or micaps_type(head) == 4:
+            return True  # a GRIB/MICAPS grid that is not rain is refused by parse, saying why
         try:
             if head.startswith(NETCDF_MAGIC):
                 return sniff_netcdf(path)
@@ -57,23 +66,21 @@ class RainGridFeed:
         """Read every period, convert to mm, and leave the village work to after_load."""
         with path.open("rb") as fh:
             head = fh.read(64)
+        if head.startswith(GRIB_MAGIC) or micaps_type(head) == 4:
+            parts, problems = converted_parts(path, head, ctx)
+            return _batch(path, parts, problems, ctx)
         unsupported = not_supported(head)
         if unsupported:
             raise FeedReadError(f"{path.name}: format not supported: {unsupported}")
         grid = _read(path, head)
-        from riskmap.geo import zonal  # heavy (scipy); not needed to sniff
-
         sha = file_sha256(path)
-        try:
-            zonal.check_north_up(grid.transform)
-        except ValueError as exc:
-            raise FeedReadError(f"{path.name}: {exc}") from exc
-        steps, problems = _convert(grid, sha, path.name)
-        problems = [Problem(p.record, p.field, p.reason) for p in grid.problems] + problems
-        if not steps:
-            reasons = "; ".join(str(p) for p in problems) or "no period"
-            raise FeedReadError(f"{path.name}: no valid grid cell in any period ({reasons})")
-        return _batch(path, ctx, grid, steps, problems, sha)
+        part = grid_part(grid, sha, path.name)
+        first = min(s.period.valid_start for s in part.steps)
+        part.stored = (
+            ctx.data_dir / "grids" / first.strftime("%Y/%m/%d") / f"{sha[:16]}-{path.name}"
+        )
+        part.source = path
+        return _batch(path, [part], part.problems, ctx)
 
 
 def _read(path: Path, head: bytes) -> GridFile:
@@ -88,61 +95,41 @@ def _read(path: Path, head: bytes) -> GridFile:
     raise FeedReadError(f"{path.name}: format not supported (neither NetCDF nor GeoTIFF)")
 
 
-def _convert(grid: GridFile, sha: str, name: str) -> tuple[list[Step], list[Problem]]:
-    """Raw values → mm per period; invalid cells → NaN; empty periods quarantined."""
-    steps, problems = [], []
-    for period in grid.periods:
-        seconds = (period.valid_end - period.valid_start).total_seconds()
-        if seconds <= 0:
-            problems.append(Problem(period.label, "valid_end", "period ends before it starts"))
-            continue
-        try:
-            factor = to_mm_factor(grid.units, seconds)
-        except ValueError as exc:
-            raise FeedReadError(
-                f"{name}: variable {grid.variable}: wrong units: {exc}; expected mm, kg m-2, m"
-                " or a rate such as mm/h or kg m-2 s-1"
-            ) from exc
-        try:
-            raw = grid.read(period.index)
-        except GridReadError as exc:
-            raise FeedReadError(str(exc)) from exc
-        except Exception as exc:  # netCDF4/HDF5/GDAL raise their own types for damaged data
-            raise FeedReadError(
-                f"{name}: {period.label}: the values cannot be read (truncated or damaged file):"
-                f" {type(exc).__name__}: {exc}"
-            ) from exc
-        declared = int(np.isnan(raw).sum())
-        mm, bad = to_mm(raw, factor)
-        if bad:
-            problems.append(
-                Problem(
-                    period.label,
-                    grid.variable,
-                    f"{bad} cell(s) negative or sentinel (≥ {RAIN_MAX_MM:g} mm) set to no data",
-                )
-            )
-        valid = int((~np.isnan(mm)).sum())
-        if valid == 0:
-            problems.append(Problem(period.label, grid.variable, "every cell is no data"))
-            continue
-        steps.append(
-            Step(period, factor, valid, declared + bad, float(np.nanmax(mm)),
-                  f"{sha[:20]}-{period.index}")
-        )  # fmt: skip
-    return steps, problems
+def _batch(path: Path, parts: list[GridPart], problems: list[Problem], ctx: Context) -> Batch:
+    """Catalogue rows of every grid definition of the file, then village rain after loading."""
+    defs, files, events = [], [], []
+    for part in parts:
+        row, rows, event = _catalogue(path, part)
+        defs.append(row)
+        files.extend(rows)
+        events.append(event)
+    steps = [s for part in parts for s in part.steps]
+    event = events[0] if len(events) == 1 else {
+        "grid_definitions": [e["grid_definition"] for e in events],
+        "products": sorted({p for e in events for p in e["products"]}),
+        "periods": len(steps),
+        "invalid_cells": int(sum(e["invalid_cells"] for e in events)),
+    }  # fmt: skip
+    batch = Batch(
+        KIND,
+        [
+            TableLoad("grid_definition", pd.DataFrame(defs).drop_duplicates("id"), key=("id",)),
+            TableLoad("grid_file", pd.DataFrame(files), key=("id",)),
+        ],
+        problems,
+        valid_from=min(s.period.valid_start for s in steps),
+        valid_to=max(s.period.valid_end for s in steps),
+        event=event,
+    )
+    batch.after_load = _after_load(parts, ctx.data_dir / "cache", events, event)
+    return batch
 
 
-def _batch(
-    path: Path,
-    ctx: Context,
-    grid: GridFile,
-    steps: list[Step],
-    problems: list[Problem],
-    sha: str,
-) -> Batch:
+def _catalogue(path: Path, part: GridPart) -> tuple[dict, list[dict], dict]:
+    """The grid_definition row, the grid_file rows and the event fields of one grid part."""
     from riskmap.geo import zonal
 
+    grid, steps = part.grid, part.steps
     def_id = zonal.grid_definition_id(grid.crs, grid.transform, grid.shape)
     epsg = grid.crs.to_epsg(min_confidence=90)
     try:
@@ -155,80 +142,57 @@ def _batch(
             f"{path.name}: the grid is not on Earth (transform {tuple(grid.transform)[:6]} in"
             f" {grid.crs.to_string()}); wrong coordinates or CRS?"
         )
-    gdef = pd.DataFrame(
-        [
-            {
-                "id": def_id,
-                "crs": grid.crs.to_wkt(),
-                "epsg": epsg,
-                "transform": [float(v) for v in tuple(grid.transform)[:6]],
-                "width": grid.shape[1],
-                "height": grid.shape[0],
-                "footprint": extent,
-            }
-        ]
-    )
-    first = min(s.period.valid_start for s in steps)
-    stored = ctx.data_dir / "grids" / first.strftime("%Y/%m/%d") / f"{sha[:16]}-{path.name}"
-    files = pd.DataFrame(
-        [
-            {
-                "_record": s.period.label,
-                "id": s.grid_file_id,
-                "path": str(stored),
-                "product": s.period.product,
-                "variable": grid.variable,
-                "step": s.period.index,
-                "units": grid.units,
-                "to_mm": s.factor,
-                "valid_start": s.period.valid_start,
-                "valid_end": s.period.valid_end,
-                "issued_at": s.period.issued_at,
-                "lead_hours": s.period.lead_hours,
-                "grid_definition": def_id,
-                "sha256": sha,
-                "valid_cells": s.valid,
-                "invalid_cells": s.invalid,
-                "max_mm": s.max_mm,
-            }
-            for s in steps
-        ]
-    )
+    gdef = {
+        "id": def_id,
+        "crs": grid.crs.to_wkt(),
+        "epsg": epsg,
+        "transform": [float(v) for v in tuple(grid.transform)[:6]],
+        "width": grid.shape[1],
+        "height": grid.shape[0],
+        "footprint": extent,
+    }
+    files = [
+        {
+            "_record": s.period.label,
+            "id": s.grid_file_id,
+            "path": str(part.stored),
+            "product": s.period.product,
+            "variable": grid.variable,
+            "step": s.period.index,
+            "units": grid.units,
+            "to_mm": s.factor,
+            "valid_start": s.period.valid_start,
+            "valid_end": s.period.valid_end,
+            "issued_at": s.period.issued_at,
+            "lead_hours": s.period.lead_hours,
+            "grid_definition": def_id,
+            "sha256": part.sha,
+            "valid_cells": s.valid,
+            "invalid_cells": s.invalid,
+            "max_mm": s.max_mm,
+        }
+        for s in steps
+    ]
     event = {
         "grid_definition": def_id,
         "products": sorted({s.period.product for s in steps}),
         "periods": len(steps),
         "invalid_cells": int(sum(s.invalid for s in steps)),
     }
-    batch = Batch(
-        KIND,
-        [
-            TableLoad("grid_definition", gdef, key=("id",)),
-            TableLoad("grid_file", files, key=("id",)),
-        ],
-        problems,
-        valid_from=first,
-        valid_to=max(s.period.valid_end for s in steps),
-        event=event,
-    )
-    cache_dir = ctx.data_dir / "cache"
-    batch.after_load = _after_load(path, stored, grid, steps, def_id, cache_dir, event)
-    return batch
+    return gdef, files, event
 
 
-def _after_load(
-    path: Path,
-    stored: Path,
-    grid: GridFile,
-    steps: list[Step],
-    def_id: str,
-    cache_dir: Path,
-    event: dict,
-):
+def _after_load(parts: list[GridPart], cache_dir: Path, events: list[dict], event: dict):
     def run(conn: psycopg.Connection, ingest_id: int) -> dict[str, int]:
-        store(path, stored)
-        return {"village_rain": village_rain_for(conn, grid, steps, def_id, cache_dir, ingest_id,
-                                                 event)}  # fmt: skip
+        written = 0
+        for part, own in zip(parts, events, strict=True):
+            if part.source is not None:
+                store(part.source, part.stored)
+            written += village_rain_for(conn, part.grid, part.steps, own["grid_definition"],
+                                        cache_dir, ingest_id, own)  # fmt: skip
+        if len(parts) > 1:
+            event["villages"] = sum(e.get("villages", 0) for e in events)
+        return {"village_rain": written}
 
     return run
 

@@ -13,6 +13,7 @@ from riskmap.geo.grids.tags import FILENAME_PATTERN
 
 NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+GRIB_MAGIC = b"GRIB"
 
 
 def sniff_netcdf(path: Path) -> bool:
@@ -38,8 +39,6 @@ def sniff_tiff(path: Path) -> bool:
 
 def not_supported(head: bytes) -> str | None:
     """What a known but unsupported grid format is (to say so when rejecting it), else None."""
-    if head.startswith(b"GRIB"):
-        return "GRIB (no eccodes/cfgrib installed; convert to NetCDF or GeoTIFF)"
     if head.startswith(b"\x1f\x8b"):
         return "gzip-compressed data (e.g. DWD RADOLAN binaries); unpack or convert first"
     if head[:2] in (b"RW", b"RY", b"SF", b"RX") and b"PR" in head[:64]:
