@@ -21,6 +21,7 @@ from riskmap.geo.rules import run_rules
 from riskmap.geo.warnings.texts import speech_text
 from riskmap.ingest.pipeline import ingest_file
 from tests.ingest.cap_signing import CAP_DIR, make_signer, sign
+from tests.ingest.cap_tables import emptied_cap
 
 NS12 = "urn:oasis:names:tc:emergency:cap:1.2"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
@@ -69,20 +70,10 @@ rules:
 """
 
 
-def _clean(conn: psycopg.Connection) -> None:
-    conn.rollback()
-    conn.execute("DELETE FROM cap_feed_entry")
-    conn.execute("DELETE FROM cap_alert")
-    conn.execute("DELETE FROM ingest_log WHERE kind = 'cap'")
-    conn.commit()
-
-
 @pytest.fixture
 def cap_db(db_url: str, mayang) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(db_url) as conn:
-        _clean(conn)
+    with emptied_cap(db_url) as conn:
         yield conn
-        _clean(conn)
 
 
 def strips(conn: psycopg.Connection, n: int) -> list[str]:

@@ -22,6 +22,7 @@ from riskmap.ingest.feeds.upstream_cap.safe_xml import (
 )
 from riskmap.ingest.pipeline import ingest_file
 from tests.conftest import SHARED_DATA
+from tests.ingest.cap_tables import clean_cap, emptied_cap
 
 CAP_DIR = SHARED_DATA / "cap"
 NS12 = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -81,21 +82,11 @@ SAMPLES: dict[str, tuple[int, int, int, int, int] | None] = {
 TABLES = ("cap_alert", "cap_info", "cap_area", "cap_reference", "cap_feed_entry")
 
 
-def _clean(conn: psycopg.Connection) -> None:
-    conn.rollback()
-    conn.execute("DELETE FROM cap_feed_entry")
-    conn.execute("DELETE FROM cap_alert")
-    conn.execute("DELETE FROM ingest_log WHERE kind = 'cap'")
-    conn.commit()
-
-
 @pytest.fixture
 def db(db_url: str) -> Iterator[psycopg.Connection]:
-    """A connection; the CAP tables (only this module writes them) are emptied around each test."""
-    with psycopg.connect(db_url) as conn:
-        _clean(conn)
+    """A connection; the CAP tables are emptied around each test."""
+    with emptied_cap(db_url) as conn:
         yield conn
-        _clean(conn)
 
 
 def counts(conn: psycopg.Connection) -> tuple[int, ...]:
@@ -414,11 +405,11 @@ def test_meteoalarm_and_usgs_and_oregon_feeds(db, tmp_path: Path) -> None:
     ).fetchone()
     assert r[0] == 25 and r[1] >= 1 and "lack sender, category" in r[2]
     assert r[3] == "application/cap+xml"
-    _clean(db)
+    clean_cap(db)
     ingest(db, CAP_DIR / "atom/us_usgs_quakes_4.5_week_atom_2014.xml", tmp_path)
     link, reason = db.execute("SELECT link, reason FROM cap_feed_entry").fetchone()
     assert link.endswith("usb000qfgs.cap") and "only links to the CAP message" in reason
-    _clean(db)
+    clean_cap(db)
     ingest(db, CAP_DIR / "atom/us_nws_oregon_atom.xml", tmp_path)
     disposition, reason = db.execute("SELECT disposition, reason FROM cap_feed_entry").fetchone()
     assert disposition == "fetch" and "embedded CAP alert is incomplete" in reason

@@ -18,6 +18,7 @@ from lxml import etree
 from riskmap.ingest.feeds.upstream_cap.feed import CapFeed
 from riskmap.ingest.pipeline import ingest_file
 from tests.conftest import ROOT, SHARED_DATA
+from tests.ingest.cap_tables import emptied_cap
 from tests.ingest.test_cap import SAMPLES
 
 CAP_DIR = SHARED_DATA / "cap"
@@ -94,20 +95,10 @@ def atom(bodies: list[str]) -> str:
 WRAPPERS = {"cap-list": cap_list, "rss": rss, "edxl-de": edxl, "atom": atom}
 
 
-def _clean(conn: psycopg.Connection) -> None:
-    conn.rollback()
-    for table in ("cap_feed_entry", "cap_alert"):
-        conn.execute(f"DELETE FROM {table}")
-    conn.execute("DELETE FROM ingest_log WHERE kind = 'cap'")
-    conn.commit()
-
-
 @pytest.fixture
 def cap_db(db_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(db_url) as conn:
-        _clean(conn)
+    with emptied_cap(db_url) as conn:
         yield conn
-        _clean(conn)
 
 
 def loaded(conn: psycopg.Connection) -> tuple[int, int, int]:

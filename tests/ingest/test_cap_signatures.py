@@ -29,6 +29,7 @@ from riskmap.ingest.feeds.upstream_cap.trust import load_trusted_certs
 from riskmap.ingest.pipeline import ingest_file
 from tests.conftest import ROOT
 from tests.ingest.cap_signing import CAP_DIR, alert_element, body, make_signer, sign, write_pem
+from tests.ingest.cap_tables import emptied_cap
 from tests.ingest.test_cap import SAMPLES
 from tests.ingest.test_cap_multi import WRAPPERS
 
@@ -48,20 +49,10 @@ def agency_b():
     return make_signer("agency B")
 
 
-def _clean(conn: psycopg.Connection) -> None:
-    conn.rollback()
-    for table in ("cap_feed_entry", "cap_alert"):
-        conn.execute(f"DELETE FROM {table}")
-    conn.execute("DELETE FROM ingest_log WHERE kind = 'cap'")
-    conn.commit()
-
-
 @pytest.fixture
 def cap_db(db_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(db_url) as conn:
-        _clean(conn)
+    with emptied_cap(db_url) as conn:
         yield conn
-        _clean(conn)
 
 
 def signature_of(conn: psycopg.Connection, identifier: str) -> tuple[str, str, str | None]:
