@@ -129,7 +129,7 @@ def ingest_file(
         )
     if not caller_txn:
         conn.rollback()  # end the read-only transaction our own look-ups opened
-    return _load(conn, batch, source, sha256, size)
+    return load_batch(conn, batch, source, sha256, size)
 
 
 def _reject(
@@ -143,7 +143,11 @@ def _reject(
     return Summary(source, kind, "rejected", ingest_id=ingest_id, message=message)
 
 
-def _load(conn: psycopg.Connection, batch: Batch, source: str, sha256: str, size: int) -> Summary:
+def load_batch(
+    conn: psycopg.Connection, batch: Batch, source: str, sha256: str, size: int
+) -> Summary:
+    """Load a parsed batch with its provenance row, quarantine and NOTIFY, in one transaction
+    (a savepoint inside the caller's: the database source commits its mark with the rows)."""
     problems = list(batch.problems)
     loaded: dict[str, int] = {}
     duplicates = 0
