@@ -122,7 +122,8 @@ def _poll_table(
         summary = store_page(
             ours, source.name, table, rows, data_dir=data_dir, now=now, cap=remote_now
         )
-        result.summaries.append(summary)
+        if summary is not None:
+            result.summaries.append(summary)
         if len(rows) < source.page_rows:
             return
         after = (rows[-1]["TM"], rows[-1]["STCD"])  # as the remote has them: its own key

@@ -14,7 +14,7 @@ import psycopg
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.ingest.batch import Context, Problem
-from riskmap.ingest.feeds.hydro.tables import KIND_SL323, Sl323Table
+from riskmap.ingest.feeds.hydro.tables import Sl323Table
 from riskmap.ingest.pipeline import Summary, load_batch
 from riskmap.ingest.sl323db.rows import Row, page_batch, page_digest, remote_time
 
@@ -46,10 +46,11 @@ def store_page(
     data_dir,
     now: datetime,
     cap: datetime,
-) -> Summary:
+) -> Summary | None:
     """Check and load one page of ``table`` and move the source's mark to its latest TM (never
     past ``cap``, the poll's now in remote time: a station clock running ahead must not move
-    the mark over rows still to come), all in one transaction."""
+    the mark over rows still to come), all in one transaction. None when the page held
+    nothing new (the overlap read again): like an unchanged HTTP feed, it is not reported."""
     ingest_source = f"sl323-db:{source}/{table.name}"
     mark = min(max(remote_time(r["TM"]) for r in rows), cap)
     with conn.transaction():
@@ -62,13 +63,5 @@ def store_page(
             fresh = bool(summary.loaded.get(table.target) or summary.problems)
             if not fresh:
                 raise psycopg.Rollback(page)  # nothing new: no ingest row, no event
-        if not fresh:
-            summary = Summary(
-                ingest_source,
-                KIND_SL323,
-                "duplicate",
-                duplicates=len(rows),
-                message="nothing new (already stored)",
-            )
         conn.execute(SQL("mark_put.sql"), {"source": source, "table": table.name, "tm": mark})
-    return summary
+    return summary if fresh else None
