@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 from pydantic import SecretStr
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -22,7 +23,7 @@ from riskmap.geo.vocabulary import BEIJING
 from riskmap.ingest.feeds.hydro.tables import KIND_SL323, TABLES, Sl323Table
 from riskmap.ingest.pipeline import Summary
 from riskmap.ingest.sl323db.remote import (
-    RemoteTableError,
+    RemoteError,
     StationFilter,
     bind_stations,
     bind_table,
@@ -83,14 +84,15 @@ def poll_database(
             stations = _stations(source, remote)
             for name in source.tables:
                 _poll_table(ours, remote, source, TABLES[name], stations, result, data_dir, now)
-    except (SQLAlchemyError, RemoteTableError) as exc:
+    except (SQLAlchemyError, RemoteError) as exc:
         result.error = describe(exc, source, password)
     finally:
         engine.dispose()
     return result
 
 
-def _stations(source: DatabaseSource, remote: Connection) -> tuple[StationFilter, object]:
+def _stations(source: DatabaseSource, remote: Connection) -> tuple[StationFilter, Table | None]:
+    """The station filter, and ST_STBPRP_B when it filters by admin code."""
     flt = StationFilter(source.stations, source.stcd_prefixes, source.addvcd)
     table = bind_stations(remote, source.db_schema) if source.addvcd else None
     return flt, table
@@ -101,7 +103,7 @@ def _poll_table(
     remote: Connection,
     source: DatabaseSource,
     table: Sl323Table,
-    stations: tuple[StationFilter, object],
+    stations: tuple[StationFilter, Table | None],
     result: PollResult,
     data_dir: Path,
     now: datetime,
@@ -109,9 +111,10 @@ def _poll_table(
     remote_now = now.astimezone(BEIJING).replace(tzinfo=None)  # SL 323 TM: Beijing, no zone
     bound = bind_table(remote, table, source.db_schema)
     mark = read_mark(ours, source.name, table.name)
-    since = (mark or remote_now - timedelta(seconds=source.backfill_s)) - timedelta(
-        seconds=source.overlap_s if mark else 0
-    )
+    if mark is None:  # the first poll of this table
+        since = remote_now - timedelta(seconds=source.backfill_s)
+    else:
+        since = mark - timedelta(seconds=source.overlap_s)
     flt, station_table = stations
     after = None
     while True:

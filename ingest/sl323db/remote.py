@@ -25,7 +25,11 @@ from riskmap.ingest.feeds.hydro.tables import Sl323Table
 STATIONS_TABLE = "ST_STBPRP_B"
 
 
-class RemoteTableError(LookupError):
+class RemoteError(Exception):
+    """The remote database is not as SL 323 defines it: a poll of it stops with this reason."""
+
+
+class RemoteTableError(RemoteError):
     """The remote database has no such SL 323 table, or it lacks the columns that are needed."""
 
 

@@ -18,14 +18,15 @@ from riskmap.ingest.feeds.hydro.checks import StationBook, check_frame
 from riskmap.ingest.feeds.hydro.loads import rain_after_load, table_load
 from riskmap.ingest.feeds.hydro.tables import KIND_SL323, PPTN, Sl323Table
 from riskmap.ingest.feeds.hydro.times import py_datetime
+from riskmap.ingest.sl323db.remote import RemoteError
 
 Row = dict[str, object]
 
 
 def remote_time(value: object) -> datetime:
     """A remote TM as the mark keeps it: the remote's naive time (a zoned one in Beijing time)."""
-    if not isinstance(value, datetime):
-        raise TypeError(f"TM is not a date and time: {type(value).__name__}")
+    if not isinstance(value, datetime):  # e.g. a varchar TM: its order is not the time's
+        raise RemoteError(f"TM is not a date and time column (a {type(value).__name__})")
     if value.tzinfo is not None:
         value = value.astimezone(BEIJING).replace(tzinfo=None)
     return value

@@ -66,7 +66,7 @@ def db(remote: EmbeddedCluster) -> Iterator[tuple[str, str]]:
 
 
 def source(url: str, **extra) -> DatabaseSource:
-    return DatabaseSource(name="prov", kind="sl323-db", url=url, overlap_s=7200, **extra)
+    return DatabaseSource(name="prov", kind="sl323-db", url=url, **({"overlap_s": 7200} | extra))
 
 
 def runner(ours: str, tmp: Path, src: DatabaseSource) -> Runner:
@@ -285,3 +285,38 @@ def test_a_wrong_password_is_reported_without_it(ours_clean, db, tmp_path, caplo
     text = caplog.text + result.error + failed.message
     assert wrong not in text and PASSWORD not in text and "sl323reader" in text
     assert stored_rain(ours_clean) == []
+
+
+def test_a_table_missing_at_the_remote_stops_the_poll_after_the_tables_before_it(
+    ours_clean, db, tmp_path
+) -> None:
+    url, admin = db
+    t0 = hour_base()
+    insert(admin, "ST_PPTN_R", [rain("61100001", t0, 2.5)])
+    with psycopg.connect(admin) as c:
+        c.execute("DROP TABLE st_river_r")
+    run = runner(ours_clean, tmp_path, source(url))
+    loaded, failed = run.run_once()
+    assert loaded.status == "loaded" and failed.status == "rejected"
+    assert "the remote database has no table ST_RIVER_R" in failed.message
+    assert stored_rain(ours_clean) == [("61100001", utc(t0), 2.5)]
+    assert rows_of(ours_clean, "SELECT sl323_table FROM sl323_db_mark") == [("ST_PPTN_R",)]
+
+
+def test_a_station_clock_running_ahead_does_not_move_the_mark_past_now(
+    ours_clean, db, tmp_path
+) -> None:
+    url, admin = db
+    ahead = rain("61100001", hour_base(0) + 6 * H, 1.0)  # within the checks' slack: it loads
+    insert(admin, "ST_PPTN_R", [ahead])
+    run = runner(ours_clean, tmp_path, source(url, overlap_s=0))
+    run.run_once()
+    [(mark,)] = rows_of(ours_clean, "SELECT tm FROM sl323_db_mark")
+    assert mark < ahead["TM"] - 4 * H  # the poll's own now, not the row's time
+    on_time = rain("61100002", (mark + timedelta(minutes=1)).replace(microsecond=0), 2.0)
+    insert(admin, "ST_PPTN_R", [on_time])  # after the mark, before the clock that runs ahead
+    run.run_once()
+    assert stored_rain(ours_clean) == [
+        ("61100002", utc(on_time["TM"]), 2.0),
+        ("61100001", utc(ahead["TM"]), 1.0),
+    ]
