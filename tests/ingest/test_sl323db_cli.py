@@ -8,8 +8,10 @@ The remote stays away RISKMAP_SOAK_SL323_OUTAGE_S seconds (3 in `make test`; `ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,11 +50,11 @@ def remote() -> Iterator[EmbeddedCluster]:
     yield from remote_cluster("riskmap-sl323-cli-")
 
 
-@pytest.fixture
-def world(pg_cluster: EmbeddedCluster, remote: EmbeddedCluster) -> Iterator[dict]:
+@contextlib.contextmanager
+def setting_up(ours_cluster: EmbeddedCluster, remote: EmbeddedCluster) -> Iterator[dict]:
     """Our database, a remote database, a data folder with sources.yaml, the environment."""
     tmp = make_scratch_dir("sl323db-cli-")
-    ours = our_database(pg_cluster, tmp)
+    ours = our_database(ours_cluster, tmp)
     url, admin = remote_database(remote)
     (tmp / "sources.yaml").write_text(
         "sources:\n"
@@ -71,11 +73,35 @@ def world(pg_cluster: EmbeddedCluster, remote: EmbeddedCluster) -> Iterator[dict
         "RISKMAP_DATA_DIR": str(tmp),
         "RISKMAP_SOURCE_PASSWORDS": json.dumps({"prov": PASSWORD}),
     }
-    yield {"ours": ours, "admin": admin, "env": env, "tmp": tmp}
-    remote.up()  # should a test have failed while it was down
-    drop(remote, admin)
-    drop(pg_cluster, ours)
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        yield {"ours": ours, "admin": admin, "env": env, "tmp": tmp}
+    finally:
+        remote.up()  # should a test have failed while it was down
+        ours_cluster.up()
+        drop(remote, admin)
+        drop(ours_cluster, ours)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def world(pg_cluster: EmbeddedCluster, remote: EmbeddedCluster) -> Iterator[dict]:
+    """Our side on the session cluster."""
+    with setting_up(pg_cluster, remote) as made:
+        yield made
+
+
+@pytest.fixture
+def own_world(remote: EmbeddedCluster) -> Iterator[tuple[dict, EmbeddedCluster]]:
+    """Our side on a cluster of this test's own, which it may stop."""
+    base = make_scratch_dir("sl323db-ourpg-")
+    cluster = EmbeddedCluster(base / "pg", fast_unsafe=True)
+    cluster.up()
+    try:
+        with setting_up(cluster, remote) as made:
+            yield made, cluster
+    finally:
+        cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def run_once(world: dict) -> str:
@@ -116,7 +142,8 @@ def test_once_twice_reads_on_from_the_mark_and_runs_the_rules(world) -> None:
     insert(admin, "ST_PPTN_R", [rain("61100001", t0, 3.0), rain("61100001", t0 + H, 7.5)])
     insert(admin, "ST_RSVR_R", [{"STCD": "61100003", "TM": t0, "RZ": 187.5, "W": 3.9}])
     first = run_once(world)
-    assert "sl323-db:prov/ST_PPTN_R" in first and "rules:" in first, first
+    # one page of rain, one of the reservoir: the rules run after them
+    assert "sl323-db:prov/ST_PPTN_R" in first and "(after 2 loads)" in first, first
     insert(admin, "ST_PPTN_R", [rain("61100001", t0 + 2 * H, 1.0)])
     second = run_once(world)
     assert stored(ours, "rain_obs", "drp") == [
@@ -126,7 +153,7 @@ def test_once_twice_reads_on_from_the_mark_and_runs_the_rules(world) -> None:
     ]
     assert stored(ours, "reservoir_obs", "rz") == [("61100003", utc(t0), 187.5)]
     assert loaded_once(ours, "rain_obs") and loaded_once(ours, "reservoir_obs")
-    assert "rules:" in second and PASSWORD not in first + second
+    assert "(after 1 loads)" in second and PASSWORD not in first + second
 
 
 def test_the_remote_stopped_mid_poll_and_the_runner_killed_lose_and_double_nothing(
@@ -193,7 +220,8 @@ def test_the_remote_stopped_mid_poll_and_the_runner_killed_lose_and_double_nothi
         ("ST_RIVER_R", t0 + 4 * H),
     ]
     text = log.read_text()
-    assert "source prov unreachable" in text and "rules:" in text
+    outage = text.index("source prov unreachable")
+    assert re.search(r"rules: .* \(after [1-9]\d* loads\)", text[outage:])  # after the return
     assert PASSWORD not in text
     texts = rows_of(ours, "SELECT concat(source, message) FROM ingest_log")
     texts += rows_of(ours, "SELECT concat(source, record, reason, raw) FROM quarantine")
@@ -218,3 +246,50 @@ def heartbeat_at(ours: str) -> float:
     """The ingest heartbeat's time (each pass of the runner writes it), in seconds."""
     rows = rows_of(ours, "SELECT extract(epoch FROM last_seen) FROM service_heartbeat")
     return float(rows[0][0]) if rows else 0.0
+
+
+def test_our_database_stopped_mid_poll_loses_and_doubles_nothing(own_world) -> None:
+    world, ours_cluster = own_world
+    ours, admin, tmp = world["ours"], world["admin"], world["tmp"]
+    log = tmp / "runner.log"
+    t0 = hour_base(12)
+    expect_rain = [rain("61100001", t0 + k * H, 1.0 + k) for k in range(3)]
+    expect_river = [{"STCD": "61100002", "TM": t0, "Z": 200.0}]
+    insert(admin, "ST_PPTN_R", expect_rain)
+    insert(admin, "ST_RIVER_R", expect_river)
+
+    def holds(table: str, value: str, rows: list[dict], key: str) -> bool:
+        want = sorted((r["STCD"], utc(r["TM"]), r[key]) for r in rows)
+        return stored(ours, table, value) == want
+
+    proc = spawn([RISKMAP, "ingest", "run"], world["env"], log)
+    try:
+        wait_until(lambda: holds("river_obs", "z", expect_river, "Z"), 60, "the first rows")
+        more = [{"STCD": "61100002", "TM": t0 + H, "Z": 201.0}]
+        insert(admin, "ST_RIVER_R", more)
+        expect_river += more
+        # a poll waits on ST_RIVER_R; our database stops; the read goes on into a dead store
+        lock = psycopg.connect(admin)
+        lock.execute("LOCK TABLE st_river_r IN ACCESS EXCLUSIVE MODE")
+        wait_until(lambda: blocked(admin), 60, "a poll waiting on ST_RIVER_R")
+        assert ours_cluster.down()
+        lock.close()
+        wait_until(lambda: "database unavailable" in log.read_text(), 60, "the failed store")
+        time.sleep(OUTAGE_S)
+        assert proc.poll() is None, log.read_text()
+        later = [rain("61100001", t0 + 3 * H, 4.0), rain("61100001", t0 + H + M, 0.5)]
+        insert(admin, "ST_PPTN_R", later)
+        expect_rain += later
+        ours_cluster.up()
+        wait_until(lambda: holds("rain_obs", "drp", expect_rain, "DRP"), 60, "rain after it")
+        wait_until(lambda: holds("river_obs", "z", expect_river, "Z"), 60, "river after it")
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(30)
+    assert loaded_once(ours, "rain_obs") and loaded_once(ours, "river_obs")
+    assert rows_of(ours, "SELECT sl323_table, tm FROM sl323_db_mark ORDER BY 1") == [
+        ("ST_PPTN_R", t0 + 3 * H),
+        ("ST_RIVER_R", t0 + H),
+    ]
+    assert PASSWORD not in log.read_text()
