@@ -144,10 +144,19 @@ def _reject(
 
 
 def load_batch(
-    conn: psycopg.Connection, batch: Batch, source: str, sha256: str, size: int
+    conn: psycopg.Connection,
+    batch: Batch,
+    source: str,
+    sha256: str,
+    size: int,
+    *,
+    known: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> Summary:
     """Load a parsed batch with its provenance row, quarantine and NOTIFY, in one transaction
-    (a savepoint inside the caller's: the database source commits its mark with the rows)."""
+    (a savepoint inside the caller's: the database source commits its mark with the rows).
+
+    ``known``: (record, field or "", reason) of problems already quarantined, not recorded
+    again (the database source reads its overlap at every poll; files pass none)."""
     problems = list(batch.problems)
     loaded: dict[str, int] = {}
     duplicates = 0
@@ -168,6 +177,7 @@ def load_batch(
             loaded[load.table] = loaded.get(load.table, 0) + n
             duplicates += dup
             problems.extend(bad)
+        problems = [p for p in problems if (p.record, p.field or "", p.reason) not in known]
         if batch.after_load is not None:
             for table, n in batch.after_load(conn, ingest_id).items():
                 loaded[table] = loaded.get(table, 0) + n

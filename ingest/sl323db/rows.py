@@ -63,15 +63,15 @@ def page_digest(source: str, rows: list[Row], polled_at: datetime) -> tuple[str,
     return hashlib.sha256(data).hexdigest(), len(data)
 
 
-def page_batch(table: Sl323Table, rows: list[Row], ctx: Context) -> Batch:
-    """Check a page of ``table`` and make the batch that loads its good rows."""
+def page_batch(table: Sl323Table, rows: list[Row], ctx: Context) -> tuple[Batch, list[str]]:
+    """Check a page of ``table``: the batch that loads its good rows, and each row's label."""
     frame = rows_frame(rows)
     labels = np.array([record_label(table, r) for r in rows], dtype=object)
     checked = check_frame(table, frame, labels, StationBook(ctx.conn), ctx.now)
     times = checked.tm if checked.tm is not None else pd.Series(dtype="datetime64[ns, UTC]")
     start = py_datetime(times.min()) if len(times) else None
     end = py_datetime(times.max()) if len(times) else None
-    return Batch(
+    batch = Batch(
         KIND_SL323,
         [table_load(table, checked.frame, ("stcd", "tm"))],
         checked.problems,
@@ -79,3 +79,4 @@ def page_batch(table: Sl323Table, rows: list[Row], ctx: Context) -> Batch:
         valid_to=end,
         after_load=rain_after_load(start, end) if table is PPTN else None,
     )
+    return batch, labels.tolist()

@@ -9,11 +9,12 @@ no ingest behind, only the mark.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
 
 from riskmap.geo.db.sqlfiles import SqlFiles
-from riskmap.ingest.batch import Context, Problem
+from riskmap.ingest.batch import Context
 from riskmap.ingest.feeds.hydro.tables import Sl323Table
 from riskmap.ingest.pipeline import Summary, load_batch
 from riskmap.ingest.sl323db.rows import Row, page_batch, page_digest, remote_time
@@ -28,13 +29,11 @@ def read_mark(conn: psycopg.Connection, source: str, table: str) -> datetime | N
     return row[0] if row else None
 
 
-def _new_problems(conn: psycopg.Connection, ingest_source: str, found: list[Problem]) -> list:
-    """``found`` less what this source quarantined before for the same record and field."""
-    if not found:
-        return []
-    params = {"source": ingest_source, "records": sorted({p.record for p in found})}
-    seen = set(SQL.rows(conn, "quarantined.sql", params, shape="tuple"))
-    return [p for p in found if (p.record, p.field or "", p.reason) not in seen]
+def _quarantined(conn: psycopg.Connection, ingest_source: str, records: list[str]) -> frozenset:
+    """(record, field, reason) this source already quarantined for these records (table, STCD
+    and TM): the overlap is read at every poll, and a bad row is recorded once."""
+    params = {"source": ingest_source, "records": sorted(set(records))}
+    return frozenset(SQL.rows(conn, "quarantined.sql", params, shape="tuple"))
 
 
 def store_page(
@@ -43,7 +42,7 @@ def store_page(
     table: Sl323Table,
     rows: list[Row],
     *,
-    data_dir,
+    data_dir: Path,
     now: datetime,
     cap: datetime,
 ) -> Summary | None:
@@ -55,11 +54,11 @@ def store_page(
     mark = min(max(remote_time(r["TM"]) for r in rows), cap)
     with conn.transaction():
         ctx = Context(conn=conn, data_dir=data_dir, source=ingest_source, now=now)
-        batch = page_batch(table, rows, ctx)
-        batch.problems = _new_problems(conn, ingest_source, batch.problems)
+        batch, records = page_batch(table, rows, ctx)
+        known = _quarantined(conn, ingest_source, records)
         sha256, size = page_digest(ingest_source, rows, now)
         with conn.transaction() as page:
-            summary = load_batch(conn, batch, ingest_source, sha256, size)
+            summary = load_batch(conn, batch, ingest_source, sha256, size, known=known)
             fresh = bool(summary.loaded.get(table.target) or summary.problems)
             if not fresh:
                 raise psycopg.Rollback(page)  # nothing new: no ingest row, no event

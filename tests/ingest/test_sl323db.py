@@ -203,12 +203,17 @@ def test_bad_rows_are_quarantined_once_naming_table_row_and_field(ours_clean, db
     insert(admin, "ST_PPTN_R", [rain("61100001", t0, -2.0), rain("61100001", t0 + H, 1.0)])
     insert(admin, "ST_RIVER_R", [{"STCD": "61100002", "TM": t0, "Z": 200.1, "WPTN": "7"}])
     insert(admin, "ST_RSVR_R", [{"STCD": "69999999", "TM": t0, "RZ": 150.0}])
+    # passes the checks, refused by the database (reservoir_obs: inq >= 0)
+    insert(admin, "ST_RSVR_R", [{"STCD": "61100003", "TM": t0 + H, "RZ": 180.0, "INQ": -5.0}])
     run = runner(ours_clean, tmp_path, source(url))
     run.run_once()
-    run.run_once()  # the bad rows are inside the overlap: read again, not quarantined again
+    made = ingests(ours_clean)
+    assert run.run_once() == []  # the bad rows are inside the overlap: read again, nothing new
+    assert ingests(ours_clean) == made
     stamp = t0.strftime("%Y-%m-%d %H:%M:%S")
+    later = (t0 + H).strftime("%Y-%m-%d %H:%M:%S")
     assert rows_of(
-        ours_clean, "SELECT source, record, field, reason FROM quarantine ORDER BY 1"
+        ours_clean, "SELECT source, record, field, reason FROM quarantine ORDER BY 1, 2"
     ) == [
         (
             "sl323-db:prov/ST_PPTN_R",
@@ -221,6 +226,13 @@ def test_bad_rows_are_quarantined_once_naming_table_row_and_field(ours_clean, db
             f"ST_RIVER_R STCD 61100002 TM {stamp}",
             "WPTN",
             "trend code 7 is not 4 (falling), 5 (rising) or 6 (steady)",
+        ),
+        (
+            "sl323-db:prov/ST_RSVR_R",
+            f"ST_RSVR_R STCD 61100003 TM {later}",
+            "reservoir_obs_inq_check",
+            'new row for relation "reservoir_obs" violates check constraint'
+            ' "reservoir_obs_inq_check"',
         ),
         (
             "sl323-db:prov/ST_RSVR_R",
