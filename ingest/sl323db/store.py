@@ -29,7 +29,9 @@ def read_mark(conn: psycopg.Connection, source: str, table: str) -> datetime | N
     return row[0] if row else None
 
 
-def _quarantined(conn: psycopg.Connection, ingest_source: str, records: list[str]) -> frozenset:
+def _quarantined(
+    conn: psycopg.Connection, ingest_source: str, records: list[str]
+) -> frozenset[tuple[str, str, str]]:
     """(record, field, reason) this source already quarantined for these records (table, STCD
     and TM): the overlap is read at every poll, and a bad row is recorded once."""
     params = {"source": ingest_source, "records": sorted(set(records))}
