@@ -125,3 +125,19 @@ def test_bad_database_sources_are_refused_without_echoing_values(
         load_sources(path)
     message = str(refused.value)
     assert says in message and "Hidden-pw_77" not in message
+
+
+def test_the_engine_and_a_failure_never_show_the_password() -> None:
+    from pydantic import SecretStr
+
+    from riskmap.ingest.sl323db.poll import describe
+    from riskmap.ingest.sl323db.remote import make_engine
+
+    secret = SecretStr("Hidden-pw_77")
+    src = DatabaseSource(name="prov", kind="sl323-db", url="postgresql+psycopg://r@db.example/rw")
+    engine = make_engine(src.url, secret, 10)
+    assert engine.url.password == "Hidden-pw_77"  # it is used to connect
+    assert "Hidden-pw_77" not in f"{engine} {engine.url!r} {engine.url}"
+    # a driver that echoed it in its message: the reason logged has *** in its place
+    said = describe(RuntimeError("auth failed for r/Hidden-pw_77\nmore"), src, secret)
+    assert said == "postgresql+psycopg://r@db.example/rw: RuntimeError: auth failed for r/***"
