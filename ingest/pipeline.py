@@ -134,7 +134,7 @@ def ingest_file(
         )
     if not caller_txn:
         conn.rollback()  # end the read-only transaction our own look-ups opened
-    return _load(conn, batch, source, sha256, size)
+    return load_batch(conn, batch, source, sha256, size)
 
 
 def _reject(
@@ -148,7 +148,20 @@ def _reject(
     return Summary(source, kind, "rejected", ingest_id=ingest_id, message=message)
 
 
-def _load(conn: psycopg.Connection, batch: Batch, source: str, sha256: str, size: int) -> Summary:
+def load_batch(
+    conn: psycopg.Connection,
+    batch: Batch,
+    source: str,
+    sha256: str,
+    size: int,
+    *,
+    known: frozenset[tuple[str, str, str]] = frozenset(),
+) -> Summary:
+    """Load a parsed batch with its provenance row, quarantine and NOTIFY, in one transaction
+    (a savepoint inside the caller's: the database source commits its mark with the rows).
+
+    ``known``: (record, field or "", reason) of problems already quarantined, not recorded
+    again (the database source reads its overlap at every poll; files pass none)."""
     problems = list(batch.problems)
     loaded: dict[str, int] = {}
     duplicates = 0
@@ -169,6 +182,7 @@ def _load(conn: psycopg.Connection, batch: Batch, source: str, sha256: str, size
             loaded[load.table] = loaded.get(load.table, 0) + n
             duplicates += dup
             problems.extend(bad)
+        problems = [p for p in problems if (p.record, p.field or "", p.reason) not in known]
         if batch.after_load is not None:
             for table, n in batch.after_load(conn, ingest_id).items():
                 loaded[table] = loaded.get(table, 0) + n

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import psycopg
 from cryptography import x509
+from pydantic import SecretStr
 from tenacity import (
     RetryError,
     Retrying,
@@ -32,7 +33,8 @@ from watchfiles import watch
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.ingest.links import LinkRefusedError, allowed_origins, get_within
 from riskmap.ingest.pipeline import Summary, heartbeat, ingest_file
-from riskmap.ingest.sources import Source
+from riskmap.ingest.sl323db.poll import poll_database
+from riskmap.ingest.sources import DatabaseSource, Source
 
 SQL = SqlFiles("riskmap.ingest.sql")
 
@@ -72,7 +74,9 @@ class Runner:
     database_url: str
     data_dir: Path
     inbox: Path
-    sources: list[Source] = field(default_factory=list)
+    sources: list[Source | DatabaseSource] = field(default_factory=list)
+    # passwords of the database sources by name (RISKMAP_SOURCE_PASSWORDS)
+    passwords: dict[str, SecretStr] = field(default_factory=dict, repr=False)
     on_summary: Callable[[Summary], None] = lambda _s: None
     # called after a pass that loaded new data (e.g. the CLI runs the rules: a rain grid landing
     # becomes an auto-issued warning without waiting for anyone)
@@ -250,9 +254,29 @@ class Runner:
                 out.append(summary)
         return out
 
-    def poll(self, source: Source, client: httpx.Client) -> list[Summary]:
+    def poll_database(self, source: DatabaseSource) -> list[Summary]:
+        """Read an SL 323 database on from its mark (ingest/sl323db). A remote that fails is
+        logged without its password and tried again with backoff, at most the interval or
+        5 minutes apart: the pages read before the failure are stored with their mark."""
+        st = self.state.setdefault(source.name, PollState())
+        password = self.passwords.get(source.name)
+        result = poll_database(self.database_url, source, password, data_dir=self.data_dir)
+        for summary in result.summaries:
+            self.on_summary(summary)
+        st.failures = 0 if result.error is None else st.failures + 1
+        if st.failures:
+            log.warning(
+                "source %s unreachable (%s failures): %s", source.name, st.failures, result.error
+            )
+        wait = min(source.interval_s * min(2**st.failures, 10), max(source.interval_s, 300))
+        st.next_due = time.monotonic() + (wait if st.failures else source.interval_s)
+        return result.all_summaries(source.name)
+
+    def poll(self, source: Source | DatabaseSource, client: httpx.Client) -> list[Summary]:
         """Fetch and ingest one source (and the CAP messages an ATOM index links to); a
         failure is logged and scheduled with backoff. Unchanged content gives []."""
+        if isinstance(source, DatabaseSource):
+            return self.poll_database(source)
         st = self.state.setdefault(source.name, PollState())
         try:
             path = self.fetch(source, client)

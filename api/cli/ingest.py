@@ -82,9 +82,10 @@ def run(
         ),
     ] = True,
 ) -> None:
-    """Watch the drop folder and poll the HTTP feeds of sources.yaml; one failing feed never
-    stops the others. New data runs the rules at once, so an auto-issued warning (立即转移)
-    reaches the outbox, and the dispatcher, seconds after its rain grid lands."""
+    """Watch the drop folder and poll the feeds of sources.yaml (HTTP, SL 323 databases); one
+    failing feed never stops the others. New data runs the rules at once, so an auto-issued
+    warning (立即转移) reaches the outbox, and the dispatcher, seconds after its rain grid
+    lands."""
     import logging
 
     from riskmap.ingest.runner import Runner
@@ -97,6 +98,7 @@ def run(
         data_dir=s.data_dir,
         inbox=inbox or s.inbox_dir,
         sources=load_sources(s.sources_path),
+        passwords=s.source_passwords,
         on_summary=print_summary,
         after_loaded=_rules_now(s) if rules else lambda _s: None,
         trusted_certs=load_trusted_certs(s.cap_trusted_certs),
