@@ -17,6 +17,7 @@ from bench.common import timed
 from bench.zonal_data import DATASET, T0, write_grid
 from riskmap.geo import zonal, zonal_cache
 from riskmap.ingest.feeds.grids import feed as grids
+from riskmap.ingest.feeds.grids import parts
 from riskmap.ingest.pipeline import ingest_file
 
 
@@ -74,12 +75,13 @@ class _Phases:
 
 # What the profile of a next grid times: (owner, attribute, label). Each is patched on its owner,
 # so it must be the name the pipeline looks up when it calls (feed.py calls its own module's
-# names; village_rain.py calls zonal_cache.weights_for). Checked by tests/test_bench_profiled.py,
-# so a renamed function fails `make test`, not a `make bench` run.
+# names, parts.grid_part calls parts._convert; village_rain.py calls zonal_cache.weights_for).
+# Checked by tests/test_bench_profiled.py, so a renamed function fails `make test`, not a
+# `make bench` run.
 PROFILED = [
     (grids, "read_netcdf", "parse: open NetCDF (read_netcdf)"),
     (grids, "file_sha256", "parse: sha256 of the file"),
-    (grids, "_convert", "parse: read + to mm + catalogue stats (_convert)"),
+    (parts, "_convert", "parse: read + to mm + catalogue stats (_convert)"),
     (grids, "village_rain_for", "after_load: village_rain_for (total)"),
     (zonal_cache, "weights_for", "  weights lookup (zonal_cache.weights_for)"),
     (zonal.ZonalWeights, "coverage", "  product: coverage"),
