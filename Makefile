@@ -39,10 +39,13 @@ web-pages:
 demo: setup
 	$(BIN)/riskmap demo
 
+# Two pytest workers (pytest-xdist), each with its own throwaway PostGIS cluster; a test file
+# stays on one worker (its module fixtures are built once). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 # The long variants of the reliability tests: more kills of the dispatcher mid-delivery.
 soak: setup

@@ -36,7 +36,7 @@ def check(
     results = check_rules([BUILTIN_DIR, *s.rule_dirs, *(paths or [])])
     failed = [r for r in results if not r.ok]
     for r in failed:
-        out.print(f"[red]{r}[/]")
+        out.print(f"[red]{r}[/]", soft_wrap=True)  # a path cut in two cannot be copied
     out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)

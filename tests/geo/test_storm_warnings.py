@@ -7,19 +7,24 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
+from riskmap.geo.db.cluster import EmbeddedCluster
 from riskmap.geo.demo.scenario import DEFAULT_START
 from riskmap.geo.warnings.cycle import run_cycle
+from tests.conftest import clone_database, drop_database
 
 
 @pytest.fixture(scope="module")
-def storm_db(storm_url: str):
-    """The replayed storm with 14 hourly rule cycles run over it."""
+def storm_db(pg_cluster: EmbeddedCluster, storm_url: str):
+    """A copy of the replayed storm with 14 hourly rule cycles run over it (a copy: the storm
+    is shared by the session, and tests that read its warnings must not see these)."""
+    url = clone_database(pg_cluster, storm_url, prefix="t_stormw")
     timeline = []
-    with psycopg.connect(storm_url) as conn:
+    with psycopg.connect(url) as conn:
         for h in range(1, 15):
             timeline.append(run_cycle(conn, DEFAULT_START + timedelta(hours=h)))
             conn.commit()
-    return storm_url, timeline
+    yield url, timeline
+    drop_database(pg_cluster, url)
 
 
 def test_quiet_before_the_storm_then_warnings(storm_db) -> None:
