@@ -49,6 +49,47 @@ SIGNAL_EN = {
     "冰雹": "Hail", "霜冻": "Frost", "大雾": "Fog", "霾": "Haze", "道路结冰": "Road icing",
 }  # fmt: skip
 
+# The Chinese hazard name of an English CAP event, so a relay read to villages names the hazard
+# (转发：雷电蓝色预警信号) instead of only 上级预警信号. First match wins: specific words first.
+EVENT_ZH_OF_EN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b(?:{words})\b", re.IGNORECASE), zh)
+    for words, zh in (
+        (r"typhoon|hurricane|tropical cyclones?|tropical storm", "台风"),
+        (r"tsunamis?", "海啸"),
+        (r"thunderstorms?|lightning", "雷电"),
+        (r"freezing rain", "冻雨"),
+        (r"rainstorms?|heavy rain|rainfall|rain", "暴雨"),
+        (r"blizzards?|snowstorms?|heavy snow|snow", "暴雪"),
+        (r"cold wave", "寒潮"),
+        (r"low temperatures?|extreme cold|cold", "低温"),
+        (r"sandstorms?|dust storms?", "沙尘暴"),
+        (r"gales?|winds?", "大风"),
+        (r"heat(?:wave)?|high temperatures?", "高温"),
+        (r"drought", "干旱"),
+        (r"hail", "冰雹"),
+        (r"frost", "霜冻"),
+        (r"fog", "大雾"),
+        (r"haze", "霾"),
+        (r"ice|icy roads?|icing", "道路结冰"),
+        (r"floods?|flooding", "洪水"),
+        (r"avalanches?", "雪崩"),
+        (r"earthquakes?", "地震"),
+        (r"landslides?|mudslides?|debris flows?", "地质灾害"),
+        (r"wildfires?|forest fires?|bush ?fires?", "森林火险"),
+    )
+)
+
+
+def event_zh_of_en(event: str | None) -> str | None:
+    """暴雨 for "Heavy rain warning"; None when no known hazard is named (the relay then says
+    上级预警信号, never an English word in a Chinese text)."""
+    if not event:
+        return None
+    for pattern, zh in EVENT_ZH_OF_EN:
+        if pattern.search(event):
+            return zh
+    return None
+
 
 @dataclass(frozen=True)
 class InputValues:
@@ -322,7 +363,8 @@ def _quake(conn, at, spec: m.QuakeIntensity, villages: Villages) -> InputValues:
 def _cap_colour(conn, at, spec: m.UpstreamCapColour, villages: Villages) -> InputValues:
     params = {"at": at, "require_verified": spec.require_verified}
     # Chinese texts take the source's words only from a Chinese info block, English texts only
-    # an English event: a foreign-language alert is relayed in zh-CN as 上级预警信号
+    # an English event: a foreign-language alert is relayed in zh-CN as 上级预警信号, naming its
+    # hazard in Chinese when the English event names a known one (event_zh_of_en)
     rows = [
         (code, colour, *((event, issuer, headline) if _is_zh(lang, event) else (None,) * 3),
          None if _is_zh(lang, event) or not _is_en(lang) else event)
@@ -342,7 +384,11 @@ def _cap_colour(conn, at, spec: m.UpstreamCapColour, villages: Villages) -> Inpu
         dtype=object,
     )
     got.labels["_event"] = np.array(
-        [None if e is None else _signal_type(e) for e in events], dtype=object
+        [
+            event_zh_of_en(en) if e is None else _signal_type(e)
+            for e, en in zip(events, english, strict=True)
+        ],
+        dtype=object,
     )
     return got
 

@@ -187,3 +187,53 @@ def test_foreign_language_alert_keeps_its_languages_and_villages_hear_zh_cn(
     assert "Environment Canada" not in canada.description_zh
     # a Chinese source still lends its issuer and event to the relay
     assert chinese.headline_zh == "转发：麻阳苗族自治县气象台发布暴雨橙色预警信号"
+
+
+# Every English <event> of the real CAP files in shared/data/cap, and a few of other services,
+# with the Chinese hazard a villager should hear (None: no hazard named, relayed as 上级预警信号).
+EVENTS_EN = {
+    "weather": None,  # ca_eccc_naad_2019_bilingual.xml
+    "thunderstorm": "雷电",  # ca_ec_update_2012.xml
+    "Moderate avalanches warning": "雪崩",  # eu_meteoalarm_fr_meteofrance_update_2022.xml
+    "Yellow Low Temperature/Ice": "低温",  # eu_meteoalarm_ie_met_eireann_2022.xml
+    "Yellow ice warning": "道路结冰",  # eu_meteoalarm_uk_metoffice_2022.xml
+    "Weather Warning: Wind": "大风",  # is_imo_wind_2021.xml
+    "Tropical Cyclone Alert": "台风",  # ph_pagasa_tc_test_2014.xml
+    "News": None,  # se_krisinformation_2018.xml
+    "Local Area Emergency": None,  # us_ipaws_local_area_emergency_polygon.xml
+    "Tsunami Warning": "海啸",  # us_wcatwc_tsunami_update_2011.xml
+    "Heavy Rain": "暴雨",
+    "Freezing rain": "冻雨",
+    "Flash Flood Warning": "洪水",
+    "Red Warning for Rainfall": "暴雨",
+    "Brainstorming session": None,  # words, not letters: no 'rain' inside 'Brainstorming'
+    "": None,
+}
+
+
+@pytest.mark.parametrize("event", list(EVENTS_EN))
+def test_an_english_event_names_its_hazard_in_chinese(event: str) -> None:
+    from riskmap.geo.rules.inputs import event_zh_of_en
+
+    assert event_zh_of_en(event) == EVENTS_EN[event]
+
+
+def test_a_foreign_alert_naming_a_known_hazard_is_relayed_with_its_chinese_name(
+    cap_db, tmp_path: Path
+) -> None:
+    """Environment Canada's alert with the <event> of its 2012 thunderstorm alert: the villages
+    hear 雷电, the English texts keep the event as sent, and no Latin letter is read out."""
+    (west,) = strips(cap_db, 1)
+    root = etree.fromstring(eccc_alert(west))
+    ns = etree.QName(root).namespace
+    english = next(i for i in root.iterfind(f"{{{ns}}}info")
+                   if i.findtext(f"{{{ns}}}language") == "en-CA")  # fmt: skip
+    english.find(f"{{{ns}}}event").text = "thunderstorm"
+    ingest(cap_db, tmp_path, "eccc-thunderstorm.xml", etree.tostring(root))
+    (p,) = [p for p in run_rules(cap_db, AT) if p.rule_id == "upstream.cap_relay"]
+    assert (p.colour, p.event_zh) == ("blue", "雷电")
+    assert p.headline_zh == "转发：雷电蓝色预警信号"
+    assert p.description_zh.startswith("上级部门发布的雷电蓝色预警信号覆盖")
+    assert p.event_en == "thunderstorm"
+    zh = (p.event_zh, p.headline_zh, p.description_zh, p.instruction_zh)
+    assert not any(LATIN.search(t) for t in zh), zh
