@@ -127,3 +127,16 @@ def test_unknown_village_and_village_without_archive(service, archived) -> None:
     assert wrong.status_code == 200 and wrong.json()["durations"] == []
     assert "nope" in wrong.json()["message"]
     assert anonymous.status_code == 401
+
+
+def test_another_countys_user_sees_no_flags_and_no_village(service, archived) -> None:
+    from riskmap.api.users import add_user, new_token
+
+    with psycopg.connect(service.db_url) as conn:
+        add_user(conn, "test-freq-chenxi", "viewer", area="431223")  # 辰溪县, not 麻阳
+        token = new_token(conn, "test-freq-chenxi", label="tests")
+    with service.client(headers={"Authorization": f"Bearer {token}"}) as c:
+        flags = c.get("/api/frequency/flags", params={"source": SOURCE})
+        village = c.get(f"/api/villages/{VILLAGE}/frequency")
+    assert flags.status_code == 200 and flags.json()["items"] == []
+    assert village.status_code == 403
