@@ -48,3 +48,25 @@ def frequency_run(
         f"fitted {summary.fitted}, not fitted {summary.not_fitted} (too few complete years); "
         f"over_warn {summary.over_warn}, may_never_warn {summary.may_never_warn}"
     )
+
+
+#: the archive label `riskmap demo` writes its synthetic annual maxima under
+DEMO_SOURCE = "demo-synthetic-10y"
+
+
+def demo_frequency(url: str, source: str = DEMO_SOURCE) -> None:
+    """The demo's step after its archive: fit the demo source when it has annual maxima, and
+    say so (no archive rows: nothing to fit, the demo goes on)."""
+    import psycopg
+
+    from riskmap.geo.frequency.batch import run_frequency
+
+    with psycopg.connect(url) as conn:
+        summary = run_frequency(conn, source)
+    if summary.series == 0:
+        console.print(f"[dim]frequency: no annual maxima for {source}; nothing to fit[/dim]")
+        return
+    out.print(
+        f"frequency ({source}): {summary.fitted} fitted, over_warn {summary.over_warn}, "
+        f"may_never_warn {summary.may_never_warn}"
+    )

@@ -140,3 +140,20 @@ def test_another_countys_user_sees_no_flags_and_no_village(service, archived) ->
         village = c.get(f"/api/villages/{VILLAGE}/frequency")
     assert flags.status_code == 200 and flags.json()["items"] == []
     assert village.status_code == 403
+
+
+def test_the_demo_step_fits_a_source_and_skips_a_missing_one(service, archived, capsys) -> None:
+    from riskmap.api.cli.frequency import demo_frequency
+
+    count = "SELECT count(*), max(computed_at) FROM village_rain_frequency WHERE source = %s"
+    with psycopg.connect(service.db_url) as conn:
+        before = conn.execute(count, [SOURCE]).fetchone()
+    demo_frequency(service.db_url, source="no-archive-here")
+    demo_frequency(service.db_url, source=SOURCE)
+    with psycopg.connect(service.db_url) as conn:
+        after = conn.execute(count, [SOURCE]).fetchone()
+        none = conn.execute(count, ["no-archive-here"]).fetchone()
+    assert after[0] == before[0] == len(archived) and after[1] > before[1]  # replaced, not added
+    assert none[0] == 0
+    printed = capsys.readouterr()
+    assert "nothing to fit" in printed.err + printed.out
