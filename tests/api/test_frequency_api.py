@@ -157,3 +157,12 @@ def test_the_demo_step_fits_a_source_and_skips_a_missing_one(service, archived, 
     assert none[0] == 0
     printed = capsys.readouterr()
     assert "nothing to fit" in printed.err + printed.out
+
+
+def test_the_command_refuses_a_source_without_annual_maxima(service) -> None:
+    done = run(
+        "frequency", "run", "--source", "no-such-archive",
+        env=clean_env(RISKMAP_DATABASE_URL=service.db_url),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "no annual maxima for source 'no-such-archive'" in done.stdout + done.stderr
