@@ -28,6 +28,7 @@ from riskmap.api.routers import (
     datasets,
     drills,
     duty,
+    frequency,
     health,
     me,
     ogc,
@@ -210,6 +211,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     tile_routes.route_vector_tiles_first(app)
     app.include_router(resources.router)
     app.include_router(villages.router)
+    app.include_router(frequency.router)
     app.include_router(field_reports.router)
     app.include_router(broadcasts.router)
     app.include_router(broadcast_audio.router)

@@ -11,7 +11,19 @@ import sys
 
 import typer
 
-from riskmap.api.cli import data, db, dispatch, drill, duty, ingest, plans, risk, rules, users
+from riskmap.api.cli import (
+    data,
+    db,
+    dispatch,
+    drill,
+    duty,
+    frequency,
+    ingest,
+    plans,
+    risk,
+    rules,
+    users,
+)
 from riskmap.api.cli.common import console
 from riskmap.api.cli.demo import demo
 from riskmap.api.cli.receiver import receiver
@@ -35,6 +47,7 @@ app.add_typer(dispatch.app, name="dispatch")
 app.add_typer(dispatch.terminals, name="terminals")
 app.add_typer(duty.app, name="duty")
 app.add_typer(drill.app, name="drill")
+app.add_typer(frequency.app, name="frequency")
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("receiver")(receiver)

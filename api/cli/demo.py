@@ -20,6 +20,7 @@ from riskmap.api.cli.common import (
     out,
     settings,
 )
+from riskmap.api.cli.frequency import demo_frequency
 from riskmap.api.cli.risk import risk_build
 from riskmap.api.cli.serve import run_server
 from riskmap.geo.settings import Settings
@@ -72,6 +73,7 @@ def _county_demo(
     if summary.timeline:
         out.print(summary.timeline_table())
     risk_build(county=county, dem=None, forest=None, city=None)
+    demo_frequency(url)  # the archive's annual maxima, where the demo wrote them
     return summary.storm_start
 
 
@@ -104,6 +106,7 @@ def _city_demo(
         out.print(summary.storm.table())
         out.print(summary.storm.timeline_table())
     risk_build(county=None, dem=None, forest=None, city=city)
+    demo_frequency(url)
     return summary.storm.storm_start if summary.storm is not None else None
 
 

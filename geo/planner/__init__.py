@@ -36,6 +36,11 @@ and call its own functions: nothing is recomputed here.
   (``minimum_needs.yaml``, replaceable) against the relief stock.
 - ``locate(demand, candidates, add=, objective="max_cover" | "p_median")``: where new
   shelters or reserve points help most (PySAL spopt), with the coverage they buy.
+- ``frequency(conn, source=None, villages=None, flagged=False)``: rainfall frequency per
+  village and duration (Gumbel/GEV fits of the archive's annual maxima, return levels with
+  confidence intervals, return periods of the critical rainfall and the flags ``over_warn`` /
+  ``may_never_warn``); ``annual_maxima(conn, source, villages)`` the yearly maxima behind it,
+  ``frequency_sources(conn)`` the archive sources.
 - ``to_geopackage``, ``to_geoparquet``, ``to_cog``: files GIS tools open (GeoPackage,
   GeoParquet, cloud-optimised GeoTIFF).
 """
@@ -62,13 +67,17 @@ from riskmap.geo.planner.data import (
     warnings,
 )
 from riskmap.geo.planner.export import to_cog, to_geopackage, to_geoparquet
+from riskmap.geo.planner.frequency import annual_maxima, frequency, frequency_sources
 from riskmap.geo.planner.locate import Siting, locate
 from riskmap.geo.planner.whatif import dry_run, impact, uniform
 
 __all__ = [
     "Siting",
+    "annual_maxima",
     "connect",
     "dry_run",
+    "frequency",
+    "frequency_sources",
     "impact",
     "locate",
     "minimum_needs",
