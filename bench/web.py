@@ -50,6 +50,7 @@ import psycopg
 from psycopg import sql
 
 from bench.common import free_port, with_db
+from bench.results import Row, record, scaled
 from bench.servers import start_uvicorn, wait_ok
 from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
@@ -57,8 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
 WEBAPP = Path(os.environ.get("RISKMAP_WEB_DIR") or ROOT / "api" / "webapp")
 COUNTY = "431226"
-REPEATS = 3
-PAN_SECONDS = 5.0
+REPEATS = scaled(3, 1)
+PAN_SECONDS = scaled(5.0, 2.0)
 PAGE_TIMEOUT_MS = 30000
 PAGES = {"console": "/", "wall": "/wall", "resources": "/resources"}
 APP = "riskmap.api.app:create_app"
@@ -361,6 +362,7 @@ def run(url: str) -> Iterator[str]:
                 raise
             finally:
                 browser.close()
+        _record(rows, pans)
         yield from _table(rows, pans)
     finally:
         for p in procs:
@@ -387,6 +389,52 @@ def _died(procs: list[subprocess.Popen], logs: list[Path], exc: Exception) -> No
                 f"the server of {log.stem} exited ({proc.returncode}) during the run:\n"
                 + "\n".join(tail)
             ) from exc
+
+
+def _record(rows: dict[str, dict], pans: dict[str, dict | None]) -> None:
+    """Per page: cold and warm first idle, JS shipped (gzip) and panning, against the floor."""
+    f = rows["floor"]
+    floor = "bare MapLibre page"
+    for name, path in PAGES.items():
+        r = rows[name]
+        for when in ("cold", "warm"):
+            record(
+                Row(
+                    "web",
+                    f"{name} ({path}): {when} load → first map idle",
+                    r[when]["idle"],
+                    "ms",
+                    floor,
+                    f[when]["idle"],
+                    note="" if r[when]["idle"] else "timeout",
+                    extra={"ready_ms": r[when]["ready"], "load_ms": r[when]["load"]},
+                )
+            )
+        record(
+            Row(
+                "web",
+                f"{name} ({path}): JavaScript shipped, gzip",
+                r["js_gzip"] / 1024,
+                "KB",
+                floor,
+                f["js_gzip"] / 1024,
+                extra={"raw_kb": r["js_raw"] / 1024},
+            )
+        )
+    fp = pans.get("floor")
+    for name in ("wall", "console"):
+        p = pans.get(name)
+        record(
+            Row(
+                "web",
+                f"{name}: panning for {PAN_SECONDS:.0f} s",
+                p and p["fps"],
+                "frames/s",
+                floor,
+                fp and fp["fps"],
+                note="" if p else "the map never became idle",
+            )
+        )
 
 
 def _table(rows: dict[str, dict], pans: dict[str, dict | None]) -> Iterator[str]:
