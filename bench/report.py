@@ -145,7 +145,7 @@ def verdict(row: Row) -> str:
 
 def number(value: float | None) -> str:
     """A figure for the table: three significant digits, thousands separated."""
-    if value is None:
+    if value is None or not math.isfinite(value):
         return "—"
     if value == 0:
         return "0"
@@ -163,7 +163,7 @@ def table(rows: list[Row], title: str = "riskmap benchmarks") -> Table:
     """The rows as one rich table: measure, riskmap, named peer (value), ratio, target, pass."""
     t = Table(title=title, show_lines=False, header_style="bold", expand=False)
     t.add_column("bench", style="cyan", no_wrap=True)
-    t.add_column("measure", overflow="fold", max_width=46)
+    t.add_column("measure", overflow="fold", max_width=60)
     t.add_column("riskmap", justify="right", no_wrap=True)
     t.add_column("named peer (value)", overflow="fold", max_width=34)
     t.add_column("ratio", justify="right", no_wrap=True)
@@ -196,6 +196,6 @@ def table(rows: list[Row], title: str = "riskmap benchmarks") -> Table:
 def show(
     rows: list[Row], console: Console | None = None, title: str = "riskmap benchmarks"
 ) -> None:
-    """Print the table; wide enough for its columns even when the output is not a terminal."""
-    console = console or Console(width=max(160, Console().width), soft_wrap=False)
+    """Print the table: as wide as the terminal, or 180 columns into a file or pipe."""
+    console = console or Console(width=None if sys.stdout.isatty() else 180)
     console.print(table(rows, title))

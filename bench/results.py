@@ -10,6 +10,7 @@ writes it as JSON with the machine described (issue 19; bench/report.py).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field
 
@@ -35,8 +36,9 @@ _rows: list[Row] = []
 def record(row: Row) -> Row:
     """Keep one row for the table (and return it, so a bench can print it too). The ratio is
     riskmap / peer when the bench gave both figures and no ratio of its own."""
-    if row.ratio is None and row.riskmap is not None and row.peer_value:
-        row.ratio = row.riskmap / row.peer_value
+    ours, peer = row.riskmap, row.peer_value
+    if row.ratio is None and ours is not None and peer and math.isfinite(ours * peer):
+        row.ratio = ours / peer
     _rows.append(row)
     return row
 
