@@ -36,6 +36,7 @@ from bench import (
     zonal_scale,
 )
 from bench.common import free_port
+from bench.databases import make_template
 from riskmap.geo.db.cluster import EmbeddedCluster
 from riskmap.geo.db.migrate import migrate
 
@@ -83,6 +84,7 @@ def main(names: list[str]) -> None:
     try:
         url = cluster.up()
         migrate(url)
+        make_template(url)  # every bench's new database is a copy (bench/databases.py)
         info = report.machine(url)
         for name, title, bench in benches(url, cluster.tcp_url_for()):
             if names and name not in names:

@@ -34,11 +34,10 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from bench.common import with_db
+from bench.databases import create_database
 from bench.results import Row, below, record, scaled
 from riskmap.api.dispatch import keys, signing
 from riskmap.api.receiver.client import journal
-from riskmap.geo.db.migrate import migrate
 from riskmap.geo.demo.county import generate
 from riskmap.geo.demo.load import load
 from riskmap.geo.warnings import lifecycle
@@ -84,9 +83,7 @@ def run(url: str) -> Iterator[str]:
 def _database(url: str, tmp: Path) -> str:
     with psycopg.connect(url, autocommit=True) as c:
         c.execute("DROP DATABASE IF EXISTS bench_delivery WITH (FORCE)")
-        c.execute("CREATE DATABASE bench_delivery")
-    db = with_db(url, "bench_delivery")
-    migrate(db)
+    db = create_database(url, "bench_delivery")
     now = datetime.now(UTC)
     demo = generate(
         "431226",

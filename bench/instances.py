@@ -160,7 +160,7 @@ def _wait(url: str, procs: list[subprocess.Popen], log: Path, seconds: float = 1
         if any(proc.poll() is not None for proc in procs):
             break
         try:
-            r = httpx.get(url, timeout=2)
+            r = httpx.get(url, timeout=10)  # healthz lists migrations: slow on busy cores
             if r.status_code == 200:
                 return
             answer = f"{r.status_code} {r.text[:300]}"

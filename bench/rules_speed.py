@@ -17,6 +17,7 @@ and station links; rain is then synthesised for every village as before.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,8 +30,8 @@ import psycopg
 from psycopg import sql
 
 from bench.common import with_db
-from bench.results import Row, at_size, below, record, scaled
-from riskmap.geo.db.migrate import migrate
+from bench.databases import create_database, demo_storm
+from bench.results import Row, at_size, below, quick, record, scaled
 from riskmap.geo.demo.county import generate
 from riskmap.geo.demo.load import load
 from riskmap.geo.rules import run_rules
@@ -121,12 +122,7 @@ SYNTHETIC_RAIN = [
 
 def _scratch_db(url: str) -> tuple[str, str]:
     name = f"bench_rules_{uuid.uuid4().hex[:8]}"
-    admin = with_db(url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    new = with_db(url, name)
-    migrate(new)
-    return admin, new
+    return with_db(url, "postgres"), create_database(url, name)
 
 
 def _drop(admin: str, url: str) -> None:
@@ -219,7 +215,9 @@ def run(url: str, villages: int | None = None) -> Iterator[str]:
     from riskmap.ingest.replay import replay  # bench may use ingest; geo/ may not
 
     villages = villages or int(os.environ.get("BENCH_RULES_VILLAGES") or scaled(25_000, 5_000))
-
+    if quick():
+        yield from _quick(url, villages)
+        return
     admin, db = _scratch_db(url)
     try:
         demo = generate("431226", villages=None, seed=20260723, bundled_path=BUNDLED,
@@ -248,6 +246,25 @@ def run(url: str, villages: int | None = None) -> Iterator[str]:
             yield from _time(conn, targeted=True)
     finally:
         _drop(admin, db)
+
+
+def _quick(url: str, villages: int) -> Iterator[str]:
+    """The quick run: no storm replay of its own; the demo county the other quick benches copy
+    (bench/databases.py), its villages cloned to ``villages`` with the synthetic rain."""
+    name = f"bench_rules_{uuid.uuid4().hex[:8]}"
+    data = Path(mkdtemp(prefix="rules-bench-data-"))
+    db = demo_storm(url, name, data, risk=False)
+    try:
+        with psycopg.connect(db) as conn:
+            _clone_villages(conn, villages)
+            for statement in SYNTHETIC_RAIN:
+                conn.execute(statement, {"at": AT})
+            conn.execute("ANALYZE")
+            conn.commit()
+            yield from _time(conn, targeted=True)
+    finally:
+        _drop(with_db(url, "postgres"), db)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ import psycopg
 from psycopg import sql
 
 from bench.common import free_port, with_db
+from bench.databases import demo_storm
 from bench.results import Row, below, record, scaled
 from bench.servers import start_uvicorn, wait_ok
 
@@ -72,22 +73,10 @@ TARGET_P99_MS = 100.0
 def _build_db(url: str) -> tuple[str, int]:
     """A database of its own holding the demo county as ``riskmap demo`` leaves it (its storm
     replayed to end at the current hour, the rules run through it), every candidate issued."""
-    from rich.console import Console
-
-    from riskmap.api.cli.common import DEFAULT_SEED
-    from riskmap.api.cli.demo_load import load_demo
-    from riskmap.geo.db.migrate import migrate
-    from riskmap.geo.settings import Settings
-
     name = f"bench_warnings_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = with_db(url, name)
-    migrate(db)
     tmp = Path(mkdtemp(prefix="riskmap-bench-warnings-"))
     os.chmod(tmp, 0o755)
-    settings = Settings(data_dir=tmp, rules_dir=None)
-    load_demo(settings, db, COUNTY, None, DEFAULT_SEED, Console(quiet=True), with_scenario=True)
+    db = demo_storm(url, name, tmp, risk=False)
     with psycopg.connect(db) as conn:
         return db, issue_candidates(conn)
 

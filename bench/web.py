@@ -50,6 +50,7 @@ import psycopg
 from psycopg import sql
 
 from bench.common import free_port, with_db
+from bench.databases import demo_storm
 from bench.results import Row, record, scaled
 from bench.servers import start_uvicorn, wait_ok
 from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -159,26 +160,11 @@ PAN = """async (ms) => {
 
 def _build_db(url: str, data: Path) -> tuple[str, str]:
     """A database of its own as ``make demo`` leaves it; (its URL, a forecaster token)."""
-    from rich.console import Console
-
-    from riskmap.api.cli.common import DEFAULT_SEED
-    from riskmap.api.cli.demo_load import load_demo
     from riskmap.api.users import add_user, new_token
-    from riskmap.geo.db.migrate import migrate
-    from riskmap.geo.risk.build import build_risk
-    from riskmap.geo.risk.catalogue import catalogued_dem
-    from riskmap.geo.settings import Settings
 
     name = f"bench_web_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = with_db(url, name)
-    migrate(db)
-    data.mkdir(parents=True, exist_ok=True)
-    settings = Settings(data_dir=data)
-    load_demo(settings, db, COUNTY, None, DEFAULT_SEED, Console(quiet=True), with_scenario=True)
+    db = demo_storm(url, name, data, risk=True)
     with psycopg.connect(db) as conn:
-        build_risk(conn, catalogued_dem(conn, COUNTY), county=COUNTY)
         add_user(conn, "bench-forecaster", "forecaster", display_name="基准测试预报员")
         token = new_token(conn, "bench-forecaster", label="bench")
         conn.commit()
