@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -43,7 +44,7 @@ from riskmap.geo.db.migrate import migrate
 
 def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterator[str]]]]:
     """(name, title, bench) of every benchmark, in the order ``make bench`` runs them."""
-    villages = int(os.environ.get("BENCH_VILLAGES") or results.scaled(25_000, 2_000))
+    villages = int(os.environ.get("BENCH_VILLAGES") or results.scaled(25_000, 500))
     return [
         ("bulk", "bulk load (demo tables)", lambda: bulk_load.run(url, villages=villages)),
         ("stations", "station rows (SL 323)", lambda: station_rows.run(url)),
@@ -72,6 +73,8 @@ def main(names: list[str]) -> None:
     unknown = [n for n in names if n not in known]
     if unknown:
         sys.exit(f"unknown bench {', '.join(unknown)}; one of: {', '.join(known)}")
+    # stopped (SIGTERM): unwind as on Ctrl-C, so servers stop and the cluster goes
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started_at = datetime.now(UTC)
     load_start = report.load_average()
     results.clear()

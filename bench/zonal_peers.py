@@ -31,8 +31,8 @@ from bench.results import Row, record, scaled
 from bench.zonal_data import CRS4326, field, grid_for, villages
 from riskmap.geo import zonal
 
-SUBSET = 10_000  # villages exactextract / rasterstats run on above SAMPLE_ABOVE villages
-SAMPLE_ABOVE = 100_000
+SUBSET = scaled(10_000, 500)  # villages exactextract / rasterstats run on above SAMPLE_ABOVE
+SAMPLE_ABOVE = scaled(100_000, 1_000)
 NODATA_SHARE = 0.005
 
 
@@ -162,7 +162,7 @@ def _record(
     bare: float,
     delta: float,
 ) -> None:
-    note = "peer timed on 10,000 villages, extrapolated" if sampled else ""
+    note = f"peers timed on {SUBSET:,} villages, extrapolated" if sampled else ""
     at = f"{n:,} villages"
     record(
         Row(

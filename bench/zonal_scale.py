@@ -32,10 +32,10 @@ from bench.zonal_profile import profile, timed_ingest
 from riskmap.geo import zonal_cache
 from riskmap.geo.db.copy import copy_frame
 
-SIZES = scaled((222, 25_000, 500_000), (222, 5_000))
+SIZES = scaled((222, 25_000, 500_000), (222, 2_000))
 PROVINCE, COUNTY = "990000", "990101"
 TOWNSHIPS = 50
-INGEST_VILLAGES = scaled(25_000, 5_000)
+INGEST_VILLAGES = scaled(25_000, 2_000)
 INGEST_TARGET_VILLAGES = 25_000
 INGEST_TARGET_MS = 200.0
 NEXT_GRIDS = scaled(5, 2)
