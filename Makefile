@@ -67,7 +67,7 @@ notebooks: setup
 # bench (about two minutes); the table is printed and written to bench/results/latest.json
 bench: setup
 	@bash scripts/ensure-system-packages.sh wrk  # the tiles bench's C load generator
-	$(if $(QUICK),BENCH_QUICK=1 )$(BIN)/python -m bench $(BENCH)
+	$(if $(filter-out 0,$(QUICK)),BENCH_QUICK=1 )$(BIN)/python -m bench $(BENCH)
 
 lint: setup
 	$(BIN)/ruff check .

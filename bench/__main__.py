@@ -87,7 +87,8 @@ def main(names: list[str]) -> None:
     try:
         url = cluster.up()
         migrate(url)
-        make_template(url)  # every bench's new database is a copy (bench/databases.py)
+        if not make_template(url):  # every bench's new database a copy (bench/databases.py)
+            print("(no template database: each bench migrates its own)", flush=True)
         info = report.machine(url)
         for name, title, bench in benches(url, cluster.tcp_url_for()):
             if names and name not in names:

@@ -12,6 +12,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,18 +25,29 @@ from bench.results import quick
 TEMPLATE = "bench_migrated"
 
 
-def make_template(url: str) -> None:
-    """Copy ``url``'s database (migrated, nothing else in it yet) as the template."""
+def make_template(url: str) -> bool:
+    """Copy ``url``'s database (migrated, nothing else in it yet) as the template; False (and
+    every bench migrates its own database) when it cannot be copied."""
     source = urlsplit(url).path.lstrip("/")
     with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
-        c.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE))
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        c.execute(drop.format(sql.Identifier(TEMPLATE)))
+        create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(TEMPLATE), sql.Identifier(source)
         )
-        c.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(TEMPLATE), sql.Identifier(source)
+        for _ in range(20):
+            # a copy needs the source to itself: the migration's sessions may still be closing
+            c.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (source,),
             )
-        )
+            try:
+                c.execute(create)
+                return True
+            except psycopg.errors.ObjectInUse:
+                time.sleep(0.5)
+    return False
 
 
 def create_database(url: str, name: str) -> str:
