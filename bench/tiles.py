@@ -137,7 +137,7 @@ def _warm_list(bounds: tuple[float, float, float, float]) -> list:
     return random.Random(7).sample(list(tms.tiles(*bounds, zooms=[15])), 150)
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
