@@ -159,6 +159,15 @@ def number(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def _ratio(value: float | None) -> str:
+    """riskmap ÷ peer; below 0.1 as a fraction (1/2,551×: the peer takes 2,551 times as long)."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if 0 < value < 0.1:
+        return f"1/{number(1 / value)}×"
+    return f"{number(value)}×"
+
+
 def table(rows: list[Row], title: str = "riskmap benchmarks") -> Table:
     """The rows as one rich table: measure, riskmap, named peer (value), ratio, target, pass."""
     t = Table(title=title, show_lines=False, header_style="bold", expand=False)
@@ -175,7 +184,7 @@ def table(rows: list[Row], title: str = "riskmap benchmarks") -> Table:
         peer = "—"
         if r.peer:
             peer = f"{r.peer} ({number(r.peer_value)})" if r.peer_value is not None else r.peer
-        ratio = f"{number(r.ratio)}×" if r.ratio is not None else "—"
+        ratio = _ratio(r.ratio)
         mark = verdict(r)
         style = {"pass": "green", "FAIL": "bold red"}.get(mark, "dim")
         measure = escape(r.measure) + (f" [dim]({escape(r.note)})[/dim]" if r.note else "")
