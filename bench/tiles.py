@@ -141,16 +141,19 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> Non
     import httpx
 
     deadline = time.monotonic() + timeout
+    answer = "nothing"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
         try:
-            if httpx.get(url, timeout=10).status_code < 500:  # healthz lists migrations
+            r = httpx.get(url, timeout=10)  # healthz lists migrations: slow on busy cores
+            if r.status_code < 500:
                 return
-        except httpx.HTTPError:
-            pass
+            answer = f"{r.status_code} {r.text[:300]}"
+        except httpx.HTTPError as exc:
+            answer = repr(exc)
         time.sleep(0.3)
-    raise RuntimeError(f"server at {url} not ready after {timeout:.0f} s")
+    raise RuntimeError(f"server at {url} not ready after {timeout:.0f} s (last answer: {answer})")
 
 
 def _start_riskmap(db_url: str, port: int, log: Path, **settings: str) -> subprocess.Popen:
