@@ -12,7 +12,7 @@ STAMP := $(VENV)/.riskmap-installed
 help:
 	@echo "make demo   install what is missing, load the demo county, serve http://127.0.0.1:8000"
 	@echo "make test   install what is missing and run every test suite"
-	@echo "make bench  run the benchmarks"
+	@echo "make bench  run the benchmarks (BENCH=\"tiles city\": some; QUICK=1: small, a few minutes)"
 	@echo "make soak   the long reliability runs (the dispatcher killed 100 times, ...)"
 	@echo "make notebooks  JupyterLab on notebooks/ against the embedded database (after make demo)"
 
@@ -66,9 +66,11 @@ notebooks: setup
 	@$(BIN)/python -m pip install --quiet "jupyterlab>=4.2,<5"
 	cd notebooks && env -u MPLBACKEND ../$(BIN)/jupyter lab
 
+# BENCH="city tiles": only those (python -m bench --list); QUICK=1: a small version of every
+# bench (a few minutes); the table is printed and written to bench/results/latest.json
 bench: setup
 	@bash scripts/ensure-system-packages.sh wrk  # the tiles bench's C load generator
-	$(BIN)/python -m bench $(BENCH)  # BENCH="city tiles": only those (python -m bench --list)
+	$(if $(filter-out 0,$(QUICK)),BENCH_QUICK=1 )$(BIN)/python -m bench $(BENCH)
 
 lint: setup
 	$(BIN)/ruff check .

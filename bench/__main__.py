@@ -1,17 +1,23 @@
 """`make bench`: every benchmark against its named peer, on a throwaway PostGIS cluster.
 
 ``python -m bench NAME ...`` (``make bench BENCH="NAME ..."``) runs only the benches named
-(``python -m bench --list`` lists them), on the same kind of throwaway cluster.
+(``python -m bench --list`` lists them), on the same kind of throwaway cluster. Every bench records
+its measures as rows (bench/results.py); at the end one table is printed and written as JSON
+(``bench/results/latest.json``, or ``BENCH_JSON``) with the machine described (bench/report.py).
+``BENCH_QUICK=1`` runs a small version of every bench (bench/README.md).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
@@ -19,6 +25,8 @@ from bench import (
     city,
     delivery,
     instances,
+    report,
+    results,
     rules_speed,
     station_rows,
     tiles,
@@ -29,13 +37,14 @@ from bench import (
     zonal_scale,
 )
 from bench.common import free_port
+from bench.databases import make_template
 from riskmap.geo.db.cluster import EmbeddedCluster
 from riskmap.geo.db.migrate import migrate
 
 
 def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterator[str]]]]:
     """(name, title, bench) of every benchmark, in the order ``make bench`` runs them."""
-    villages = int(os.environ.get("BENCH_VILLAGES", "25000"))
+    villages = int(os.environ.get("BENCH_VILLAGES") or results.scaled(25_000, 500))
     return [
         ("bulk", "bulk load (demo tables)", lambda: bulk_load.run(url, villages=villages)),
         ("stations", "station rows (SL 323)", lambda: station_rows.run(url)),
@@ -64,6 +73,13 @@ def main(names: list[str]) -> None:
     unknown = [n for n in names if n not in known]
     if unknown:
         sys.exit(f"unknown bench {', '.join(unknown)}; one of: {', '.join(known)}")
+    # stopped (SIGTERM): unwind as on Ctrl-C, so servers stop and the cluster goes
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started_at = datetime.now(UTC)
+    load_start = report.load_average()
+    results.clear()
+    walls: dict[str, dict] = {}
+    info = report.machine(None)
     base = Path(tempfile.mkdtemp(prefix="riskmap-bench-", dir="/tmp"))
     os.chmod(base, 0o755)
     # a loopback TCP port too: the tile benches' peer (tipg) refuses socket-only URLs
@@ -71,17 +87,57 @@ def main(names: list[str]) -> None:
     try:
         url = cluster.up()
         migrate(url)
+        if not make_template(url):  # every bench's new database a copy (bench/databases.py)
+            print("(no template database: each bench migrates its own)", flush=True)
+        info = report.machine(url)
         for name, title, bench in benches(url, cluster.tcp_url_for()):
             if names and name not in names:
                 continue
-            print(f"== {title}", flush=True)
-            started = time.perf_counter()
-            for line in bench():
-                print(f"   {line}", flush=True)
-            print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
+            walls[name] = _run_one(name, title, bench)
     finally:
         cluster.destroy()
         shutil.rmtree(base, ignore_errors=True)
+    doc = report.document(
+        results.rows(),
+        machine=info,
+        benches=walls,
+        quick=results.quick(),
+        started=started_at,
+        load_start=load_start,
+        load_end=report.load_average(),
+    )
+    path = report.write(doc, Path(os.environ.get("BENCH_JSON") or report.LATEST))
+    mode = "quick run (BENCH_QUICK=1)" if results.quick() else "full run"
+    report.show(results.rows(), title=f"riskmap benchmarks, {mode}")
+    total = sum(w["seconds"] for w in walls.values())
+    print(
+        f"{len(walls)} benches in {total:.0f} s; load average {load_start} at the start,"
+        f" {doc['load_average']['end']} at the end; written to {path}",
+        flush=True,
+    )
+
+
+def _run_one(name: str, title: str, bench: Callable[[], Iterator[str]]) -> dict:
+    """Run one bench, printing its lines as they come; a bench that raises leaves a failed row
+    in the table (and its traceback here) and the others still run."""
+    print(f"== {title}", flush=True)
+    started = time.perf_counter()
+    before = len(results.rows())
+    ok = True
+    try:
+        for line in bench():
+            print(f"   {line}", flush=True)
+    except Exception as exc:
+        ok = False
+        traceback.print_exc()
+        results.failed(name, exc)
+    else:
+        if len(results.rows()) == before:  # a bench that measured nothing says so in the table
+            results.record(results.Row(name, "no measure recorded", None, "", passed=False))
+            ok = False
+    seconds = time.perf_counter() - started
+    print(f"   ({seconds:.0f} s)", flush=True)
+    return {"seconds": round(seconds, 1), "ok": ok, "title": title}
 
 
 if __name__ == "__main__":

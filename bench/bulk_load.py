@@ -22,6 +22,7 @@ from tempfile import mkdtemp
 import psycopg
 from psycopg import sql
 
+from bench.results import Row, record
 from riskmap.geo.db.copy import column_values, copy_frame
 from riskmap.geo.demo.county import BOUNDARY_DATASET, DemoCounty, generate
 from riskmap.geo.demo.load import load
@@ -88,10 +89,22 @@ def run(url: str, *, villages: int) -> Iterator[str]:
         out_dir=Path(mkdtemp(prefix="riskmap-bench-dem-")),
         roster_start=datetime(2026, 7, 1, tzinfo=UTC),
     )
-    yield f"demo generation, {villages:,} villages: {time.perf_counter() - started:.1f} s"
+    generated_s = time.perf_counter() - started
+    yield f"demo generation, {villages:,} villages: {generated_s:.1f} s"
     copy_rows, copy_s = _timed_load(url, demo, copy_frame)
     insert_rows, insert_s = _timed_load(url, demo, _insert_many)
     assert copy_rows == insert_rows
+    record(
+        Row(
+            "bulk",
+            f"bulk load, {villages:,}-village demo ({copy_rows:,} rows), COPY",
+            copy_rows / copy_s,
+            "rows/s",
+            "psycopg executemany INSERT",
+            insert_rows / insert_s,
+            extra={"rows": copy_rows, "villages": villages, "generation_s": generated_s},
+        )
+    )
     yield (
         f"bulk load {copy_rows:,} rows ({', '.join(TABLES)}): COPY {copy_rows / copy_s:,.0f} rows/s"
         f" vs executemany INSERT {insert_rows / insert_s:,.0f} rows/s"
@@ -133,6 +146,18 @@ def _reload(url: str, demo: DemoCounty) -> Iterator[str]:
         conn.execute("DELETE FROM dataset WHERE id = %s", (demo.dataset["id"],))
         conn.commit()
         delete_s = time.perf_counter() - started
+    record(
+        Row(
+            "bulk",
+            f"reload ({rows:,} rows): merge keeping what refers to them",
+            reload_s,
+            "s",
+            "TRUNCATE … CASCADE + COPY",
+            peer_s,
+            extra={"first_load_s": first_s},
+        )
+    )
+    record(Row("bulk", "delete of the dataset (cascade over foreign keys)", delete_s, "s"))
     yield (
         f"reload {rows:,} rows ({len(demo.tables)} tables, first load {first_s:.1f} s):"
         f" merge {reload_s:.1f} s vs TRUNCATE + COPY {peer_s:.1f} s"

@@ -15,6 +15,8 @@ every village of the city and fire in the storm county only; the issued warnings
 storm county only and some are in force; the zoom-14 tile over a village of every county
 carries that village with its risk level; the public warning list is not empty.
 
+``BENCH_QUICK=1``: two of its counties (the storm county and the smallest), not twelve.
+
 Run alone: ``python -m bench city`` (its own throwaway cluster, as ``make bench``); about five
 minutes on two cores, two of them loading the city.
 """
@@ -36,6 +38,8 @@ from psycopg import sql
 
 from bench import rules_speed, tiles, warnings_latency
 from bench.common import with_db
+from bench.databases import create_database
+from bench.results import quick
 
 CITY = "4304"
 
@@ -60,24 +64,23 @@ class City:
 
 
 def build(db: str, db_tcp: str, data: Path) -> tuple[City, str]:
-    """Fill the (new, empty) city database ``db`` (``data``: a folder for the generated
+    """Fill the (new, migrated) city database ``db`` (``data``: a folder for the generated
     files); the city and a line saying what it took."""
     from rich.console import Console
 
     from riskmap.api.cli.common import DEFAULT_SEED
     from riskmap.api.cli.demo_city import load_city
-    from riskmap.geo.db.migrate import migrate
     from riskmap.geo.demo.scenario import DEFAULT_START
     from riskmap.geo.risk.counties import build_counties
     from riskmap.geo.settings import Settings
 
-    migrate(db)
     settings = Settings(data_dir=data, rules_dir=None)
+    only = _quick_counties(settings) if quick() else None
     t0 = time.perf_counter()
     # the storm placed to end at the current hour, as the demo does: its warnings in force now
     # (the public list shows those only; the bundled July date has long expired)
     summary = load_city(
-        settings, db, CITY, None, DEFAULT_SEED, Console(quiet=True), with_scenario=True
+        settings, db, CITY, None, DEFAULT_SEED, Console(quiet=True), only=only, with_scenario=True
     )
     t1 = time.perf_counter()
     with psycopg.connect(db) as conn:
@@ -88,7 +91,7 @@ def build(db: str, db_tcp: str, data: Path) -> tuple[City, str]:
         counties = [r[0] for r in conn.execute(_COUNTIES)]
         villages = conn.execute("SELECT count(*) FROM village").fetchone()[0]
     storm = summary.storm.county_code
-    assert len(counties) == len(summary.counties) == 12, counties
+    assert len(counties) == len(summary.counties) == (len(only) if only else 12), counties
     assert runs.villages == villages and not runs.no_dem, (runs.villages, villages, runs.no_dem)
     assert in_force > 0 and set(in_counties) == {storm}, (in_force, in_counties)
     # the rules timed as rules_speed times them on the county: 10 hours into the storm
@@ -99,6 +102,17 @@ def build(db: str, db_tcp: str, data: Path) -> tuple[City, str]:
         f" through its 14 hours), risk maps of every county in {t2 - t1:.0f} s; {issued}"
         f" issued warnings ({in_force} in force now), all in {storm} (checked)"
     )
+
+
+def _quick_counties(settings) -> list[str]:
+    """The quick run's part of the city: the storm county (the largest, as ``load_city`` picks
+    it) and the smallest, so one stays dry and the checks still mean something. (A storm over
+    the smaller of the two smallest fails in the scenario: a county without river stations.)"""
+    from riskmap.geo.demo.city import city_counties
+
+    _, units = city_counties(CITY, settings.boundaries_path)
+    by_area = sorted(units, key=lambda u: u.geometry.area)
+    return [by_area[-1].code, by_area[0].code]
 
 
 _COUNTIES = "SELECT DISTINCT left(code, 6) FROM village ORDER BY 1"
@@ -151,12 +165,11 @@ def run(url: str, tcp_url: str) -> Iterator[str]:
     """Yield report lines: the city's load, then the rules, tiles and warning-list measures."""
     name = f"bench_city_{uuid.uuid4().hex[:8]}"
     admin = with_db(url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    db = create_database(url, name)
     data = Path(mkdtemp(prefix="riskmap-bench-city-"))
     os.chmod(data, 0o755)
     try:
-        city, line = build(with_db(url, name), with_db(tcp_url, name), data)
+        city, line = build(db, with_db(tcp_url, name), data)
         yield line
 
         def rules_check(villages: int, proposals) -> str:
@@ -165,12 +178,17 @@ def run(url: str, tcp_url: str) -> Iterator[str]:
             assert proposals and fired == {city.storm_county}, fired
             return f"fired in {city.storm_county} only (checked)"
 
-        for line in rules_speed.measure(city.db, city.rules_at, check=rules_check):
+        scope = f"{city.label}: "
+        for line in rules_speed.measure(
+            city.db, city.rules_at, check=rules_check, bench="city", scope=scope
+        ):
             yield f"{city.label} rules: {line}"
         check = _tile_check(city)
-        for line in tiles.measure(city.db, city.db_tcp, city.counties, check=check):
+        for line in tiles.measure(
+            city.db, city.db_tcp, city.counties, check=check, bench="city", scope=scope
+        ):
             yield f"{city.label} tiles: {line}"
-        for line in warnings_latency.measure(city.db):
+        for line in warnings_latency.measure(city.db, bench="city", scope=scope):
             yield f"{city.label} warning list: {line}"
     finally:
         with psycopg.connect(admin, autocommit=True) as c:

@@ -47,13 +47,14 @@ from psycopg import sql
 
 from bench import nginx, tile_client, tiles, warnings_latency
 from bench.common import free_port, with_db
+from bench.results import Row, record, scaled
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 2  # per instance, as deploy/nginx.conf starts them
 CLIENTS = 50
-SECONDS = int(os.environ.get("BENCH_INSTANCES_SECONDS", "10"))
-WARM_S = 4
-ROUNDS = int(os.environ.get("BENCH_INSTANCES_ROUNDS", "2"))
+SECONDS = int(os.environ.get("BENCH_INSTANCES_SECONDS") or scaled(10, 3))
+WARM_S = scaled(4, 1)
+ROUNDS = int(os.environ.get("BENCH_INSTANCES_ROUNDS") or scaled(2, 1))
 LIST = "/api/warnings"
 BROWSER = {"Accept-Encoding": "gzip"}
 GROUPS = ("riskmap", "postgres", "nginx", "load", "other", "idle")
@@ -159,7 +160,7 @@ def _wait(url: str, procs: list[subprocess.Popen], log: Path, seconds: float = 1
         if any(proc.poll() is not None for proc in procs):
             break
         try:
-            r = httpx.get(url, timeout=2)
+            r = httpx.get(url, timeout=10)  # healthz lists migrations: slow on busy cores
             if r.status_code == 200:
                 return
             answer = f"{r.status_code} {r.text[:300]}"
@@ -191,9 +192,11 @@ def _postmaster(db: str) -> int:
 def run(url: str) -> Iterator[str]:
     """Yield report lines (a database of its own on ``url``'s server, dropped afterwards)."""
     if not nginx.available():
+        record(Row("instances", "nginx passes", None, "", passed=False, note="nginx not installed"))
         yield f"nginx not installed ({nginx.NGINX}): make setup installs it; nothing measured"
         return
     if shutil.which("wrk") is None:
+        record(Row("instances", "wrk passes", None, "", passed=False, note="wrk not installed"))
         yield "wrk not installed: make bench installs it; nothing measured"
         return
     t0 = time.perf_counter()
@@ -301,6 +304,31 @@ def measure(db: str) -> Iterator[str]:
             one, _ = best["nginx → 1 instance"]
             two, _ = best["nginx → 2 instances"]
             direct, _ = best["direct"]
+            record(
+                Row(
+                    "instances",
+                    f"{what}: nginx → 2 instances",
+                    two["rps"],
+                    "req/s",
+                    "nginx → 1 instance",
+                    one["rps"],
+                    extra={
+                        "p99_ms": two["p99_us"] / 1000,
+                        "peer_p99_ms": one["p99_us"] / 1000,
+                        "errors": two["errors"] + one["errors"],
+                    },
+                )
+            )
+            record(
+                Row(
+                    "instances",
+                    f"{what}: nginx → 1 instance",
+                    one["rps"],
+                    "req/s",
+                    "the instance directly (no proxy)",
+                    direct["rps"],
+                )
+            )
             yield (
                 f"{what}: 2 instances / 1 instance through nginx {two['rps'] / one['rps']:.2f}x"
                 f" req/s, p99 {one['p99_us'] / 1000:.0f} → {two['p99_us'] / 1000:.0f} ms;"

@@ -1,13 +1,14 @@
 """All rules over all villages: ``run_rules`` on the demo county with the storm replayed
 (222 villages) and on a synthetic county of 25,000 villages with 12 hours of hourly village
-rainfall, each in a throwaway database on the benchmark's server. Target: under 1 s at 25,000.
+rainfall, each in a throwaway database on the benchmark's server. Target: under 1 s at 25,000
+(``BENCH_RULES_VILLAGES`` sets the synthetic county's size; at 500,000 the target is 2 s).
 The synthetic rain is stored as the grid pipeline stores hourly analyses (migration 0022: one
 array row per hour), so the rules sum it in numpy (geo/rules/rain_arrays.py).
 
 ``measure`` times the same on a database already loaded: bench/city.py gives it a whole city
 (12 counties, the storm over one of them).
 
-Beyond 25,000 villages (e.g. ``python -m bench.rules_speed URL 500000``: target under 10 s)
+Beyond 25,000 villages (e.g. ``python -m bench.rules_speed URL 500000``: target under 2 s, issue 19)
 the generator would take minutes, so a 25,000-village county is generated and its villages are
 cloned in SQL under new townships (dataset ``bench-rules``), with their flash-flood thresholds
 and station links; rain is then synthesised for every village as before.
@@ -15,6 +16,8 @@ and station links; rain is then synthesised for every village as before.
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,7 +30,8 @@ import psycopg
 from psycopg import sql
 
 from bench.common import with_db
-from riskmap.geo.db.migrate import migrate
+from bench.databases import create_database, demo_storm
+from bench.results import Row, at_size, below, quick, record, scaled
 from riskmap.geo.demo.county import generate
 from riskmap.geo.demo.load import load
 from riskmap.geo.rules import run_rules
@@ -40,7 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
 STORM = ROOT / "data" / "scenarios" / "storm-431226"
 AT = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)
-REPEATS = 5
+REPEATS = scaled(5, 2)
+# (villages, seconds): all built-in rules under 1 s at 25,000 villages, under 2 s at 500,000
+# (issue 19 raised the latter from 10 s)
+TARGETS = ((25_000, 1.0), (500_000, 2.0))
 GENERATED_MAX = 25_000  # larger benches clone a generated county of this size
 Check = Callable[[int, list], str]
 
@@ -115,12 +122,7 @@ SYNTHETIC_RAIN = [
 
 def _scratch_db(url: str) -> tuple[str, str]:
     name = f"bench_rules_{uuid.uuid4().hex[:8]}"
-    admin = with_db(url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    new = with_db(url, name)
-    migrate(new)
-    return admin, new
+    return with_db(url, "postgres"), create_database(url, name)
 
 
 def _drop(admin: str, url: str) -> None:
@@ -129,7 +131,17 @@ def _drop(admin: str, url: str) -> None:
         c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _time(conn: psycopg.Connection, check: Check | None = None, at: datetime = AT) -> Iterator[str]:
+def _time(
+    conn: psycopg.Connection,
+    check: Check | None = None,
+    at: datetime = AT,
+    *,
+    bench: str = "rules",
+    scope: str = "",
+    targeted: bool = False,
+) -> Iterator[str]:
+    """Time the rules ``REPEATS`` times (best kept) and record a row; ``targeted``: the run the
+    targets are stated for (TARGETS, by village count)."""
     rules = load_rules([])
     villages = fetch_villages(conn)
     best = {"load": 1e9, "gather": 1e9, "evaluate": 1e9, "total": 1e9}
@@ -146,20 +158,48 @@ def _time(conn: psycopg.Connection, check: Check | None = None, at: datetime = A
         for k, v in zip(best, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             best[k] = min(best[k], v)
     fired = sum(len(p.village_codes) for p in proposals)
+    n = len(villages)
+    checked = check(n, proposals) if check is not None else None
+    target = passed = None
+    note = ""
+    if targeted:
+        size, limit = max((t for t in TARGETS if t[0] <= n), default=TARGETS[0])
+        target = f"< {limit:g} s at {size:,}"
+        passed, note = at_size(below(best["total"], limit), n, size)
+    record(
+        Row(
+            bench,
+            f"{scope}all built-in rules (run_rules), {n:,} villages",
+            best["total"] * 1e3,
+            "ms",
+            target=target,
+            passed=passed,
+            note=note,
+            extra={
+                "rules": len(rules),
+                "proposals": len(proposals),
+                "village_levels": fired,
+                **{f"{k}_ms": v * 1e3 for k, v in best.items()},
+            },
+        )
+    )
     yield (
-        f"{len(villages):,} villages, {len(rules)} rules: run_rules {best['total'] * 1000:.0f} ms"
+        f"{n:,} villages, {len(rules)} rules: run_rules {best['total'] * 1000:.0f} ms"
         f" (read rule files {best['load'] * 1000:.0f} ms, gather inputs "
         f"{best['gather'] * 1000:.0f} ms, evaluate + proposals {best['evaluate'] * 1000:.0f} ms);"
         f" {len(proposals)} proposals over {fired:,} village-levels"
-        + (f"; {check(len(villages), proposals)}" if check is not None else "")
+        + (f"; {checked}" if checked is not None else "")
     )
 
 
-def measure(db: str, at: datetime, check: Check | None = None) -> Iterator[str]:
+def measure(
+    db: str, at: datetime, check: Check | None = None, *, bench: str = "rules", scope: str = ""
+) -> Iterator[str]:
     """Time the rules at ``at`` on a database already loaded (e.g. a whole city: bench/city.py),
-    read only; ``check`` (villages seen, proposals) asserts they did real work and says so."""
+    read only; ``check`` (villages seen, proposals) asserts they did real work and says so. The
+    row goes to ``bench``'s table, its measure prefixed by ``scope``."""
     with psycopg.connect(db) as conn:
-        yield from _time(conn, check, at)
+        yield from _time(conn, check, at, bench=bench, scope=scope)
 
 
 def _clone_villages(conn: psycopg.Connection, total: int) -> None:
@@ -170,10 +210,14 @@ def _clone_villages(conn: psycopg.Connection, total: int) -> None:
             conn.execute(statement, {"extra": total - have})
 
 
-def run(url: str, villages: int = 25_000) -> Iterator[str]:
+def run(url: str, villages: int | None = None) -> Iterator[str]:
     """Yield report lines: timings at 222 villages (storm) and at ``villages`` (synthetic)."""
     from riskmap.ingest.replay import replay  # bench may use ingest; geo/ may not
 
+    villages = villages or int(os.environ.get("BENCH_RULES_VILLAGES") or scaled(25_000, 5_000))
+    if quick():
+        yield from _quick(url, villages)
+        return
     admin, db = _scratch_db(url)
     try:
         demo = generate("431226", villages=None, seed=20260723, bundled_path=BUNDLED,
@@ -199,9 +243,28 @@ def run(url: str, villages: int = 25_000) -> Iterator[str]:
                 conn.execute(statement, {"at": AT})
             conn.execute("ANALYZE")
             conn.commit()
-            yield from _time(conn)
+            yield from _time(conn, targeted=True)
     finally:
         _drop(admin, db)
+
+
+def _quick(url: str, villages: int) -> Iterator[str]:
+    """The quick run: no storm replay of its own; the demo county the other quick benches copy
+    (bench/databases.py), its villages cloned to ``villages`` with the synthetic rain."""
+    name = f"bench_rules_{uuid.uuid4().hex[:8]}"
+    data = Path(mkdtemp(prefix="rules-bench-data-"))
+    db = demo_storm(url, name, data, risk=False)
+    try:
+        with psycopg.connect(db) as conn:
+            _clone_villages(conn, villages)
+            for statement in SYNTHETIC_RAIN:
+                conn.execute(statement, {"at": AT})
+            conn.execute("ANALYZE")
+            conn.commit()
+            yield from _time(conn, targeted=True)
+    finally:
+        _drop(with_db(url, "postgres"), db)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ import psycopg
 from psycopg import sql
 
 from bench.common import free_port, with_db
+from bench.databases import demo_storm
+from bench.results import Row, below, record, scaled
 from bench.servers import start_uvicorn, wait_ok
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +63,9 @@ COUNTY = "431226"
 WORKERS = 2
 CLIENTS = 200
 RATE_PER_CLIENT = 2.0  # requests per second per client: 400 req/s offered
-DURATION_S = 15.0
+DURATION_S = scaled(15.0, 4.0)
+WARM_S = scaled(3.0, 1.0)
+COLD_S = scaled(10.0, 3.0)
 PATH = "/api/warnings"
 TARGET_P99_MS = 100.0
 
@@ -69,22 +73,10 @@ TARGET_P99_MS = 100.0
 def _build_db(url: str) -> tuple[str, int]:
     """A database of its own holding the demo county as ``riskmap demo`` leaves it (its storm
     replayed to end at the current hour, the rules run through it), every candidate issued."""
-    from rich.console import Console
-
-    from riskmap.api.cli.common import DEFAULT_SEED
-    from riskmap.api.cli.demo_load import load_demo
-    from riskmap.geo.db.migrate import migrate
-    from riskmap.geo.settings import Settings
-
     name = f"bench_warnings_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = with_db(url, name)
-    migrate(db)
     tmp = Path(mkdtemp(prefix="riskmap-bench-warnings-"))
     os.chmod(tmp, 0o755)
-    settings = Settings(data_dir=tmp, rules_dir=None)
-    load_demo(settings, db, COUNTY, None, DEFAULT_SEED, Console(quiet=True), with_scenario=True)
+    db = demo_storm(url, name, tmp, risk=False)
     with psycopg.connect(db) as conn:
         return db, issue_candidates(conn)
 
@@ -176,9 +168,10 @@ def run(url: str) -> Iterator[str]:
             )
 
 
-def measure(db: str) -> Iterator[str]:
+def measure(db: str, *, bench: str = "warnings", scope: str = "") -> Iterator[str]:
     """Both servers paced and saturated on a database already holding issued warnings (the
-    demo county's storm above, or a whole city: bench/city.py); the list must not be empty."""
+    demo county's storm above, or a whole city: bench/city.py); the list must not be empty.
+    Rows go to ``bench``'s table, their measures prefixed by ``scope``."""
     logs = Path(mkdtemp(prefix="riskmap-bench-warnings-logs-"))
     procs: list[subprocess.Popen] = []
     try:
@@ -229,8 +222,49 @@ def measure(db: str) -> Iterator[str]:
             f" (target < {TARGET_P99_MS:.0f} ms: {verdict})"
         )
         sat_o, sat_p = results["riskmap", "saturated"], results["static file", "saturated"]
+        page = f"{scope}GET {PATH} ({features} warnings)"
+        record(
+            Row(
+                bench,
+                f"{page}, {CLIENTS} clients at {offered:.0f} req/s: p99",
+                ours["p99_ms"],
+                "ms",
+                "static file p99 (uvicorn)",
+                peer["p99_ms"],
+                target=f"< {TARGET_P99_MS:.0f} ms",
+                passed=below(ours["p99_ms"], TARGET_P99_MS) and not ours["errors"],
+                extra={
+                    "p50_ms": ours["p50_ms"],
+                    "peer_p50_ms": peer["p50_ms"],
+                    "errors": ours["errors"],
+                    "sql_alone_p50_ms": sql_p50 * 1e3,
+                },
+            )
+        )
+        record(
+            Row(
+                bench,
+                f"{page}, {CLIENTS} clients saturated",
+                sat_o["rps"],
+                "req/s",
+                "static file (uvicorn)",
+                sat_p["rps"],
+                extra={"errors": sat_o["errors"]},
+            )
+        )
         yield f"saturated throughput riskmap / static file: {sat_o['rps'] / sat_p['rps']:.2f}x"
         cold = _load(ours_port, "cold")
+        record(
+            Row(
+                bench,
+                f"{page}, saturated, every URL new (page cache never hits)",
+                cold["rps"],
+                "req/s",
+                "static file (uvicorn)",
+                sat_p["rps"],
+                extra={"p99_ms": cold["p99_ms"], "errors": cold["errors"]},
+            )
+        )
         yield _line("riskmap     saturated, every URL new (page cache never hits)", cold)
     finally:
         for p in procs:
@@ -278,7 +312,7 @@ async def _client(
 
 async def _drive(port: int, mode: str) -> dict:
     loop = asyncio.get_running_loop()
-    duration = {"warm": 3.0, "cold": 10.0}.get(mode, DURATION_S)
+    duration = {"warm": WARM_S, "cold": COLD_S}.get(mode, DURATION_S)
     interval = 1.0 / RATE_PER_CLIENT if mode in ("paced", "warm") else 0.0
     start = loop.time() + 0.5  # let every connection open first
     latencies: list[float] = []

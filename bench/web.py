@@ -50,6 +50,8 @@ import psycopg
 from psycopg import sql
 
 from bench.common import free_port, with_db
+from bench.databases import demo_storm
+from bench.results import Row, record, scaled
 from bench.servers import start_uvicorn, wait_ok
 from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
@@ -57,8 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
 WEBAPP = Path(os.environ.get("RISKMAP_WEB_DIR") or ROOT / "api" / "webapp")
 COUNTY = "431226"
-REPEATS = 3
-PAN_SECONDS = 5.0
+REPEATS = scaled(3, 1)
+PAN_SECONDS = scaled(5.0, 2.0)
 PAGE_TIMEOUT_MS = 30000
 PAGES = {"console": "/", "wall": "/wall", "resources": "/resources"}
 APP = "riskmap.api.app:create_app"
@@ -158,26 +160,11 @@ PAN = """async (ms) => {
 
 def _build_db(url: str, data: Path) -> tuple[str, str]:
     """A database of its own as ``make demo`` leaves it; (its URL, a forecaster token)."""
-    from rich.console import Console
-
-    from riskmap.api.cli.common import DEFAULT_SEED
-    from riskmap.api.cli.demo_load import load_demo
     from riskmap.api.users import add_user, new_token
-    from riskmap.geo.db.migrate import migrate
-    from riskmap.geo.risk.build import build_risk
-    from riskmap.geo.risk.catalogue import catalogued_dem
-    from riskmap.geo.settings import Settings
 
     name = f"bench_web_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = with_db(url, name)
-    migrate(db)
-    data.mkdir(parents=True, exist_ok=True)
-    settings = Settings(data_dir=data)
-    load_demo(settings, db, COUNTY, None, DEFAULT_SEED, Console(quiet=True), with_scenario=True)
+    db = demo_storm(url, name, data, risk=True)
     with psycopg.connect(db) as conn:
-        build_risk(conn, catalogued_dem(conn, COUNTY), county=COUNTY)
         add_user(conn, "bench-forecaster", "forecaster", display_name="基准测试预报员")
         token = new_token(conn, "bench-forecaster", label="bench")
         conn.commit()
@@ -361,6 +348,7 @@ def run(url: str) -> Iterator[str]:
                 raise
             finally:
                 browser.close()
+        _record(rows, pans)
         yield from _table(rows, pans)
     finally:
         for p in procs:
@@ -387,6 +375,52 @@ def _died(procs: list[subprocess.Popen], logs: list[Path], exc: Exception) -> No
                 f"the server of {log.stem} exited ({proc.returncode}) during the run:\n"
                 + "\n".join(tail)
             ) from exc
+
+
+def _record(rows: dict[str, dict], pans: dict[str, dict | None]) -> None:
+    """Per page: cold and warm first idle, JS shipped (gzip) and panning, against the floor."""
+    f = rows["floor"]
+    floor = "bare MapLibre page"
+    for name, path in PAGES.items():
+        r = rows[name]
+        for when in ("cold", "warm"):
+            record(
+                Row(
+                    "web",
+                    f"{name} ({path}): {when} load → first map idle",
+                    r[when]["idle"],
+                    "ms",
+                    floor,
+                    f[when]["idle"],
+                    note="" if r[when]["idle"] else "timeout",
+                    extra={"ready_ms": r[when]["ready"], "load_ms": r[when]["load"]},
+                )
+            )
+        record(
+            Row(
+                "web",
+                f"{name} ({path}): JavaScript shipped, gzip",
+                r["js_gzip"] / 1024,
+                "KB",
+                floor,
+                f["js_gzip"] / 1024,
+                extra={"raw_kb": r["js_raw"] / 1024},
+            )
+        )
+    fp = pans.get("floor")
+    for name in ("wall", "console"):
+        p = pans.get(name)
+        record(
+            Row(
+                "web",
+                f"{name}: panning for {PAN_SECONDS:.0f} s",
+                p and p["fps"],
+                "frames/s",
+                floor,
+                fp and fp["fps"],
+                note="" if p else "the map never became idle",
+            )
+        )
 
 
 def _table(rows: dict[str, dict], pans: dict[str, dict | None]) -> Iterator[str]:

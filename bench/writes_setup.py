@@ -16,9 +16,8 @@ from tempfile import mkdtemp
 
 import httpx
 import psycopg
-from psycopg import sql
 
-from bench.common import with_db
+from bench import databases
 
 
 def build_db(url: str, name: str, county: str, villages: int | None) -> tuple[str, Path]:
@@ -27,23 +26,23 @@ def build_db(url: str, name: str, county: str, villages: int | None) -> tuple[st
 
     from riskmap.api.cli.common import DEFAULT_SEED
     from riskmap.api.cli.demo_load import load_demo
-    from riskmap.geo.db.migrate import migrate
     from riskmap.geo.risk.build import build_risk
     from riskmap.geo.risk.catalogue import catalogued_dem
     from riskmap.geo.settings import Settings
 
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = with_db(url, name)
-    migrate(db)
     data = Path(mkdtemp(prefix="riskmap-bench-writes-", dir="/tmp"))
     os.chmod(data, 0o755)
-    settings = Settings(data_dir=data, rules_dir=None)
-    quiet = Console(quiet=True)
-    load_demo(settings, db, county, villages, DEFAULT_SEED, quiet, with_scenario=True)
+    if villages is None and county == databases.COUNTY:  # the demo county as it is
+        db = databases.demo_storm(url, name, data, risk=True)
+    else:
+        db = databases.create_database(url, name)
+        settings = Settings(data_dir=data, rules_dir=None)
+        quiet = Console(quiet=True)
+        load_demo(settings, db, county, villages, DEFAULT_SEED, quiet, with_scenario=True)
+        with psycopg.connect(db) as conn:
+            build_risk(conn, catalogued_dem(conn, county), county=county)
+            conn.commit()
     with psycopg.connect(db) as conn:
-        build_risk(conn, catalogued_dem(conn, county), county=county)
-        conn.commit()
         conn.execute("SELECT tile_refresh(%s)", [[county]])
         conn.execute("ANALYZE")
         conn.commit()

@@ -59,16 +59,18 @@ from psycopg import sql
 
 from bench.common import free_port, with_db
 from bench.pgwait import Sampler, schedstat
+from bench.results import Row, record, scaled
 from bench.tile_client import UPDATE_ONE_ROW, Wrk
 from bench.writes_setup import build_db, candidates, start_server, stop, tile_paths, wait_ready
 
 COUNTY = "431226"
 WORKERS = 2
 CLIENTS = 50
-ROUNDS = int(os.environ.get("BENCH_WRITES_ROUNDS", "16"))
-CYCLES = 4
+ROUNDS = int(os.environ.get("BENCH_WRITES_ROUNDS") or scaled(16, 4))
+CYCLES = scaled(4, 2)
 RAMP_S = 1.5
-TILES_ALONE_S = 10
+TILES_ALONE_S = scaled(10, 2)
+TILES_WARM_S = scaled(3, 1)
 TARGET = 2.0
 
 
@@ -195,6 +197,7 @@ def run(url: str) -> Iterator[str]:
     from riskmap.api.users import add_user, new_token
 
     if shutil.which("wrk") is None:
+        record(Row("writes", "wrk passes", None, "", passed=False, note="wrk not installed"))
         yield "wrk not installed (make bench installs it): nothing measured"
         return
     villages = os.environ.get("BENCH_WRITES_VILLAGES")
@@ -239,7 +242,7 @@ def run(url: str) -> Iterator[str]:
         for variant, base in bases.items():
             writes.issue(base)
             Wrk(base, paths, auth, logs, CLIENTS).start()
-            time.sleep(3)  # first renders of the list
+            time.sleep(TILES_WARM_S)  # first renders of the list
             Wrk.running[-1].stop()
             load = Wrk(base, paths, auth, logs, CLIENTS).start()
             time.sleep(TILES_ALONE_S)
@@ -274,12 +277,41 @@ def run(url: str) -> Iterator[str]:
                 ratio = _p(lo, 99) / _p(u, 99)
                 if variant == "writes first":
                     worst = max(worst, ratio)
+                record(
+                    Row(
+                        "writes",
+                        f"{write} under {CLIENTS} tile clients, {variant}: p99",
+                        _p(lo, 99) * 1e3,
+                        "ms",
+                        "the same write unloaded, p99",
+                        _p(u, 99) * 1e3,
+                        target=f"≤ {TARGET:.0f}× unloaded" if variant == "writes first" else None,
+                        passed=ratio <= TARGET if variant == "writes first" else None,
+                        extra={
+                            "p50_ms": _p(lo, 50) * 1e3,
+                            "unloaded_p50_ms": _p(u, 50) * 1e3,
+                            "writes": len(lo),
+                        },
+                    )
+                )
                 yield (
                     f"  under {CLIENTS} tile clients, {variant}: p50 {_p(lo, 50) * 1000:.0f} ms,"
                     f" p99 {_p(lo, 99) * 1000:.0f} ms -> loaded/unloaded p50"
                     f" {_p(lo, 50) / _p(u, 50):.1f}x, p99 {ratio:.1f}x (target ≤ {TARGET:.0f}x)"
                 )
         for variant in bases:
+            during_all = _merge(during[variant])
+            record(
+                Row(
+                    "writes",
+                    f"tiles during the writes, {variant}",
+                    during_all["rps"],
+                    "tiles/s",
+                    "the same tiles alone",
+                    alone[variant]["rps"],
+                    extra={"p99_ms": during_all["p99_us"] / 1000, "errors": during_all["errors"]},
+                )
+            )
             for label, r in (
                 ("alone", alone[variant]),
                 ("during the writes", _merge(during[variant])),

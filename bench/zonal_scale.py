@@ -25,17 +25,21 @@ import psycopg
 import shapely
 
 from bench.common import timed
+from bench.results import Row, at_size, below, record, scaled
 from bench.zonal_data import CELL, DATASET, grid_for, villages, write_grid
 from bench.zonal_peers import compare
 from bench.zonal_profile import profile, timed_ingest
 from riskmap.geo import zonal_cache
 from riskmap.geo.db.copy import copy_frame
 
-SIZES = (222, 25_000, 500_000)
+SIZES = scaled((222, 25_000, 500_000), (222, 2_000))
 PROVINCE, COUNTY = "990000", "990101"
 TOWNSHIPS = 50
-INGEST_VILLAGES = 25_000
+INGEST_VILLAGES = scaled(25_000, 2_000)
+INGEST_TARGET_VILLAGES = 25_000
 INGEST_TARGET_MS = 200.0
+NEXT_GRIDS = scaled(5, 2)
+PROFILE_SEEDS = scaled((7, 8, 9), (7,))
 
 
 # -- (c): a new grid file through the pipeline at 25,000 villages ---------------------------------
@@ -119,10 +123,14 @@ def _pipeline(url: str) -> list[str]:
             first = timed_ingest(conn, write_grid(work / "g0.nc", transform, shape, 0), store)
             nexts = [
                 timed_ingest(conn, write_grid(work / f"g{i}.nc", transform, shape, i), store)
-                for i in range(1, 6)
+                for i in range(1, 1 + NEXT_GRIDS)
             ]
             zonal_cache.clear_memory_cache()
-            disk = timed_ingest(conn, write_grid(work / "g6.nc", transform, shape, 6), store)
+            disk = timed_ingest(
+                conn,
+                write_grid(work / f"g{NEXT_GRIDS + 1}.nc", transform, shape, NEXT_GRIDS + 1),
+                store,
+            )
             rows = conn.execute(
                 "SELECT count(*) FROM village_rain r JOIN admin_unit a ON a.code = r.village_code"
                 " WHERE a.dataset_id = %s",
@@ -130,9 +138,39 @@ def _pipeline(url: str) -> list[str]:
             ).fetchone()[0]
         nxt = float(np.median(nexts))
         verdict = "meets" if nxt * 1e3 <= INGEST_TARGET_MS else "MISSES"
+        passed, note = at_size(below(nxt * 1e3, INGEST_TARGET_MS), n, INGEST_TARGET_VILLAGES)
+        at = f"{n:,} villages"
+        record(
+            Row(
+                "zonal",
+                f"(c) grid file → village_rain committed, next grid, {at}",
+                nxt * 1e3,
+                "ms",
+                target=f"< {INGEST_TARGET_MS:.0f} ms at {INGEST_TARGET_VILLAGES:,}",
+                passed=passed,
+                note=note,
+                extra={"min_ms": min(nexts) * 1e3, "max_ms": max(nexts) * 1e3},
+            )
+        )
+        record(
+            Row(
+                "zonal",
+                f"(c) grid file → village_rain, first grid (weights built), {at}",
+                first * 1e3,
+                "ms",
+            )
+        )
+        record(
+            Row(
+                "zonal",
+                f"(c) grid file → village_rain, after a restart (.npz), {at}",
+                disk * 1e3,
+                "ms",
+            )
+        )
         lines = [
             f"(c) {n:,} villages loaded in {load_s:.1f} s; grid {shape[0]}x{shape[1]} cells"
-            f" at {CELL}° (NetCDF); {rows:,} village_rain rows from 7 grid files",
+            f" at {CELL}° (NetCDF); {rows:,} village_rain rows from {NEXT_GRIDS + 2} grid files",
             f"   grid file → village_rain committed: first grid (weights built) {first:.2f} s,"
             f" next grids (weights in memory) median {nxt * 1e3:.0f} ms"
             f" (min {min(nexts) * 1e3:.0f}, max {max(nexts) * 1e3:.0f}),"
@@ -140,7 +178,7 @@ def _pipeline(url: str) -> list[str]:
             f"   target < {INGEST_TARGET_MS:.0f} ms per new grid at {n:,} villages: {verdict}"
             f" ({nxt * 1e3:.0f} ms)",
         ]
-        lines += profile(url, work, store, transform, shape, seeds=(7, 8, 9))
+        lines += profile(url, work, store, transform, shape, seeds=PROFILE_SEEDS)
         return lines
     finally:
         with psycopg.connect(url) as conn:
