@@ -11,7 +11,19 @@ import sys
 
 import typer
 
-from riskmap.api.cli import data, db, dispatch, drill, duty, ingest, plans, risk, rules, users
+from riskmap.api.cli import (
+    archive,
+    data,
+    db,
+    dispatch,
+    drill,
+    duty,
+    ingest,
+    plans,
+    risk,
+    rules,
+    users,
+)
 from riskmap.api.cli.common import console
 from riskmap.api.cli.demo import demo
 from riskmap.api.cli.receiver import receiver
@@ -26,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
+app.add_typer(archive.app, name="archive")
 app.add_typer(risk.app, name="risk")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(rules.app, name="rules")
