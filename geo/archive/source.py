@@ -11,6 +11,7 @@ otherwise a :class:`~riskmap.geo.errors.DataError` names the file. Hours no file
 from __future__ import annotations
 
 import glob
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -131,7 +132,7 @@ def _open_xarray(path: Path, kind: str) -> Piece:
         if kind == "zarr":
             ds = xr.open_zarr(path, decode_times=False, consolidated=(path / ".zmetadata").exists())
         else:
-            ds = xr.open_dataset(path, decode_times=False, engine="netcdf4", chunks={})
+            ds = xr.open_dataset(path, decode_times=False, engine="netcdf4")
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(f"{name}: cannot be opened as {kind}: {exc}") from exc
     vname, tdim, ydim, xdim, extra, crs, transform, shape, y_up, x_up = _grid_of_dataset(ds, name)
@@ -139,11 +140,9 @@ def _open_xarray(path: Path, kind: str) -> Piece:
     periods = netcdf_periods(ds, ds[vname], tdim, None, attrs, name)
     ends = _hourly_ends(periods, name)
     var = ds[vname].isel({d: 0 for d in extra}).transpose(tdim, ydim, xdim)
+    if var.chunks is None:  # NetCDF: lazy only the rain (coordinates and bounds read now)
+        var = var.chunk({tdim: 24 * 31, ydim: -1, xdim: -1})
     arr = var.data
-    if not hasattr(arr, "dask"):
-        import dask.array as da
-
-        arr = da.from_array(arr, chunks=(24, -1, -1))
     if y_up:
         arr = arr[:, ::-1, :]
     if not x_up:
@@ -238,14 +237,27 @@ def open_archive(
         index[dst[free]] = offset + src[free]
         offset += len(p.ends)
     present = int((index >= 0).sum())
-    nan_slab = da.full((1, *shape), np.nan, dtype=np.float64)
-    stacked = da.concatenate([*(p.data for p in pieces), nan_slab], axis=0)
-    index[index < 0] = offset
+    stacked = da.concatenate([p.data for p in pieces], axis=0)
     if chunk_hours is None:
         per_hour = shape[0] * shape[1] * 8
         chunk_hours = int(min(24 * 31, max(24, 128e6 // per_hour)))
-    data = stacked[index].rechunk((chunk_hours, -1, -1))
+    parts = []  # runs of consecutive hours: a slice of the files, or NaN for a gap
+    for lo, hi in _runs(index):
+        if index[lo] < 0:
+            parts.append(da.full((hi - lo, *shape), np.nan, dtype=np.float64, chunks=chunk_hours))
+        else:
+            parts.append(stacked[index[lo] : index[lo] + hi - lo])
+    data = da.concatenate(parts, axis=0).rechunk((chunk_hours, -1, -1))
     return Archive(crs, transform, shape, ends, data, files, present)
+
+
+def _runs(index: np.ndarray) -> list[tuple[int, int]]:
+    """[lo, hi) runs of the timeline that are one gap or one consecutive stretch of files."""
+    missing = index < 0
+    step = np.diff(index)
+    cut = (missing[1:] != missing[:-1]) | (~missing[1:] & (step != 1))
+    edges = [0, *(np.flatnonzero(cut) + 1).tolist(), len(index)]
+    return list(itertools.pairwise(edges))
 
 
 def _naive(t: datetime) -> datetime:

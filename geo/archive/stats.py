@@ -27,6 +27,7 @@ Rules (also in the table's migration, 0046):
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,23 +91,21 @@ def chunk_maxima(
     np.cumsum(np.where(valid, series, 0.0), axis=1, out=c[:, 1:])
     n = np.zeros((v, series.shape[1] + 1), dtype=np.int64)
     np.cumsum(valid, axis=1, out=n[:, 1:])
-    stop = np.arange(DEPTH + 1, DEPTH + h + 1)  # cumsum index just after each core hour
+    lo, hi = DEPTH + 1, DEPTH + h + 1  # cumsum index just after each core hour (slices)
     sums = np.empty((len(DURATIONS), v, h))
     for k, d in enumerate(DURATIONS):
-        s = c[:, stop] - c[:, stop - d]
-        ok = (n[:, stop] - n[:, stop - d]) == d
-        sums[k] = np.where(ok, np.maximum(s, 0.0), -np.inf)
+        np.subtract(c[:, lo:hi], c[:, lo - d : hi - d], out=sums[k])
+        np.maximum(sums[k], 0.0, out=sums[k])  # cumsum round-off never makes rain negative
+        sums[k][(n[:, lo:hi] - n[:, lo - d : hi - d]) != d] = -np.inf
     years = beijing_years(ends)
     out: dict[int, YearPart] = {}
-    for year in np.unique(years):
-        cols = np.flatnonzero(years == year)
-        part = sums[:, :, cols]
+    edges = [0, *(np.flatnonzero(np.diff(years)) + 1).tolist(), h]  # hours are in time order
+    for a, b in itertools.pairwise(edges):
+        part = sums[:, :, a:b]
         arg = part.argmax(axis=2)  # first (earliest) maximum
         best = np.take_along_axis(part, arg[:, :, None], axis=2)[:, :, 0]
-        out[int(year)] = YearPart(
-            best.T.copy(),
-            ends[cols][arg].T.copy(),
-            valid[:, DEPTH:][:, cols].sum(axis=1),
+        out[int(years[a])] = YearPart(
+            best.T.copy(), ends[a:b][arg].T.copy(), valid[:, DEPTH + a : DEPTH + b].sum(axis=1)
         )
     return out
 

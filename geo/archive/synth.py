@@ -86,7 +86,7 @@ class _Fields:
     def __init__(self, spec: GridSpec, rng: np.random.Generator) -> None:
         ny, nx = spec.shape
         # pad so the periodic FFT domain does not wrap storms straight across the region
-        self.ny, self.nx = ny + ny // 2 + 8, nx + nx // 2 + 8
+        self.ny, self.nx = ny + ny // 4 + 8, nx + nx // 4 + 8
         self.shape = (ny, nx)
         km = spec.res * KM_PER_DEGREE
         ky = np.fft.fftfreq(self.ny)[:, None] / km  # cycles per km
@@ -109,23 +109,31 @@ class _Fields:
         self.rng = rng
         self.state = [self._noise(p[1]) for p in self.parts]
 
-    def _noise(self, amp: np.ndarray) -> np.ndarray:
-        n = amp.size
-        re = self.rng.standard_normal(n)
-        im = self.rng.standard_normal(n)
+    def _noise(self, amp: np.ndarray, hours: int | None = None) -> np.ndarray:
+        shape = amp.shape if hours is None else (hours, amp.size)
+        re = self.rng.standard_normal(shape)
+        im = self.rng.standard_normal(shape)
         return (re + 1j * im) * (amp / np.sqrt(2))
 
-    def block(self, winds: list[tuple[float, float]]) -> np.ndarray:
-        """Advance one hour per wind (u east, v north, km/h); the unit-variance fields."""
+    def block(self, hours: int, wind_kmh: tuple[float, float]) -> np.ndarray:
+        """Advance ``hours`` hours under one steering wind (u east, v north, km/h); the
+        unit-variance fields (hours, height, width).
+
+        The AR(1) recursion ``s_h = a s_(h-1) + c n_h`` with ``a = rho · shift`` is solved in
+        closed form over the block, ``s_h = a^h (s_0 + Σ_k≤h a^-k c n_k)``, so a day costs a
+        few array operations instead of a Python loop over its hours."""
         from scipy import fft
 
-        spectra = np.zeros((len(winds), self.full), dtype=np.complex128)
+        u, v = wind_kmh
+        spectra = np.zeros((hours, self.full), dtype=np.complex64)  # float32 FFT: 2× faster
         for i, (keep, amp, rho, weight, kxs, kys) in enumerate(self.parts):
-            for h, (u, v) in enumerate(winds):
-                shift = np.exp(-2j * np.pi * (kxs * u + kys * -v))
-                self.state[i] = rho * self.state[i] * shift + np.sqrt(1 - rho**2) * self._noise(amp)
-                spectra[h, keep] += weight * self.state[i]
-        spectra = spectra.reshape(len(winds), self.ny, self.nx // 2 + 1)
+            a = rho * np.exp(-2j * np.pi * (kxs * u - kys * v))
+            powers = np.cumprod(np.broadcast_to(a, (hours, a.size)), axis=0)
+            noise = np.sqrt(1 - rho**2) * self._noise(amp, hours)
+            states = powers * (self.state[i][None, :] + np.cumsum(noise / powers, axis=0))
+            self.state[i] = states[-1]
+            spectra[:, keep] += weight * states
+        spectra = spectra.reshape(hours, self.ny, self.nx // 2 + 1)
         z = fft.irfft2(spectra, s=(self.ny, self.nx), axes=(-2, -1))
         return z[:, : self.shape[0], : self.shape[1]]
 
@@ -144,12 +152,13 @@ def month_hours(month: datetime) -> Iterator[datetime]:
 
 
 def month_fields(
-    spec: GridSpec, seed: int, month: datetime, block: int = 24
+    spec: GridSpec, seed: int, month: datetime, block: int = 72
 ) -> Iterator[tuple[list[datetime], np.ndarray]]:
-    """The month's hourly rain (mm, float32, north-up) in blocks of ``block`` hours."""
+    """The month's hourly rain (mm, float32, north-up) in blocks of ``block`` hours (the
+    steering wind is held for a block; 72 h keeps the closed-form AR(1) well conditioned)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, month.year, month.month]))
     fields = _Fields(spec, rng)
-    fields.block([(0.0, 0.0)] * 48)  # spin up: the AR(1) state reaches its stationary spread
+    fields.block(48, (0.0, 0.0))  # spin up: the AR(1) state reaches its stationary spread
     hours = list(month_hours(month))
     for i in range(0, len(hours), block):
         ends = hours[i : i + block]
@@ -159,12 +168,30 @@ def month_fields(
                 for e in ends
             ]
         )
-        winds = [(12.0 + 8.0 * (1 - s), 3.0 * s) for s in season]  # westerlies, summer monsoon
-        z = fields.block(winds)
+        mid = float(season.mean())
+        z = fields.block(len(ends), (12.0 + 8.0 * (1 - mid), 3.0 * mid))  # westerlies, monsoon
         s = season[:, None, None]
         excess = np.maximum(z - (1.55 - 0.75 * s), 0.0)
         rain = np.where(excess > 0, (0.7 + 0.5 * s) * np.expm1((1.15 + 0.75 * s) * excess), 0.0)
         yield ends, np.round(rain, 1).astype(np.float32)
+
+
+def buffered_fields(
+    spec: GridSpec, seed: int, month: datetime, max_bytes: int = 64 * 2**20
+) -> Iterator[tuple[list[datetime], np.ndarray]]:
+    """The month's blocks joined up to ``max_bytes`` (few large writes, bounded memory)."""
+    ends: list[datetime] = []
+    parts: list[np.ndarray] = []
+    size = 0
+    for e, values in month_fields(spec, seed, month):
+        if parts and size + values.nbytes > max_bytes:
+            yield ends, np.concatenate(parts)
+            ends, parts, size = [], [], 0
+        ends += e
+        parts.append(values)
+        size += values.nbytes
+    if parts:
+        yield ends, np.concatenate(parts)
 
 
 def _hours_since_epoch(times: list[datetime]) -> np.ndarray:
@@ -210,7 +237,7 @@ def write_netcdf_month(spec: GridSpec, seed: int, month: datetime, path: Path) -
         var.long_name = "hourly precipitation amount (synthetic)"
         var.cell_methods = "time: sum"
         i = 0
-        for ends, values in month_fields(spec, seed, month):
+        for ends, values in buffered_fields(spec, seed, month):
             hrs = _hours_since_epoch(ends)
             time[i : i + len(ends)] = hrs
             bnds[i : i + len(ends), :] = np.column_stack([hrs - 1, hrs])
@@ -224,7 +251,7 @@ def write_zarr_month(spec: GridSpec, seed: int, month: datetime, store: Path) ->
     """Append one month to a Zarr store (created by the first month), CF attributes as NetCDF."""
     import xarray as xr
 
-    for ends, values in month_fields(spec, seed, month):
+    for ends, values in buffered_fields(spec, seed, month):
         hrs = _hours_since_epoch(ends)
         ds = xr.Dataset(
             {
