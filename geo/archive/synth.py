@@ -8,6 +8,8 @@ Each hour's field is a thresholded, exponentiated Gaussian random field:
   hour) and persist (AR(1) in time: hours ~0.92, synoptic ~0.985), so 24 h totals pile up;
 * **intermittent and heavy-tailed** — only where the field exceeds a threshold does it rain, and
   the amount grows exponentially with the excess (most wet hours < 2 mm, rare ones > 50 mm);
+* **stormy spells** — each 72 h block has a lognormal severity (σ 0.5), so some years bring a
+  far wetter system than others even over a small county;
 * **seasonal** — the threshold falls and the scale rises towards Hunan's wet season (peak in
   June, wet April–July), dry winter.
 
@@ -171,8 +173,11 @@ def month_fields(
         mid = float(season.mean())
         z = fields.block(len(ends), (12.0 + 8.0 * (1 - mid), 3.0 * mid))  # westerlies, monsoon
         s = season[:, None, None]
-        excess = np.maximum(z - (1.55 - 0.75 * s), 0.0)
-        rain = np.where(excess > 0, (0.7 + 0.5 * s) * np.expm1((1.15 + 0.75 * s) * excess), 0.0)
+        excess = np.maximum(z - (1.7 - 0.8 * s), 0.0)
+        severity = np.exp(0.5 * rng.standard_normal() - 0.125)  # the block's storm system
+        rain = severity * np.where(
+            excess > 0, (0.7 + 0.5 * s) * np.expm1((1.3 + 1.0 * s) * excess), 0.0
+        )
         yield ends, np.round(rain, 1).astype(np.float32)
 
 
