@@ -299,15 +299,17 @@ def generate(
     out: Path,
     fmt: str = "netcdf",
     progress=None,
+    months: int | None = None,
 ) -> list[Path]:
-    """Write the archive: one NetCDF file per month (``rain_YYYYMM.nc``) or one Zarr store."""
+    """Write the archive: one NetCDF file per month (``rain_YYYYMM.nc``) or one Zarr store;
+    ``months`` stops after that many months (benchmarks, tests)."""
     if fmt not in ("netcdf", "zarr"):
         raise ValueError(f"format must be netcdf or zarr, got {fmt!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     store = out / "rain.zarr"
-    for month in month_starts(start_year, years):
+    for month in month_starts(start_year, years)[:months]:
         if fmt == "netcdf":
             written.append(write_netcdf_month(spec, seed, month, out / f"rain_{month:%Y%m}.nc"))
         else:
