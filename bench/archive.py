@@ -34,6 +34,9 @@ from riskmap.geo.archive.run import PeakRss
 from riskmap.geo.zonal import ZonalWeights
 
 NAME = "archive"
+# a week per chunk: even the 1-month archive keeps both workers busy, so the memory figures
+# compare archive lengths, not one busy worker against two
+CHUNK_HOURS = 168
 SPEC = synth.GridSpec(110.0, 26.0, 112.0, 28.0, 0.05)
 
 
@@ -55,7 +58,7 @@ def _villages(n: int) -> list[shapely.Polygon]:
 def _archive(folder: Path, months: int):
     start = datetime(2015, 1, 1, tzinfo=UTC)
     end = datetime(2015 + (months // 12), months % 12 + 1, 1, tzinfo=UTC)
-    return source.open_archive(folder, start, end)
+    return source.open_archive(folder, start, end, chunk_hours=CHUNK_HOURS)
 
 
 def _peer(folder: Path, geoms, hours: int) -> tuple[float, pd.DataFrame]:

@@ -50,5 +50,5 @@ def demo_annual_maxima(
         done.touch()
         generated = time.perf_counter() - began
     start, end = stats.year_bounds_utc(FIRST_YEAR, FIRST_YEAR + YEARS - 1)
-    report = run_archive_stats(conn, folder, start, end, SOURCE, cache_dir, local=False)
+    report = run_archive_stats(conn, folder, start, end, SOURCE, cache_dir, distributed=False)
     return DemoArchive(folder, generated, report)

@@ -73,14 +73,14 @@ def run_archive_stats(
     *,
     scheduler: str | None = None,
     workers: int = 2,
-    local: bool = True,
+    distributed: bool = True,
     parquet: Path | None = None,
     chunk_hours: int | None = None,
 ) -> RunReport:
     """Annual maxima of the hours ending in (start, end] → ``village_rain_annual_max`` rows of
     ``source`` (replaced in one transaction) and optionally GeoParquet.
 
-    ``local=False`` runs on dask's threaded scheduler in this process (the demo's small
+    ``distributed=False`` runs on dask's threaded scheduler in this process (the demo's small
     archives: no cluster start-up); otherwise on ``scheduler`` or a LocalCluster of ``workers``.
     """
     if not source:
@@ -91,7 +91,7 @@ def run_archive_stats(
         weights, geoms = store.weights_on_grid(
             conn, archive.crs, archive.transform, archive.shape, cache_dir
         )
-        if not local:
+        if not distributed:
             maxima = stats.compute_maxima(archive, weights.matrix, weights.codes)
         else:
             with stats.dask_client(scheduler, workers) as client:

@@ -44,6 +44,9 @@ class Piece:
     path: Path
     ends: np.ndarray
     data: object  # dask array (hours, height, width), float
+    crs: CRS
+    transform: Affine
+    shape: tuple[int, int]
 
 
 @dataclass
@@ -147,9 +150,7 @@ def _open_xarray(path: Path, kind: str) -> Piece:
         arr = arr[:, ::-1, :]
     if not x_up:
         arr = arr[:, :, ::-1]
-    piece = Piece(path, ends, arr.astype(np.float64))
-    piece.grid = (crs, transform, shape)  # type: ignore[attr-defined]
-    return piece
+    return Piece(path, ends, arr.astype(np.float64), crs, transform, shape)
 
 
 def _open_geotiff(path: Path) -> Piece:
@@ -167,9 +168,7 @@ def _open_geotiff(path: Path) -> Piece:
     bands = [
         da.from_delayed(read(p.index), shape=grid.shape, dtype=np.float64) for p in grid.periods
     ]
-    piece = Piece(path, ends, da.stack(bands))
-    piece.grid = (grid.crs, grid.transform, grid.shape)  # type: ignore[attr-defined]
-    return piece
+    return Piece(path, ends, da.stack(bands), grid.crs, grid.transform, grid.shape)
 
 
 def _hourly_ends(periods, name: str) -> np.ndarray:
@@ -205,9 +204,9 @@ def open_archive(
 
     files = find_files(pattern)
     pieces = [open_piece(f) for f in files]
-    crs, transform, shape = pieces[0].grid  # type: ignore[attr-defined]
+    crs, transform, shape = pieces[0].crs, pieces[0].transform, pieces[0].shape
     for p in pieces[1:]:
-        other_crs, other_tr, other_shape = p.grid  # type: ignore[attr-defined]
+        other_crs, other_tr, other_shape = p.crs, p.transform, p.shape
         same = (
             other_shape == shape
             and other_crs.equals(crs)

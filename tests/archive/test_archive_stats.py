@@ -187,7 +187,7 @@ def test_maxima_equal_brute_force(fmt, values, want, archive_db, tmp_path) -> No
     assert {k[2] for k in want} == {2015, 2016}
     with psycopg.connect(archive_db) as conn:
         report = run_archive_stats(
-            conn, folder, START, END, f"t-{fmt}", None, local=False, chunk_hours=24
+            conn, folder, START, END, f"t-{fmt}", None, distributed=False, chunk_hours=24
         )
     assert report.chunks == 4 and report.hours_present == HOURS - len(MISSING_HOURS)
     assert_matches(db_rows(archive_db, f"t-{fmt}"), want)
@@ -221,7 +221,7 @@ def test_rows_replaced_atomically_and_geoparquet(values, archive_db, tmp_path) -
         conn.commit()
         pq = tmp_path / "out" / "maxima.parquet"
         report = run_archive_stats(
-            conn, tmp_path, START, END, "t-swap", None, local=False, parquet=pq
+            conn, tmp_path, START, END, "t-swap", None, distributed=False, parquet=pq
         )
     got = db_rows(archive_db, "t-swap")
     assert len(got) == report.rows and (CODES[0], 1, 1999) not in got  # the stale row is gone
