@@ -13,9 +13,9 @@ from riskmap.geo.archive import synth
 SPEC = synth.GridSpec(110.0, 27.0, 112.0, 29.0, 0.05)  # 40 × 40 cells
 
 
-def month(year: int, m: int, seed: int = 3) -> np.ndarray:
+def month(year: int, m: int, seed: int = 3, spec: synth.GridSpec = SPEC) -> np.ndarray:
     start = datetime(year, m, 1, tzinfo=UTC)
-    return np.concatenate([v for _, v in synth.month_fields(SPEC, seed, start)])
+    return np.concatenate([v for _, v in synth.month_fields(spec, seed, start)])
 
 
 def test_same_seed_same_bytes_other_seed_other_values() -> None:
@@ -55,3 +55,23 @@ def test_netcdf_month_is_cf(tmp_path) -> None:
         assert ds["time_bnds"].values[0, 0] == np.datetime64("2016-02-01T00:00")
         assert float(ds["lat"][0]) == 28.975 and float(ds["lon"][0]) == 110.025
         np.testing.assert_array_equal(var.values, month(2016, 2))
+
+
+def test_zarr_store_holds_the_same_values_as_netcdf(tmp_path) -> None:
+    from riskmap.geo.archive.source import open_archive
+
+    small = synth.GridSpec(110.0, 27.0, 110.5, 27.4, 0.1)
+    synth.generate(small, 2016, 1, 5, tmp_path / "nc", months=2)
+    synth.generate(small, 2016, 1, 5, tmp_path / "z", fmt="zarr", months=2)
+    start, end = datetime(2016, 1, 1, tzinfo=UTC), datetime(2016, 3, 1, tzinfo=UTC)
+    a = open_archive(tmp_path / "nc", start, end)
+    b = open_archive(tmp_path / "z" / "rain.zarr", start, end)
+    assert a.present == b.present == (31 + 29) * 24
+    assert a.transform == b.transform and a.shape == b.shape == (4, 5)
+    np.testing.assert_array_equal(a.data.compute(), b.data.compute())
+    assert (
+        a.data.compute().tobytes()
+        == np.concatenate([month(2016, 1, 5, small), month(2016, 2, 5, small)])
+        .astype(np.float64)
+        .tobytes()
+    )
