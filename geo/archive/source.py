@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import itertools
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,8 @@ from riskmap.geo.grids.netcdf import (
     _regular_axis,
     _snap,
 )
-from riskmap.geo.grids.netcdf_times import netcdf_periods
+from riskmap.geo.grids.netcdf_times import REFERENCE_NAMES, netcdf_periods
+from riskmap.geo.grids.tags import to_utc
 
 HOUR = timedelta(hours=1)
 NETCDF_SUFFIXES = {".nc", ".nc4", ".netcdf", ".cdf"}
@@ -139,9 +141,11 @@ def _open_xarray(path: Path, kind: str) -> Piece:
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(f"{name}: cannot be opened as {kind}: {exc}") from exc
     vname, tdim, ydim, xdim, extra, crs, transform, shape, y_up, x_up = _grid_of_dataset(ds, name)
-    attrs = {k.upper(): str(v) for k, v in ds.attrs.items()}
-    periods = netcdf_periods(ds, ds[vname], tdim, None, attrs, name)
-    ends = _hourly_ends(periods, name)
+    ends = _bounded_hour_ends(ds, tdim, name)
+    if ends is None:  # no bounds, forecasts, odd units: the feeds' full rules
+        attrs = {k.upper(): str(v) for k, v in ds.attrs.items()}
+        periods = netcdf_periods(ds, ds[vname], tdim, None, attrs, name)
+        ends = _hourly_ends(periods, name)
     var = ds[vname].isel({d: 0 for d in extra}).transpose(tdim, ydim, xdim)
     if var.chunks is None:  # NetCDF: lazy only the rain (coordinates and bounds read now)
         var = var.chunk({tdim: 24 * 31, ydim: -1, xdim: -1})
@@ -171,6 +175,36 @@ def _open_geotiff(path: Path) -> Piece:
     return Piece(path, ends, da.stack(bands), grid.crs, grid.transform, grid.shape)
 
 
+def _bounded_hour_ends(ds, tdim: str, name: str) -> np.ndarray | None:
+    """Hour ends from CF time bounds, vectorised (an archive's usual layout; a decade of
+    hourly steps costs seconds as Period objects); None when the general rules must decide."""
+    coord = ds[tdim]
+    bname = coord.attrs.get("bounds")
+    if not bname or bname not in ds.variables or any(r in ds.variables for r in REFERENCE_NAMES):
+        return None
+    units = str(coord.attrs.get("units", ""))
+    m = re.fullmatch(r"\s*(hours?|h|minutes?|min|seconds?|s|days?)\s+since\s+(.+?)\s*", units)
+    calendar = str(coord.attrs.get("calendar", "standard")).strip().lower()
+    if m is None or calendar not in {"", "standard", "gregorian", "proleptic_gregorian"}:
+        return None
+    seconds = {"h": 3600, "m": 60, "s": 1, "d": 86400}[m.group(1)[0]]
+    ref_text = re.sub(r"\s*(UTC|GMT|Z)$", "", m.group(2).strip(), flags=re.IGNORECASE)
+    ref = np.datetime64(_naive(to_utc(ref_text, "time reference", name)), "s")
+    raw = np.asarray(ds[bname].values, dtype=np.float64) * seconds
+    if raw.ndim != 2 or raw.shape[1] != 2 or not np.isfinite(raw).all():
+        return None
+    start = ref + np.round(raw[:, 0]).astype("timedelta64[s]")
+    end = ref + np.round(raw[:, 1]).astype("timedelta64[s]")
+    wrong = np.flatnonzero(end - start != np.timedelta64(3600, "s"))
+    if wrong.size:
+        i = int(wrong[0])
+        raise DataError(
+            f"{name}: time step {i + 1}: period {start[i]}Z–{end[i]}Z is not one hour"
+            " (an archive holds hourly sums)"
+        )
+    return end
+
+
 def _hourly_ends(periods, name: str) -> np.ndarray:
     for p in periods:
         if p.valid_end - p.valid_start != HOUR:
@@ -197,8 +231,8 @@ def open_archive(
     """The hours ending in (start, end] of every file of ``pattern``, chunked in time.
 
     ``start`` and ``end`` are aware datetimes. Hours covered twice take the first file's values
-    (files sorted by name). ``chunk_hours`` defaults to ~128 MB of float64 per chunk (at least
-    a day, at most a month).
+    (files sorted by name). Without ``chunk_hours`` the files' own time chunks are kept when
+    they are a day to ~128 MB of float64 long (at most a month), else that size is made.
     """
     import dask.array as da
 
@@ -237,16 +271,32 @@ def open_archive(
         offset += len(p.ends)
     present = int((index >= 0).sum())
     stacked = da.concatenate([p.data for p in pieces], axis=0)
-    if chunk_hours is None:
-        per_hour = shape[0] * shape[1] * 8
-        chunk_hours = int(min(24 * 31, max(24, 128e6 // per_hour)))
+    per_hour = shape[0] * shape[1] * 8
+    target = int(min(24 * 31, max(24, 128e6 // per_hour)))
+    if chunk_hours is not None and chunk_hours < 24:
+        raise ValueError(
+            f"chunk_hours must be at least 24 (a window reaches 23 h back), got {chunk_hours}"
+        )
     parts = []  # runs of consecutive hours: a slice of the files, or NaN for a gap
     for lo, hi in _runs(index):
         if index[lo] < 0:
-            parts.append(da.full((hi - lo, *shape), np.nan, dtype=np.float64, chunks=chunk_hours))
+            parts.append(da.full((hi - lo, *shape), np.nan, dtype=np.float64, chunks=target))
         else:
             parts.append(stacked[index[lo] : index[lo] + hi - lo])
-    data = da.concatenate(parts, axis=0).rechunk((chunk_hours, -1, -1))
+    data = da.concatenate(parts, axis=0)
+    if chunk_hours is not None:
+        data = data.rechunk((chunk_hours, -1, -1))
+    elif max(data.chunks[0]) > target:
+        data = data.rechunk((target, -1, -1))
+    else:  # the files' own chunks (months) serve; shorter than a day: joined to the next
+        merged: list[int] = []
+        for c in data.chunks[0]:
+            if merged and (merged[-1] < 24 or c < 24) and merged[-1] + c <= target:
+                merged[-1] += c
+            else:
+                merged.append(c)
+        if tuple(merged) != data.chunks[0]:
+            data = data.rechunk((tuple(merged), -1, -1))
     return Archive(crs, transform, shape, ends, data, files, present)
 
 
