@@ -146,15 +146,57 @@ def _open_xarray(path: Path, kind: str) -> Piece:
         attrs = {k.upper(): str(v) for k, v in ds.attrs.items()}
         periods = netcdf_periods(ds, ds[vname], tdim, None, attrs, name)
         ends = _hourly_ends(periods, name)
-    var = ds[vname].isel({d: 0 for d in extra}).transpose(tdim, ydim, xdim)
-    if var.chunks is None:  # NetCDF: lazy only the rain (coordinates and bounds read now)
-        var = var.chunk({tdim: 24 * 31, ydim: -1, xdim: -1})
-    arr = var.data
+    if kind == "netcdf":
+        dims = tuple(ds[vname].dims)
+        ds.close()
+        arr = _netcdf_slabs(path, vname, dims, (tdim, ydim, xdim), len(ends), shape)
+    else:
+        arr = ds[vname].isel({d: 0 for d in extra}).transpose(tdim, ydim, xdim).data
     if y_up:
         arr = arr[:, ::-1, :]
     if not x_up:
         arr = arr[:, :, ::-1]
     return Piece(path, ends, arr.astype(np.float64), crs, transform, shape)
+
+
+def _netcdf_slabs(
+    path: Path, vname: str, dims: tuple[str, ...], tyx: tuple[str, str, str], n: int, shape
+):
+    """The rain of a NetCDF file as a dask array of month-long slabs, each read by opening the
+    file, reading and closing it. (xarray's lazy arrays keep files open, and each open file
+    keeps HDF5's cache of decompressed chunks: a worker's memory would grow with the archive.)
+    """
+    import dask
+    import dask.array as da
+
+    read = dask.delayed(_read_netcdf_slab, pure=True)
+    slabs = [
+        da.from_delayed(
+            read(str(path), vname, dims, tyx, t0, min(n, t0 + 744)),
+            shape=(min(n, t0 + 744) - t0, *shape),
+            dtype=np.float64,
+        )
+        for t0 in range(0, n, 744)
+    ]
+    return da.concatenate(slabs, axis=0)
+
+
+def _read_netcdf_slab(
+    path: str, vname: str, dims: tuple[str, ...], tyx: tuple[str, str, str], t0: int, t1: int
+) -> np.ndarray:
+    """Hours t0…t1 of the rain variable as (time, y, x) float64, NaN where fill or masked."""
+    import netCDF4
+
+    with netCDF4.Dataset(path) as nc:
+        var = nc.variables[vname]
+        var.set_auto_maskandscale(True)
+        index = tuple(
+            slice(t0, t1) if d == tyx[0] else slice(None) if d in tyx else 0 for d in dims
+        )
+        raw = var[index]
+    kept = [d for d in dims if d in tyx]
+    values = np.ma.filled(np.ma.asarray(raw, dtype=np.float64), np.nan)
+    return np.transpose(values, [kept.index(d) for d in tyx])
 
 
 def _open_geotiff(path: Path) -> Piece:
