@@ -200,21 +200,47 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[object]:
         yield client
 
 
-def compute_maxima(archive, matrix: sparse.csr_matrix, codes: np.ndarray, client=None) -> Maxima:
+def compute_maxima(
+    archive, matrix: sparse.csr_matrix, codes: np.ndarray, client=None, window: int | None = None
+) -> Maxima:
     """Run the chunk tasks on ``client`` (distributed) or, when None, dask's threaded
-    scheduler; merge each chunk's result as it arrives."""
-    tasks = chunk_tasks(archive, matrix)
-    maxima = Maxima(np.asarray(codes))
+    scheduler; merge each chunk's result as it arrives.
+
+    On a cluster the chunks are submitted as a moving window (``window`` in flight, default
+    twice the workers plus two), each chunk's tail passed on as a future: the scheduler never
+    holds more than the window, so memory does not grow with the archive's length."""
     if client is None:
         import dask
 
-        for parts in dask.compute(*tasks, scheduler="threads"):
+        maxima = Maxima(np.asarray(codes))
+        for parts in dask.compute(*chunk_tasks(archive, matrix), scheduler="threads"):
             maxima.add(parts)
         return maxima
+    import dask
     from distributed import as_completed
 
-    futures = client.compute(tasks)
-    for fut in as_completed(futures):
+    maxima = Maxima(np.asarray(codes))
+    blocks = archive.data.to_delayed().ravel()
+    bounds = np.cumsum((0, *archive.data.chunks[0]))
+    if window is None:
+        window = 2 * len(client.scheduler_info()["workers"]) + 2
+    w = client.scatter(matrix, broadcast=True)
+    means = dask.delayed(village_means, pure=True)
+    tail = dask.delayed(_tail, pure=True)
+    reduce = dask.delayed(chunk_maxima, pure=True)
+    running = as_completed()
+    prev = None
+    for i, block in enumerate(blocks):
+        m = means(block, w)
+        done, prev = client.compute(
+            [reduce(prev, m, archive.ends[bounds[i] : bounds[i + 1]]), tail(m)]
+        )
+        running.add(done)
+        while running.count() >= window:
+            fut = next(running)
+            maxima.add(fut.result())
+            fut.release()
+    for fut in running:
         maxima.add(fut.result())
         fut.release()
     return maxima
