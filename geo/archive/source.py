@@ -184,15 +184,17 @@ def _netcdf_slabs(
 def _read_netcdf_slab(
     path: str, vname: str, dims: tuple[str, ...], tyx: tuple[str, str, str], t0: int, t1: int
 ) -> np.ndarray:
-    """Hours t0…t1 of the rain variable as (time, y, x) float64, NaN where fill or masked."""
-    import netCDF4
+    """Hours t0…t1 of the rain variable as (time, y, x) float64, NaN where fill or masked.
 
-    with netCDF4.Dataset(path) as nc:
+    Neither HDF5 nor netCDF-C is thread-safe: the read holds xarray's HDF5 lock, which
+    xarray's own NetCDF reads in this process take too (threaded scheduler, an ingest beside)."""
+    import netCDF4
+    from xarray.backends.locks import HDF5_LOCK
+
+    index = tuple(slice(t0, t1) if d == tyx[0] else slice(None) if d in tyx else 0 for d in dims)
+    with HDF5_LOCK, netCDF4.Dataset(path) as nc:
         var = nc.variables[vname]
         var.set_auto_maskandscale(True)
-        index = tuple(
-            slice(t0, t1) if d == tyx[0] else slice(None) if d in tyx else 0 for d in dims
-        )
         raw = var[index]
     kept = [d for d in dims if d in tyx]
     values = np.ma.filled(np.ma.asarray(raw, dtype=np.float64), np.nan)
