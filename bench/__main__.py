@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    archive,
     bulk_load,
     city,
     delivery,
@@ -60,6 +61,8 @@ def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterato
         ("delivery", "warning delivery vs a bare httpx sender", lambda: delivery.run(url)),
         ("city", "city size (衡阳市, every county): rules, tiles, warning list",
          lambda: city.run(url, tcp_url)),
+        ("archive", "rain archive → village annual maxima on Dask (1, 2 workers) vs exactextract",
+         lambda: archive.run(url)),
         ("writes", "writes (rules run, ingest, update, issue) under 50 tile clients vs alone",
          lambda: writes_under_load.run(url)),
     ]  # fmt: skip

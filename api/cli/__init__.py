@@ -12,6 +12,7 @@ import sys
 import typer
 
 from riskmap.api.cli import (
+    archive,
     data,
     db,
     dispatch,
@@ -38,6 +39,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
+app.add_typer(archive.app, name="archive")
 app.add_typer(risk.app, name="risk")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(rules.app, name="rules")
