@@ -43,12 +43,17 @@ class Problem:
 
 @dataclass
 class TableLoad:
-    """Rows for one table. ``key`` names the unique columns that make a row a duplicate."""
+    """Rows for one table. ``key`` names the unique columns that make a row a duplicate.
+
+    ``binary``: stage the rows with a binary COPY (floats, integers, UTC times and strings
+    only; any other column falls back to CSV), for feeds whose volume makes the CSV text the
+    cost (station rows)."""
 
     table: str
     frame: pd.DataFrame
     key: tuple[str, ...] | None = None
     on_conflict: Literal["ignore", "update"] = "ignore"
+    binary: bool = False
 
 
 AfterLoad = Callable[[psycopg.Connection, int], dict[str, int]]

@@ -9,6 +9,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from riskmap.geo.db.binary_copy import STAGING_TYPES, binary_payload
 from riskmap.geo.db.copy import copy_frame
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError
@@ -63,6 +64,46 @@ def _staging_table(conn: psycopg.Connection, table: str, columns: list[str]) -> 
     return name
 
 
+def _binary_staging(
+    conn: psycopg.Connection, table: str, columns: list[str], types: list[str]
+) -> str:
+    """A temporary table typed as the binary COPY wrote ``columns``; the final INSERT casts
+    them to the target's types (and the target checks its constraints)."""
+    name = f"_stage_{table}_{next(_staging_serial)}"
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+            sql.Identifier(name),
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(STAGING_TYPES[t]))
+                for c, t in zip(columns, types, strict=True)
+            ),
+        )
+    )
+    return name
+
+
+def _stage(
+    conn: psycopg.Connection, load: TableLoad, frame: pd.DataFrame, columns: list[str]
+) -> str:
+    """COPY ``frame`` into a new staging table: binary when the load asks and the frame
+    allows, else CSV into a table shaped like the target."""
+    payload = binary_payload(frame) if load.binary else None
+    if payload is None:
+        staging = _staging_table(conn, load.table, columns)
+        copy_frame(conn, staging, frame)
+        return staging
+    data, types = payload
+    staging = _binary_staging(conn, load.table, columns, types)
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(sql.Identifier(staging))
+        ) as cp,
+    ):
+        cp.write(data)
+    return staging
+
+
 def load_table(
     conn: psycopg.Connection, load: TableLoad, ingest_id: int
 ) -> tuple[int, int, list[Problem]]:
@@ -95,8 +136,7 @@ def load_table(
         frame = frame[keep].reset_index(drop=True)
         labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
     columns = [str(c) for c in frame.columns]
-    staging = _staging_table(conn, load.table, columns)
-    copy_frame(conn, staging, frame)
+    staging = _stage(conn, load, frame, columns)
     try:
         with conn.transaction():
             inserted = conn.execute(_insert_statement(load, staging, columns)).rowcount

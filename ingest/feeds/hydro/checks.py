@@ -43,10 +43,11 @@ class StationBook:
     """Station codes known to the database or registered by the file being read.
 
     Looks codes up lazily, a chunk's new codes at a time, through the parser's read-only
-    connection.
+    connection. A book without a connection only answers from what it was given (the CSV
+    feed's second pass, run in a worker thread, knows every code from its first).
     """
 
-    def __init__(self, conn: psycopg.Connection) -> None:
+    def __init__(self, conn: psycopg.Connection | None) -> None:
         self.conn = conn
         self.known: dict[str, tuple[str, str] | None] = {}  # code -> (sttp, dataset) or None
         self.registered: set[str] = set()
@@ -55,6 +56,8 @@ class StationBook:
         new = [c for c in set(codes) if c not in self.known and c not in self.registered]
         if not new:
             return
+        if self.conn is None:
+            raise RuntimeError(f"station codes {sorted(new)[:5]} were not looked up beforehand")
         for c in new:
             self.known[c] = None
         rows = SQL.rows(self.conn, "hydro_known_stations.sql", {"codes": new}, shape="tuple")

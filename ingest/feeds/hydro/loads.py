@@ -57,4 +57,4 @@ def table_load(table: Sl323Table, frame: pd.DataFrame, key: tuple[str, ...]) -> 
     """Checked rows of an SL 323 table: stations upsert, observations keep the first value."""
     if table is STBPRP:
         return TableLoad("station", frame, key=key, on_conflict="update")
-    return TableLoad(table.target, frame, key=key, on_conflict="ignore")
+    return TableLoad(table.target, frame, key=key, on_conflict="ignore", binary=True)

@@ -33,6 +33,7 @@ from riskmap.ingest.feeds.hydro.tables import (
     identify_table,
 )
 from riskmap.ingest.feeds.hydro.times import py_datetime
+from riskmap.ingest.prefetch import prefetched
 
 CHUNK_ROWS = 10_000  # CSV rows parsed, validated and loaded at a time (~0.5 KB each)
 
@@ -229,12 +230,11 @@ def stream_loads(path: Path, ctx: Context, book: StationBook, scan: CsvScan) -> 
 
 
 def _for_copy(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame as COPY likes it cheapest: UTC times as ISO text (no Timestamp objects per
-    row) and without optional columns that are empty in this chunk (fewer values to write)."""
+    """The frame as COPY likes it cheapest: times to the second (as SL 323 writes them) and
+    without optional columns that are empty in this chunk (fewer values to write)."""
     frame = frame.copy()
     if "tm" in frame:
-        stamps = frame["tm"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-        frame["tm"] = np.char.add(np.datetime_as_string(stamps, unit="s"), "Z").astype(object)
+        frame["tm"] = frame["tm"].dt.floor("s")
     empty = [c for c in frame.columns if c not in (RECORD, "stcd", "tm") and frame[c].isna().all()]
     return frame.drop(columns=empty)
 
@@ -271,11 +271,13 @@ def parse_sl323_csv(path: Path, ctx: Context) -> Batch:
         stations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return Batch(KIND_SL323, station_loads(ctx, stations), scan.problems)
     start, end = py_datetime(scan.valid_from), py_datetime(scan.valid_to)
-    pass_two = StationBook(ctx.conn)
+    # the second pass runs in a worker thread, one chunk ahead of the load: it must not use
+    # the connection the load is using, and needs not (the first pass looked every code up)
+    pass_two = StationBook(None)
     pass_two.known = dict(book.known)
     return Batch(
         KIND_SL323,
-        _LazyLoads(lambda: stream_loads(path, ctx, pass_two, scan)),
+        _LazyLoads(lambda: prefetched(stream_loads(path, ctx, pass_two, scan))),
         scan.problems,
         valid_from=start,
         valid_to=end,
