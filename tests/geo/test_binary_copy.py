@@ -9,14 +9,18 @@ import numpy as np
 import pandas as pd
 import psycopg
 import shapely
+from psycopg import sql
 
 from riskmap.geo.db.binary_copy import STAGING_TYPES, binary_payload
 
 
 def _round_trip(conn: psycopg.Connection, frame: pd.DataFrame) -> list[tuple]:
     data, types = binary_payload(frame)
-    cols = ", ".join(f"c{i} {STAGING_TYPES[t]}" for i, t in enumerate(types))
-    conn.execute(f"CREATE TEMP TABLE bc ({cols}) ON COMMIT DROP")
+    cols = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(f"c{i}"), sql.SQL(STAGING_TYPES[t]))
+        for i, t in enumerate(types)
+    )
+    conn.execute(sql.SQL("CREATE TEMP TABLE bc ({}) ON COMMIT DROP").format(cols))
     with conn.cursor() as cur, cur.copy("COPY bc FROM STDIN (FORMAT binary)") as cp:
         cp.write(data)
     return conn.execute("SELECT * FROM bc").fetchall()
