@@ -43,12 +43,21 @@ class Problem:
 
 @dataclass
 class TableLoad:
-    """Rows for one table. ``key`` names the unique columns that make a row a duplicate."""
+    """Rows for one table. ``key`` names the unique columns that make a row a duplicate.
+
+    ``on_conflict``: "ignore" keeps the stored row, "update" replaces it, "update_own"
+    replaces it only when the same ingest stored it (a later row of one file wins over an
+    earlier one, rows of earlier ingests are kept); the table needs an ``ingest_id`` column.
+
+    ``binary``: stage the rows with a binary COPY (floats, integers, UTC times and strings
+    only; any other column falls back to CSV), for feeds whose volume makes the CSV text the
+    cost (station rows)."""
 
     table: str
     frame: pd.DataFrame
     key: tuple[str, ...] | None = None
-    on_conflict: Literal["ignore", "update"] = "ignore"
+    on_conflict: Literal["ignore", "update", "update_own"] = "ignore"
+    binary: bool = False
 
 
 AfterLoad = Callable[[psycopg.Connection, int], dict[str, int]]

@@ -134,7 +134,12 @@ def ingest_file(
         )
     if not caller_txn:
         conn.rollback()  # end the read-only transaction our own look-ups opened
-    return load_batch(conn, batch, source, sha256, size)
+    try:
+        return load_batch(conn, batch, source, sha256, size)
+    except FeedReadError as exc:  # a streaming feed found the file unreadable part-way
+        if not caller_txn:
+            conn.rollback()
+        return _reject(conn, source, feed.kind, sha256, size, str(exc))
 
 
 def _reject(
@@ -162,7 +167,7 @@ def load_batch(
 
     ``known``: (record, field or "", reason) of problems already quarantined, not recorded
     again (the database source reads its overlap at every poll; files pass none)."""
-    problems = list(batch.problems)
+    refused: list[Problem] = []  # rows the database refused
     loaded: dict[str, int] = {}
     duplicates = 0
     with conn.transaction():
@@ -181,8 +186,13 @@ def load_batch(
             n, dup, bad = load_table(conn, load, ingest_id)
             loaded[load.table] = loaded.get(load.table, 0) + n
             duplicates += dup
-            problems.extend(bad)
-        problems = [p for p in problems if (p.record, p.field or "", p.reason) not in known]
+            refused.extend(bad)
+        # read after the loads: a streaming feed finds its problems while they run
+        problems = [
+            p
+            for p in [*batch.problems, *refused]
+            if (p.record, p.field or "", p.reason) not in known
+        ]
         if batch.after_load is not None:
             for table, n in batch.after_load(conn, ingest_id).items():
                 loaded[table] = loaded.get(table, 0) + n

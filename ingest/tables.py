@@ -9,6 +9,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from riskmap.geo.db.binary_copy import STAGING_TYPES, binary_payload
 from riskmap.geo.db.copy import copy_frame
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError
@@ -37,13 +38,40 @@ def _insert_statement(load: TableLoad, staging: str, columns: list[str]) -> sql.
     if load.key is None:
         return stmt
     key = sql.SQL(", ").join(sql.Identifier(c) for c in load.key)
-    if load.on_conflict == "ignore":
+    if load.on_conflict in ("ignore", "update_own"):  # update_own updates first (below)
         return stmt + sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(key)
     rest = [c for c in columns if c not in load.key]
     updates = sql.SQL(", ").join(
         sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in rest
     )
     return stmt + sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(key, updates)
+
+
+def _update_own_statement(load: TableLoad, staging: str, columns: list[str]) -> sql.Composed:
+    """Rows of the staging table replace the rows with their key that this ingest wrote."""
+    assert load.key is not None and "ingest_id" in columns
+    rest = [c for c in columns if c not in load.key]
+    target, source = sql.Identifier(load.table), sql.Identifier(staging)
+    return sql.SQL(
+        "UPDATE {} AS t SET {} FROM {} AS s WHERE {} AND t.ingest_id = s.ingest_id"
+    ).format(
+        target,
+        sql.SQL(", ").join(
+            sql.SQL("{} = s.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in rest
+        ),
+        source,
+        sql.SQL(" AND ").join(
+            sql.SQL("t.{} = s.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in load.key
+        ),
+    )
+
+
+def _write(conn: psycopg.Connection, load: TableLoad, staging: str, columns: list[str]) -> int:
+    """Move the staging rows into the target; returns rows inserted (not those updated in
+    place by ``update_own``, whose earlier row was already counted)."""
+    if load.on_conflict == "update_own":
+        conn.execute(_update_own_statement(load, staging, columns))
+    return conn.execute(_insert_statement(load, staging, columns)).rowcount
 
 
 _staging_serial = iter(range(1, 1 << 62))
@@ -61,6 +89,46 @@ def _staging_table(conn: psycopg.Connection, table: str, columns: list[str]) -> 
         )
     )
     return name
+
+
+def _binary_staging(
+    conn: psycopg.Connection, table: str, columns: list[str], types: list[str]
+) -> str:
+    """A temporary table typed as the binary COPY wrote ``columns``; the final INSERT casts
+    them to the target's types (and the target checks its constraints)."""
+    name = f"_stage_{table}_{next(_staging_serial)}"
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+            sql.Identifier(name),
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(STAGING_TYPES[t]))
+                for c, t in zip(columns, types, strict=True)
+            ),
+        )
+    )
+    return name
+
+
+def _stage(
+    conn: psycopg.Connection, load: TableLoad, frame: pd.DataFrame, columns: list[str]
+) -> str:
+    """COPY ``frame`` into a new staging table: binary when the load asks and the frame
+    allows, else CSV into a table shaped like the target."""
+    payload = binary_payload(frame) if load.binary else None
+    if payload is None:
+        staging = _staging_table(conn, load.table, columns)
+        copy_frame(conn, staging, frame)
+        return staging
+    data, types = payload
+    staging = _binary_staging(conn, load.table, columns, types)
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(sql.Identifier(staging))
+        ) as cp,
+    ):
+        cp.write(data)
+    return staging
 
 
 def load_table(
@@ -95,11 +163,10 @@ def load_table(
         frame = frame[keep].reset_index(drop=True)
         labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
     columns = [str(c) for c in frame.columns]
-    staging = _staging_table(conn, load.table, columns)
-    copy_frame(conn, staging, frame)
+    staging = _stage(conn, load, frame, columns)
     try:
         with conn.transaction():
-            inserted = conn.execute(_insert_statement(load, staging, columns)).rowcount
+            inserted = _write(conn, load, staging, columns)
         return inserted, dup_in_file + len(frame) - inserted, []
     except psycopg.errors.IntegrityError:
         pass
@@ -117,13 +184,12 @@ def _row_by_row(
     inserted = 0
     problems: list[Problem] = []
     one = _staging_table(conn, load.table, columns)
-    stmt = _insert_statement(load, one, columns)
     for i, label in enumerate(labels):
         conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(one)))
         copy_frame(conn, one, frame.iloc[[i]])
         try:
             with conn.transaction():
-                inserted += conn.execute(stmt).rowcount
+                inserted += _write(conn, load, one, columns)
         except psycopg.errors.IntegrityError as exc:
             diag = exc.diag
             problems.append(

@@ -535,7 +535,15 @@ def check_sl323(batch: Batch, now: datetime) -> None:
 
 def parse_sl323(conn: psycopg.Connection, path: Path) -> Batch | None:
     ctx = Context(conn=conn, data_dir=NOWHERE, source="fuzz")
-    batch = outcome(lambda: Sl323Feed().parse(path, ctx), path)
+
+    def parse() -> Batch:
+        batch = Sl323Feed().parse(path, ctx)
+        # the CSV reader checks rows as its loads are made (once): read them all, so the
+        # problems are complete and a file refused part-way is refused here
+        batch.loads = list(batch.loads)
+        return batch
+
+    batch = outcome(parse, path)
     if batch is not None:
         check_sl323(batch, ctx.now)
     return batch

@@ -15,8 +15,9 @@ Kinds
     **CSV**: a header row with the SL 323 column names in any case; comma or tab separated;
     UTF-8 with or without BOM, UTF-16 with BOM, or GBK/GB 18030. The table is named by a file
     name starting with the table name (``ST_PPTN_R_2024.csv``) or recognised from the columns.
-    CSV files are streamed in chunks of :data:`.sl323_csv.CHUNK_ROWS` rows (two passes:
-    validate, then load), so memory stays bounded whatever the file size.
+    CSV files are streamed in chunks of :data:`.sl323_csv.CHUNK_ROWS` rows, checked one chunk
+    ahead of the load in a worker thread and staged by binary COPY, so memory stays bounded
+    whatever the file size.
 
     **JSON** (read whole; keys in any case):
 

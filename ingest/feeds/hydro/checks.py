@@ -43,15 +43,28 @@ class StationBook:
     """Station codes known to the database or registered by the file being read.
 
     Looks codes up lazily, a chunk's new codes at a time, through the parser's read-only
-    connection.
+    connection; or holds every station from the start (:meth:`every_station`), for a reader
+    that checks rows in a worker thread while the load uses the connection.
     """
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
         self.known: dict[str, tuple[str, str] | None] = {}  # code -> (sttp, dataset) or None
         self.registered: set[str] = set()
+        self.complete = False  # every station is in ``known``: never ask the database
+
+    @classmethod
+    def every_station(cls, conn: psycopg.Connection) -> StationBook:
+        """A book of all stations, read once (a region has thousands, not millions)."""
+        book = cls(conn)
+        for stcd, sttp, dataset_id in SQL.rows(conn, "hydro_all_stations.sql", shape="tuple"):
+            book.known[stcd] = (sttp, dataset_id)
+        book.complete = True
+        return book
 
     def lookup(self, codes: Iterable[str]) -> None:
+        if self.complete:
+            return
         new = [c for c in set(codes) if c not in self.known and c not in self.registered]
         if not new:
             return

@@ -53,8 +53,13 @@ def rain_after_load(
     return after_load
 
 
-def table_load(table: Sl323Table, frame: pd.DataFrame, key: tuple[str, ...]) -> TableLoad:
-    """Checked rows of an SL 323 table: stations upsert, observations keep the first value."""
+def table_load(
+    table: Sl323Table, frame: pd.DataFrame, key: tuple[str, ...], *, replace_own: bool = False
+) -> TableLoad:
+    """Checked rows of an SL 323 table: stations upsert, observations keep the first value
+    stored (``replace_own``: except one this same ingest stored, which a later row of the
+    file replaces)."""
     if table is STBPRP:
         return TableLoad("station", frame, key=key, on_conflict="update")
-    return TableLoad(table.target, frame, key=key, on_conflict="ignore")
+    mode = "update_own" if replace_own else "ignore"
+    return TableLoad(table.target, frame, key=key, on_conflict=mode, binary=True)

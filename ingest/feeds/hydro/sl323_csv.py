@@ -1,7 +1,10 @@
-"""SL 323 tables as CSV, streamed: a validating pass, then a loading pass, chunk by chunk.
+"""SL 323 tables as CSV, streamed in one pass: each chunk is checked in a worker thread while
+the pipeline loads the one before it.
 
-Two passes keep memory bounded by the chunk, not the file, while duplicates across chunks
-still resolve as "the last row wins".
+Memory stays bounded by the chunk (plus one int64 key per good row, to know a row whose
+station and time came earlier in the file): that later row replaces the earlier one, which
+then counts as the duplicate ("the last row wins"), while rows of earlier ingests are kept.
+Station files (ST_STBPRP_B) are small and read in a checking pass first.
 """
 
 from __future__ import annotations
@@ -15,8 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psycopg
 
-from riskmap.ingest.batch import RECORD, Batch, Context, FeedReadError, Problem, TableLoad
+from riskmap.ingest.batch import (
+    RECORD,
+    AfterLoad,
+    Batch,
+    Context,
+    FeedReadError,
+    Problem,
+    TableLoad,
+)
 from riskmap.ingest.feeds.hydro.checks import (
     EARLIEST,
     Checked,
@@ -33,6 +45,7 @@ from riskmap.ingest.feeds.hydro.tables import (
     identify_table,
 )
 from riskmap.ingest.feeds.hydro.times import py_datetime
+from riskmap.ingest.prefetch import prefetched
 
 CHUNK_ROWS = 10_000  # CSV rows parsed, validated and loaded at a time (~0.5 KB each)
 
@@ -67,18 +80,14 @@ def split_header(line: str) -> list[str]:
 
 @dataclass
 class CsvScan:
-    """What the validating pass learnt about an SL 323 CSV file."""
+    """What reading an SL 323 CSV file has learnt so far."""
 
     table: Sl323Table
     encoding: str
     sep: str
     problems: list[Problem] = field(default_factory=list)
-    dup_counts: dict[int, int] = field(default_factory=dict)  # packed key -> occurrences
     station_index: dict[str, int] = field(default_factory=dict)
     rows: int = 0
-    good: int = 0
-    valid_from: pd.Timestamp | None = None
-    valid_to: pd.Timestamp | None = None
 
 
 def _chunks(path: Path, scan: CsvScan) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
@@ -105,9 +114,14 @@ def _chunks(path: Path, scan: CsvScan) -> Iterator[tuple[pd.DataFrame, np.ndarra
     )
     first = 2
     while True:
-        with warnings.catch_warnings():  # a row longer than the header: pandas only warns
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            chunk = next(reader, None)
+        try:
+            with warnings.catch_warnings():  # a row longer than the header: pandas only warns
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                chunk = next(reader, None)
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:  # a row too long
+            raise FeedReadError(
+                f"{path.name}: cannot be read as CSV: a row has more fields than the header ({exc})"
+            ) from exc
         if chunk is None:
             break
         chunk = chunk.rename(columns=names)
@@ -134,12 +148,8 @@ def _packed_keys(scan: CsvScan, frame: pd.DataFrame) -> np.ndarray:
     return (st << 34) + secs
 
 
-def scan_csv(path: Path, ctx: Context, book: StationBook) -> CsvScan:
-    """First pass: identify the table, validate every row, find the duplicated keys.
-
-    Keeps only the problems and one int64 key per good row (for the duplicates), never the
-    rows themselves.
-    """
+def _identify(path: Path) -> tuple[Sl323Table, str, list[str]]:
+    """The table, the separator and the encodings to try, from the head of the file."""
     with path.open("rb") as fh:
         head = fh.read(65536)
     line = header_line(head)
@@ -147,20 +157,40 @@ def scan_csv(path: Path, ctx: Context, book: StationBook) -> CsvScan:
         raise FeedReadError(f"{path.name}: empty file (no SL 323 header row)")
     table = identify_table(path, split_header(line))
     sep = "\t" if line.count("\t") > line.count(",") else ","
-    encoding = _encoding(head)
-    for enc in dict.fromkeys([encoding, "gb18030"]):
-        scan = CsvScan(table, enc, sep)
-        try:
-            _scan_pass(path, ctx, book, scan)
-            return scan
-        except UnicodeDecodeError:
-            book.registered.clear()
-            continue
-        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:  # a row too long
-            raise FeedReadError(
-                f"{path.name}: cannot be read as CSV: a row has more fields than the header ({exc})"
-            ) from exc
+    return table, sep, list(dict.fromkeys([_encoding(head), "gb18030"]))
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file is text in ``encoding`` (1 MiB blocks, a few ms per 10 MB)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _text_encoding(path: Path, candidates: list[str]) -> str:
+    for enc in candidates:
+        if _decodes(path, enc):
+            return enc
     raise FeedReadError(f"{path.name}: not UTF-8, UTF-16 or GBK/GB 18030 text")
+
+
+def scan_csv(path: Path, ctx: Context, book: StationBook) -> CsvScan:
+    """A checking pass over a station file: its problems (the rows are read again to load)."""
+    table, sep, candidates = _identify(path)
+    scan = CsvScan(table, _text_encoding(path, candidates), sep)
+    for raw, lines in _chunks(path, scan):
+        scan.rows += len(raw)
+        checked = check_frame(scan.table, raw, _labels(lines), book, ctx.now)
+        scan.problems.extend(checked.problems)
+    if scan.rows == 0:
+        raise FeedReadError(f"{path.name}: no data rows after the header")
+    return scan
 
 
 def _line_count(path: Path) -> int:
@@ -172,81 +202,66 @@ def _line_count(path: Path) -> int:
     return n
 
 
-def _scan_pass(path: Path, ctx: Context, book: StationBook, scan: CsvScan) -> None:
-    keys = np.empty(_line_count(path), dtype=np.int64)  # one key per good row, no regrowth
-    filled = 0
+class _SeenKeys:
+    """The packed keys of the rows read so far, sorted, in one array sized for the file."""
+
+    def __init__(self, capacity: int) -> None:
+        self.keys = np.empty(capacity, dtype=np.int64)
+        self.n = 0
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """Add a chunk's keys; True for those an earlier chunk already had."""
+        seen = self.keys[: self.n]
+        earlier = np.zeros(len(keys), dtype=bool)
+        if self.n:
+            pos = np.minimum(np.searchsorted(seen, keys), self.n - 1)
+            earlier = seen[pos] == keys
+        self.keys[self.n : self.n + len(keys)] = keys
+        self.n += len(keys)
+        self.keys[: self.n].sort(kind="stable")  # two sorted runs: one merge
+        return earlier
+
+
+def stream_loads(
+    path: Path, ctx: Context, book: StationBook, scan: CsvScan, batch: Batch
+) -> Iterator[TableLoad]:
+    """Check the file chunk by chunk and hand over the good rows as loads, filling in the
+    batch's problems and time range as they are found.
+
+    A row whose station and time an earlier chunk had goes in a load of its own that replaces
+    the row this ingest wrote (the last row wins; the earlier one counts as a duplicate).
+    """
+    key = ("stcd", "tm")
+    seen = _SeenKeys(_line_count(path))
     for raw, lines in _chunks(path, scan):
         scan.rows += len(raw)
         checked = check_frame(scan.table, raw, _labels(lines), book, ctx.now)
-        scan.problems.extend(checked.problems)
-        scan.good += len(checked.frame)
-        if checked.tm is not None and len(checked.tm):
-            lo, hi = checked.tm.min(), checked.tm.max()
-            scan.valid_from = lo if scan.valid_from is None else min(scan.valid_from, lo)
-            scan.valid_to = hi if scan.valid_to is None else max(scan.valid_to, hi)
-            chunk_keys = _packed_keys(scan, checked.frame)
-            keys[filled : filled + len(chunk_keys)] = chunk_keys
-            filled += len(chunk_keys)
-    if scan.rows == 0:
-        raise FeedReadError(f"{path.name}: no data rows after the header")
-    scan.dup_counts = _duplicate_counts(keys[:filled])
-
-
-def _duplicate_counts(allkeys: np.ndarray) -> dict[int, int]:
-    """Keys occurring more than once, with their counts (sorted in place to save memory)."""
-    if len(allkeys) < 2:
-        return {}
-    allkeys.sort()
-    same = allkeys[1:] == allkeys[:-1]
-    if not same.any():
-        return {}
-    dupes, counts = np.unique(allkeys[1:][same], return_counts=True)
-    return {int(k): int(c) + 1 for k, c in zip(dupes, counts, strict=True)}
-
-
-def stream_loads(path: Path, ctx: Context, book: StationBook, scan: CsvScan) -> Iterator[TableLoad]:
-    """Second pass: the good rows chunk by chunk, for the pipeline to COPY as they come.
-
-    Rows whose key occurs again later in the file are held back and sent last, where they meet
-    the later row already stored and count as duplicates (the last row wins).
-    """
-    key = ("stcd",) if scan.table is STBPRP else ("stcd", "tm")
-    seen: dict[int, int] = {}
-    held: list[pd.DataFrame] = []
-    for raw, lines in _chunks(path, scan):
-        checked = check_frame(scan.table, raw, _labels(lines), book, ctx.now, want_problems=False)
+        batch.problems.extend(checked.problems)
         frame = checked.frame
         if frame.empty:
             continue
-        if scan.dup_counts:
-            superseded = _superseded(scan, frame, seen)
-            if superseded.any():
-                held.append(frame[superseded])
-                frame = frame[~superseded]
-        yield table_load(scan.table, _for_copy(frame), key)
-    if held:
-        yield table_load(scan.table, _for_copy(pd.concat(held, ignore_index=True)), key)
+        lo, hi = py_datetime(checked.tm.min()), py_datetime(checked.tm.max())
+        batch.valid_from = lo if batch.valid_from is None else min(batch.valid_from, lo)
+        batch.valid_to = hi if batch.valid_to is None else max(batch.valid_to, hi)
+        again = seen.add(_packed_keys(scan, frame))
+        frame = _for_copy(frame)
+        if again.any():
+            yield table_load(scan.table, frame[~again], key)
+            yield table_load(scan.table, frame[again], key, replace_own=True)
+        else:
+            yield table_load(scan.table, frame, key)
+    if scan.rows == 0:
+        raise FeedReadError(f"{path.name}: no data rows after the header")
 
 
 def _for_copy(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame as COPY likes it cheapest: UTC times as ISO text (no Timestamp objects per
-    row) and without optional columns that are empty in this chunk (fewer values to write)."""
+    """The frame as COPY likes it cheapest: times to the second (as SL 323 writes them) and
+    without optional columns that are empty in this chunk (fewer values to write)."""
     frame = frame.copy()
     if "tm" in frame:
-        stamps = frame["tm"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-        frame["tm"] = np.char.add(np.datetime_as_string(stamps, unit="s"), "Z").astype(object)
+        frame["tm"] = frame["tm"].dt.floor("s")
     empty = [c for c in frame.columns if c not in (RECORD, "stcd", "tm") and frame[c].isna().all()]
     return frame.drop(columns=empty)
-
-
-def _superseded(scan: CsvScan, frame: pd.DataFrame, seen: dict[int, int]) -> np.ndarray:
-    keys = _packed_keys(scan, frame)
-    out = np.zeros(len(frame), dtype=bool)
-    for i in np.flatnonzero(np.isin(keys, np.fromiter(scan.dup_counts, dtype=np.int64))):
-        k = int(keys[i])
-        seen[k] = seen.get(k, 0) + 1
-        out[i] = seen[k] < scan.dup_counts[k]
-    return out
 
 
 class _LazyLoads(list):
@@ -262,26 +277,38 @@ class _LazyLoads(list):
 
 
 def parse_sl323_csv(path: Path, ctx: Context) -> Batch:
-    """Parse an SL 323 CSV export (see the package docstring) in two streaming passes."""
-    book = StationBook(ctx.conn)
-    scan = scan_csv(path, ctx, book)
-    if scan.table is STBPRP:
+    """Parse an SL 323 CSV export (see the package docstring).
+
+    Observation tables are read while they load (the batch's loads check the file chunk by
+    chunk, one chunk ahead of the load, in a worker thread): the problems and the time range
+    are complete once the loads are, and a file found unreadable part-way raises
+    :class:`FeedReadError` from the loads (the pipeline then rejects it and keeps nothing).
+    """
+    table, sep, candidates = _identify(path)
+    if table is STBPRP:
         # station files are small: read them whole so the dataset row can precede them
+        scan = scan_csv(path, ctx, StationBook(ctx.conn))
         frames = [f.frame for f in _station_frames(path, ctx, scan)]
         stations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return Batch(KIND_SL323, station_loads(ctx, stations), scan.problems)
-    start, end = py_datetime(scan.valid_from), py_datetime(scan.valid_to)
-    pass_two = StationBook(ctx.conn)
-    pass_two.known = dict(book.known)
-    return Batch(
-        KIND_SL323,
-        _LazyLoads(lambda: stream_loads(path, ctx, pass_two, scan)),
-        scan.problems,
-        valid_from=start,
-        valid_to=end,
-        after_load=rain_after_load(start, end) if scan.table is PPTN else None,
-        event={"table": scan.table.name},
-    )
+    scan = CsvScan(table, _text_encoding(path, candidates), sep)
+    # the worker must not use the connection the load is using: it gets every station now
+    book = StationBook.every_station(ctx.conn)
+    batch = Batch(KIND_SL323, problems=scan.problems, event={"table": table.name})
+    batch.loads = _LazyLoads(lambda: prefetched(stream_loads(path, ctx, book, scan, batch)))
+    if table is PPTN:
+        batch.after_load = _rain_after_load(batch)
+    return batch
+
+
+def _rain_after_load(batch: Batch) -> AfterLoad:
+    """Village gauge rain over the time range the loads found (known only once they ran)."""
+
+    def after_load(conn: psycopg.Connection, ingest_id: int) -> dict[str, int]:
+        after = rain_after_load(batch.valid_from, batch.valid_to)
+        return after(conn, ingest_id) if after is not None else {}
+
+    return after_load
 
 
 def _station_frames(path: Path, ctx: Context, scan: CsvScan) -> Iterator[Checked]:
