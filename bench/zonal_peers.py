@@ -1,7 +1,8 @@
 """Zonal statistics against the peers, at one number of synthetic villages (bench/zonal_scale.py):
 
 (a) building the weights (``ZonalWeights.build``) against one exactextract run;
-(b) the repeated per-grid case on new grids: ``ZonalWeights.mean`` (and ``+ max``) against
+(b) the repeated per-grid case on new grids: ``ZonalWeights.mean`` (and mean + max:
+    ``ZonalWeights.stats``, one pass giving the coverage too, as the grid pipeline calls it) against
     exactextract (mean, max from the polygons, as a pipeline without cached weights would run
     it), rasterstats ``zonal_stats`` (mean) and the floor: a bare ``weights @ values``
     ``scipy.sparse`` product with the same matrix. Agreement is checked against exactextract's
@@ -81,7 +82,7 @@ def compare(n: int) -> list[str]:
     matrix = weights.matrix
     bare = _per_call(lambda v: matrix @ v, filled)
     mean = _per_call(weights.mean, values)
-    mean_max = _per_call(lambda v: (weights.mean(v), weights.max(v)), values)
+    mean_max = _per_call(weights.stats, values)  # mean, max (and coverage) in one pass
 
     sampled = n > SAMPLE_ABOVE
     idx = (

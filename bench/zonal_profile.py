@@ -84,9 +84,7 @@ PROFILED = [
     (parts, "_convert", "parse: read + to mm + catalogue stats (_convert)"),
     (grids, "village_rain_for", "after_load: village_rain_for (total)"),
     (zonal_cache, "weights_for", "  weights lookup (zonal_cache.weights_for)"),
-    (zonal.ZonalWeights, "coverage", "  product: coverage"),
-    (zonal.ZonalWeights, "mean", "  product: mean"),
-    (zonal.ZonalWeights, "max", "  product: max"),
+    (zonal.ZonalWeights, "stats", "  product: mean, max and coverage (one pass)"),
 ]
 
 

@@ -6,9 +6,11 @@ and how much of each — is done ONCE per (grid definition, villages version) wi
 `exactextract` (exact coverage fractions of each cell by each polygon) and kept as a
 ``scipy.sparse`` CSR matrix ``W`` (villages × cells). Each new grid is then
 
-* mean      = ``W @ v`` / ``W @ valid``  (one sparse matrix–vector product; nodata cells excluded),
+* mean      = ``W @ v`` / ``W @ valid``  (nodata cells excluded),
 * coverage  = the share of the village's area covered by valid cells,
-* max       = ``np.maximum.reduceat`` over the values gathered by ``W``'s structure.
+* max       = the largest valid value among the cells ``W``'s structure gives the village,
+
+all three in one compiled pass over ``W`` (:mod:`riskmap.geo.zonal_kernel`, :meth:`stats`).
 
 Weights are area-true: ``W[i, j] = coverage fraction × area of cell j``. In a projected CRS all
 cells have the same area, so that is the plain fraction times a constant. In a geographic CRS the
@@ -24,7 +26,6 @@ The matrix is cached on disk and in memory by :mod:`riskmap.geo.zonal_cache`
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,8 +35,9 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from scipy import sparse
 
+from riskmap.geo import zonal_kernel
+
 EARTH_RADIUS_M = 6_371_008.8
-_SMALL_NNZ = 100_000  # below, a second product beats re-summing only the zones nodata touches
 
 
 def _as_crs(crs: CRS | str | int) -> CRS:
@@ -119,6 +121,15 @@ def _window(
     if c0 >= c1 or r0 >= r1:
         return None
     return r0, r1, c0, c1
+
+
+@dataclass(frozen=True)
+class ZonalStats:
+    """One grid's statistics per zone, in the weights' zone order (:meth:`ZonalWeights.stats`)."""
+
+    mean: np.ndarray  # area-weighted mean of the valid cells; NaN where none
+    max: np.ndarray  # largest valid value of the cells touched; NaN where none
+    coverage: np.ndarray  # share of the zone's area over valid cells inside the grid (0..1)
 
 
 @dataclass
@@ -227,88 +238,45 @@ class ZonalWeights:
             object.__setattr__(self, name, got)
         return got
 
+    def stats(self, values: np.ndarray) -> ZonalStats:
+        """Mean, max and coverage of one grid in one pass over the weights (nodata = NaN)."""
+        m = self._cached("_checked_cache", self._checked)
+        inside = self._cached("_inside_cache", lambda: np.ascontiguousarray(self.inside, float))
+        mean, top, cover = zonal_kernel.zone_stats(
+            m.indptr, m.indices, m.data, self._flat(values), self._row_sums(), inside
+        )
+        return ZonalStats(mean=mean, max=top, coverage=cover)
+
+    def _checked(self) -> sparse.csr_matrix:
+        """The matrix, once its CSR structure is checked: the compiled pass reads cells at its
+        column indices unchecked (weights come back from .npz files)."""
+        m = self.matrix
+        m.check_format(full_check=True)  # indptr ordered, indices within the columns
+        return m
+
     def mean(self, values: np.ndarray) -> np.ndarray:
-        """Area-weighted mean of the valid (non-NaN) cells of each zone; NaN if none.
-
-        One sparse product: nodata cells are zeroed in a copy, and only the zones that touch
-        one get their valid weight summed again (their rows of the matrix, so every figure is
-        the same as ``W @ valid`` would give); the others take their cached total weight.
-        """
-        flat = self._flat(values)
-        nan = np.isnan(flat)
-        den = self._row_sums()
-        if not nan.any():  # the usual grid
-            num = self.matrix @ flat
-        elif self.matrix.nnz < _SMALL_NNZ:  # finding the zones costs more than a product
-            valid = ~nan
-            num = self.matrix @ np.where(valid, flat, 0.0)
-            den = self.matrix @ valid.astype(np.float64)
-        else:
-            nan_cells = np.flatnonzero(nan)
-            filled = flat.copy()
-            filled[nan_cells] = 0.0
-            num = self.matrix @ filled
-            touched = self._zones_of_cells(nan_cells)
-            if touched.size:
-                valid = np.ones(flat.size)
-                valid[nan_cells] = 0.0
-                den = den.copy()
-                den[touched] = self.matrix[touched] @ valid
-        return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
-
-    def _row_sums(self) -> np.ndarray:
-        """Total weight of each zone (cached: the weights never change). ``W @ 1`` rather than
-        ``W.sum(axis=1)``: the same additions in the same order as ``W @ valid``, so a zone
-        away from nodata gets bit for bit the figure a product with the valid mask gives."""
-        return self._cached("_row_sums_cache", lambda: self.matrix @ np.ones(self.matrix.shape[1]))
-
-    def _zones_of_cells(self, cells: np.ndarray) -> np.ndarray:
-        """The zones (sorted, unique) that touch any of ``cells`` (column structure, cached)."""
-        cols = self._cached("_columns_cache", lambda: self.matrix.tocsc(copy=True).sorted_indices())
-        starts, ends = cols.indptr[cells], cols.indptr[cells + 1]
-        counts = ends - starts
-        total = int(counts.sum())
-        if not total:
-            return np.zeros(0, dtype=np.intp)
-        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-        hit = np.zeros(self.matrix.shape[0], dtype=bool)
-        hit[cols.indices[offsets + np.arange(total)]] = True
-        return np.flatnonzero(hit)
+        """Area-weighted mean of the valid (non-NaN) cells of each zone; NaN if none: exactly
+        ``W @ where(valid, v, 0) / W @ valid``."""
+        return self.stats(values).mean
 
     def max(self, values: np.ndarray) -> np.ndarray:
         """Largest valid value among the cells each zone touches (any coverage > 0); NaN if none."""
-        flat = self._flat(values)
-        out = np.full(len(self.codes), np.nan)
-        nonempty, starts = self._cached("_segments_cache", self._segments)
-        if starts.size:  # fmax skips NaN (nodata) unless a zone has nothing else
-            if self.matrix.nnz < _SMALL_NNZ:
-                gathered = flat[self.matrix.indices]
-            else:
-                buf = self._gather_buffer()
-                gathered = np.take(flat, self.matrix.indices, out=buf, mode="clip")
-            out[nonempty] = np.fmax.reduceat(gathered, starts)
-        return out
+        return self.stats(values).max
 
-    def _segments(self) -> tuple[np.ndarray, np.ndarray]:
-        nonempty = np.flatnonzero(np.diff(self.matrix.indptr) > 0)
-        return nonempty, self.matrix.indptr[nonempty]
-
-    def _gather_buffer(self) -> np.ndarray:
-        """One buffer for the gathered values, re-used (a fresh one per grid costs page faults);
-        per thread, so concurrent ingests never share it."""
-        buffers = self._cached("_buffers_cache", dict)
-        key = threading.get_ident()
-        buf = buffers.get(key)
-        if buf is None:
-            buf = buffers[key] = np.empty(self.matrix.nnz)
-        return buf
+    def _row_sums(self) -> np.ndarray:
+        """Total weight of each zone (cached: the weights never change). ``W @ 1``: the same
+        additions in the same order as the valid weight of a grid without nodata, so such a
+        grid's coverage is exactly 1 inside the grid."""
+        return self._cached("_row_sums_cache", lambda: self.matrix @ np.ones(self.matrix.shape[1]))
 
     def coverage(self, valid_mask: np.ndarray) -> np.ndarray:
         """Share of each zone's area covered by valid cells (0..1); < 1 for zones partly
         outside the grid or over nodata cells."""
         valid = np.asarray(valid_mask, dtype=np.float64).ravel()
+        return self._share(self.matrix @ valid)
+
+    def _share(self, covered: np.ndarray) -> np.ndarray:
         total = self._row_sums()
-        covered = self.matrix @ valid
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(total > 0, covered / np.where(total > 0, total, 1.0), 0.0)
         return np.clip(share * self.inside, 0.0, 1.0)

@@ -341,6 +341,9 @@ class Runner:
         """Watch the inbox (inotify through watchfiles) and poll sources when due. The database
         going away does not end it: files wait in the inbox and each tick tries again."""
         stop = stop or threading.Event()
+        from riskmap.geo import zonal_kernel  # numba: only the long-running runner warms it
+
+        zonal_kernel.warm()  # compiled (or loaded from numba's cache) before the first grid
         with httpx.Client(follow_redirects=True) as client:
             self._pass(client, poll=False)
             for _changes in watch(

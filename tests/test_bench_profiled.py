@@ -12,6 +12,6 @@ def test_every_profiled_function_exists() -> None:
     missing = [f"{getattr(o, '__name__', o)}.{n}" for o, n, _ in PROFILED if not hasattr(o, n)]
     assert not missing, f"bench/zonal_profile.py profiles functions that are gone: {missing}"
     assert all(callable(getattr(o, n)) for o, n, _ in PROFILED)
-    assert len(PROFILED) == 8 and all(
+    assert len(PROFILED) == 6 and all(
         inspect.ismodule(o) or inspect.isclass(o) for o, _, _ in PROFILED
     )

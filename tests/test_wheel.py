@@ -132,3 +132,20 @@ def test_installed_wheel_runs_from_its_own_files(
     )
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert "loaded" in loaded.stdout
+
+
+def test_installed_wheel_caches_the_compiled_zonal_pass(clean_venv: Path, tmp_path: Path) -> None:
+    """numba compiles the per-grid zonal pass once (cache=True): beside the installed module
+    when its folder is writable, and the next process loads it instead of compiling."""
+    script = (
+        "from riskmap.geo import zonal_kernel as z; z.warm(); s = z._zone_stats.stats;"
+        " print(s.cache_path, sum(s.cache_hits.values()), sum(s.cache_misses.values()))"
+    )
+    first = run_installed(clean_venv, "python", "-c", script, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run_installed(clean_venv, "python", "-c", script, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    path, hits, misses = again.stdout.split()
+    assert Path(path).is_relative_to(clean_venv) and Path(path).name == "__pycache__"
+    assert (int(hits), int(misses)) == (2, 0)  # both index widths loaded, none compiled
+    assert list(Path(path).glob("zonal_kernel._zone_stats-*.nbi"))

@@ -135,9 +135,8 @@ def period_values(
     """Each village's (kept, mean mm, max mm, coverage) of one period's grid in mm: kept where
     valid cells cover some of it. One function for ingests and reloads, so both give the same
     numbers."""
-    cov = weights.coverage(~np.isnan(values))
-    mean = weights.mean(values)
-    mx = weights.max(values)
+    got = weights.stats(values)  # one pass over the weights
+    cov, mean, mx = got.coverage, got.mean, got.max
     keep = (cov > 0) & ~np.isnan(mean)
     mean_mm = np.where(0.0 > mean, 0.0, mean)  # max(v, 0.0) as Python's max does it
     top = np.fmax(mx, mean)

@@ -97,21 +97,39 @@ def _code_scope(compiled: CompiledRule, villages: Villages) -> np.ndarray:
     return np.char.startswith(villages.codes.astype(str)[:, None], np.array(codes)).any(axis=1)
 
 
+def rounded3(values: np.ndarray) -> list[float | None]:
+    """``[None if x is NaN else round(x, 3)]``, bit for bit Python's ``round``, vectorised.
+
+    ``rint(x·1000) / 1000`` is Python's result whenever ``x·1000`` rounds to the same integer
+    as the exact product does (the division by 1000 is then correctly rounded in both): true
+    unless the float product lies within an ulp of a half-integer, and those few (and the
+    non-finite and huge) take Python's ``round``. 1.5 million calls of ``round`` cost ~0.4 s."""
+    x = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = x * 1000.0
+        near_half = np.abs(scaled - np.floor(scaled) - 0.5) <= np.abs(np.spacing(scaled))
+        slow = ~np.isfinite(scaled) | (np.abs(scaled) >= 2.0**52) | near_half
+    out = (np.rint(scaled) / 1000.0).tolist()
+    for i in np.flatnonzero(slow).tolist():
+        v = float(x[i])
+        out[i] = None if v != v else round(v, 3)
+    return out
+
+
 def _proposal(compiled, colour, level, idx, numbers, labels, villages, at) -> Proposal:
     rule = compiled.rule
     cond = compiled.conditions[colour]
     # plain Python values column by column: numpy scalars one village at a time cost seconds
     # at 500,000 villages; every variable is kept (the texts quote a village's own numbers)
-    columns = [
-        (v, [None if x != x else round(x, 3) for x in numbers[v][idx].tolist()])
-        for v in compiled.variables
+    keys = [*compiled.variables, *labels]
+    columns = [rounded3(numbers[v][idx]) for v in compiled.variables] + [
+        [None if x is None else str(x) for x in a[idx].tolist()] for a in labels.values()
     ]
-    texts = [(k, a[idx].tolist()) for k, a in labels.items()]
     codes = villages.codes[idx].tolist()
     evidence: dict[str, dict[str, float | str]] = {}
-    for j, code in enumerate(codes):
-        ev: dict[str, float | str] = {v: col[j] for v, col in columns if col[j] is not None}
-        ev.update({k: str(col[j]) for k, col in texts if col[j] is not None})
+    rows = zip(*columns, strict=True) if columns else [()] * len(codes)
+    for code, row in zip(codes, rows, strict=True):
+        ev: dict[str, float | str] = {k: x for k, x in zip(keys, row, strict=True) if x is not None}
         ev["condition"] = cond.text
         ev["level"] = colour
         evidence[code] = ev

@@ -122,6 +122,8 @@ def gather(
     out: dict[m._Input, InputValues] = _rain_windows(
         conn, at, [s for s in specs if isinstance(s, m.RainWindow)], villages
     )
+    # both stages of a duration come from one query
+    out |= _flash_thresholds(conn, [s for s in specs if isinstance(s, m.FlashThreshold)], villages)
     for spec in specs:
         if spec not in out:
             out[spec] = _FETCHERS[type(spec)](conn, at, spec, villages)
@@ -222,8 +224,21 @@ def _observed_windows(conn, at, hours: list[int], villages: Villages) -> dict[in
 
 
 def _flash_threshold(conn, at, spec: m.FlashThreshold, villages: Villages) -> InputValues:
-    rows = SQL.rows(conn, "flash_threshold.sql", {"duration_h": spec.duration_h}, shape="tuple")
-    return _spread(villages, rows, {"": 1 if spec.stage == "prepare" else 2})
+    return _flash_thresholds(conn, [spec], villages)[spec]
+
+
+def _flash_thresholds(
+    conn, specs: list[m.FlashThreshold], villages: Villages
+) -> dict[m._Input, InputValues]:
+    """Flash-flood thresholds, one query per duration for both stages."""
+    out: dict[m._Input, InputValues] = {}
+    for duration in sorted({s.duration_h for s in specs}):
+        rows = SQL.rows(conn, "flash_threshold.sql", {"duration_h": duration}, shape="tuple")
+        both = _spread(villages, rows, {"prepare": 1, "immediate": 2})
+        for spec in specs:
+            if spec.duration_h == duration:
+                out[spec] = InputValues({"": both.numbers[spec.stage]}, {})
+    return out
 
 
 def _river_stage(conn, at, spec: m.RiverStage, villages: Villages) -> InputValues:

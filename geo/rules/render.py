@@ -102,15 +102,12 @@ class TextRenderer:
 
     def __call__(self, codes: Sequence[str], evidence: Evidence) -> dict[str, str]:
         codes = list(codes)
-        names = list(codes)
-        counties: list[str] = []
+        names = list(codes)  # a village no longer known is named by its code
         pos, found = self.villages.index(codes)
-        j = 0
-        for i, ok in enumerate(found.tolist()):
-            if ok:
-                names[i] = str(self.villages.names[pos[j]])
-                counties.append(str(self.villages.counties[pos[j]]))
-                j += 1
+        known = np.flatnonzero(found).tolist()
+        for i, name in zip(known, self.villages.names[pos].tolist(), strict=True):
+            names[i] = str(name)
+        counties = [str(c) for c in self.villages.counties[pos].tolist()]
         return render_texts(self.compiled, self.colour, codes, names, counties, evidence, self.at)
 
 
@@ -145,7 +142,7 @@ def render_texts(
     n = len(codes)
     evs = [evidence.get(c, {}) for c in codes]
     levels = [str(ev.get("level", colour)) for ev in evs]
-    triggers = [_trigger(compiled, ev, lv) for ev, lv in zip(evs, levels, strict=True)]
+    triggers = _triggers(compiled, evs, levels)
     order = _worst_first(compiled, evs, levels, triggers)
     ordered_names = [names[i] for i in order]
     listed = "、".join(ordered_names[:MAX_NAMES])
@@ -169,7 +166,7 @@ def render_texts(
         if k:
             subs[f"n_{c}"], subs[f"n_{c}_en"] = str(k), plural(k, "village")
     for v in compiled.variables:
-        vals = [float(ev[v]) for ev in evs if _number(ev.get(v)) is not None]
+        vals = [x for x in map(_number, [ev.get(v) for ev in evs]) if x is not None]
         if vals:
             subs[f"total_{v}"] = fmt(round(math.fsum(vals), 1))
     if order:
@@ -182,8 +179,8 @@ def render_texts(
     en_phrases: dict[str, None] = {}
     for i in order:
         if triggers[i] is not None and len(zh_phrases) < MAX_WORST:
-            zh_phrases[_phrase(compiled, triggers[i], names[i], zh=True)] = None
-            en_phrases[_phrase(compiled, triggers[i], names[i], zh=False)] = None
+            zh_phrases[_phrase(compiled, triggers[i], evs[i], names[i], zh=True)] = None
+            en_phrases[_phrase(compiled, triggers[i], evs[i], names[i], zh=False)] = None
     if zh_phrases:
         subs["worst_zh"] = "；".join(zh_phrases)
         subs["worst_en"] = "; ".join(en_phrases)
@@ -192,6 +189,8 @@ def render_texts(
 
 
 def _number(x: object) -> float | None:
+    if type(x) is float:  # the usual case, first: this runs for every village and variable
+        return x if math.isfinite(x) else None
     if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
         return float(x)
     return None
@@ -230,46 +229,65 @@ def _where(compiled: CompiledRule, ev: Mapping[str, float | str], village: str) 
     return out
 
 
-@dataclass(frozen=True)
-class _Fired:
-    """The trigger a village is quoted by, with its substitutions and how far over it is."""
-
-    index: int
-    ratio: float
-    subs: dict[str, str]
+# The trigger a village is quoted by: (its index, how far over it is (value / threshold), value,
+# threshold). A plain tuple: one is made for every village of an area.
+_Fired = tuple[int, float, float, float]
 
 
-def _trigger(compiled: CompiledRule, ev: Mapping[str, float | str], level: str) -> _Fired | None:
-    """The trigger the village is quoted by: of those for its level that hold, one written for
-    that level first, then the one it exceeds most (value / threshold); None if none holds."""
-    best: _Fired | None = None
-    best_key: tuple[bool, float] = (False, -math.inf)
-    for i, trig in enumerate(compiled.rule.triggers):
-        if trig.levels and level not in trig.levels:
-            continue
-        value = _number(ev.get(trig.value))
-        threshold = (
-            float(trig.threshold)
-            if not isinstance(trig.threshold, str)
-            else _number(ev.get(trig.threshold))
-        )
-        if value is None or threshold is None or value < threshold:
-            continue
-        ratio = value / threshold if threshold > 0 else math.inf
-        # a trigger written for this level (over 保证水位 for red) before a general one
-        key = (bool(trig.levels), ratio)
-        if best is None or key > best_key:
-            subs = _village_subs(compiled, ev) | {"value": fmt(value), "threshold": fmt(threshold)}
-            best, best_key = _Fired(i, ratio, subs), key
-    return best
+def _triggers(
+    compiled: CompiledRule, evs: Sequence[Mapping[str, float | str]], levels: Sequence[str]
+) -> list[_Fired | None]:
+    """The trigger each village is quoted by: of those for its level that hold, one written for
+    that level first, then the one it exceeds most (value / threshold); None if none holds.
+    Runs for every village of an area (500,000 at most), hence the triggers of each level are
+    sorted out once."""
+    by_level: dict[str, list[tuple[int, bool, str, float | None, str | float]]] = {}
+    out: list[_Fired | None] = []
+    for ev, level in zip(evs, levels, strict=True):
+        specs = by_level.get(level)
+        if specs is None:
+            specs = by_level[level] = [
+                (i, bool(t.levels), t.value,
+                 None if isinstance(t.threshold, str) else float(t.threshold), t.threshold)
+                for i, t in enumerate(compiled.rule.triggers)
+                if not t.levels or level in t.levels
+            ]  # fmt: skip
+        best: _Fired | None = None
+        best_key: tuple[bool, float] = (False, -math.inf)
+        for i, own, value_name, fixed, threshold_name in specs:
+            value = _number(ev.get(value_name))
+            threshold = fixed if fixed is not None else _number(ev.get(threshold_name))
+            if value is None or threshold is None or value < threshold:
+                continue
+            ratio = value / threshold if threshold > 0 else math.inf
+            # a trigger written for this level (over 保证水位 for red) before a general one
+            key = (own, ratio)
+            if best is None or key > best_key:
+                best, best_key = (i, ratio, value, threshold), key
+        out.append(best)
+    return out
 
 
-def _phrase(compiled: CompiledRule, fired: _Fired, village: str, *, zh: bool) -> str:
-    """What crossed what at one village, as its trigger says it."""
-    trig = compiled.rule.triggers[fired.index]
+def _phrase(
+    compiled: CompiledRule,
+    fired: _Fired,
+    ev: Mapping[str, float | str],
+    village: str,
+    *,
+    zh: bool,
+) -> str:
+    """What crossed what at one village, as its trigger says it (with the village's own
+    numbers and labels: only the few villages quoted get them formatted)."""
+    index, _, value, threshold = fired
+    trig = compiled.rule.triggers[index]
     text = trig.zh if zh else trig.en
     alternatives = (text,) if isinstance(text, str) else tuple(text)
-    return say((alternatives,), fired.subs | {"village": village}, zh=zh)
+    subs = _village_subs(compiled, ev) | {
+        "value": fmt(value),
+        "threshold": fmt(threshold),
+        "village": village,
+    }
+    return say((alternatives,), subs, zh=zh)
 
 
 def _worst_first(
@@ -289,6 +307,8 @@ def _worst_first(
         score = compiled.worst_by.evaluate(values, n) if n else np.zeros(0)
         key2 = [-np.inf if math.isnan(s) else float(s) for s in score.tolist()]
     else:
-        key2 = [t.ratio if t is not None else -np.inf for t in triggers]
-    rank = [COLOURS.index(lv) if lv in COLOURS else -1 for lv in levels]
-    return sorted(range(n), key=lambda i: (-rank[i], -key2[i], i))
+        key2 = [t[1] if t is not None else -np.inf for t in triggers]
+    index = {c: COLOURS.index(c) for c in COLOURS}
+    rank = np.array([index.get(lv, -1) for lv in levels], dtype=float)
+    # sorted by (-rank, -key2, position): lexsort's last key is the first, and it is stable
+    return np.lexsort((-np.array(key2, dtype=float), -rank)).tolist()

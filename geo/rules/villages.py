@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import psycopg
@@ -29,9 +30,17 @@ class Villages:
     def __len__(self) -> int:
         return len(self.codes)
 
+    @cached_property
+    def _code_list(self) -> list[str]:
+        return self.codes.tolist()
+
     def index(self, codes: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """Positions of ``codes`` in the village order, and which of ``codes`` were found."""
-        arr = np.asarray(list(codes), dtype=self.codes.dtype if len(self.codes) else str)
+        listed = codes if isinstance(codes, list) else list(codes)
+        if len(listed) == len(self.codes) and listed == self._code_list:
+            # every village in order (an input per village, in code order): no search needed
+            return np.arange(len(listed), dtype=np.intp), np.ones(len(listed), dtype=bool)
+        arr = np.asarray(listed, dtype=self.codes.dtype if len(self.codes) else str)
         if len(self.codes) == 0 or len(arr) == 0:
             return np.zeros(0, dtype=np.intp), np.zeros(len(arr), dtype=bool)
         pos = np.clip(np.searchsorted(self.codes, arr), 0, len(self.codes) - 1)
