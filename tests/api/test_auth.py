@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 
 from riskmap.api.users import PERMISSIONS, ROLES, add_user, new_token, revoke_tokens
+
+REVOKED_WITHIN_S = 5.0  # far below the cache's own 60 s expiry: the notification did it
 
 
 def test_no_token_is_401_with_challenge(service) -> None:
@@ -39,4 +43,10 @@ def test_tokens_are_stored_hashed_and_revocable(service) -> None:
         with service.client(headers={"Authorization": f"Bearer {token}"}) as c:
             assert c.get("/api/me").status_code == 200
             assert revoke_tokens(conn, "short-lived") == 1
+            # the worker's token cache is emptied by the revocation's NOTIFY, which reaches
+            # the listener thread a moment after the commit (longer on a busy machine)
+            deadline = time.monotonic() + REVOKED_WITHIN_S
+            while (code := c.get("/api/me").status_code) == 200 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert code == 401, f"revoked token still accepted after {REVOKED_WITHIN_S} s"
             assert c.get("/api/me").status_code == 401

@@ -202,8 +202,12 @@ def test_village_attributes_match_risk_and_warnings(service, risk_rows) -> None:
         }
         warned = dict(
             conn.execute(
-                "SELECT c, max(array_position(%s, w.colour)) FROM warning w,"
-                " unnest(w.village_codes) c WHERE w.status = 'issued' AND w.expires_at > now()"
+                # as the public received them: the published version's colour and villages
+                # (an earlier test's unpublished draft may have changed the warning's own)
+                "SELECT c, max(array_position(%s, v.colour)) FROM warning w"
+                " JOIN warning_version v"
+                " ON v.warning_id = w.id AND v.version = w.published_version,"
+                " unnest(v.village_codes) c WHERE w.status = 'issued' AND w.expires_at > now()"
                 " GROUP BY c",
                 [COLOURS],
             ).fetchall()
@@ -290,8 +294,10 @@ def test_warnings_layer_is_public_and_draws_only_warnings_in_force(service) -> N
     so its issued warnings are all past their expiry and the tile must be empty)."""
     with psycopg.connect(service.db_url) as conn:
         rows = conn.execute(
-            "SELECT id, colour, expires_at > now() FROM warning WHERE status = 'issued'"
-            " AND ST_Intersects(geom, (SELECT geom FROM admin_unit WHERE code = %s))",
+            "SELECT w.id, v.colour, w.expires_at > now() FROM warning w"
+            " JOIN warning_version v ON v.warning_id = w.id AND v.version = w.published_version"
+            " WHERE w.status = 'issued'"
+            " AND ST_Intersects(w.geom, (SELECT geom FROM admin_unit WHERE code = %s))",
             [MAYANG],
         ).fetchall()
     assert rows  # issued warnings exist: the filter is what decides
