@@ -39,7 +39,8 @@ def demo_annual_maxima(
     if row is None or row[0] is None:
         return None  # no villages loaded
     spec = synth.snapped_spec(row[0], row[1], row[2], row[3], RES)
-    key = f"{county}-{seed}-{spec.west:g}_{spec.south:g}_{spec.east:g}_{spec.north:g}-{RES:g}"
+    extent = f"{spec.west:g}_{spec.south:g}_{spec.east:g}_{spec.north:g}"
+    key = f"v{synth.VERSION}-{county}-{seed}-{extent}-{RES:g}"
     folder = Path(cache_dir) / "archive" / key
     done = folder / ".complete"
     began = time.perf_counter()
