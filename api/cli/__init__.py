@@ -63,5 +63,5 @@ def main() -> None:
     try:
         app()
     except RiskmapError as exc:
-        console.print(f"[bold red]error:[/bold red] {exc}")
+        console.print(f"[bold red]error:[/bold red] {exc}", soft_wrap=True)  # paths stay whole
         sys.exit(1)
