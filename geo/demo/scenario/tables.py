@@ -53,6 +53,8 @@ def write_rivers(
 ) -> list[Path]:
     """Stage follows the rain of the last hours (lag ~3 h); the wettest gauge passes 保证水位."""
     zq = stations[stations.sttp == "ZQ"].merge(indicators, on="stcd")
+    if zq.empty:  # a county without river gauges (some of a city's) has no river files
+        return []
     rain = np.array([point_rain(storm, zq, h) for h in range(HOURS)])  # hours × stations
     kernel = np.array([0.05, 0.15, 0.25, 0.25, 0.15, 0.1, 0.05])
     response = np.array([np.convolve(rain[:, i], kernel)[:HOURS] for i in range(len(zq))]).T
@@ -88,6 +90,8 @@ def write_reservoirs(
 ) -> list[Path]:
     """Levels start just under 汛限水位 and rise above it as the storm fills the reservoirs."""
     rr = stations[stations.sttp == "RR"].merge(reservoirs, on="stcd")
+    if rr.empty:  # no reservoir with a level gauge: no reservoir files
+        return []
     season = limits[limits.bgmd == "0701"].set_index("stcd").fsltdz
     limit = rr.stcd.map(season).to_numpy()
     rain = np.array([point_rain(storm, rr, h) for h in range(HOURS)])
