@@ -19,6 +19,7 @@ from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.rules import model as m
 from riskmap.geo.rules import rain_arrays
+from riskmap.geo.rules.cap_events import SIGNAL_EN, event_zh_of_en, signal_type
 from riskmap.geo.rules.land_cover import FOREST_MIN, forest_fraction
 from riskmap.geo.rules.render import beijing_en, beijing_zh
 from riskmap.geo.rules.villages import Villages
@@ -43,52 +44,6 @@ SATELLITES = {  # FIRMS satellite code → name
 }  # fmt: skip
 VIIRS_CONFIDENCE_ZH = {"low": "低", "nominal": "中等", "high": "高"}
 # CMA warning signal types (DOMAIN.md): a relayed signal keeps its event, said in English too
-SIGNAL_EN = {
-    "台风": "Typhoon", "暴雨": "Rainstorm", "暴雪": "Snowstorm", "寒潮": "Cold wave",
-    "大风": "Gale", "沙尘暴": "Sandstorm", "高温": "Heat", "干旱": "Drought", "雷电": "Lightning",
-    "冰雹": "Hail", "霜冻": "Frost", "大雾": "Fog", "霾": "Haze", "道路结冰": "Road icing",
-}  # fmt: skip
-
-# The Chinese hazard name of an English CAP event, so a relay read to villages names the hazard
-# (转发：雷电蓝色预警信号) instead of only 上级预警信号. First match wins: specific words first.
-EVENT_ZH_OF_EN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(rf"\b(?:{words})\b", re.IGNORECASE), zh)
-    for words, zh in (
-        (r"typhoon|hurricane|tropical cyclones?|tropical storm", "台风"),
-        (r"tsunamis?", "海啸"),
-        (r"thunderstorms?|lightning", "雷电"),
-        (r"freezing rain", "冻雨"),
-        (r"rainstorms?|heavy rain|rainfall|rain", "暴雨"),
-        (r"blizzards?|snowstorms?|heavy snow|snow", "暴雪"),
-        (r"cold wave", "寒潮"),
-        (r"low temperatures?|extreme cold|cold", "低温"),
-        (r"sandstorms?|dust storms?", "沙尘暴"),
-        (r"gales?|winds?", "大风"),
-        (r"heat(?:wave)?|high temperatures?", "高温"),
-        (r"drought", "干旱"),
-        (r"hail", "冰雹"),
-        (r"frost", "霜冻"),
-        (r"fog", "大雾"),
-        (r"haze", "霾"),
-        (r"ice|icy roads?|icing", "道路结冰"),
-        (r"floods?|flooding", "洪水"),
-        (r"avalanches?", "雪崩"),
-        (r"earthquakes?", "地震"),
-        (r"landslides?|mudslides?|debris flows?", "地质灾害"),
-        (r"wildfires?|forest fires?|bush ?fires?", "森林火险"),
-    )
-)
-
-
-def event_zh_of_en(event: str | None) -> str | None:
-    """暴雨 for "Heavy rain warning"; None when no known hazard is named (the relay then says
-    上级预警信号, never an English word in a Chinese text)."""
-    if not event:
-        return None
-    for pattern, zh in EVENT_ZH_OF_EN:
-        if pattern.search(event):
-            return zh
-    return None
 
 
 @dataclass(frozen=True)
@@ -393,14 +348,14 @@ def _cap_colour(conn, at, spec: m.UpstreamCapColour, villages: Villages) -> Inpu
     events, english = got.labels["_event"], got.labels["_event_en"]
     got.labels["_event_en"] = np.array(
         [
-            en if e is None else SIGNAL_EN.get(_signal_type(e))
+            en if e is None else SIGNAL_EN.get(signal_type(e))
             for e, en in zip(events, english, strict=True)
         ],
         dtype=object,
     )
     got.labels["_event"] = np.array(
         [
-            event_zh_of_en(en) if e is None else _signal_type(e)
+            event_zh_of_en(en) if e is None else signal_type(e)
             for e, en in zip(events, english, strict=True)
         ],
         dtype=object,
@@ -417,13 +372,6 @@ def _is_zh(language: str, event: str | None) -> bool:
 
 def _is_en(language: str) -> bool:
     return language.lower().startswith("en")
-
-
-def _signal_type(event: str) -> str:
-    """暴雨 from 暴雨, 暴雨预警 or 暴雨红色预警信号 (the event without colour and suffix)."""
-    for word in ("预警信号", "预警", "信号", "红色", "橙色", "黄色", "蓝色"):
-        event = event.replace(word, "")
-    return event.strip() or event
 
 
 def _sensor(conn, at, spec: m.SensorOverAlarm, villages: Villages) -> InputValues:

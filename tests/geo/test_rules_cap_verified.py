@@ -213,7 +213,7 @@ EVENTS_EN = {
 
 @pytest.mark.parametrize("event", list(EVENTS_EN))
 def test_an_english_event_names_its_hazard_in_chinese(event: str) -> None:
-    from riskmap.geo.rules.inputs import event_zh_of_en
+    from riskmap.geo.rules.cap_events import event_zh_of_en
 
     assert event_zh_of_en(event) == EVENTS_EN[event]
 
