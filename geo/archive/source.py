@@ -28,8 +28,7 @@ from riskmap.geo.grids.netcdf import (
     RAIN_STANDARD_NAMES,
     _axis_kind,
     _grid_crs,
-    _regular_axis,
-    _snap,
+    grid_transform,
 )
 from riskmap.geo.grids.netcdf_times import REFERENCE_NAMES, netcdf_periods
 from riskmap.geo.grids.tags import to_utc
@@ -120,12 +119,7 @@ def _grid_of_dataset(ds, name: str):
     if any(ds.sizes[d] != 1 for d in extra):
         raise DataError(f"{name}: variable {vname}: extra dimensions {extra} are not supported")
     crs = canonical_crs(_grid_crs(ds, var, kinds, f"{name}: variable {vname}"))
-    x0, dx, x_up = _regular_axis(ds[xdim].values, xdim, name)
-    y0, dy, y_up = _regular_axis(ds[ydim].values, ydim, name)
-    width, height = ds.sizes[xdim], ds.sizes[ydim]
-    xmin = min(x0, x0 + (1 if x_up else -1) * dx * (width - 1)) - dx / 2
-    ytop = max(y0, y0 + (1 if y_up else -1) * dy * (height - 1)) + dy / 2
-    transform = Affine(_snap(dx, dx), 0, _snap(xmin, dx), 0, -_snap(dy, dy), _snap(ytop, dy))
+    transform, (height, width), y_up, x_up = grid_transform(ds, xdim, ydim, name)
     return vname, tdim, ydim, xdim, extra, crs, transform, (height, width), y_up, x_up
 
 

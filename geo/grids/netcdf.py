@@ -123,6 +123,20 @@ def _snap(value: float, cell: float) -> float:
     return float(np.round(value / unit) * unit)
 
 
+def grid_transform(
+    ds, xdim: str, ydim: str, name: str
+) -> tuple[Affine, tuple[int, int], bool, bool]:
+    """The north-up transform of a regular grid from its 1-D coordinate axes (cell centres),
+    its (height, width), and whether the axes run up (y south→north, x west→east)."""
+    x0, dx, x_up = _regular_axis(ds[xdim].values, xdim, name)
+    y0, dy, y_up = _regular_axis(ds[ydim].values, ydim, name)
+    width, height = ds.sizes[xdim], ds.sizes[ydim]
+    xmin = min(x0, x0 + (1 if x_up else -1) * dx * (width - 1)) - dx / 2
+    ytop = max(y0, y0 + (1 if y_up else -1) * dy * (height - 1)) + dy / 2
+    transform = Affine(_snap(dx, dx), 0, _snap(xmin, dx), 0, -_snap(dy, dy), _snap(ytop, dy))
+    return transform, (height, width), y_up, x_up
+
+
 def _grid_crs(ds, var, kinds: dict[str, str], name: str) -> CRS:
     mapping = var.attrs.get("grid_mapping")
     if mapping and mapping in ds.variables:
@@ -193,12 +207,7 @@ def read_netcdf(path: Path) -> GridFile:
     xdim = next(d for d in horizontal if kinds[d] in ("lon", "x"))
     ydim = next(d for d in horizontal if kinds[d] in ("lat", "y"))
     crs = canonical_crs(_grid_crs(ds, var, kinds, where))
-    x0, dx, x_up = _regular_axis(ds[xdim].values, xdim, name)
-    y0, dy, y_up = _regular_axis(ds[ydim].values, ydim, name)
-    width, height = ds.sizes[xdim], ds.sizes[ydim]
-    xmin = min(x0, x0 + (1 if x_up else -1) * dx * (width - 1)) - dx / 2
-    ytop = max(y0, y0 + (1 if y_up else -1) * dy * (height - 1)) + dy / 2
-    transform = Affine(_snap(dx, dx), 0, _snap(xmin, dx), 0, -_snap(dy, dy), _snap(ytop, dy))
+    transform, (height, width), y_up, x_up = grid_transform(ds, xdim, ydim, name)
 
     extra = [d for d in var.dims if d not in (xdim, ydim)]
     time_dim = next((d for d in extra if kinds.get(d) == "time"), None)
