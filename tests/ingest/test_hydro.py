@@ -297,24 +297,62 @@ def test_a_row_repeated_chunks_later_wins_but_an_earlier_ingests_row_is_kept(
     assert valid == (hour[0], hour[2])
 
 
-def test_a_file_unreadable_part_way_is_rejected_and_keeps_nothing(
-    db, tmp_path: Path, monkeypatch
+@pytest.mark.parametrize("long_at", range(7))
+def test_a_row_too_long_anywhere_rejects_the_file_and_keeps_nothing(
+    db, tmp_path: Path, monkeypatch, long_at: int
 ) -> None:
-    """Chunks load while the file is read: a row too long in a later chunk still rejects
-    the file whole, with the rows before it rolled back."""
+    """Chunks load while the file is read: a row with more fields than the header, at any place
+    in any chunk (pandas' own chunked reader let the first row of a later chunk through with
+    its extra field dropped), rejects the file whole, names its line, and rolls back the rows
+    of the chunks before it."""
     from riskmap.ingest.feeds.hydro import sl323_csv as hydro
 
     monkeypatch.setattr(hydro, "CHUNK_ROWS", 2)
     stations(db, tmp_path)
-    # pandas reads chunk 1 (lines 2-3), then refuses line 5 (its chunked reader only notices
-    # some long rows, not all: noted in issue 19)
-    rows = "".join(f"T0000001,2024-07-01 0{h}:00:00,1.0,1.00\n" for h in range(3))
-    text = "STCD,TM,DRP,INTV\n" + rows + "T0000001,2024-07-01 07:00:00,1.0,1.00,9\n"
-    s = ingest_file(db, write(tmp_path, "ST_PPTN_R_long.csv", text), data_dir=tmp_path)
+    rows = [f"T0000001,2024-07-01 0{h}:00:00,1.0,1.00\n" for h in range(7)]
+    rows[long_at] = rows[long_at].replace("\n", ",9\n")
+    text = "STCD,TM,DRP,INTV\n" + "".join(rows)
+    s = ingest_file(db, write(tmp_path, f"ST_PPTN_R_long{long_at}.csv", text), data_dir=tmp_path)
     assert s.status == "rejected" and "more fields than the header" in s.message
+    assert f"line {long_at + 2}" in s.message, s.message
     assert count(db, "SELECT count(*) FROM rain_obs WHERE stcd = 'T0000001'") == 0
     log = db.execute("SELECT status FROM ingest_log WHERE id = %s", (s.ingest_id,)).fetchone()
     assert log == ("rejected",)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])
+def test_chunks_cut_outside_quotes_and_count_lines_in_every_encoding(
+    db, tmp_path: Path, monkeypatch, encoding: str
+) -> None:
+    """Chunks are cut at newlines outside quotes: a quoted field spanning two lines stays one
+    row, and a bad row after it is reported on its own line of the file (counted by hand)."""
+    from riskmap.ingest.feeds.hydro import sl323_csv as hydro
+
+    monkeypatch.setattr(hydro, "CHUNK_ROWS", 2)
+    stations(db, tmp_path)
+    text = (
+        "STCD,TM,DRP,INTV\n"  # line 1
+        "T0000001,2024-07-01 00:00:00,1.0,1.00\n"  # 2
+        '"T0000001","2024-07-01 01:00:00",2.0,"1.00"\n'  # 3
+        'T0000001,"2024-07-01\n02:00:00",3.0,1.00\n'  # 4-5: one row, its time split over two lines
+        "T0000001,2024-07-01 03:00:00,4.0,1.00\n"  # 6
+        "T0000001,2024-07-01 04:00:00,-7,1.00\n"  # 7: negative rain, quarantined
+        "T0000001,2024-07-01 05:00:00,6.0,1.00"  # 8, no newline at the end
+    )
+    path = tmp_path / "ST_PPTN_R_q.csv"
+    path.write_bytes(text.encode(encoding))
+    s = ingest_file(db, path, data_dir=tmp_path)
+    assert s.status in ("loaded", "partial"), s.message
+    stored = db.execute(
+        "SELECT extract(hour FROM tm AT TIME ZONE 'Asia/Shanghai')::int, drp FROM rain_obs"
+        " WHERE stcd = 'T0000001' ORDER BY tm"
+    ).fetchall()
+    assert stored == [(0, 1.0), (1, 2.0), (2, 3.0), (3, 4.0), (5, 6.0)]
+    bad = db.execute(
+        "SELECT record, field FROM quarantine WHERE ingest_id = %s ORDER BY record",
+        (s.ingest_id,),
+    ).fetchall()
+    assert bad == [("line 7", "DRP")]
 
 
 # -- SL 323 JSON ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -90,6 +92,53 @@ class CsvScan:
     rows: int = 0
 
 
+def _row_blocks(path: Path, encoding: str, rows: int) -> Iterator[tuple[bytes, np.ndarray]]:
+    """The data rows in blocks of ``rows`` (header skipped), as bytes in ``_block_encoding``,
+    with the line each row starts on.
+
+    We cut the blocks ourselves, at newlines outside quotes, and pandas parses each block whole:
+    its chunked reader does not check the first row of a later chunk against the header and
+    drops that row's extra fields without a word (issue 19).
+    """
+    transcode = encoding == "utf-16"  # b"\n" and b'"' are safe to find in UTF-8 and GB 18030
+    decoder = codecs.getincrementaldecoder(encoding)() if transcode else None
+    pending = b""  # bytes after the last complete row
+    line = 1  # the line ``pending`` starts on
+    header = True
+    ends: list[int] = []  # complete rows' end offsets in ``pending`` (after their newline)
+    with path.open("rb") as fh:
+        eof = False
+        while not eof:
+            piece = fh.read(max(1 << 16, rows * 64))  # about a block's bytes: memory follows it
+            eof = not piece
+            if decoder is not None:
+                piece = decoder.decode(piece, final=eof).encode("utf-8")
+            base = len(pending)
+            pending += piece
+            arr = np.frombuffer(pending, dtype=np.uint8)
+            newlines = np.flatnonzero(arr[base:] == 10) + base
+            quotes = np.flatnonzero(arr == 34)
+            closed = newlines[np.searchsorted(quotes, newlines) % 2 == 0] + 1
+            ends.extend(closed.tolist())
+            if eof and ends[-1:] != [len(pending)] and pending[ends[-1] if ends else 0 :].strip():
+                ends.append(len(pending))  # a last row without its newline
+            if header and ends:
+                line += pending.count(b"\n", 0, ends[0])
+                pending, ends, header = pending[ends[0] :], [e - ends[0] for e in ends[1:]], False
+            while ends and (len(ends) >= rows or eof):
+                cut = ends[min(rows, len(ends)) - 1]
+                block, pending = pending[:cut], pending[cut:]
+                starts = [0, *ends[: min(rows, len(ends)) - 1]]
+                ends = [e - cut for e in ends[min(rows, len(ends)) :]]
+                nl = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+                yield block, line + np.searchsorted(nl, np.asarray(starts))
+                line += len(nl)
+
+
+def _block_encoding(encoding: str) -> str:
+    return {"utf-16": "utf-8", "utf-8-sig": "utf-8"}.get(encoding, encoding)
+
+
 def _chunks(path: Path, scan: CsvScan) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
     """The CSV in frames of CHUNK_ROWS rows, columns upper case, with their line numbers."""
     header = pd.read_csv(path, encoding=scan.encoding, sep=scan.sep, nrows=0).columns
@@ -98,40 +147,48 @@ def _chunks(path: Path, scan: CsvScan) -> Iterator[tuple[pd.DataFrame, np.ndarra
     twice = sorted({u for u in upper if upper.count(u) > 1})
     if twice:
         raise FeedReadError(f"{path.name}: column(s) {twice} appear more than once in the header")
-    as_text = {c: str for c, u in names.items() if u not in scan.table.numeric}
-    reader = pd.read_csv(
-        path,
-        encoding=scan.encoding,
-        sep=scan.sep,
-        dtype=as_text,
-        chunksize=CHUNK_ROWS,
-        skip_blank_lines=False,
-        keep_default_na=False,
-        na_values=["", "NULL", "null", "NaN", "nan"],
-        skipinitialspace=True,
-        engine="c",
-        index_col=False,  # a longer first row must not turn column 1 into the index
-    )
-    first = 2
-    while True:
+    as_text = {u: str for u in upper if u not in scan.table.numeric}
+    for block, lines in _row_blocks(path, scan.encoding, CHUNK_ROWS):
         try:
-            with warnings.catch_warnings():  # a row longer than the header: pandas only warns
+            with warnings.catch_warnings():  # a first row longer than the header: pandas warns
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-                chunk = next(reader, None)
-        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:  # a row too long
+                chunk = pd.read_csv(
+                    io.BytesIO(block),
+                    encoding=_block_encoding(scan.encoding),
+                    sep=scan.sep,
+                    header=None,
+                    names=upper,
+                    dtype=as_text,
+                    skip_blank_lines=False,
+                    keep_default_na=False,
+                    na_values=["", "NULL", "null", "NaN", "nan"],
+                    skipinitialspace=True,
+                    engine="c",
+                    index_col=False,  # a longer first row must not turn column 1 into the index
+                )
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
             raise FeedReadError(
-                f"{path.name}: cannot be read as CSV: a row has more fields than the header ({exc})"
+                f"{path.name}: cannot be read as CSV: {_parse_error(exc, lines)}"
             ) from exc
-        if chunk is None:
-            break
-        chunk = chunk.rename(columns=names)
-        lines = np.arange(first, first + len(chunk))
-        first += len(chunk)
+        if len(chunk) != len(lines):  # rows ended by a lone CR: count them one line each
+            lines = np.arange(lines[0], lines[0] + len(chunk))
         blank = chunk.isna().all(axis=1).to_numpy()
         if blank.any():
             chunk, lines = chunk[~blank].reset_index(drop=True), lines[~blank]
         if len(chunk):
-            yield chunk.reset_index(drop=True), lines
+            yield chunk, lines
+
+
+def _parse_error(exc: Exception, lines: np.ndarray) -> str:
+    """pandas' complaint about a block, with the file's line number in place of the block's."""
+    if isinstance(exc, pd.errors.ParserWarning):  # the block's first row is the long one
+        return f"a row has more fields than the header (line {lines[0]})"
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if found is None:
+        return str(exc).strip()
+    want, row, saw = (int(g) for g in found.groups())
+    line = lines[row - 1] if 0 < row <= len(lines) else row
+    return f"a row has more fields than the header (line {line}: {saw} fields, header {want})"
 
 
 def _labels(lines: np.ndarray) -> np.ndarray:
