@@ -93,7 +93,8 @@ class AlarmParams(BaseModel):
     min_duration_s: the condition must hold this long before an alarm opens;
     dead_band: the value must fall back past the threshold by this much (point's unit) to clear;
     hold_s: re-opening within this time continues the same alarm;
-    stuck_n: this many identical readings in a row make a stuck-sensor fault;
+    stuck_n: this many identical readings in a row make a stuck-sensor fault; 0 turns the check
+        off (a rain gauge or a gas detector rightly reads 0 for days);
     silent_s: no reading for this long makes a silent-device fault.
     """
 
@@ -101,8 +102,14 @@ class AlarmParams(BaseModel):
     min_duration_s: NonNeg | None = None
     dead_band: NonNeg | None = None
     hold_s: NonNeg | None = None
-    stuck_n: Annotated[int, Field(ge=2)] | None = None
+    stuck_n: Annotated[int, Field(ge=0)] | None = None
     silent_s: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _stuck(self) -> AlarmParams:
+        if self.stuck_n == 1:
+            raise ValueError("stuck_n: 0 (off) or at least 2 readings")
+        return self
 
     def over(self, base: AlarmParams) -> AlarmParams:
         """These settings where given, ``base``'s elsewhere."""

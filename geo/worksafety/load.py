@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,7 +159,7 @@ def _load_one(
     conn: psycopg.Connection, f: SiteFile, dataset_id: str | None, summary: LoadSummary
 ) -> None:
     cfg = f.config
-    ds = dataset_id or f"site-config-{cfg.site}"
+    ds = dataset_id or _dataset_id(cfg.site)
     if dataset_id is None:
         conn.execute(
             SQL("upsert_dataset.sql"),
@@ -227,6 +228,11 @@ def _load_one(
         cur.executemany(SQL("insert_threshold.sql"), rows)
     summary.thresholds += len(rows)
     summary.sites.append(cfg.site)
+
+
+def _dataset_id(site: str) -> str:
+    """``site-config-<site>`` in the form dataset ids take (lower case, 63 characters)."""
+    return ("site-config-" + re.sub(r"[^a-z0-9_.:-]", "-", site.lower()))[:63]
 
 
 __all__ = ["LoadSummary", "SiteFile", "config_paths", "load_sites", "read_site_files", "site_file"]
