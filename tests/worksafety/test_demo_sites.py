@@ -106,3 +106,15 @@ def test_phreatic_depth_interpolation() -> None:
     assert phreatic_min_depth(45) == 3.5
     assert phreatic_min_depth(60) == 4.0
     assert phreatic_min_depth(10) == 3.0  # below the table: its end ⚠
+
+
+def test_demo_reload_keeps_point_numbers(mayang, conn: psycopg.Connection) -> None:
+    """Reloading the demo (inside this test's rolled-back transaction) upserts the points:
+    readings keyed by n still find their point."""
+    from riskmap.geo.demo.load import load
+
+    before = dict(conn.execute("SELECT id, n FROM ws_point").fetchall())
+    written = load(conn, mayang)
+    after = dict(conn.execute("SELECT id, n FROM ws_point").fetchall())
+    assert after == before
+    assert written["ws_site"] == 3 and written["ws_point"] == len(before)
