@@ -149,6 +149,7 @@ def _dam(sid: str, details: Mapping, x: float, y: float) -> dict:
                     gx,
                     gy,
                     quantity="rate",
+                    rate_of=f"{sid}-{g}",
                     phys_min=-100.0,
                     phys_max=100.0,
                     max_jump=10.0,

@@ -7,7 +7,8 @@ counts are data (``gb51108_aggregation.yaml``); this module only applies them, a
 Chinese so the duty officer can read the reason beside the colour.
 
 Point levels come from the alarm engine (``riskmap.geo.worksafety.levels``); ``None`` is a
-point without an alarm.
+point without an alarm. ``SiteConfig.station_levels`` turns point id → level into the
+``{item: [level per 监测点]}`` these functions take (a GNSS station's amount and rate count once).
 """
 
 from __future__ import annotations
@@ -31,6 +32,23 @@ LEVEL_ZH = {
     "red": "红色预警",
     "high": "一级报警（高报）",
     "high_high": "二级报警（高高报）",
+}
+ITEM_ZH = {
+    "surface_displacement": "坝体表面位移",
+    "internal_displacement": "坝体内部位移",
+    "phreatic_depth": "浸润线埋深",
+    "dry_beach_length": "干滩长度",
+    "freeboard": "安全超高",
+    "pond_level": "库水位",
+    "rainfall": "降水量",
+    "reservoir_landslide": "库区滑坡体位移",
+    "tank_level": "储罐液位",
+    "temperature": "温度",
+    "pressure": "压力",
+    "combustible_gas": "可燃气体",
+    "toxic_gas": "有毒气体",
+    "humidity": "湿度",
+    "stored_quantity": "库存量",
 }
 # site kinds graded by another kind's rules
 _SAME_RULES = {"fireworks_shop": "fireworks_warehouse"}
@@ -152,7 +170,7 @@ def grade_site(
     if not counts:
         return SiteGrade(kind, None, "无监测项目预警", items)
     top = max(counts, key=_RANK.__getitem__)
-    names = "、".join(_ZH_ITEM.get(n, n) for n, g in items.items() if g.level == top)
+    names = "、".join(ITEM_ZH.get(n, n) for n, g in items.items() if g.level == top)
     level, reason = top, f"最高为{names}{LEVEL_ZH[top]}"
     if r.dam is not None:
         promoted, steps = _promote(counts, r.dam, unit="项监测项目", to_word="计为1项")
@@ -192,25 +210,6 @@ def _rules_for(kind: str, rules: Mapping[str, KindRules] | None) -> KindRules:
         raise ValueError(f"no grading rules for site kind {kind!r}; one of {sorted(table)}")
     return table[key]
 
-
-_ZH_ITEM = {
-    "surface_displacement": "坝体表面位移",
-    "internal_displacement": "坝体内部位移",
-    "phreatic_depth": "浸润线埋深",
-    "dry_beach_length": "干滩长度",
-    "freeboard": "安全超高",
-    "pond_level": "库水位",
-    "rainfall": "降水量",
-    "reservoir_landslide": "库区滑坡体位移",
-    "tank_level": "储罐液位",
-    "temperature": "温度",
-    "pressure": "压力",
-    "combustible_gas": "可燃气体",
-    "toxic_gas": "有毒气体",
-    "humidity": "湿度",
-    "stored_quantity": "库存量",
-}
-ITEM_ZH = _ZH_ITEM
 
 __all__ = [
     "ITEM_ZH",

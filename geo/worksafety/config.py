@@ -31,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
@@ -140,6 +141,8 @@ class PointConfig(BaseModel):
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     alarm: AlarmParams = AlarmParams()
+    # a rate point (位移变化速率) of the same instrument as an amount point: graded as one 监测点
+    rate_of: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> PointConfig:
@@ -173,6 +176,8 @@ class PointConfig(BaseModel):
             raise ValueError("mn and factor go together (HJ 212 device and factor code)")
         if (self.lon is None) != (self.lat is None):
             raise ValueError("lon and lat go together")
+        if self.rate_of is not None and self.quantity != "rate":
+            raise ValueError("rate_of is for points of quantity 'rate'")
         return self
 
     @property
@@ -204,7 +209,12 @@ class SiteConfig(BaseModel):
         seen: dict[str, str] = {}
         codes: dict[tuple[str, str], str] = {}
         for item, block in self.items.items():
+            amounts = {p.id for p in block.points if p.quantity == "amount"}
             for p in block.points:
+                if p.rate_of is not None and p.rate_of not in amounts:
+                    raise ValueError(
+                        f"point {p.id}: rate_of {p.rate_of} is not an amount point of {item}"
+                    )
                 if p.id in seen:
                     raise ValueError(f"point {p.id}: id used twice (items {seen[p.id]}, {item})")
                 seen[p.id] = item
@@ -225,6 +235,22 @@ class SiteConfig(BaseModel):
             out.extend((item, p, p.alarm.over(item_alarm)) for p in block.points)
         return out
 
+    def station_levels(self, levels: Mapping[str, str | None]) -> dict[str, list[str | None]]:
+        """Per item, one level per monitoring point (监测点) for :mod:`.aggregate`: a rate point
+        and the amount point it is ``rate_of`` count once, at the higher of their levels.
+        ``levels``: point id → level (None or missing: no alarm)."""
+        order = {lv: i for i, lv in enumerate(COLOUR_LEVELS + ALARM_LEVELS)}
+        out: dict[str, list[str | None]] = {}
+        for item, block in self.items.items():
+            best: dict[str, str | None] = {}
+            for p in block.points:
+                key, lv = p.rate_of or p.id, levels.get(p.id)
+                old = best.get(key)
+                if old is None or (lv is not None and order[lv] > order[old]):
+                    best[key] = lv
+            out[item] = list(best.values())
+        return out
+
     def check_kind(self, kind: str) -> None:
         """Items and threshold scheme must suit the site's kind (a dam has no gas detector)."""
         allowed, scheme = KIND_ITEMS.get(kind), KIND_LEVELS.get(kind)
@@ -240,14 +266,11 @@ class SiteConfig(BaseModel):
         """The configuration as kept in ``ws_site.config``: the file's content with every
         point's effective alarm settings filled in (what the alarm engine reads)."""
         doc = self.model_dump(mode="json", exclude_none=True)
-        for (item, p, eff), raw in zip(self.points(), _flat(doc), strict=True):
-            assert raw["id"] == p.id and item
-            raw["alarm"] = eff.model_dump()
+        effective = {p.id: alarm.model_dump() for _item, p, alarm in self.points()}
+        for block in doc["items"].values():
+            for raw in block["points"]:
+                raw["alarm"] = effective[raw["id"]]
         return doc
-
-
-def _flat(doc: dict) -> list[dict]:
-    return [p for block in doc["items"].values() for p in block["points"]]
 
 
 def parse_config(data: object, source: str) -> SiteConfig:

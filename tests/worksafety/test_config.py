@@ -102,3 +102,42 @@ def test_kind_decides_items_and_scheme() -> None:
         cfg.check_kind("chemical_plant")
     with pytest.raises(ValueError, match="site kind 'open_pit_slope' takes no monitoring points"):
         cfg.check_kind("open_pit_slope")
+
+
+GNSS = """\
+site: T-DAM
+supervising_section: 矿山股
+items:
+  surface_displacement:
+    points:
+      - {id: GP1, name: GP1, unit: mm, direction: above, thresholds: {blue: 20, red: 50}}
+      - {id: GP1V, name: GP1 速率, unit: mm/d, direction: above, quantity: rate, rate_of: GP1,
+         thresholds: {blue: 2, red: 5}}
+      - {id: GP2, name: GP2, unit: mm, direction: above, thresholds: {blue: 20, red: 50}}
+      - {id: GP3, name: GP3, unit: mm, direction: above, thresholds: {blue: 20, red: 50}}
+  rainfall:
+    points:
+      - {id: YL1, name: YL1, unit: mm, direction: above, thresholds: {yellow: 50}}
+"""
+
+
+def test_a_station_counts_once_for_its_amount_and_rate() -> None:
+    cfg = parse_config(yaml.safe_load(GNSS), "gnss.yaml")
+    levels = {"GP1": "blue", "GP1V": "red", "GP2": "blue", "GP3": None}
+    assert cfg.station_levels(levels) == {
+        "surface_displacement": ["red", "blue", None],  # GP1 = max(blue, red); GP3 quiet
+        "rainfall": [None],  # missing from the levels: no alarm
+    }
+    # GP1 and GP1V both blue: one blue 监测点, not two
+    both = cfg.station_levels({"GP1": "blue", "GP1V": "blue", "GP2": "blue", "GP3": "blue"})
+    assert both["surface_displacement"] == ["blue", "blue", "blue"]
+
+
+def test_rate_of_must_name_an_amount_point_of_the_item() -> None:
+    data = yaml.safe_load(GNSS)
+    data["items"]["surface_displacement"]["points"][1]["rate_of"] = "YL1"
+    with pytest.raises(DataError, match="point GP1V: rate_of YL1 is not an amount point of"):
+        parse_config(data, "gnss.yaml")
+    data["items"]["surface_displacement"]["points"][1]["quantity"] = "amount"
+    with pytest.raises(DataError, match=r"point GP1V field \(point\): rate_of is for points of"):
+        parse_config(data, "gnss.yaml")
