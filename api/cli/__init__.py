@@ -23,6 +23,7 @@ from riskmap.api.cli import (
     plans,
     risk,
     rules,
+    sites,
     users,
 )
 from riskmap.api.cli.common import console
@@ -44,6 +45,7 @@ app.add_typer(risk.app, name="risk")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(rules.app, name="rules")
 app.add_typer(plans.app, name="plans")
+app.add_typer(sites.app, name="sites")
 app.add_typer(users.app, name="users")
 app.add_typer(dispatch.app, name="dispatch")
 app.add_typer(dispatch.terminals, name="terminals")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from riskmap.geo.demo import admin, danger_zone, hazards, hydro, relief
+from riskmap.geo.demo import admin, danger_zone, hazards, hydro, relief, worksafety
 from riskmap.geo.demo.boundaries import AdminOutline, children, load_bundled, load_outline
 from riskmap.geo.demo.people import People
 from riskmap.geo.demo.resources import make_resources
@@ -71,6 +71,8 @@ class DemoCounty:
     dataset: dict
     outlines: list[AdminOutline]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # work-safety monitoring configurations by site id (also written as YAML files)
+    site_configs: dict[str, dict] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {name: len(frame) for name, frame in self.tables.items()}
@@ -172,7 +174,11 @@ def generate(
         dataset_id=dataset_id,
         roster_start=roster_start,
     )
+    # drawn after every other person, so adding them changed no earlier draw
+    contacts = worksafety.maintenance_contacts(people, sites)
     person, duty = people.frames()
+    site_configs = worksafety.site_configs(sites, contacts)
+    worksafety.write_site_configs(site_configs, out_dir / "sites")
     # drawn last, from a generator of its own: every table above stays as it was without it
     village_frame["danger_zone_population"] = danger_zone.danger_zone_population(
         village_frame, dem, drain, rivers, seed=seed
@@ -219,7 +225,7 @@ def generate(
     missing = set(tables) - set(ordered)
     if missing:
         raise ValueError(f"generator produced tables with no load order: {sorted(missing)}")
-    return DemoCounty(county, dataset, outlines_for(county, bundled_path), ordered)
+    return DemoCounty(county, dataset, outlines_for(county, bundled_path), ordered, site_configs)
 
 
 def _admin_frame(townships: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

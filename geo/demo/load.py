@@ -26,6 +26,7 @@ from riskmap.geo.demo.merge import (
     upsert,
 )
 from riskmap.geo.grids.refresh import refresh_village_rain
+from riskmap.geo.worksafety.load import load_sites, site_file
 
 SQL = SqlFiles("riskmap.geo.demo.sql")
 _KIND = {"province": "province", "city": "city", "county": "county"}
@@ -80,6 +81,7 @@ def load(
         total = len(demo.tables)
         _merge(conn, demo, grid_cache_dir, progress)
         written.update({table: len(frame) for table, frame in demo.tables.items()})
+        written.update(_load_site_configs(conn, demo))
         progress("map tiles", total, total)
         written["map tile outlines (units)"] = SQL.one(conn, "refresh_tiles.sql")["units"]
         progress("done", total, total)
@@ -119,6 +121,16 @@ def _merge(
     for path, why in refreshed.missing.items():
         merge.record("kept", "grid_file", path, 0, f"{_NOT_RECOMPUTED}: {why}")
     finish(merge, refreshed.summary() | {"villages_changed": len(villages)})
+
+
+def _load_site_configs(conn: psycopg.Connection, demo: DemoCounty) -> dict[str, int]:
+    """The work-safety sites' monitoring points and thresholds (the same loader as
+    ``riskmap sites load``), in the demo's dataset."""
+    if not demo.site_configs:
+        return {}
+    files = [site_file(cfg, f"demo {sid}") for sid, cfg in demo.site_configs.items()]
+    done = load_sites(conn, files, dataset_id=demo.dataset["id"])
+    return {"ws_site": len(done.sites), "ws_point": done.added + done.kept}
 
 
 _RECOMPUTED = "outline added or changed in this reload: rain recomputed from the kept grid files"

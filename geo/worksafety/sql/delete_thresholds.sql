@@ -1,0 +1,1 @@
+DELETE FROM ws_threshold WHERE point_id = ANY(%(ids)s);

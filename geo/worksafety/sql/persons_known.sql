@@ -1,0 +1,1 @@
+SELECT id FROM person WHERE id = ANY(%(ids)s);
