@@ -23,33 +23,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from riskmap.geo.worksafety.vocabulary import ITEM_ZH
+from riskmap.geo.worksafety.vocabulary import LEVEL_TEXT_ZH as LEVEL_ZH
+
 COLOURS = ("blue", "yellow", "orange", "red")
 _RANK = {c: i for i, c in enumerate(COLOURS)}
-LEVEL_ZH = {
-    "blue": "蓝色预警",
-    "yellow": "黄色预警",
-    "orange": "橙色预警",
-    "red": "红色预警",
-    "high": "一级报警（高报）",
-    "high_high": "二级报警（高高报）",
-}
-ITEM_ZH = {
-    "surface_displacement": "坝体表面位移",
-    "internal_displacement": "坝体内部位移",
-    "phreatic_depth": "浸润线埋深",
-    "dry_beach_length": "干滩长度",
-    "freeboard": "安全超高",
-    "pond_level": "库水位",
-    "rainfall": "降水量",
-    "reservoir_landslide": "库区滑坡体位移",
-    "tank_level": "储罐液位",
-    "temperature": "温度",
-    "pressure": "压力",
-    "combustible_gas": "可燃气体",
-    "toxic_gas": "有毒气体",
-    "humidity": "湿度",
-    "stored_quantity": "库存量",
-}
 # site kinds graded by another kind's rules
 _SAME_RULES = {"fireworks_shop": "fireworks_warehouse"}
 

@@ -20,8 +20,8 @@ ITEM_ZH: dict[str, str] = {
     "dry_beach_length": "干滩长度",
     "freeboard": "安全超高",
     "pond_level": "库水位",
-    "rainfall": "降雨量",
-    "reservoir_landslide": "库区滑坡位移",
+    "rainfall": "降水量",
+    "reservoir_landslide": "库区滑坡体位移",
     "tank_level": "储罐液位",
     "temperature": "温度",
     "pressure": "压力",
@@ -32,22 +32,24 @@ ITEM_ZH: dict[str, str] = {
 }
 
 #: threshold levels, lowest first: the four colours of GB 51108, and the high / high-high
-#: alarms (高报 / 高高报) of chemical installations placed beside yellow and red
+#: alarms (高报 / 高高报) of chemical installations placed beside yellow and orange
 LEVEL_RANK: dict[str, int] = {
     "blue": 0,
     "high": 1,
     "yellow": 2,
-    "orange": 3,
-    "high_high": 4,
+    "high_high": 3,
+    "orange": 4,
     "red": 5,
 }
-#: the colour a level is drawn in on the map and named in texts
+#: the colour a point's level is drawn in: a chemical installation's 一级报警 (high) is yellow
+#: and 二级报警 (high-high) orange, as gb51108_aggregation.yaml grades them (two high-high
+#: points of one item make it red there)
 LEVEL_COLOUR: dict[str, str] = {
     "blue": "blue",
     "high": "yellow",
     "yellow": "yellow",
     "orange": "orange",
-    "high_high": "red",
+    "high_high": "orange",
     "red": "red",
 }
 LEVEL_ZH: dict[str, str] = {
@@ -57,4 +59,13 @@ LEVEL_ZH: dict[str, str] = {
     "red": "红色",
     "high": "高报",
     "high_high": "高高报",
+}
+#: the same levels as a notice names them (蓝色预警, 一级报警（高报）)
+LEVEL_TEXT_ZH: dict[str, str] = {
+    "blue": "蓝色预警",
+    "yellow": "黄色预警",
+    "orange": "橙色预警",
+    "red": "红色预警",
+    "high": "一级报警（高报）",
+    "high_high": "二级报警（高高报）",
 }

@@ -28,6 +28,8 @@ def monitored(service) -> dict[str, str]:
             ).fetchone()[0]
             for kind in ("tailings_dam", "chemical_plant")
         )
+        # the demo's own configuration of these sites makes way for this test's points
+        conn.execute("DELETE FROM ws_site WHERE site_id IN (%s, %s)", (dam, plant))
         for sid, section in ((dam, "矿山股"), (plant, "危化股")):
             conn.execute(
                 "INSERT INTO ws_site (site_id, supervising_section, config_sha256, dataset_id)"

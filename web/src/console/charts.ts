@@ -229,13 +229,13 @@ export function levelChart(el: HTMLElement, station: LevelStation): void {
   );
 }
 
-/** Threshold lines' colours by level (高报 with yellow, 高高报 with red). */
+/** Threshold lines' colours by level (高报 with yellow, 高高报 with orange). */
 const THRESHOLD_COLOURS: Record<string, string> = {
   blue: "#1f5fd6",
   high: "#d4a900",
   yellow: "#d4a900",
   orange: "#ff7f00",
-  high_high: "#e00000",
+  high_high: "#ff7f00",
   red: "#e00000",
 };
 
@@ -251,7 +251,7 @@ export function thresholdChart(
   // a reading the device flagged (fault, maintenance, …) is left out of the line
   const series: uPlot.Series[] = [{}, { label: name, stroke: "#12324f", width: 2, points: { show: false } }];
   const data: Array<Array<number | null>> = [readings.map((r) => (r[2] === "N" ? r[1] : null))];
-  for (const level of ["blue", "high", "yellow", "orange", "high_high", "red"]) {
+  for (const level of ["blue", "high", "yellow", "high_high", "orange", "red"]) {
     if (!(level in thresholds)) continue;
     series.push({ label: t(`site.level.${level}`), stroke: THRESHOLD_COLOURS[level], width: 1.5, dash: [6, 4], points: { show: false } });
     data.push(flat(thresholds[level], xs.length));

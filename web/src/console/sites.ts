@@ -107,7 +107,7 @@ function levelBadge(level: Level | null): HTMLElement {
 }
 
 function thresholdText(p: SitePoint): string {
-  const order = p.direction === "above" ? ["blue", "high", "yellow", "orange", "high_high", "red"] : ["blue", "yellow", "orange", "red"];
+  const order = p.direction === "above" ? ["blue", "high", "yellow", "high_high", "orange", "red"] : ["blue", "yellow", "orange", "red"];
   const parts = order.filter((k) => k in p.thresholds).map((k) => `${t(`site.level.${k}`)} ${p.direction === "above" ? "≥" : "≤"} ${num(p.thresholds[k], 2)}`);
   return parts.join(" · ");
 }
