@@ -112,3 +112,35 @@ def test_dam_drawn_in_its_level_and_dialog_charts_each_point(open_page, web_serv
     page.locator("#site-close").click()
     dialog.wait_for(state="hidden")
     assert watched.errors == []
+
+
+def test_wall_shows_the_sites_of_its_region_when_asked(open_page, web_service, dam):
+    listed = httpx.get(
+        f"{web_service.base_url}/api/sites",
+        headers={"Authorization": f"Bearer {web_service.tokens['viewer']}"},
+        timeout=30,
+    ).json()["features"]
+    in_county = {f["id"] for f in listed if f["properties"]["admin_code"].startswith("431226")}
+    assert dam in in_county
+    watched = open_page("/wall?region=431226&layers=warnings,sites", role="viewer")
+    page = watched.page
+    page.wait_for_function(
+        "() => window.riskmapMap && window.riskmapMap.getLayer('sites')"
+        " && window.riskmapMap.querySourceFeatures('sites').length > 0",
+        timeout=30000,
+    )
+    shown = page.evaluate(
+        "() => [...new Set(window.riskmapMap.querySourceFeatures('sites')"
+        ".map(f => f.properties.id))]"
+    )
+    assert set(shown) == in_county
+    colour = page.evaluate(
+        f"() => [...new Set(window.riskmapMap.querySourceFeatures('sites')"
+        f".filter(f => f.properties.id === {dam!r}).map(f => f.properties.colour))]"
+    )
+    assert colour == ["orange"]
+    # without `sites` in the link the wall has no such layer
+    plain = open_page("/wall?region=431226&layers=warnings", role="viewer").page
+    plain.wait_for_function("() => window.riskmapMap && window.riskmapMap.loaded()")
+    assert plain.evaluate("() => window.riskmapMap.getLayer('sites') === undefined")
+    assert watched.errors == []

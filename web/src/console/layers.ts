@@ -8,7 +8,7 @@ import { HAZARDS, RISK_COLOURS, WARNING_COLOURS, WARNING_ORDER, type Hazard } fr
 import { applyI18n } from "../shared/i18n";
 import { h } from "./dom";
 import { loadCollection, STATION_COLOURS, STATION_STATES } from "./points";
-import { addSiteLayer, QUIET_COLOUR } from "./sites";
+import { addSiteLayer, QUIET_COLOUR } from "../shared/sites_layer";
 
 const EMPTY: GeoJSON.FeatureCollection = { type: "FeatureCollection", features: [] };
 

@@ -26,7 +26,8 @@ import { ReviewQueue } from "./queue";
 import { setupRain } from "./rain";
 import { initDutyReport } from "./duty_report";
 import { ResponsePanel } from "./responses";
-import { loadSites, SiteDialog, watchSites } from "./sites";
+import { loadSites } from "../shared/sites_layer";
+import { SiteDialog, watchSites } from "./sites";
 import type { WarningFeature } from "./types";
 
 function toast(text: string): void {

@@ -1,20 +1,18 @@
-// Work-safety sites (安全生产风险监测): the "sites" layer — hazardous sites coloured by the
-// highest threshold level their points reach now — and the site dialog #site-dialog: the
+// Work-safety sites (安全生产风险监测) on the console: the "sites" layer kept current
+// (shared/sites_layer.ts) and the site dialog #site-dialog: the
 // site's contacts, its monitoring items and points, and a chart of each point's readings
 // against its threshold lines. Contracts: layer id "sites", #site-dialog[data-site-id],
 // .site-point[data-point-id] with a .site-chart each.
 
-import type { GeoJSONSource, Map as MapLibreMap } from "maplibre-gl";
+import type { Map as MapLibreMap } from "maplibre-gl";
 import { api } from "../shared/api";
 import { WARNING_COLOURS } from "../shared/colours";
 import { applyI18n, lang, t } from "../shared/i18n";
+import { loadSites } from "../shared/sites_layer";
 import { formatShort } from "../shared/time";
 import { thresholdChart } from "./charts";
 import { h, num } from "./dom";
 
-const EMPTY: GeoJSON.FeatureCollection = { type: "FeatureCollection", features: [] };
-/** a site without a point at a threshold: dark grey, so that a coloured one stands out */
-export const QUIET_COLOUR = "#4d4d4d";
 const REFRESH_MS = 60_000;
 
 interface Level {
@@ -62,34 +60,6 @@ interface Series {
   direction: "above" | "below";
   thresholds: Record<string, number>;
   readings: Array<[string, number, string]>;
-}
-
-export function addSiteLayer(map: MapLibreMap): void {
-  map.addSource("sites", { type: "geojson", data: EMPTY });
-  map.addLayer({
-    id: "sites",
-    type: "circle",
-    source: "sites",
-    layout: { "circle-sort-key": ["match", ["get", "colour"], "red", 4, "orange", 3, "yellow", 2, "blue", 1, 0] },
-    paint: {
-      "circle-color": ["match", ["get", "colour"], ...Object.entries(WARNING_COLOURS).flat(), QUIET_COLOUR] as unknown as string,
-      "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 5, 13, 10],
-      "circle-stroke-color": "#ffffff",
-      "circle-stroke-width": 2,
-    },
-  });
-}
-
-/** Fill the layer from /api/sites (the level flattened to a colour the style can match). */
-export async function loadSites(map: MapLibreMap): Promise<void> {
-  const fc = await api<GeoJSON.FeatureCollection>("/api/sites");
-  for (const f of fc.features) {
-    const p = f.properties as Record<string, unknown>;
-    const level = p.level_now as Level | null;
-    p.colour = level?.colour ?? "none";
-    p.level = level?.level ?? "none";
-  }
-  (map.getSource("sites") as GeoJSONSource | undefined)?.setData(fc);
 }
 
 /** Keep the layer current (readings arrive every few minutes). */

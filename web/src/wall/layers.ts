@@ -5,6 +5,7 @@ import type { GeoJSONSource, Map as MapLibreMap, PaddingOptions, RasterTileSourc
 import { withToken } from "../shared/api";
 import { boundsOf } from "../shared/bounds";
 import { WARNING_COLOURS } from "../shared/colours";
+import { addSiteLayer } from "../shared/sites_layer";
 import type { WarningFeature } from "./data";
 import type { WallLayer } from "./params";
 
@@ -44,6 +45,7 @@ export function addWallLayers(map: MapLibreMap, layers: Set<WallLayer>, scale: n
     },
     before,
   );
+  if (layers.has("sites") && signedIn) addSiteLayer(map, scale, before); // work-safety sites
   const villages = layers.has("villages");
   for (const id of ["village-line", "village-label"]) {
     if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", villages ? "visible" : "none");

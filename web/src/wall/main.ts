@@ -14,6 +14,7 @@ import { addLabels, createMap, DEFAULT_BOUNDS } from "../shared/basemap";
 import { applyI18n, lang, onLang, setLang, t } from "../shared/i18n";
 import { LiveStream, type LiveEvent } from "../shared/live";
 import { initShell } from "../shared/shell";
+import { loadSites } from "../shared/sites_layer";
 import { CountyTable, rowsOf } from "./counties";
 import { buildCounts, renderCounts } from "./counts";
 import {
@@ -30,7 +31,7 @@ import {
 } from "./data";
 import { CoverageBook, coverageOf, OperatorAlerts, patchTicker } from "./delivery";
 import { addWallLayers, countyBoundsFromTiles, fitHighest, reloadRain, setWarnings } from "./layers";
-import { readParams } from "./params";
+import { readParams, regionPrefix } from "./params";
 import { renderResponses } from "./response";
 import { serial } from "./serial";
 import { WallStatus } from "./status";
@@ -39,6 +40,7 @@ import { buildWall } from "./view";
 
 const TICKER_ITEMS = 12;
 const POLL_MS = 60_000; // expiry passes without an event: look again every minute anyway
+const SITES_MS = 60_000; // work-safety sites: readings come every few minutes
 const RAIN_RELOAD_MS = 60_000;
 const FIRST_RETRY_MS = 5_000; // until the first data arrives (the banner says the server is away)
 
@@ -277,6 +279,11 @@ map.on("load", () => {
   startStream();
   setInterval(() => scheduleRefresh(), POLL_MS);
   scheduleRefresh();
+  if (map.getLayer("sites")) {
+    const sites = () => void loadSites(map, params.region ? regionPrefix(params.region) : null).catch(() => undefined);
+    sites();
+    setInterval(sites, SITES_MS);
+  }
 });
 // a tile the server cannot give (it is restarting, say) is not the page's error: the banner and
 // the stream state say what is wrong

@@ -1,10 +1,10 @@
-// What a kiosk link asks for: /wall?region=431226&layers=warnings,rain,villages&lang=zh&stale=40
+// What a kiosk link asks for: /wall?region=431226&layers=warnings,rain,villages,sites&lang=zh&stale=40
 // (the token travels in the fragment, #token=rm_…, adopted by shared/api.ts). A region is a city
 // (431200: all its counties), a county or a township, as the API's areas (api/areas.py).
 
 import type { Lang } from "../shared/i18n";
 
-export const WALL_LAYERS = ["warnings", "rain", "villages"] as const;
+export const WALL_LAYERS = ["warnings", "rain", "villages", "sites"] as const;
 export type WallLayer = (typeof WALL_LAYERS)[number];
 
 /** The server sends a keep-alive comment after 15 s without events (api/routers/events.py,
