@@ -23,6 +23,7 @@ from riskmap.api.cli import (
     plans,
     risk,
     rules,
+    sites,
     users,
 )
 from riskmap.api.cli.common import console
@@ -50,6 +51,7 @@ app.add_typer(dispatch.terminals, name="terminals")
 app.add_typer(duty.app, name="duty")
 app.add_typer(drill.app, name="drill")
 app.add_typer(frequency.app, name="frequency")
+app.add_typer(sites.app, name="sites")
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("receiver")(receiver)

@@ -3,6 +3,10 @@ and stored; the village the generator placed below the dam is among them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import psycopg
 import pytest
 
@@ -51,3 +55,27 @@ def test_demo_dam_reaches_the_village_the_generator_put_below_it(dam_url: str) -
 def test_unknown_dam_is_refused(dam_url: str) -> None:
     with psycopg.connect(dam_url) as conn, pytest.raises(NotFoundError, match="not a tailings"):
         compute_downstream(conn, catalogued_dem(conn), site_id="HS-nope")
+
+
+def test_cli_computes_one_dam_with_its_options(dam_url: str) -> None:
+    with psycopg.connect(dam_url) as conn:
+        q = "SELECT id FROM hazardous_site WHERE kind = 'tailings_dam'"
+        (sid,) = conn.execute(q).fetchone()
+        dem = catalogued_dem(conn)
+    env = {**os.environ, "RISKMAP_DATABASE_URL": dam_url}
+    args = ["sites", "downstream", "--site", sid, "--dem", str(dem), "--distance", "2000"]
+    done = subprocess.run(
+        [sys.executable, "-m", "riskmap.api.cli", *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(dam_url) as conn:
+        length, limit = conn.execute(
+            "SELECT length_m, max_distance_m FROM ws_site_downstream_path WHERE site_id = %s",
+            [sid],
+        ).fetchone()
+        far = conn.execute(
+            "SELECT max(distance_m) FROM ws_site_downstream WHERE site_id = %s", [sid]
+        ).fetchone()[0]
+    assert limit == 2000 and length <= 2000 and far <= 2000
+    assert f"{sid} " in done.stdout and "villages" in done.stdout
