@@ -79,7 +79,7 @@ def dam_warning_texts(
 ) -> dict[str, str]:
     """The six texts of a red 立即转移 warning for the villages below a dam, nearest first."""
     people = "这些村的群众" if len(villages) > 1 else "村里的群众"
-    height = f"（坝高{dam_height_m:g}米）" if dam_height_m else ""
+    height = f"坝高{dam_height_m:g}米，" if dam_height_m else ""
     height_en = f" ({dam_height_m:g} m high)" if dam_height_m else ""
     n = len(villages)
     return {

@@ -220,9 +220,10 @@ def threatened_villages(
     fwd = pyproj.Transformer.from_crs(CRS_WGS84, aeqd, always_xy=True).transform
     back = pyproj.Transformer.from_crs(aeqd, CRS_WGS84, always_xy=True).transform
     line = _reproject(line_ll, fwd)
-    # chainage of the path's own vertices along the projected line, rescaled to the geodesic
-    # cell distances so villages and the stored path agree on "how far down"
-    scale = path.length_m / line.length if line.length > 0 and path.length_m > 0 else 1.0
+    # distances along the projected line, rescaled to the line's geodesic length so villages
+    # and the stored path agree on "how far down"
+    geodesic = _GEOD.geometry_length(line_ll)
+    scale = geodesic / line.length if line.length > 0 and geodesic > 0 else 1.0
     zone = _zone(line, buffer_m)
     found: list[tuple[float, str, str, float, float]] = []
     for code, name, poly in zip(codes, names, polygons, strict=True):
