@@ -13,6 +13,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from riskmap.geo.risk.catalogue import catalogued_dem
+from riskmap.geo.warnings import lifecycle
 from riskmap.geo.warnings.texts import speech_text
 from riskmap.geo.worksafety.changes import SiteAlarmChange
 from riskmap.geo.worksafety.downstream_store import compute_downstream
@@ -123,6 +124,14 @@ def test_red_dam_alarm_proposes_evacuation_of_the_villages_below_nearest_first(d
     assert "待指挥长审核" in sms[safety]["text"] and "红色报警" in sms[safety]["text"]
     assert db.execute("SELECT warning_id FROM ws_notice WHERE id = %s", [out.notice_id]
                       ).fetchone()["warning_id"] == w["id"]  # fmt: skip
+    # the commander reviews and issues it: now the villages below the dam are told
+    issued = lifecycle.issue(db, w["id"], "commander", "核实险情属实", at=AT)
+    assert issued.status == "issued" and issued.published
+    sent = db.execute(
+        "SELECT channel, count(*) AS n FROM outbox WHERE warning_id = %s GROUP BY channel",
+        [w["id"]],
+    ).fetchall()
+    assert {r["channel"] for r in sent} >= {"cap-feed", "sms"}
     print("\n" + speech_text(v["headline_zh"], v["instruction_zh"], v["description_zh"]))
     print(sms[safety]["text"])
 
