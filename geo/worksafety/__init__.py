@@ -1,2 +1,2 @@
-"""Work-safety monitoring (安全生产风险监测预警) of hazardous sites: tailings dams, major-hazard
-chemical installations and fireworks warehouses (issue 21)."""
+"""Work-safety monitoring (安全生产风险监测预警): hazardous sites' monitoring points, graded
+thresholds, alarms and who they threaten (issue 21)."""
