@@ -18,7 +18,7 @@ import shapely
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import NotFoundError
 from riskmap.geo.terrain.dem import Dem, read_geotiff
-from riskmap.geo.terrain.flow import drainage
+from riskmap.geo.terrain.flow import Drainage, drainage
 from riskmap.geo.worksafety.downstream import (
     DEFAULT_BUFFER_M,
     DEFAULT_MAX_DISTANCE_M,
@@ -79,7 +79,7 @@ def compute_downstream(
 def _one(
     conn: psycopg.Connection,
     dem: Dem,
-    drain: Any,
+    drain: Drainage,
     dam: dict[str, Any],
     dem_path: str,
     max_distance_m: float,
