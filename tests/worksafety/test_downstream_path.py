@@ -86,6 +86,16 @@ def test_a_pit_below_the_crest_is_crossed():
     assert (5, 8) in cells_of(path) and path.stop_reason == "edge"
 
 
+def test_a_flat_reach_is_crossed():
+    z = valley()
+    # five level cells in the channel at 176 m (as (5, 12) was); every side cell is higher
+    # (≥ 181 m), so the water crosses the level reach along the channel
+    z[5, 8:13] = 176.0
+    path = flow_path(dem_of(z), *DAM, dam_height_m=30)
+    assert cells_of(path) == [(5, c) for c in range(2, COLS)]
+    assert path.stop_reason == "edge"
+
+
 def test_a_sink_beside_a_nodata_hole_stops_the_path():
     z = valley()
     z[5, 12] = np.nan  # a masked lake: (5, 11) at 178 m has no lower valid neighbour
