@@ -29,6 +29,7 @@ HAZARDS: dict[str, str] = {
     "geohazard": "地质灾害",
     "forest_fire": "森林火险",
     "earthquake": "地震",
+    "tailings_dam": "尾矿库溃坝风险",  # geo/worksafety: a red dam alarm's 立即转移 warning
 }
 
 #: field-report kinds behind the casualty variables of one hazard (variables.sql groups them)

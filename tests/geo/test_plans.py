@@ -11,7 +11,14 @@ from pathlib import Path
 from riskmap.geo.plans import BUILTIN_DIR, check_plans, load_plans
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILTIN_IDS = {"flood_control", "geohazard", "forest_fire", "earthquake", "hazardous_chemicals"}
+BUILTIN_IDS = {
+    "flood_control",
+    "geohazard",
+    "forest_fire",
+    "earthquake",
+    "hazardous_chemicals",
+    "tailings_dam",
+}
 
 SITE_FLOOD = """\
 plans:
