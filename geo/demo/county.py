@@ -73,6 +73,8 @@ class DemoCounty:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     # work-safety monitoring configurations by site id (also written as YAML files)
     site_configs: dict[str, dict] = field(default_factory=dict)
+    # (supervising section, person id): the bureau's staff who hear of the sites' alarms
+    section_members: list[tuple[str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {name: len(frame) for name, frame in self.tables.items()}
@@ -176,6 +178,7 @@ def generate(
     )
     # drawn after every other person, so adding them changed no earlier draw
     contacts = worksafety.maintenance_contacts(people, sites)
+    members = worksafety.section_members(people, county.code, county.name)
     person, duty = people.frames()
     site_configs = worksafety.site_configs(sites, contacts)
     worksafety.write_site_configs(site_configs, out_dir / "sites")
@@ -225,7 +228,9 @@ def generate(
     missing = set(tables) - set(ordered)
     if missing:
         raise ValueError(f"generator produced tables with no load order: {sorted(missing)}")
-    return DemoCounty(county, dataset, outlines_for(county, bundled_path), ordered, site_configs)
+    return DemoCounty(
+        county, dataset, outlines_for(county, bundled_path), ordered, site_configs, members
+    )
 
 
 def _admin_frame(townships: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

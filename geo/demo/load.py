@@ -26,6 +26,8 @@ from riskmap.geo.demo.merge import (
     upsert,
 )
 from riskmap.geo.grids.refresh import refresh_village_rain
+from riskmap.geo.risk.catalogue import catalogued_dem
+from riskmap.geo.worksafety.downstream_store import compute_downstream
 from riskmap.geo.worksafety.load import load_sites, site_file
 
 SQL = SqlFiles("riskmap.geo.demo.sql")
@@ -125,12 +127,32 @@ def _merge(
 
 def _load_site_configs(conn: psycopg.Connection, demo: DemoCounty) -> dict[str, int]:
     """The work-safety sites' monitoring points and thresholds (the same loader as
-    ``riskmap sites load``), in the demo's dataset."""
+    ``riskmap sites load``), in the demo's dataset; the supervising sections' staff; and the
+    villages below each tailings dam (``riskmap sites downstream``) on the demo's DEM."""
     if not demo.site_configs:
         return {}
     files = [site_file(cfg, f"demo {sid}") for sid, cfg in demo.site_configs.items()]
     done = load_sites(conn, files, dataset_id=demo.dataset["id"])
-    return {"ws_site": len(done.sites), "ws_point": done.added + done.kept}
+    for section, person in demo.section_members:
+        conn.execute(
+            SQL("insert_section_member.sql"),
+            {"county": demo.county.code, "section": section, "person": person},
+        )
+    sites = demo.tables.get("hazardous_site")
+    dams = [] if sites is None else sorted(sites.loc[sites.kind == "tailings_dam", "id"])
+    dem = catalogued_dem(conn, demo.county.code) if dams else None
+    below = [
+        d
+        for sid in dams
+        if sid in demo.site_configs
+        for d in compute_downstream(conn, dem, site_id=sid)
+    ]
+    return {
+        "ws_site": len(done.sites),
+        "ws_point": done.added + done.kept,
+        "ws_section_member": len(demo.section_members),
+        "ws_site_downstream": sum(len(d.villages) for d in below),
+    }
 
 
 _RECOMPUTED = "outline added or changed in this reload: rain recomputed from the kept grid files"

@@ -52,6 +52,21 @@ def maintenance_contacts(people: People, sites: gpd.GeoDataFrame) -> dict[str, s
     }
 
 
+def section_members(people: People, county_code: str, county_name: str) -> list[tuple[str, str]]:
+    """(section, person) for two staff of each supervising section (监管股室) of the county's
+    bureau: every alarm of a site they supervise reaches them, device faults included."""
+    return [
+        (
+            section,
+            people.one(
+                org=f"{county_name}应急管理局{section}", title=title, admin_code=county_code
+            ),
+        )
+        for section in sorted(set(SECTION.values()))
+        for title in ("股长", "科员")
+    ]
+
+
 def site_configs(sites: gpd.GeoDataFrame, contacts: Mapping[str, str]) -> dict[str, dict]:
     """The configuration (as YAML-ready data) of every monitored site, by site id."""
     makers = {

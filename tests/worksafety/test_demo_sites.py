@@ -118,3 +118,31 @@ def test_demo_reload_keeps_point_numbers(mayang, conn: psycopg.Connection) -> No
     after = dict(conn.execute("SELECT id, n FROM ws_point").fetchall())
     assert after == before
     assert written["ws_site"] == 3 and written["ws_point"] == len(before)
+
+
+def test_demo_knows_who_hears_of_alarms_and_who_lives_below_the_dam(
+    mayang, conn: psycopg.Connection
+) -> None:
+    """The load also writes each supervising section's staff (two per section named in the
+    configurations) and the villages below the dam, among them the village the generator
+    placed the dam above (details.village_below)."""
+    sections = conn.execute(
+        "SELECT section, count(*) FROM ws_section_member WHERE county_code = '431226'"
+        " GROUP BY section ORDER BY section"
+    ).fetchall()
+    configured = conn.execute(
+        "SELECT DISTINCT supervising_section FROM ws_site ORDER BY 1"
+    ).fetchall()
+    assert [s for s, _ in sections] == [s for (s,) in configured]
+    assert all(n == 2 for _, n in sections)
+    dam = _site(conn, "tailings_dam")
+    (below,) = conn.execute(
+        "SELECT details->>'village_below' FROM hazardous_site WHERE id = %s", (dam,)
+    ).fetchone()
+    villages = [
+        code
+        for (code,) in conn.execute(
+            "SELECT village_code FROM ws_site_downstream WHERE site_id = %s ORDER BY 1", (dam,)
+        ).fetchall()
+    ]
+    assert below in villages

@@ -31,6 +31,9 @@ MAINTENANCE = ("P-ws-mnt", "运维王工", "13900000002")
 def threat_url(pg_cluster, storm_url) -> Iterator[str]:
     url = clone_database(pg_cluster, storm_url, prefix="t_wsthreat")
     with psycopg.connect(url) as conn:
+        # the demo's own monitoring settings and section staff make way for this module's
+        conn.execute("DELETE FROM ws_section_member")
+        conn.execute("DELETE FROM ws_site")
         compute_downstream(conn, catalogued_dem(conn))
     yield url
     drop_database(pg_cluster, url)
