@@ -63,6 +63,8 @@ class AlarmParams:
 # days (never "stuck"); gas detectors react fast (a leak is minutes), dam items slowly.
 DEFAULT_ITEM_PARAMS: dict[str, AlarmParams] = {
     "rainfall": AlarmParams(min_duration_s=0.0, hold_s=3 * 3600.0, stuck_n=None),
+    # the stock changes with deliveries and stays put for days: never "stuck"
+    "stored_quantity": AlarmParams(stuck_n=None),
     "combustible_gas": AlarmParams(min_duration_s=300.0, hold_s=1800.0, stuck_n=48),
     "toxic_gas": AlarmParams(min_duration_s=300.0, hold_s=1800.0, stuck_n=48),
 }
