@@ -23,6 +23,7 @@ from riskmap.api.cli import (
     plans,
     risk,
     rules,
+    site_alarms,
     users,
 )
 from riskmap.api.cli.common import console
@@ -50,6 +51,10 @@ app.add_typer(dispatch.terminals, name="terminals")
 app.add_typer(duty.app, name="duty")
 app.add_typer(drill.app, name="drill")
 app.add_typer(frequency.app, name="frequency")
+# work-safety sites (issue 21): `sites load` (the site configuration) joins this group
+sites = typer.Typer(help="Work-safety sites: alarms of monitoring points.", no_args_is_help=True)
+sites.command("alarms")(site_alarms.alarms)
+app.add_typer(sites, name="sites")
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("receiver")(receiver)

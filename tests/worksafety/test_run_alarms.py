@@ -151,3 +151,40 @@ def test_month_in_two_runs_equals_one_run(
         "SELECT fault_kind, count(*) FROM ws_alarm WHERE kind = 'fault' GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert kinds == [("jump", 1), ("range", 3), ("silent", 2), ("stuck", 1)]
+
+
+def test_cli_sites_alarms_prints_the_changes(fresh_db: str) -> None:
+    """`riskmap sites alarms --until` on a database of its own: migrates, runs, commits."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from riskmap.geo.db.migrate import migrate
+    from riskmap.geo.worksafety.levels import Thresholds
+
+    migrate(fresh_db)
+    with psycopg.connect(fresh_db) as c:
+        _site(c, "dam1", "麻阳锰矿尾矿库", "tailings_dam")
+        th = Thresholds.from_mapping(
+            {"blue": 6.0, "yellow": 5.5, "orange": 4.4, "red": 4.0}, "below"
+        )
+        n = _point(c, PointSpec("P2", "dam1", "phreatic_depth", "浸润线埋深 P2", "m", th))
+        t0 = T0.timestamp()
+        # 4.3 m (orange) every 5 min from 00:00 UTC: open after the default 15 min, at 00:15
+        _readings(c, n, [t0 + 300 * i for i in range(4)], [4.3, 4.3, 4.2, 4.1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKMAP_")}
+    env["RISKMAP_DATABASE_URL"] = fresh_db
+    riskmap = str(Path(sys.executable).parent / "riskmap")
+    args = [riskmap, "sites", "alarms", "--until", "2026-06-01T08:20+08:00"]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "06-01 08:15  threshold/opened         麻阳锰矿尾矿库 浸润线埋深 P2 橙色预警："
+        "埋深 4.1 m（橙色 ≤ 4.4 m），持续 15 分钟"
+    )
+    assert "4 readings of 1 points" in done.stderr
+    with psycopg.connect(fresh_db) as c:
+        assert c.execute("SELECT count(*) FROM ws_alarm").fetchone() == (1,)
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert (again.returncode, again.stdout) == (0, "")
