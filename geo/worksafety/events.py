@@ -116,14 +116,16 @@ class EventMerger:
             return
         if event.level == previous:
             return
-        if rank:
-            detail = texts.alarm_text(point, rank, c.value, a.began_at, c.at)
-            text = texts.event_text(point, event.level, n, detail)
-        else:  # a point left and the event's level fell with it
-            text = texts.lowered_text(point, event.level, n)
         change = (
             "opened" if previous == 0 else "escalated" if event.level > previous else "downgraded"
         )
+        detail = texts.alarm_text(point, rank, c.value, a.began_at, c.at) if rank else ""
+        if change == "downgraded":  # 降为…: the event's level now, then this point's state
+            text = texts.lowered_text(point, event.level, n)
+            if detail:
+                text += "；" + detail.removeprefix(f"{point.site_name} ")
+        else:
+            text = texts.event_text(point, event.level, n, detail)
         self._site(event, point, change, th.name(event.level), th.name(previous), c, text)
 
     def _site(self, event, point, change, level, previous, c: PointChange, text: str) -> None:
@@ -139,7 +141,7 @@ class EventMerger:
         if c.change == "opened":
             since = a.began_at - (point.params.silent_s or 0.0)
             text = texts.fault_text(
-                point, a.fault_kind, a.value, since if a.fault_kind == "silent" else c.at,
+                point, a.fault_kind, c.value, since if a.fault_kind == "silent" else c.at,
                 n=point.params.stuck_n or 0,
             )  # fmt: skip
         else:

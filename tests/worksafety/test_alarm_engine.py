@@ -92,6 +92,10 @@ def test_level_changes_within_one_alarm() -> None:
         ("downgraded", "blue", "yellow"),
         ("cleared", None, "blue"),
     ]
+    assert r.changes[2].summary_zh == (
+        "库水位 降为蓝色预警：1 个测点报警；"
+        "库水位 P1 蓝色预警：水位 15 m（蓝色 ≥ 10 m），持续 30 分钟"
+    )
 
 
 def test_stuck_sensor_is_a_fault_not_an_alarm() -> None:
@@ -117,6 +121,9 @@ def test_out_of_range_and_jumps_are_faults_never_alarms() -> None:
     assert got == [("range", 300, 900), ("jump", 1500, 2100)]
     assert threshold_alarms(r) == []
     fault_changes = [(c.kind, c.change, c.fault_kind) for c in r.changes]
+    assert r.changes[0].summary_zh == (
+        "库水位 P1 设备故障（超出量程）：读数 150 m 超出量程 0–100 m，请运维人员检查"
+    )
     assert fault_changes == [("fault", "opened", "range"), ("fault", "cleared", "range"),
                              ("fault", "opened", "jump"), ("fault", "cleared", "jump")]  # fmt: skip
 
