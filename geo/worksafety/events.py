@@ -11,6 +11,7 @@ villages.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 from riskmap.geo.worksafety import texts
@@ -40,6 +41,21 @@ class SiteAlarmChange:
     point_id: str | None = None  # the point that caused it
     fault_kind: str | None = None
     points_alarming: int = 0
+    event: EventState | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def event_id(self) -> int | None:
+        """ws_event.id of a threshold change once the runner wrote it (an idempotency key
+        with ``change`` and ``level`` for the notification side)."""
+        return self.event.id if self.event is not None else None
+
+    @property
+    def at_utc(self) -> datetime:
+        return datetime.fromtimestamp(self.at, UTC)
+
+    @property
+    def opened_at_utc(self) -> datetime:
+        return datetime.fromtimestamp(self.opened_at, UTC)
 
 
 @dataclass
@@ -132,7 +148,7 @@ class EventMerger:
         self.changes.append(
             SiteAlarmChange(
                 point.site_id, point.item, "threshold", change, level, previous, event.first_at,
-                c.at, text, point_id=point.id, points_alarming=len(event.members),
+                c.at, text, point_id=point.id, points_alarming=len(event.members), event=event,
             )
         )  # fmt: skip
 

@@ -106,6 +106,10 @@ def test_hand_series_alarms_escalates_clears_across_runs(conn: psycopg.Connectio
         " FROM ws_event"
     ).fetchall()
     assert events == [("dam1", "pond_level", "closed", "yellow", 1, 1, at(600), at(2100))]
+    event_id = conn.execute("SELECT id FROM ws_event").fetchone()[0]
+    assert {c.event_id for c in first.changes + second.changes} == {event_id}
+    assert conn.execute("SELECT event_id FROM ws_alarm").fetchone() == (event_id,)
+    assert first.changes[0].opened_at_utc == at(600)
     third = run_alarms(conn, T0 + timedelta(seconds=2100), params=book)
     assert (third.readings, third.changes) == (0, [])
     assert len(_alarms(conn)) == 1
