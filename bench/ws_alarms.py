@@ -7,8 +7,9 @@ fireworks warehouse, 23 points, a reading every 5 minutes); the full run takes 2
 1–20), the quick run 2. Raw crossings are what a one-value-per-point system raises: every
 reading that enters a threshold from outside it, for every threshold. The peer alarms on each
 threshold once the condition has held the same minimum duration (``rolling(...).min()``) — the
-usual first attempt at flood control — and its alarms are counted too. Nothing touches the
-database.
+usual first attempt at flood control — and its alarms are counted too. Last, one month goes
+through the database: COPY into ws_reading, then ``run_alarms`` (read, engine, write), against
+the bare SELECT of the same readings that it must make anyway (the floor).
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import psycopg
 
+from bench.databases import create_database
 from bench.results import Row, at_least, record, scaled
 from riskmap.geo.worksafety.alarms import EngineResult, evaluate
+from riskmap.geo.worksafety.runner import run_alarms
 from riskmap.geo.worksafety.synth import SynthMonth, synthetic_month
 
 SEEDS = scaled(20, 2)
+BARE = "SELECT point_n, tm, value, flag FROM ws_reading WHERE tm > %(since)s AND tm <= %(until)s"
 REPEATS = scaled(3, 1)
 
 
@@ -136,6 +142,84 @@ def run(url: str = "") -> Iterator[str]:
             peer="pandas rolling-window threshold check", peer_value=readings / peer,
             note=f"{readings:,} readings, best of {REPEATS}")
     )  # fmt: skip
+    if url:
+        yield from through_database(url, months[0])
+
+
+def through_database(url: str, month: SynthMonth) -> Iterator[str]:
+    """The month in ws_reading, then one ``run_alarms`` to its end, against a bare SELECT of
+    the same readings, row by row (fetched into Python, nothing else done with them)."""
+    db = create_database(url, "bench_ws_alarms")
+    with psycopg.connect(db) as conn:
+        _load(conn, month)
+        conn.commit()
+        end = datetime.fromtimestamp(month.end, UTC)
+        since = datetime.fromtimestamp(month.start - 1, UTC)
+        args = {"since": since, "until": end}
+        conn.execute(BARE, args).fetchall()  # warm, as the run will find them
+        started = time.perf_counter()
+        rows = len(conn.execute(BARE, args).fetchall())
+        bare = time.perf_counter() - started
+        started = time.perf_counter()
+        done = run_alarms(conn, end)
+        conn.commit()
+        ours = time.perf_counter() - started
+    assert done.readings == rows == month.readings, (done.readings, rows, month.readings)
+    yield (
+        f"through the database: run_alarms {rows / ours:,.0f} readings/s"
+        f" ({done.alarms_written} alarm rows, {done.events_written} events);"
+        f" bare SELECT {rows / bare:,.0f} readings/s"
+    )
+    record(
+        Row("ws_alarms", "run_alarms: ws_reading → alarms, events (one month)", rows / ours,
+            "readings/s", peer="bare SELECT of the same readings", peer_value=rows / bare,
+            note=f"{rows:,} readings, {done.alarms_written} alarm rows written")
+    )  # fmt: skip
+
+
+def _load(conn: psycopg.Connection, month: SynthMonth) -> None:
+    """The month's sites, points, thresholds and readings, inserted directly (no site file)."""
+    conn.execute(
+        "INSERT INTO dataset (id, title, synthetic, source) VALUES ('ws', '基准', true, 'bench')"
+    )
+    conn.execute(
+        "INSERT INTO admin_unit (code, level, parent_code, name, gb2260, stat_code, dataset_id,"
+        " geom) SELECT code, level, parent, name, code, code || '000000', 'ws',"
+        " ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(109.6, 27.8), 4326), 0.5)) FROM (VALUES"
+        " ('430000', 'province', NULL, '湖南省'), ('431200', 'city', '430000', '怀化市'),"
+        " ('431226', 'county', '431200', '麻阳县')) AS a (code, level, parent, name)"
+        " ON CONFLICT DO NOTHING"
+    )
+    here = "ST_SetSRID(ST_MakePoint(109.6, 27.8), 4326)"
+    kinds = {"ws-dam": "tailings_dam", "ws-chem": "chemical_plant", "ws-fw": "fireworks_warehouse"}
+    for site_id in {p.site_id for p in month.points}:
+        name = next(p.site_name for p in month.points if p.site_id == site_id)
+        conn.execute(
+            "INSERT INTO hazardous_site (id, name, kind, admin_code, dataset_id, geom)"
+            f" VALUES (%s, %s, %s, '431226', 'ws', {here})",
+            (site_id, name, kinds[site_id]),
+        )
+        conn.execute(
+            "INSERT INTO ws_site (site_id, supervising_section, config_sha256, dataset_id)"
+            " VALUES (%s, %s, 'bench', 'ws')",
+            (site_id, "矿山股" if site_id == "ws-dam" else "危化股"),
+        )
+    start, end = (datetime.fromtimestamp(t, UTC) for t in (month.start, month.end))
+    conn.execute("SELECT ws_reading_ensure_partitions(%s, %s)", (start, end))
+    for p in month.points:
+        n = conn.execute(
+            "INSERT INTO ws_point (id, site_id, item, quantity, name, unit, direction, phys_min,"
+            " phys_max, max_jump, dataset_id, geom)"
+            f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'ws', {here}) RETURNING n",
+            (p.id, p.site_id, p.item, p.quantity, p.name, p.unit, p.thresholds.direction,
+             p.phys_min, p.phys_max, p.max_jump),
+        ).fetchone()[0]  # fmt: skip
+        for lv, v in zip(p.thresholds.levels, p.thresholds.values, strict=True):
+            conn.execute("INSERT INTO ws_threshold VALUES (%s, %s, %s)", (p.id, lv, v))
+        s = month.series[p.id]
+        with conn.cursor().copy("COPY ws_reading (point_n, tm, value, flag) FROM STDIN") as cp:
+            for t, v, f in zip(s.tm, s.value, s.flag, strict=True):
+                cp.write_row((n, datetime.fromtimestamp(float(t), UTC), float(v), str(f)))
 
 
 def _best(fn) -> float:

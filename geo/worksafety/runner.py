@@ -9,7 +9,6 @@ seen (the engine runs forward only); the ingest writes in time order per device.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -123,21 +122,16 @@ def _points(conn: psycopg.Connection, book: ParamBook) -> tuple[list[PointSpec],
 def _readings(
     conn: psycopg.Connection, by_n: dict[int, str], since: datetime, until: datetime
 ) -> tuple[dict[str, Series], int]:
-    cols: dict[int, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
-    count = 0
-    with conn.cursor() as cur:
+    """The new readings as one numpy series per point (one row of arrays per point)."""
+    series, count = {}, 0
+    with conn.cursor(binary=True) as cur:
         cur.execute(SQL("readings.sql"), {"since": since, "until": until})
-        for n, t, v, flag in cur:
-            c = cols[n]
-            c[0].append(t)
-            c[1].append(v)
-            c[2].append(flag)
-            count += 1
-    series = {
-        by_n[n]: Series(np.array(t, float), np.array(v, float), np.array(f))
-        for n, (t, v, f) in cols.items()
-        if n in by_n
-    }
+        for n, t, v, flags in cur:
+            count += len(t)
+            pid = by_n.get(n)
+            if pid is not None:
+                flag = np.frombuffer(flags.encode("ascii"), "S1").astype(str)
+                series[pid] = Series(np.array(t, float), np.array(v, float), flag)
     return series, count
 
 
