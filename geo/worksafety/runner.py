@@ -4,7 +4,10 @@ Each run reads, per point, the readings after the last one it processed up to ``
 advances the state machines from the state the previous run stored, and writes the alarms and
 events that changed, all in the caller's transaction (an advisory lock keeps two runners from
 interleaving). A reading that arrives with a time at or before its point's position is not
-seen (the engine runs forward only); the ingest writes in time order per device.
+seen (the engine runs forward only); the ingest writes in time order per device. The stored
+state keeps levels as ranks: when a point's thresholds change between runs, an open alarm goes
+on at its rank and is judged against the new values from the next reading. Points without any
+threshold are not run (nothing to alarm on; their device faults wait for thresholds too).
 """
 
 from __future__ import annotations
@@ -57,8 +60,9 @@ def run_alarms(
     states = {
         r["point_id"]: PointState.from_json(r["engine"]) for r in SQL.rows(conn, "states.sql")
     }
-    known = [s.last_tm for pid, s in states.items() if pid in by_n.values()]
-    start = min(known) if known and None not in known and len(known) == len(points) else None
+    # the earliest position of any point: older partitions need not be read
+    positions = [states[p.id].last_tm if p.id in states else None for p in points]
+    start = None if not positions or None in positions else min(positions)
     since = datetime.fromtimestamp(start, UTC) if start is not None else _MIN
     events = []
     for r in SQL.rows(conn, "open_events.sql"):
@@ -136,7 +140,12 @@ def _readings(
 
 
 def _write_event(conn: psycopg.Connection, e: EventState, specs: dict[str, PointSpec]) -> None:
-    th = specs[e.points[0]].thresholds
+    # level names from any of its points still configured (they share the item's scheme)
+    th = next((specs[p].thresholds for p in e.points if p in specs), None)
+    if th is None:
+        raise InvalidArgumentError(
+            f"ws_event of {e.site_id}/{e.item}: none of its points {e.points} has thresholds now"
+        )
     row = {
         "site_id": e.site_id,
         "item": e.item,

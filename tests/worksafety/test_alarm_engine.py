@@ -226,3 +226,25 @@ def test_alarm_text_reads_as_the_duty_officer_expects() -> None:
     assert r.changes[1].summary_zh == (
         "麻阳锰矿尾矿库 浸润线埋深 P2 橙色预警：埋深 4.1 m（橙色 ≤ 4.4 m），持续 25 分钟"
     )
+
+
+def test_parameters_per_item_with_point_overrides() -> None:
+    import pytest
+
+    from riskmap.geo.errors import InvalidArgumentError
+    from riskmap.geo.worksafety.params import ParamBook
+
+    book = ParamBook(
+        default=AlarmParams(min_duration_s=900),
+        by_item={"pond_level": AlarmParams(min_duration_s=600, hold_s=0)},
+        by_point={"PL2": {"dead_band": 0.05, "stuck_n": None}},
+    )
+    assert book.for_point("freeboard", "FB1").min_duration_s == 900  # the default
+    pl1 = book.for_point("pond_level", "PL1")
+    assert (pl1.min_duration_s, pl1.hold_s, pl1.dead_band) == (600, 0, 0)
+    pl2 = book.for_point("pond_level", "PL2")
+    assert (pl2.min_duration_s, pl2.dead_band, pl2.stuck_n) == (600, 0.05, None)
+    with pytest.raises(InvalidArgumentError, match="unknown alarm parameters \\['hold'\\]"):
+        AlarmParams().with_overrides({"hold": 5})
+    with pytest.raises(InvalidArgumentError, match="stuck_n"):
+        AlarmParams(stuck_n=1)
