@@ -34,6 +34,7 @@ from bench import (
     warnings_latency,
     web,
     writes_under_load,
+    ws_alarms,
     zonal_grid,
     zonal_scale,
 )
@@ -65,6 +66,8 @@ def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterato
          lambda: archive.run(url)),
         ("writes", "writes (rules run, ingest, update, issue) under 50 tile clients vs alone",
          lambda: writes_under_load.run(url)),
+        ("ws_alarms", "work-safety alarms: synthetic month, raw crossings vs alarms, recall,"
+         " engine vs a pandas rolling check", lambda: ws_alarms.run(url)),
     ]  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from riskmap.api.cli import (
     plans,
     risk,
     rules,
+    site_alarms,
     sites,
     users,
 )

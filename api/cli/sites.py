@@ -1,5 +1,5 @@
 """`riskmap sites …`: work-safety sites (安全生产风险监测, issue 21) — load their configuration
-files (监测点与预警值), find the villages below each tailings dam."""
+files (监测点与预警值), run the alarm engine, find the villages below each tailings dam."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from riskmap.api.cli import site_alarms
 from riskmap.api.cli.common import console, database_url, out, settings
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
     " file per site), the villages below tailings dams.",
     no_args_is_help=True,
 )
+app.command("alarms")(site_alarms.alarms)  # the alarm engine's run (its own module)
 
 
 @app.command("load")

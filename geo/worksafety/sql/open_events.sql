@@ -1,0 +1,1 @@
+SELECT id, engine FROM ws_event WHERE state = 'open'

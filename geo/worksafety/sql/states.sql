@@ -1,0 +1,1 @@
+SELECT point_id, engine FROM ws_alarm_state
