@@ -23,7 +23,6 @@ from riskmap.api.cli import (
     plans,
     risk,
     rules,
-    site_alarms,
     sites,
     users,
 )
