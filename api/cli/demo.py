@@ -72,10 +72,19 @@ def _county_demo(
     out.print(summary.table())
     if summary.timeline:
         out.print(summary.timeline_table())
+        _site_lines(summary)
     _annual_maxima(s, url, county, seed)
     risk_build(county=county, dem=None, forest=None, city=None)
     demo_frequency(url)  # the archive's annual maxima, where the demo wrote them
     return summary.storm_start
+
+
+def _site_lines(summary) -> None:
+    lines = summary.site_lines()
+    if lines:
+        out.print("安全生产监测 / work-safety sites through the storm:", highlight=False)
+        for line in lines:
+            out.print(f"  {line}", soft_wrap=True, highlight=False)
 
 
 def _annual_maxima(s: Settings, url: str, county: str, seed: int) -> None:
@@ -124,6 +133,7 @@ def _city_demo(
     if summary.storm is not None:
         out.print(summary.storm.table())
         out.print(summary.storm.timeline_table())
+        _site_lines(summary.storm)
     risk_build(county=None, dem=None, forest=None, city=city)
     demo_frequency(url)
     return summary.storm.storm_start if summary.storm is not None else None

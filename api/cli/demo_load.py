@@ -17,11 +17,13 @@ from riskmap.geo.db.sqlfiles import load_sql
 from riskmap.geo.demo.county import DemoCounty, generate
 from riskmap.geo.demo.load import load, loaded_counts
 from riskmap.geo.demo.scenario import DEFAULT_START, write_storm
+from riskmap.geo.demo.site_readings import replay_site_readings
 from riskmap.geo.plans import load_plans
 from riskmap.geo.responses.demo import start_demo_responses
 from riskmap.geo.settings import PROJECT_ROOT, Settings
 from riskmap.geo.vocabulary import BEIJING
 from riskmap.geo.warnings.cycle import reset_for_demo, run_cycle
+from riskmap.geo.worksafety.cycle import run_cycle as run_site_cycle
 from riskmap.ingest.pipeline import Summary, forget
 from riskmap.ingest.replay import replay
 
@@ -81,15 +83,35 @@ class DemoSummary:
         start = self.storm_start or DEFAULT_START
         return start.astimezone(BEIJING).strftime("%Y-%m-%d")
 
+    def site_lines(self) -> list[str]:
+        """The work-safety sites through the storm: each grade change and device fault, by
+        the hour (Beijing time)."""
+        return [
+            f"{row['at'].astimezone(BEIJING):%H:%M} {line}"
+            for row in self.timeline or []
+            for line in row.get("site_changes", [])
+        ]
+
     def timeline_table(self) -> Table:
         """The storm hour by hour: what the rules proposed and what the lifecycle did."""
         t = Table(
             title=f"{self._storm_day()} 暴雨过程预警 / warnings through the storm (Beijing time)",
             caption="fired: rule proposals; up/down: escalated/de-escalated; ended: expired"
-            " with all-clear; open: candidate + issued by colour (blue/yellow/orange/red)",
+            " with all-clear; open: candidate + issued by colour (blue/yellow/orange/red);"
+            " site: the highest work-safety site grade (GB 39496 §5.5.4)",
         )
         # short headers, explained in the caption: the table must fit an 80-column terminal
-        for col in ("time", "fired", "new", "issued", "up", "down", "ended", "open B/Y/O/R"):
+        for col in (
+            "time",
+            "fired",
+            "new",
+            "issued",
+            "up",
+            "down",
+            "ended",
+            "open B/Y/O/R",
+            "site",
+        ):
             t.add_column(col, justify="right" if col != "time" else "left")
         for row in self.timeline or []:
             c = row["counts"]
@@ -102,6 +124,7 @@ class DemoSummary:
                 str(c.get("deescalate", 0)),
                 str(c.get("expire", 0)),
                 "/".join(str(row["open"].get(k, 0)) for k in ("blue", "yellow", "orange", "red")),
+                row.get("site", "-"),
             )
         return t
 
@@ -270,7 +293,16 @@ def replay_storm(
         ),
     )
     bar.update(task, description=f"replayed the storm over {county}")
+    # the work-safety devices through the same storm (written, then alarmed hour by hour)
+    replay_site_readings(conn, county, start, TIMELINE_HOURS, seed=seed)
     return replayed, storm_timeline(conn, settings, bar, start)
+
+
+def _highest(levels) -> str:
+    """The most severe site grade as a letter (B/Y/O/R), "-" when none."""
+    order = ("blue", "yellow", "orange", "red")
+    found = [order.index(lv) for lv in levels if lv in order]
+    return "BYOR"[max(found)] if found else "-"
 
 
 def _feed_files(folder: Path) -> list[Path]:
@@ -303,9 +335,13 @@ def storm_timeline(
     hours = [start + timedelta(hours=h) for h in range(1, TIMELINE_HOURS + 1)]
     task = bar.add_task("running the rules through the storm", total=len(hours))
     rows = []
+    site_levels: dict[str, str | None] = {}
     for at in hours:
         result = run_cycle(conn, at, settings.rule_dirs, settings.plan_dirs)
         start_demo_responses(conn, load_plans(settings.plan_dirs), at)  # the demo commander
+        sites = run_site_cycle(conn, at)  # work-safety alarms, site grades, notices
+        for g in sites.grades:
+            site_levels[g.site_id] = g.level
         conn.commit()
         open_by_colour: dict[str, int] = {}
         for _status, colour, n in conn.execute(
@@ -318,6 +354,12 @@ def storm_timeline(
                 "proposals": len(result.proposals),
                 "counts": result.counts(),
                 "open": open_by_colour,
+                "site": _highest(site_levels.values()),
+                "site_changes": [
+                    f"{g.site_name} {g.previous_level or '—'} → {g.level or '—'}：{g.reason}"
+                    for g in sites.grades
+                ]
+                + [f"{c.summary_zh}（{o.sms} 条短信）" for c, o in sites.told if c.kind == "fault"],
             }
         )
         bar.update(task, advance=1)

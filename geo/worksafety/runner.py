@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import psycopg
+from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from riskmap.geo.db.sqlfiles import SqlFiles
@@ -128,7 +129,8 @@ def _readings(
 ) -> tuple[dict[str, Series], int]:
     """The new readings as one numpy series per point (one row of arrays per point)."""
     series, count = {}, 0
-    with conn.cursor(binary=True) as cur:
+    # tuples whatever the connection's row factory (the API's and some callers' give dicts)
+    with conn.cursor(binary=True, row_factory=tuple_row) as cur:
         cur.execute(SQL("readings.sql"), {"since": since, "until": until})
         for n, t, v, flags in cur:
             count += len(t)

@@ -183,10 +183,15 @@ def test_cli_sites_alarms_prints_the_changes(fresh_db: str) -> None:
     args = [riskmap, "sites", "alarms", "--until", "2026-06-01T08:20+08:00"]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == (
+    # the alarm, the dam graded from it (one orange point: the dam orange), and the notice
+    # (nobody to text in this database: no safety officer, no section staff)
+    assert done.stdout.strip().splitlines() == [
         "06-01 08:15  threshold/opened         麻阳锰矿尾矿库 浸润线埋深 P2 橙色预警："
-        "埋深 4.1 m（橙色 ≤ 4.4 m），持续 15 分钟"
-    )
+        "埋深 4.1 m（橙色 ≤ 4.4 m），持续 15 分钟",
+        "site dam1 麻阳锰矿尾矿库: none → orange  最高为浸润线埋深橙色预警，尾矿库为橙色预警"
+        "（浸润线埋深 P2 橙色 4.1 m）",
+        "told dam1 threshold orange: 0 SMS",
+    ]
     assert "4 readings of 1 points" in done.stderr
     with psycopg.connect(fresh_db) as c:
         assert c.execute("SELECT count(*) FROM ws_alarm").fetchone() == (1,)

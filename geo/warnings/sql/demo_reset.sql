@@ -4,6 +4,7 @@ SET LOCAL session_replication_role = replica;
 DELETE FROM delivery_attempt;
 DELETE FROM sms_receipt;
 DELETE FROM outbox;
+DELETE FROM ws_notice;  -- work-safety notices (their SMS were in the outbox)
 DELETE FROM warning_village;
 DELETE FROM warning_audit;
 DELETE FROM warning_version;

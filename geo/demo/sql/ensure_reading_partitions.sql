@@ -1,0 +1,1 @@
+SELECT ws_reading_ensure_partitions(%(start)s, %(end)s);
