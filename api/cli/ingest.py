@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -137,3 +138,41 @@ def _rules_now(s):
         )
 
     return after
+
+
+@app.command("hj212")
+def hj212(
+    port: Annotated[
+        int | None, typer.Option("--port", min=0, max=65535, help="TCP port (default 9212)")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="address to listen on (default 127.0.0.1)")
+    ] = None,
+) -> None:
+    """Take HJ 212-2017 packets from monitoring devices (尾矿库、危化品、烟花爆竹 sensors) on
+    TCP: length and CRC checked, MN and factor mapped to monitoring points, readings written in
+    batches, bad packets quarantined with the reason, answers (CN=9014) sent when asked.
+    Settings: RISKMAP_HJ212_* (flush_rows, flush_ms, max_segment, idle_timeout_s, ...)."""
+    import asyncio
+    import logging
+
+    from riskmap.ingest.worksafety.server import HJ212Server
+    from riskmap.ingest.worksafety.settings import get_hj212_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    options = get_hj212_settings().options(host=host, port=port)
+    server = HJ212Server(database_url(settings()), options)
+
+    async def main() -> None:
+        bound = await server.start()
+        out.print(
+            f"HJ 212 server listening on {bound[0]}:{bound[1]} (ingest log {server.ingest_id})"
+        )
+        try:
+            await server.serve_forever()
+        finally:
+            await server.close()
+            out.print(f"stopped: {dict(server.stats)}")
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

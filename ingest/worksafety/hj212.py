@@ -286,24 +286,26 @@ class FrameSplitter:
     """Cuts a device's byte stream into packets at CRLF, whatever the reads' boundaries.
 
     ``feed`` returns the whole frames received so far (from their ``##``) and the refusals of
-    what could not be a packet: bytes before a ``##`` (noise) and a frame that grew past
-    ``max_frame`` without its CRLF (dropped). ``close`` reports an unfinished packet.
+    what could not be a packet — bytes before a ``##`` (noise), a frame that grew past
+    ``max_frame`` without its CRLF (dropped) — in stream order. ``close`` reports an unfinished
+    packet.
     """
 
     def __init__(self, max_frame: int = STANDARD_MAX_SEGMENT + OVERHEAD) -> None:
         self.max_frame = max_frame
         self._buf = bytearray()
 
-    def feed(self, data: bytes) -> tuple[list[bytes], list[tuple[bytes, str]]]:
+    def feed(self, data: bytes) -> list[tuple[bytes, str | None]]:
+        """What ``data`` completes, in stream order: ``(frame, None)`` for a packet from its
+        ``##`` to its CRLF, ``(bytes, reason)`` for what cannot be one."""
         self._buf += data
-        frames: list[bytes] = []
-        refused: list[tuple[bytes, str]] = []
+        out: list[tuple[bytes, str | None]] = []
         buf = self._buf
         while buf:
             end = buf.find(END)
             if end < 0:
                 if len(buf) > self.max_frame:
-                    refused.append(
+                    out.append(
                         (bytes(buf[:200]), f"no CRLF within {self.max_frame} bytes: too long")
                     )
                     buf.clear()
@@ -313,15 +315,15 @@ class FrameSplitter:
             start = line.find(HEADER)
             if start < 0:
                 if line != END:
-                    refused.append((line[:200], "no '##' packet header"))
+                    out.append((line[:200], "no '##' packet header"))
                 continue
             if start > 0:
-                refused.append((line[:start][:200], f"{start} bytes before the '##' header"))
+                out.append((line[:start][:200], f"{start} bytes before the '##' header"))
             if len(line) - start > self.max_frame:
-                refused.append((line[start : start + 200], f"packet over {self.max_frame} bytes"))
+                out.append((line[start : start + 200], f"packet over {self.max_frame} bytes"))
                 continue
-            frames.append(line[start:])
-        return frames, refused
+            out.append((line[start:], None))
+        return out
 
     def close(self) -> tuple[bytes, str] | None:
         """The unfinished packet left when the connection ends, with its refusal."""

@@ -137,16 +137,15 @@ def test_splitter_handles_partial_reads_and_several_packets_per_read() -> None:
     one, two = wrap(DAM), wrap(DAM.replace("12.3", "12.4"))
     stream = b"junk\r\n" + one + two + b"xx" + one
     splitter = FrameSplitter()
-    frames: list[bytes] = []
-    refused: list[tuple[bytes, str]] = []
+    got: list[tuple[bytes, str | None]] = []
     for i in range(0, len(stream), 7):  # 7-byte reads cut packets anywhere
-        f, r = splitter.feed(stream[i : i + 7])
-        frames += f
-        refused += r
-    assert frames == [one, two, one]
-    assert refused == [
+        got += splitter.feed(stream[i : i + 7])
+    assert got == [
         (b"junk\r\n", "no '##' packet header"),
+        (one, None),
+        (two, None),
         (b"xx", "2 bytes before the '##' header"),
+        (one, None),
     ]
     splitter.feed(one[:30])
     assert splitter.close() == (one[:30], "truncated: connection ended 30 bytes into a packet")
@@ -155,7 +154,7 @@ def test_splitter_handles_partial_reads_and_several_packets_per_read() -> None:
 
 def test_splitter_drops_a_frame_that_never_ends() -> None:
     splitter = FrameSplitter(max_frame=100)
-    frames, refused = splitter.feed(b"##0500" + b"a" * 120)
-    assert frames == [] and refused[0][1] == "no CRLF within 100 bytes: too long"
-    frames, refused = splitter.feed(wrap(DAM[:60] + "&&"))  # the next packet is read again
-    assert len(frames) == 1 and refused == []
+    got = splitter.feed(b"##0500" + b"a" * 120)
+    assert [reason for _, reason in got] == ["no CRLF within 100 bytes: too long"]
+    again = wrap(DAM[:60] + "&&")
+    assert splitter.feed(again) == [(again, None)]  # the next packet is read again

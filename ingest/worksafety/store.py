@@ -1,0 +1,173 @@
+"""Readings into ws_reading: binary COPY into a staging table, then one INSERT … ON CONFLICT.
+
+Shared by the HJ 212 server, the MQTT subscriber, the HTTP route and anyone with readings in
+hand (the synthetic month of the alarm bench): ``store_readings(conn, rows)``. A reading already
+stored (same point and time: devices resend what they got no answer to) is counted as a
+duplicate and skipped, never an error that would sink its batch. The caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from riskmap.geo.db.binary_copy import binary_payload
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.ingest.worksafety.sql")
+COLUMNS = ("point_n", "tm", "value", "flag")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a store did: readings inserted and readings skipped as already stored."""
+
+    inserted: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A packet or reading quarantined: where it came from, what, and why."""
+
+    record: str  # "packet from 127.0.0.1:5123", "a01001 of MN WK01 at 2026-06-07T00:55Z"
+    field: str | None
+    reason: str
+    raw: str | None = None
+
+
+def readings_frame(
+    point_n: Sequence[int] | np.ndarray,
+    tm_us: Sequence[int] | np.ndarray,
+    value: Sequence[float] | np.ndarray,
+    flag: Sequence[str],
+) -> pd.DataFrame:
+    """Columns of readings as the store takes them; ``tm_us`` in µs since 1970 UTC."""
+    return pd.DataFrame(
+        {
+            "point_n": np.asarray(point_n, dtype=np.int64),
+            "tm": pd.to_datetime(np.asarray(tm_us, dtype=np.int64), unit="us", utc=True),
+            "value": np.asarray(value, dtype=np.float64),
+            "flag": pd.Series(list(flag), dtype=object),
+        }
+    )
+
+
+def _frame(rows: pd.DataFrame | Iterable[tuple[int, datetime, float, str]]) -> pd.DataFrame:
+    if isinstance(rows, pd.DataFrame):
+        return rows[list(COLUMNS)]
+    data = list(rows)
+    frame = pd.DataFrame(data, columns=list(COLUMNS))
+    frame["point_n"] = frame["point_n"].astype(np.int64)
+    frame["tm"] = pd.to_datetime(frame["tm"], utc=True)
+    frame["value"] = frame["value"].astype(np.float64)
+    return frame
+
+
+def store_readings(
+    conn: psycopg.Connection, rows: pd.DataFrame | Iterable[tuple[int, datetime, float, str]]
+) -> Stored:
+    """Store readings (point_n, tm aware, value, flag) — a frame from :func:`readings_frame` or
+    tuples — into ws_reading, making the months' partitions first. Returns inserted and
+    duplicate counts; the caller's transaction holds the rows until it commits.
+
+    Raises ValueError when a time is naive or a value is NaN: such rows must be refused (and
+    quarantined) before they reach the store.
+    """
+    frame = _frame(rows)
+    if frame.empty:
+        return Stored(0, 0)
+    if frame["value"].isna().any():
+        raise ValueError("a reading has no value (NaN): refuse it before storing")
+    if frame["tm"].isna().any():
+        raise ValueError("a reading has no time: refuse it before storing")
+    payload = binary_payload(frame)
+    if payload is None:  # only when a column is not of the documented type
+        raise ValueError("readings must be integer point_n, UTC tm, float value, text flag")
+    conn.execute(
+        SQL("ensure_partitions.sql"),
+        {"t_from": frame["tm"].min().to_pydatetime(), "t_to": frame["tm"].max().to_pydatetime()},
+    )
+    conn.execute(SQL("staging.sql"))
+    with conn.cursor() as cur:
+        with cur.copy(SQL("copy_stage.sql")) as copy:
+            copy.write(payload[0])
+        inserted = cur.execute(SQL("insert_from_stage.sql")).rowcount
+    return Stored(inserted, len(frame) - inserted)
+
+
+def point_map(conn: psycopg.Connection) -> dict[tuple[str, str], int]:
+    """(MN, factor code) → point n of every point with an HJ 212 device."""
+    return {(mn, factor): n for mn, factor, n in conn.execute(SQL("point_map.sql"))}
+
+
+def point_ids(conn: psycopg.Connection) -> dict[str, int]:
+    """Point id → point n (MQTT topics and HTTP bodies name points by id)."""
+    return {pid: n for pid, n in conn.execute(SQL("point_ids.sql"))}
+
+
+def open_log(conn: psycopg.Connection, kind: str, source: str) -> int:
+    """A provenance row for one run of a reading server (kind e.g. 'hj212'); returns its id."""
+    run = uuid.uuid4().hex  # a run is not content: its digest only has to be unique
+    return conn.execute(
+        SQL("open_log.sql"),
+        {
+            "kind": kind,
+            "source": source,
+            "sha256": hashlib.sha256(run.encode()).hexdigest(),
+            "message": f"run {run[:12]}",
+        },
+    ).fetchone()[0]
+
+
+def record_batch(
+    conn: psycopg.Connection,
+    ingest_id: int,
+    source: str,
+    stored: Stored,
+    refused: Sequence[Refused],
+    nbytes: int,
+    span: tuple[datetime, datetime] | None,
+) -> None:
+    """A flushed batch's quarantined records, counts on its run's log row, and a live event."""
+    for r in refused:
+        conn.execute(
+            SQL("quarantine.sql"),
+            {
+                "ingest_id": ingest_id,
+                "source": source,
+                "record": r.record,
+                "field": r.field,
+                "reason": r.reason,
+                "raw": r.raw,
+            },
+        )
+    conn.execute(
+        SQL("progress_log.sql"),
+        {
+            "id": ingest_id,
+            "bytes": nbytes,
+            "loaded": stored.inserted,
+            "duplicate": stored.duplicates,
+            "quarantined": len(refused),
+            "valid_from": span[0] if span else None,
+            "valid_to": span[1] if span else None,
+        },
+    )
+    if stored.inserted:
+        payload = {
+            "type": "ws_readings",
+            "ingest_id": ingest_id,
+            "rows": stored.inserted,
+            "from": span[0].isoformat() if span else None,
+            "to": span[1].isoformat() if span else None,
+        }
+        conn.execute(SQL("notify.sql"), {"payload": json.dumps(payload)})
