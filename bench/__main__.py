@@ -33,6 +33,7 @@ from bench import (
     tiles,
     warnings_latency,
     web,
+    worksafety_ingest,
     writes_under_load,
     zonal_grid,
     zonal_scale,
@@ -65,6 +66,8 @@ def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterato
          lambda: archive.run(url)),
         ("writes", "writes (rules run, ingest, update, issue) under 50 tile clients vs alone",
          lambda: writes_under_load.run(url)),
+        ("worksafety", "HJ 212 readings over TCP into PostGIS vs a bare COPY",
+         lambda: worksafety_ingest.run(url)),
     ]  # fmt: skip
 
 

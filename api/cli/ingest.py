@@ -155,6 +155,7 @@ def hj212(
     Settings: RISKMAP_HJ212_* (flush_rows, flush_ms, max_segment, idle_timeout_s, ...)."""
     import asyncio
     import logging
+    import signal
 
     from riskmap.ingest.worksafety.server import HJ212Server
     from riskmap.ingest.worksafety.settings import get_hj212_settings
@@ -165,14 +166,19 @@ def hj212(
 
     async def main() -> None:
         bound = await server.start()
-        out.print(
-            f"HJ 212 server listening on {bound[0]}:{bound[1]} (ingest log {server.ingest_id})"
-        )
-        try:
-            await server.serve_forever()
-        finally:
-            await server.close()
-            out.print(f"stopped: {dict(server.stats)}")
+        out.print(f"HJ 212 server on {bound[0]}:{bound[1]} (ingest log {server.ingest_id})")
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # stop listening, write what is pending
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        serving = asyncio.create_task(server.serve_forever())
+        await stop.wait()
+        serving.cancel()
+        await server.close()
+        out.print(f"stopped: {dict(server.stats)}")
 
+    try:  # uvloop (with uvicorn[standard]) when there: its socket loop costs less a packet
+        from uvloop import run as run_loop
+    except ImportError:
+        run_loop = asyncio.run
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        run_loop(main())

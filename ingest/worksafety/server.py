@@ -181,6 +181,7 @@ class HJ212Server:
         batch, self._batch = self._batch, _Batch()
         if not len(batch) and not batch.refused:
             return
+        started = time.perf_counter()
         try:
             stored = await asyncio.to_thread(self._write, batch)
         except psycopg.Error as exc:  # the database is away: keep the batch, answer nobody
@@ -192,6 +193,8 @@ class HJ212Server:
             if len(batch) >= self.options.max_pending:
                 self._room.clear()  # stop reading devices until the database takes rows again
             return
+        self.stats["flushes"] += 1
+        self.stats["flush_ms"] += round((time.perf_counter() - started) * 1000)
         self.stats["stored"] += stored.inserted
         self.stats["duplicates"] += stored.duplicates
         self.stats["quarantined"] += len(batch.refused)
@@ -211,9 +214,8 @@ class HJ212Server:
             while True:
                 await self._room.wait()
                 try:
-                    data = await asyncio.wait_for(
-                        reader.read(65536), timeout=self.options.idle_timeout_s
-                    )
+                    async with asyncio.timeout(self.options.idle_timeout_s):  # no task per read
+                        data = await reader.read(65536)
                 except TimeoutError:
                     break
                 if not data:
