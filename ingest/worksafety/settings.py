@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from riskmap.ingest.worksafety.hj212 import OVERHEAD, STANDARD_MAX_SEGMENT
 from riskmap.ingest.worksafety.server import ServerOptions
+from riskmap.ingest.worksafety.sink import SinkOptions
 
 
 class HJ212Settings(BaseSettings):
@@ -30,6 +31,12 @@ class HJ212Settings(BaseSettings):
     flush_rows: int = Field(default=20_000, ge=1, description="write a batch at this many readings")
     flush_ms: int = Field(default=500, ge=10, le=60_000, description="…or this often")
     reload_s: float = Field(default=60.0, gt=0, description="read the point map again this often")
+    mqtt_url: str | None = Field(
+        default=None,
+        pattern=r"^mqtt://[^/\s]+$",
+        description="broker to take JSON readings from (riskmap/readings[/<point id>]);"
+        " unset: HJ 212 only",
+    )
     max_pending: int = Field(
         default=200_000, ge=1, description="readings held before devices are read no more"
     )
@@ -47,6 +54,12 @@ class HJ212Settings(BaseSettings):
             port=self.port if port is None else port,
             max_frame=self.max_segment + OVERHEAD,
             idle_timeout_s=self.idle_timeout_s,
+            sink=self.sink_options(),
+        )
+
+    def sink_options(self) -> SinkOptions:
+        """Batching of every reading server of this run (HJ 212 and MQTT alike)."""
+        return SinkOptions(
             flush_rows=self.flush_rows,
             flush_ms=self.flush_ms,
             reload_s=self.reload_s,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from riskmap.ingest.worksafety.server import HJ212Server, ServerOptions
+from riskmap.ingest.worksafety.sink import SinkOptions
 from riskmap.ingest.worksafety.store import store_readings
 from tests.worksafety.hj212_db import (  # noqa: F401 (fixtures)
     POINT_N,
@@ -18,7 +19,7 @@ from tests.worksafety.hj212_db import (  # noqa: F401 (fixtures)
 )
 from tests.worksafety.hj212_packets import bitwise_crc, wrap
 
-OPTIONS = ServerOptions(flush_ms=50, flush_rows=1000, idle_timeout_s=5.0)
+OPTIONS = ServerOptions(idle_timeout_s=5.0, sink=SinkOptions(flush_ms=50, flush_rows=1000))
 
 
 def dam(qn: str, when: str, gp1: str, pl: str, flag: int = 5) -> str:
@@ -197,7 +198,7 @@ def test_a_silent_connection_is_closed(ws_url: str) -> None:
         seen.append(await asyncio.wait_for(reader.read(100), timeout=5))  # b"": closed by server
         writer.close()
 
-    options = ServerOptions(flush_ms=50, idle_timeout_s=0.3)
+    options = ServerOptions(idle_timeout_s=0.3, sink=SinkOptions(flush_ms=50))
     asyncio.run(_session(ws_url, script, options))
     assert seen == [b""]
 
