@@ -159,26 +159,25 @@ def _payload(frame: pd.DataFrame) -> bytes:
 
 def point_map(conn: psycopg.Connection) -> dict[tuple[str, str], int]:
     """(MN, factor code) → point n of every point with an HJ 212 device."""
-    return {(mn, factor): n for mn, factor, n in conn.execute(SQL("point_map.sql"))}
+    rows = SQL.rows(conn, "point_map.sql", shape="tuple")  # whatever the connection's rows
+    return {(mn, factor): n for mn, factor, n in rows}
 
 
 def point_ids(conn: psycopg.Connection) -> dict[str, int]:
     """Point id → point n (MQTT topics and HTTP bodies name points by id)."""
-    return {pid: n for pid, n in conn.execute(SQL("point_ids.sql"))}
+    return {pid: n for pid, n in SQL.rows(conn, "point_ids.sql", shape="tuple")}
 
 
 def open_log(conn: psycopg.Connection, kind: str, source: str) -> int:
     """A provenance row for one run of a reading server (kind e.g. 'hj212'); returns its id."""
     run = uuid.uuid4().hex  # a run is not content: its digest only has to be unique
-    return conn.execute(
-        SQL("open_log.sql"),
-        {
-            "kind": kind,
-            "source": source,
-            "sha256": hashlib.sha256(run.encode()).hexdigest(),
-            "message": f"run {run[:12]}",
-        },
-    ).fetchone()[0]
+    params = {
+        "kind": kind,
+        "source": source,
+        "sha256": hashlib.sha256(run.encode()).hexdigest(),
+        "message": f"run {run[:12]}",
+    }
+    return SQL.rows(conn, "open_log.sql", params, shape="tuple")[0][0]
 
 
 def record_batch(
