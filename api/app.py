@@ -36,6 +36,7 @@ from riskmap.api.routers import (
     resources,
     responses,
     session,
+    sites,
     sms_receipts,
     summary,
     villages,
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(resources.router)
     app.include_router(villages.router)
     app.include_router(frequency.router)
+    app.include_router(sites.router)
     app.include_router(field_reports.router)
     app.include_router(broadcasts.router)
     app.include_router(broadcast_audio.router)

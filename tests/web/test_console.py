@@ -238,7 +238,7 @@ def test_public_visitor_sees_issued_warnings_and_no_queue(open_page, web_service
 
 def _click_village(page, web_service) -> dict:
     """Click a village of the map where nothing else lies on top; its profile from the API."""
-    for value in ("stations", "shelters"):
+    for value in ("stations", "shelters", "sites"):
         page.locator(f"#layers input[type=checkbox][value={value}]").uncheck()
     codes = page.evaluate(
         "() => [...new Set(window.riskmapMap.queryRenderedFeatures({layers: ['village-risk']})"

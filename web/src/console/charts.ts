@@ -228,3 +228,44 @@ export function levelChart(el: HTMLElement, station: LevelStation): void {
     [xs, ...data] as uPlot.AlignedData,
   );
 }
+
+/** Threshold lines' colours by level (高报 with yellow, 高高报 with red). */
+const THRESHOLD_COLOURS: Record<string, string> = {
+  blue: "#1f5fd6",
+  high: "#d4a900",
+  yellow: "#d4a900",
+  orange: "#ff7f00",
+  high_high: "#e00000",
+  red: "#e00000",
+};
+
+/** A monitoring point's readings (line) against its graded thresholds (dashed lines). */
+export function thresholdChart(
+  el: HTMLElement,
+  name: string,
+  unit: string,
+  thresholds: Record<string, number>,
+  readings: Array<[string, number, string]>,
+): void {
+  const xs = readings.map((r) => Date.parse(r[0]) / 1000);
+  // a reading the device flagged (fault, maintenance, …) is left out of the line
+  const series: uPlot.Series[] = [{}, { label: name, stroke: "#12324f", width: 2, points: { show: false } }];
+  const data: Array<Array<number | null>> = [readings.map((r) => (r[2] === "N" ? r[1] : null))];
+  for (const level of ["blue", "high", "yellow", "orange", "high_high", "red"]) {
+    if (!(level in thresholds)) continue;
+    series.push({ label: t(`site.level.${level}`), stroke: THRESHOLD_COLOURS[level], width: 1.5, dash: [6, 4], points: { show: false } });
+    data.push(flat(thresholds[level], xs.length));
+  }
+  const last = readings[readings.length - 1];
+  el.setAttribute("role", "img");
+  el.setAttribute("aria-label", `${name} ${last ? `${last[1]} ${unit}` : "—"}`);
+  if (xs.length === 0) {
+    el.replaceChildren(t("chart.empty"));
+    return;
+  }
+  mount(
+    el,
+    { series, scales: { x: { time: true } }, axes: [timeAxis, { label: unit, size: 56 }], cursor: { drag: { x: false, y: false } } },
+    [xs, ...data] as uPlot.AlignedData,
+  );
+}

@@ -8,6 +8,7 @@ import { HAZARDS, RISK_COLOURS, WARNING_COLOURS, WARNING_ORDER, type Hazard } fr
 import { applyI18n } from "../shared/i18n";
 import { h } from "./dom";
 import { loadCollection, STATION_COLOURS, STATION_STATES } from "./points";
+import { addSiteLayer, QUIET_COLOUR } from "./sites";
 
 const EMPTY: GeoJSON.FeatureCollection = { type: "FeatureCollection", features: [] };
 
@@ -65,6 +66,18 @@ const TOGGLES: Toggle[] = [
     legend: () =>
       swatchRow(
         STATION_STATES.filter((s) => s !== "above_design_flood" && s !== "above_flood_limit").map((s) => [STATION_COLOURS[s], `station.${s}`]),
+        "dot",
+      ),
+  },
+  {
+    value: "sites",
+    layers: ["sites"],
+    key: "layer.sites",
+    private: true,
+    on: true,
+    legend: () =>
+      swatchRow(
+        [...(["red", "orange", "yellow", "blue"] as const).map((c): [string, string] => [WARNING_COLOURS[c], `site.level.${c}`]), [QUIET_COLOUR, "site.legend.none"]],
         "dot",
       ),
   },
@@ -128,6 +141,7 @@ export function addLayers(map: MapLibreMap, signedIn: boolean): void {
       paint: { "line-color": "#12324f", "line-width": 3.5 },
     });
     addPointLayers(map);
+    addSiteLayer(map);
   }
 }
 

@@ -4,7 +4,7 @@
 // is in, the layer ids of layers.ts and rain.ts, #review-queue .candidate[data-warning-id],
 // #action-dialog, #village-profile with #village-rain-chart, an issued warning's delivery
 // section .coverage#coverage-<id> (coverage.ts), the emergency-response panel #responses
-// (responses.ts; signed in only).
+// (responses.ts; signed in only), the work-safety site layer "sites" and #site-dialog (sites.ts).
 
 import "../shared/base.css";
 import "./console.css";
@@ -26,6 +26,7 @@ import { ReviewQueue } from "./queue";
 import { setupRain } from "./rain";
 import { initDutyReport } from "./duty_report";
 import { ResponsePanel } from "./responses";
+import { loadSites, SiteDialog, watchSites } from "./sites";
 import type { WarningFeature } from "./types";
 
 function toast(text: string): void {
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
   const responses = signedIn ? new ResponsePanel(responsesEl, allowed, toast) : null;
   responsesEl.hidden = responses === null;
   initDutyReport(document.getElementById("duty-report")!, signedIn);
+  const siteDialog = new SiteDialog();
   applyI18n();
 
   const refresh = () => {
@@ -149,6 +151,7 @@ async function main(): Promise<void> {
     queue.render();
     responses?.render();
     profile.rerender();
+    siteDialog.render();
   });
   let responseTimer: number | undefined;
   const responsesSoon = () => {
@@ -183,7 +186,11 @@ async function main(): Promise<void> {
   buildLayerPanel(document.getElementById("layers")!, map, signedIn, (value, on) => {
     if (value === "rain") bar.classList.toggle("off", !on);
   });
-  wireClicks(map, (code) => void profile.open(code));
+  wireClicks(
+    map,
+    (code) => void profile.open(code),
+    (id) => void siteDialog.open(id),
+  );
   let lost = false;
   const coverage = new CoverageWatch(ctx);
   new LiveStream({
@@ -212,7 +219,8 @@ async function main(): Promise<void> {
     },
   }).start();
 
-  await Promise.allSettled([queueLoaded, responsesLoaded, signedIn ? loadPoints(map) : Promise.resolve()]);
+  const sitesLoaded = signedIn ? loadSites(map).then(() => watchSites(map)) : Promise.resolve();
+  await Promise.allSettled([queueLoaded, responsesLoaded, sitesLoaded, signedIn ? loadPoints(map) : Promise.resolve()]);
   map.once("idle", () => {
     document.body.dataset.ready = "true";
   });

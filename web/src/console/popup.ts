@@ -1,5 +1,5 @@
 // Clicks on the map: a point (station, hazard point, shelter, warehouse, team) or a warning
-// area shows a popup; a village opens its profile. The pointer shows what can be clicked.
+// area shows a popup; a village opens its profile, a work-safety site its dialog. The pointer shows what can be clicked.
 
 import type { Map as MapLibreMap, MapGeoJSONFeature } from "maplibre-gl";
 import { maplibregl } from "../shared/basemap";
@@ -8,7 +8,7 @@ import { formatShort } from "../shared/time";
 import { grade } from "./candidate";
 import { h, num } from "./dom";
 
-const POINT_LAYERS = ["stations", "hazard-points", "shelters", "warehouses", "teams"];
+const POINT_LAYERS = ["sites", "stations", "hazard-points", "shelters", "warehouses", "teams"];
 const AREA_LAYERS = ["warnings-fill", "village-risk"];
 
 function visible(map: MapLibreMap, ids: string[]): string[] {
@@ -54,8 +54,9 @@ function body(f: MapGeoJSONFeature): HTMLElement {
   return h("div", { class: "popup", lang: lang() === "zh" ? "zh-CN" : "en" }, h("h3", {}, title), ...lines);
 }
 
-/** Wire clicks and the pointer; `onVillage` opens a village's profile. */
-export function wireClicks(map: MapLibreMap, onVillage: (code: string) => void): void {
+/** Wire clicks and the pointer; `onVillage` opens a village's profile, `onSite` a work-safety
+ * site's dialog. */
+export function wireClicks(map: MapLibreMap, onVillage: (code: string) => void, onSite: (id: string) => void): void {
   const popup = new maplibregl.Popup({ closeButton: true, maxWidth: "18rem" });
   map.on("click", (ev) => {
     const points = map.queryRenderedFeatures(
@@ -65,6 +66,12 @@ export function wireClicks(map: MapLibreMap, onVillage: (code: string) => void):
       ],
       { layers: visible(map, POINT_LAYERS) },
     );
+    const site = points.find((f) => f.layer.id === "sites");
+    if (site) {
+      popup.remove();
+      onSite(String(site.properties.id));
+      return;
+    }
     if (points.length) {
       popup.setLngLat(ev.lngLat).setDOMContent(body(points[0])).addTo(map);
       return;

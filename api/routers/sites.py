@@ -1,0 +1,170 @@
+"""Work-safety monitoring (安全生产风险监测预警): hazardous sites, their monitoring items and points
+with graded thresholds, and the points' readings — what the console's site layer and site
+panel draw. Needs a token ("read"): operators' devices and contacts are not public."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from riskmap.api.areas import check_codes, scope
+from riskmap.api.auth import Reader
+from riskmap.api.deps import Connection
+from riskmap.api.params import AwareInstant
+from riskmap.api.responses import invalid, point_feature
+from riskmap.geo.db.sqlfiles import SqlFiles
+from riskmap.geo.errors import NotFoundError
+from riskmap.geo.worksafety.vocabulary import ITEM_ZH, LEVEL_COLOUR, LEVEL_RANK, SITE_KIND_ZH
+
+SQL = SqlFiles("riskmap.api.sql")
+
+router = APIRouter(prefix="/api/sites", tags=["sites"])
+
+#: a point's newest reading older than this does not make the site's current level
+FRESH = timedelta(hours=1)
+DEFAULT_SPAN = timedelta(hours=24)
+MAX_SPAN = timedelta(days=31)
+MAX_ROWS = 50_000
+
+Kind = Literal["chemical_plant", "fireworks_warehouse", "fireworks_shop", "tailings_dam",
+               "open_pit_slope"]  # fmt: skip
+
+
+def _level(level: str | None) -> dict[str, Any] | None:
+    if level is None:
+        return None
+    return {"level": level, "colour": LEVEL_COLOUR[level]}
+
+
+@router.get("", summary="危险源列表 Hazardous sites")
+def sites(
+    conn: Connection,
+    who: Reader,
+    kind: Annotated[Kind | None, Query(description="only sites of this kind")] = None,
+) -> dict[str, Any]:
+    """GeoJSON (RFC 7946) points of the sites in the caller's area: kind (中文 first), whether
+    they are monitored, their points, the newest reading, and the highest threshold level the
+    points' newest valid readings reach now (``level_now``, null when none)."""
+    rows = SQL.rows(
+        conn,
+        "sites_list.sql",
+        {
+            "area": scope(who),
+            "kind": kind,
+            "fresh_s": FRESH.total_seconds(),
+            "levels": list(LEVEL_RANK),
+        },
+    )
+    features = []
+    for r in rows:
+        r["kind_zh"] = SITE_KIND_ZH[r["kind"]]
+        r["level_now"] = _level(r["level_now"])
+        features.append(point_feature(r))
+    return {"type": "FeatureCollection", "features": features}
+
+
+def site(
+    conn: Connection,
+    who: Reader,
+    site_id: Annotated[str, Path(min_length=1, max_length=100, description="site id")],
+) -> dict[str, Any]:
+    """The site row; 404 when unknown, 403 outside the caller's area."""
+    row = conn.execute(SQL("sites_one.sql"), {"id": site_id}).fetchone()
+    if row is None:
+        raise NotFoundError(f"no hazardous site {site_id} (未找到该危险源)")
+    check_codes(conn, who, [row["admin_code"]], "site")
+    return row
+
+
+Site = Annotated[dict[str, Any], Depends(site)]
+
+
+@router.get("/{site_id}", summary="危险源详情 One hazardous site")
+def one_site(conn: Connection, s: Site) -> dict[str, Any]:
+    """The site with its monitoring items (监测项目), each with its points: thresholds, the
+    newest reading and the threshold level it reaches."""
+    points = SQL.rows(conn, "sites_points.sql", {"id": s["id"]})
+    items: dict[str, dict[str, Any]] = {}
+    for p in points:
+        p["level"] = _level(_reached(p))
+        item = items.setdefault(
+            p["item"], {"item": p["item"], "item_zh": ITEM_ZH[p["item"]], "points": []}
+        )
+        item["points"].append({k: v for k, v in p.items() if k != "item"})
+    return {
+        **s,
+        "kind_zh": SITE_KIND_ZH[s["kind"]],
+        "items": list(items.values()),
+    }
+
+
+def _reached(p: dict[str, Any]) -> str | None:
+    """The highest threshold the newest valid reading reaches (None: none, or not valid)."""
+    value = p["latest_value"]
+    if value is None or p["latest_flag"] != "N":
+        return None
+    above = p["direction"] == "above"
+    hit = [
+        (LEVEL_RANK[level], level)
+        for level, limit in p["thresholds"].items()
+        if (value >= limit if above else value <= limit)
+    ]
+    return max(hit)[1] if hit else None
+
+
+From = Annotated[AwareInstant | None, Query(alias="from", description="start (ISO 8601, +08:00)")]
+To = Annotated[AwareInstant | None, Query(alias="to", description="end (ISO 8601 with offset)")]
+
+
+@router.get("/{site_id}/readings", summary="监测数据曲线 Readings of a site's points")
+def readings(
+    conn: Connection,
+    s: Site,
+    start: From = None,
+    end: To = None,
+    point: Annotated[
+        list[str] | None, Query(max_length=50, description="point ids (default: every point)")
+    ] = None,
+) -> dict[str, Any]:
+    """Series per point over [from, to) (default the last 24 h, at most 31 days), with the
+    point's thresholds so a chart can draw them as lines; ``truncated`` when more than
+    50,000 readings fall in the window."""
+    end = end or datetime.now().astimezone()
+    start = start or end - DEFAULT_SPAN
+    if start >= end:
+        raise invalid("from", "from must be before to")
+    if end - start > MAX_SPAN:
+        raise invalid("from", f"at most {MAX_SPAN.days} days between from and to")
+    known = {p["id"]: p for p in SQL.rows(conn, "sites_points.sql", {"id": s["id"]})}
+    unknown = sorted(set(point or ()) - set(known))
+    if unknown:
+        raise invalid("point", f"not a point of site {s['id']}: {', '.join(unknown[:5])}")
+    rows = SQL.rows(
+        conn,
+        "sites_readings.sql",
+        {"id": s["id"], "start": start, "end": end, "points": point, "cap": MAX_ROWS + 1},
+    )
+    series: dict[str, list[list[Any]]] = {}
+    for r in rows[:MAX_ROWS]:
+        series.setdefault(r["point_id"], []).append([r["tm"], r["value"], r["flag"]])
+    wanted = point or list(known)
+    return {
+        "site_id": s["id"],
+        "from": start,
+        "to": end,
+        "truncated": len(rows) > MAX_ROWS,
+        "points": [
+            {
+                "id": pid,
+                "name": known[pid]["name"],
+                "item": known[pid]["item"],
+                "unit": known[pid]["unit"],
+                "direction": known[pid]["direction"],
+                "thresholds": known[pid]["thresholds"],
+                "readings": series.get(pid, []),  # [time, value, device flag]
+            }
+            for pid in wanted
+        ],
+    }
