@@ -32,8 +32,8 @@ from psycopg import sql
 from bench.common import free_port, with_db
 from bench.databases import create_database
 from bench.results import Row, at_least, record, scaled
+from riskmap.geo.worksafety.readings import readings_frame, store_readings
 from riskmap.ingest.worksafety.hj212 import BEIJING, frame
-from riskmap.ingest.worksafety.store import readings_frame, store_readings
 
 DEVICES = scaled(1_000, 200)
 PACKETS = 100  # per device

@@ -21,15 +21,9 @@ from riskmap.api.auth import require
 from riskmap.api.deps import Connection
 from riskmap.api.openapi import described
 from riskmap.api.users import Principal
+from riskmap.geo.worksafety.readings import Stored, point_ids, store_readings
 from riskmap.ingest.worksafety.json_readings import ReadingIn, parse_json_readings
-from riskmap.ingest.worksafety.store import (
-    Refused,
-    Stored,
-    open_log,
-    point_ids,
-    record_batch,
-    store_readings,
-)
+from riskmap.ingest.worksafety.provenance import Refused, open_log, record_batch
 
 router = APIRouter(tags=["work safety"])
 Gateway = Annotated[Principal, Depends(require("readings"))]

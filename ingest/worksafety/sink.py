@@ -19,16 +19,14 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from riskmap.ingest.worksafety.store import (
-    Refused,
+from riskmap.geo.worksafety.readings import (
     Stored,
-    open_log,
     point_ids,
     point_map,
     readings_frame,
-    record_batch,
     store_readings,
 )
+from riskmap.ingest.worksafety.provenance import Refused, open_log, record_batch
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

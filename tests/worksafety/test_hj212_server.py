@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from riskmap.geo.worksafety.readings import store_readings
 from riskmap.ingest.worksafety.server import HJ212Server, ServerOptions
 from riskmap.ingest.worksafety.sink import SinkOptions
-from riskmap.ingest.worksafety.store import store_readings
 from tests.worksafety.hj212_db import (  # noqa: F401 (fixtures)
     POINT_N,
     ws_template_fixture,

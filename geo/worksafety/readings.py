@@ -1,10 +1,11 @@
 """Readings into ws_reading: a binary COPY straight in, or through a staging table and one
 INSERT … ON CONFLICT when the batch holds a reading already stored.
 
-Shared by the HJ 212 server, the MQTT subscriber, the HTTP route and anyone with readings in
-hand (the synthetic month of the alarm bench): ``store_readings(conn, rows)``. A reading already
-stored (same point and time: devices resend what they got no answer to) is counted as a
-duplicate and skipped, never an error that would sink its batch. The caller commits.
+Shared by the HJ 212 server, the MQTT subscriber, the HTTP route (ingest/worksafety, api) and
+anyone with readings in hand (the demo, the synthetic month of the alarm bench):
+``store_readings(conn, rows)``. A reading already stored (same point and time: devices resend
+what they got no answer to) is counted as a duplicate and skipped, never an error that would
+sink its batch. The caller commits.
 
 Why two paths (bench ``worksafety``, same rows, same table): the staging COPY + ``INSERT …
 ON CONFLICT DO NOTHING`` ran at about a third of a bare COPY's rows/s, so a batch is first
@@ -17,9 +18,6 @@ one vectorised pass, where :mod:`riskmap.geo.db.binary_copy` writes int8 and tex
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +29,7 @@ import psycopg
 from riskmap.geo.db.binary_copy import HEADER, TRAILER
 from riskmap.geo.db.sqlfiles import SqlFiles
 
-SQL = SqlFiles("riskmap.ingest.worksafety.sql")
+SQL = SqlFiles("riskmap.geo.worksafety.sql")
 COLUMNS = ("point_n", "tm", "value", "flag")
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC in µs since 1970, PostgreSQL's epoch
 # one binary COPY row of ws_reading: field count, then each field's length and big-endian value
@@ -56,16 +54,6 @@ class Stored:
 
     inserted: int
     duplicates: int
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A packet or reading quarantined: where it came from, what, and why."""
-
-    record: str  # "packet from 127.0.0.1:5123", "a01001 of MN WK01 at 2026-06-07T00:55Z"
-    field: str | None
-    reason: str
-    raw: str | None = None
 
 
 def readings_frame(
@@ -111,21 +99,25 @@ def store_readings(
         return Stored(0, 0)
     payload = _payload(frame)
     conn.execute(
-        SQL("ensure_partitions.sql"),
+        SQL("readings_ensure_partitions.sql"),
         {"t_from": frame["tm"].min().to_pydatetime(), "t_to": frame["tm"].max().to_pydatetime()},
     )
     try:
-        with conn.transaction(), conn.cursor() as cur, cur.copy(SQL("copy_direct.sql")) as copy:
+        with (
+            conn.transaction(),
+            conn.cursor() as cur,
+            cur.copy(SQL("readings_copy_direct.sql")) as copy,
+        ):
             copy.write(payload)
         return Stored(len(frame), 0)
     except psycopg.errors.UniqueViolation:
         pass  # rolled back to the savepoint: stage the batch and skip what is stored
     with conn.transaction(), conn.cursor() as cur:  # the staged rows live until it ends
-        cur.execute(SQL("staging.sql"))
-        cur.execute(SQL("empty_stage.sql"))  # an earlier batch of the same transaction
-        with cur.copy(SQL("copy_stage.sql")) as copy:
+        cur.execute(SQL("readings_staging.sql"))
+        cur.execute(SQL("readings_empty_stage.sql"))  # an earlier batch of the same transaction
+        with cur.copy(SQL("readings_copy_stage.sql")) as copy:
             copy.write(payload)
-        inserted = cur.execute(SQL("insert_from_stage.sql")).rowcount
+        inserted = cur.execute(SQL("readings_insert_from_stage.sql")).rowcount
     return Stored(inserted, len(frame) - inserted)
 
 
@@ -159,67 +151,10 @@ def _payload(frame: pd.DataFrame) -> bytes:
 
 def point_map(conn: psycopg.Connection) -> dict[tuple[str, str], int]:
     """(MN, factor code) → point n of every point with an HJ 212 device."""
-    rows = SQL.rows(conn, "point_map.sql", shape="tuple")  # whatever the connection's rows
+    rows = SQL.rows(conn, "readings_point_map.sql", shape="tuple")  # whatever the connection's rows
     return {(mn, factor): n for mn, factor, n in rows}
 
 
 def point_ids(conn: psycopg.Connection) -> dict[str, int]:
     """Point id → point n (MQTT topics and HTTP bodies name points by id)."""
-    return {pid: n for pid, n in SQL.rows(conn, "point_ids.sql", shape="tuple")}
-
-
-def open_log(conn: psycopg.Connection, kind: str, source: str) -> int:
-    """A provenance row for one run of a reading server (kind e.g. 'hj212'); returns its id."""
-    run = uuid.uuid4().hex  # a run is not content: its digest only has to be unique
-    params = {
-        "kind": kind,
-        "source": source,
-        "sha256": hashlib.sha256(run.encode()).hexdigest(),
-        "message": f"run {run[:12]}",
-    }
-    return SQL.rows(conn, "open_log.sql", params, shape="tuple")[0][0]
-
-
-def record_batch(
-    conn: psycopg.Connection,
-    ingest_id: int,
-    source: str,
-    stored: Stored,
-    refused: Sequence[Refused],
-    nbytes: int,
-    span: tuple[datetime, datetime] | None,
-) -> None:
-    """A flushed batch's quarantined records, counts on its run's log row, and a live event."""
-    for r in refused:
-        conn.execute(
-            SQL("quarantine.sql"),
-            {
-                "ingest_id": ingest_id,
-                "source": source,
-                "record": r.record,
-                "field": r.field,
-                "reason": r.reason,
-                "raw": r.raw,
-            },
-        )
-    conn.execute(
-        SQL("progress_log.sql"),
-        {
-            "id": ingest_id,
-            "bytes": nbytes,
-            "loaded": stored.inserted,
-            "duplicate": stored.duplicates,
-            "quarantined": len(refused),
-            "valid_from": span[0] if span else None,
-            "valid_to": span[1] if span else None,
-        },
-    )
-    if stored.inserted:
-        payload = {
-            "type": "ws_readings",
-            "ingest_id": ingest_id,
-            "rows": stored.inserted,
-            "from": span[0].isoformat() if span else None,
-            "to": span[1].isoformat() if span else None,
-        }
-        conn.execute(SQL("notify.sql"), {"payload": json.dumps(payload)})
+    return {pid: n for pid, n in SQL.rows(conn, "readings_point_ids.sql", shape="tuple")}
