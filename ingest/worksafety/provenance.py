@@ -42,6 +42,12 @@ def open_log(conn: psycopg.Connection, kind: str, source: str) -> int:
     return SQL.rows(conn, "open_log.sql", params, shape="tuple")[0][0]
 
 
+def _text(value: str | None) -> str | None:
+    """Text PostgreSQL takes: a device's garbage may hold NUL, which no text column stores (and
+    one refused row must not sink the batch that quarantines it)."""
+    return None if value is None else value.replace("\x00", "\\x00")
+
+
 def record_batch(
     conn: psycopg.Connection,
     ingest_id: int,
@@ -58,10 +64,10 @@ def record_batch(
             {
                 "ingest_id": ingest_id,
                 "source": source,
-                "record": r.record,
-                "field": r.field,
-                "reason": r.reason,
-                "raw": r.raw,
+                "record": _text(r.record),
+                "field": _text(r.field),
+                "reason": _text(r.reason),
+                "raw": _text(r.raw),
             },
         )
     conn.execute(

@@ -133,6 +133,7 @@ def test_bad_packets_are_quarantined_with_their_reasons(ws_url: str) -> None:
         writer.write(wrap(good.replace("WK0001DAM", "WK9999XXX")))  # unknown MN
         writer.write(wrap(good.replace("20260607100000", "20261307100000")))  # bad DataTime
         writer.write(b"hello\r\n")  # no ##
+        writer.write(b"\x00\xff noise\r\n")  # NUL, which no text column stores
         # a known device with one bad value and one factor nobody configured: the good one stays
         writer.write(wrap(good.replace("g01-Rtd=3.0", "g01-Rtd=x").replace("&&D", "&&w1-Rtd=1;D")))
         got.append(await _answer(reader))
@@ -159,6 +160,7 @@ def test_bad_packets_are_quarantined_with_their_reasons(ws_url: str) -> None:
         ("MN", "unknown MN 'WK9999XXX': no monitoring point has this device"),
         ("DataTime", "bad DataTime '20261307100000': no such date or time"),
         ("header", "no '##' packet header"),
+        ("header", "no '##' packet header"),
         ("factor", "factor w1 of MN WK0001DAM is not configured (first seen)"),
         ("g01-Rtd", "bad value 'x': not a number"),
         ("end", "truncated: connection ended 50 bytes into a packet"),
@@ -168,7 +170,7 @@ def test_bad_packets_are_quarantined_with_their_reasons(ws_url: str) -> None:
             "SELECT status, rows_loaded, rows_quarantined FROM ingest_log WHERE id = %s",
             [server.ingest_id],
         ).fetchone()
-    assert (status, loaded, quarantined) == ("partial", 1, 8)
+    assert (status, loaded, quarantined) == ("partial", 1, 9)
 
 
 def test_a_resent_packet_is_a_duplicate_not_a_failure(ws_url: str) -> None:
