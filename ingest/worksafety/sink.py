@@ -134,6 +134,14 @@ class ReadingSink:
         started = time.perf_counter()
         try:
             stored = await asyncio.to_thread(self._write, batch)
+        except (ValueError, psycopg.DataError, psycopg.IntegrityError) as exc:
+            # the rows themselves are refused (they are checked before, so this is a bug's
+            # trace): keep the refusal, drop the readings, never retry them forever
+            log.error("%s batch of %d readings refused: %s", self.kind, len(batch), exc)
+            reason = f"batch of {len(batch)} readings refused by the store: {exc}"[:500]
+            self._batch.refused.extend(batch.refused)
+            self.refuse(f"batch at {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}", None, reason, None)
+            return
         except psycopg.Error as exc:  # the database is away: keep the batch, confirm nothing
             log.error("%s batch of %d readings not written: %s", self.kind, len(batch), exc)
             if self._conn is not None:

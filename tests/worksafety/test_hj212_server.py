@@ -221,3 +221,37 @@ def test_store_readings_makes_partitions_and_skips_duplicates(ws_url: str) -> No
         ("ws_reading_202607", 1, 2.0, "M"),  # the first value stays
         ("ws_reading_202607", 2, 3.0, "N"),
     ]
+
+
+def test_database_lost_mid_run_keeps_the_batch_and_answers_after_it_lands(ws_url: str) -> None:
+    packet = wrap(dam("20260607120001000", "20260607120000", "5.0", "316.0"))
+    heard: list[bytes] = []
+
+    async def run() -> HJ212Server:
+        options = ServerOptions(sink=SinkOptions(flush_ms=60_000))  # flushed by hand below
+        server = HJ212Server(ws_url, options)
+        host, port = await server.start()
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(packet)
+        await writer.drain()
+        await asyncio.sleep(0.3)
+        with psycopg.connect(ws_url, autocommit=True) as admin:  # the database restarts
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        await server.flush()  # fails: nothing written, nothing answered
+        try:
+            heard.append(await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout=0.5))
+        except TimeoutError:
+            heard.append(b"")
+        await server.flush()  # connects again and writes the kept batch
+        heard.append(await _answer(reader))
+        writer.close()
+        await server.close()
+        return server
+
+    server = asyncio.run(run())
+    assert heard == [b"", expected_answer("20260607120001000")]
+    assert [r[2] for r in _rows(ws_url)] == [5.0, 316.0]
+    assert server.stats["stored"] == 2
