@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.worksafety.readings import (
     Stored,
     point_ids,
@@ -29,6 +31,7 @@ from riskmap.geo.worksafety.readings import (
 from riskmap.ingest.worksafety.provenance import Refused, open_log, record_batch
 
 log = logging.getLogger(__name__)
+SQL = SqlFiles("riskmap.ingest.worksafety.sql")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -83,6 +86,8 @@ class ReadingSink:
         self._loaded_at = 0.0
         self._conn: psycopg.Connection | None = None
         self._loop_task: asyncio.Task | None = None
+        self._listen_task: asyncio.Task | None = None
+        self.listening = asyncio.Event()  # set while ws_point changes are heard
         self._closing = False
 
     async def start(self, source: str) -> None:
@@ -90,9 +95,14 @@ class ReadingSink:
         self.source = source
         await asyncio.to_thread(self._connect)
         self._loop_task = asyncio.create_task(self._flush_loop())
+        self._listen_task = asyncio.create_task(self._listen())
 
     async def close(self) -> None:
         self._closing = True
+        if self._listen_task is not None:
+            self._listen_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listen_task
         if self._loop_task is not None:
             self._full.set()
             await self._loop_task
@@ -205,3 +215,20 @@ class ReadingSink:
                     await asyncio.to_thread(self._reload)
                 except psycopg.Error as exc:
                     log.error("%s: point map not read again: %s", self.kind, exc)
+
+    async def _listen(self) -> None:
+        """Read the point maps again as soon as ws_point changes (migration 0050 announces
+        each change on channel ws_points); the flush loop does it, between two writes."""
+        while not self._closing:
+            try:
+                aconn = await psycopg.AsyncConnection.connect(self.database_url, autocommit=True)
+                async with aconn:
+                    await aconn.execute(SQL("listen_points.sql"))
+                    self.listening.set()
+                    async for _ in aconn.notifies():
+                        self._loaded_at = -math.inf
+                        self._full.set()
+            except psycopg.Error as exc:
+                self.listening.clear()
+                log.warning("%s: not hearing point changes (%s); again in 5 s", self.kind, exc)
+                await asyncio.sleep(5)

@@ -255,3 +255,38 @@ def test_database_lost_mid_run_keeps_the_batch_and_answers_after_it_lands(ws_url
     assert heard == [b"", expected_answer("20260607120001000")]
     assert [r[2] for r in _rows(ws_url)] == [5.0, 316.0]
     assert server.stats["stored"] == 2
+
+
+def test_a_point_configured_while_running_is_mapped_at_once(ws_url: str) -> None:
+    answers: list[bytes] = []
+    seg = (
+        "QN=20260607130001000;ST=39;CN=2011;PW=123456;MN=WK0003NEW;Flag=5;CP=&&"
+        "DataTime=20260607130000;a01001-Rtd=21.5,a01001-Flag=N&&"
+    )
+
+    async def script(server: HJ212Server, host: str, port: int) -> None:
+        await asyncio.wait_for(server.sink.listening.wait(), timeout=5)
+        with psycopg.connect(ws_url) as conn:  # a site configuration loaded meanwhile
+            conn.execute(
+                "INSERT INTO ws_point (id, site_id, item, name, unit, direction, mn, factor,"
+                " dataset_id, geom) SELECT 'chem1-t', 'chem1', 'temperature', '罐温 T1', '°C',"
+                " 'above', 'WK0003NEW', 'a01001', 't', geom FROM ws_point WHERE id = 'chem1-lel'"
+            )
+        await asyncio.sleep(0.5)  # heard on ws_points; reloaded by the flush loop
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(wrap(seg))
+        answers.append(await _answer(reader))
+        writer.close()
+
+    async def run() -> None:
+        options = ServerOptions(sink=SinkOptions(flush_ms=50, reload_s=3600))
+        server = HJ212Server(ws_url, options)
+        host, port = await server.start()
+        try:
+            await script(server, host, port)
+        finally:
+            await server.close()
+
+    asyncio.run(run())
+    assert answers == [expected_answer("20260607130001000", mn="WK0003NEW")]
+    assert [r[2] for r in _rows(ws_url)] == [21.5]
