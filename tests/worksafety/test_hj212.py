@@ -82,6 +82,16 @@ def test_hand_written_valid_packet() -> None:
     assert p.problems == ()
 
 
+def test_flag_bits() -> None:
+    # Flag=7: answer wanted (A), split packet (D), version bits 000001 = HJ 212-2017
+    split = DAM.replace("Flag=5;", "PNUM=2;PNO=1;Flag=7;")
+    p = parse_packet(wrap(split))
+    assert (p.flag.answer_required, p.flag.split, p.flag.version) == (True, True, 1)
+    old = parse_packet(wrap(DAM.replace("Flag=5", "Flag=0")))  # HJ/T 212-2005: no bits
+    assert (old.flag.answer_required, old.flag.split, old.flag.version) == (False, False, 0)
+    assert data_response(old) is None
+
+
 def test_minute_and_hour_data_take_the_average() -> None:
     seg = (
         "QN=20260607090000000;ST=39;CN=2061;PW=1;MN=M1;Flag=4;CP=&&DataTime=20260607080000;"
