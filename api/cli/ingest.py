@@ -186,7 +186,10 @@ def hj212(
         serving = asyncio.create_task(server.serve_forever())
         reading = asyncio.create_task(subscriber.run()) if subscriber else None
         if subscriber:
-            out.print(f"MQTT readings from {mqtt_url} (topics riskmap/readings[/<point id>])")
+            out.print(
+                f"MQTT readings from {mqtt_url}",
+                "(topics riskmap/readings, riskmap/readings/<point id>)",
+            )
         await stop.wait()
         serving.cancel()
         if reading is not None:

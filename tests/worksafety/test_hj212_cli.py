@@ -1,8 +1,10 @@
-"""`riskmap ingest hj212` as an operator runs it: its own process, a device on 127.0.0.1, and a
-SIGTERM that writes what is pending before it stops."""
+"""`riskmap ingest hj212 --mqtt` as an operator runs it: its own process, a device on 127.0.0.1,
+a gateway on a real Mosquitto, and a SIGTERM that writes what is pending before it stops."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import signal
@@ -11,8 +13,10 @@ import subprocess
 import sys
 import time
 
+import aiomqtt
 import psycopg
 
+from riskmap.api.dispatch.broker import Broker
 from tests.worksafety.hj212_db import (  # noqa: F401 (fixtures)
     POINT_N,
     ws_template_fixture,
@@ -29,14 +33,16 @@ def _free_port() -> int:
 
 def test_cli_serves_answers_and_stops_cleanly(ws_url: str, tmp_path) -> None:
     port = _free_port()
+    broker = Broker(tmp_path / "mosquitto").start()
     env = {
         **os.environ,
         "RISKMAP_DATABASE_URL": ws_url,
         "RISKMAP_DATA_DIR": str(tmp_path),
-        "RISKMAP_HJ212_FLUSH_MS": "60000",  # only the SIGTERM writes the reading
+        "RISKMAP_HJ212_FLUSH_MS": "60000",  # only the SIGTERM writes the readings
     }
+    command = ["ingest", "hj212", "--port", str(port), "--mqtt", broker.url]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "riskmap.api.cli", "ingest", "hj212", "--port", str(port)],
+        [sys.executable, "-m", "riskmap.api.cli", *command],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -56,6 +62,8 @@ def test_cli_serves_answers_and_stops_cleanly(ws_url: str, tmp_path) -> None:
             "DataTime=20260607140000;a99054-Rtd=7.5,a99054-Flag=N&&"
         )
         device.sendall(wrap(seg))
+        body = {"point": "dam1-gp1", "tm": "2026-06-07T14:00:00+08:00", "value": 2.5}
+        asyncio.run(_publish(broker, "riskmap/readings", [body]))
         time.sleep(0.5)
         device.close()
         proc.send_signal(signal.SIGTERM)
@@ -63,9 +71,20 @@ def test_cli_serves_answers_and_stops_cleanly(ws_url: str, tmp_path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+        broker.stop()
     assert proc.returncode == 0, output
     assert f"HJ 212 server on 127.0.0.1:{port}" in output
-    assert re.search(r"'stored':\s*1\b", output), output  # the console may wrap the line
+    assert "MQTT readings from" in output
+    # each server's own count, as printed (the console may wrap the line)
+    assert len(re.findall(r"'stored':\s*1\b", output)) == 2, output
     with psycopg.connect(ws_url) as conn:
-        rows = conn.execute("SELECT point_n, value FROM ws_reading").fetchall()
-    assert rows == [(POINT_N["chem1-lel"], 7.5)]
+        rows = conn.execute("SELECT point_n, value FROM ws_reading ORDER BY 1").fetchall()
+    assert rows == [(POINT_N["dam1-gp1"], 2.5), (POINT_N["chem1-lel"], 7.5)]
+
+
+async def _publish(broker: Broker, topic: str, body: object) -> None:
+    """Publish once the server's subscriber is there (QoS 1 to a clean session is lost
+    before it subscribes): wait until the broker has two clients, then publish."""
+    await asyncio.sleep(1.0)
+    async with aiomqtt.Client("127.0.0.1", broker.port, identifier="test-gateway") as client:
+        await client.publish(topic, json.dumps(body).encode(), qos=1)
