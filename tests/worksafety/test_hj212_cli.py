@@ -38,7 +38,7 @@ def test_cli_serves_answers_and_stops_cleanly(ws_url: str, tmp_path) -> None:
         **os.environ,
         "RISKMAP_DATABASE_URL": ws_url,
         "RISKMAP_DATA_DIR": str(tmp_path),
-        "RISKMAP_HJ212_FLUSH_MS": "60000",  # only the SIGTERM writes the readings
+        "RISKMAP_HJ212_FLUSH_MS": "300",
     }
     command = ["ingest", "hj212", "--port", str(port), "--mqtt", broker.url]
     proc = subprocess.Popen(
@@ -64,7 +64,10 @@ def test_cli_serves_answers_and_stops_cleanly(ws_url: str, tmp_path) -> None:
         device.sendall(wrap(seg))
         body = {"point": "dam1-gp1", "tm": "2026-06-07T14:00:00+08:00", "value": 2.5}
         asyncio.run(_publish(broker, "riskmap/readings", [body]))
-        time.sleep(0.5)
+        assert _count_until(ws_url, 2) == 2  # both ways in landed
+        later = seg.replace("140001000", "140101000").replace("20260607140000", "20260607140100")
+        device.sendall(wrap(later))  # pending when the SIGTERM comes: written before the exit
+        time.sleep(0.1)
         device.close()
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
@@ -76,15 +79,25 @@ def test_cli_serves_answers_and_stops_cleanly(ws_url: str, tmp_path) -> None:
     assert f"HJ 212 server on 127.0.0.1:{port}" in output
     assert "MQTT readings from" in output
     # each server's own count, as printed (the console may wrap the line)
-    assert len(re.findall(r"'stored':\s*1\b", output)) == 2, output
+    assert re.search(r"'stored':\s*1\b", output), output  # MQTT
+    assert re.search(r"'stored':\s*2\b", output), output  # HJ 212
     with psycopg.connect(ws_url) as conn:
-        rows = conn.execute("SELECT point_n, value FROM ws_reading ORDER BY 1").fetchall()
-    assert rows == [(POINT_N["dam1-gp1"], 2.5), (POINT_N["chem1-lel"], 7.5)]
+        rows = conn.execute("SELECT point_n, value FROM ws_reading ORDER BY 1, 2").fetchall()
+    lel = POINT_N["chem1-lel"]
+    assert rows == [(POINT_N["dam1-gp1"], 2.5), (lel, 7.5), (lel, 7.5)]
+
+
+def _count_until(url: str, n: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        with psycopg.connect(url) as conn:
+            got = conn.execute("SELECT count(*) FROM ws_reading").fetchone()[0]
+        if got >= n or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
 
 
 async def _publish(broker: Broker, topic: str, body: object) -> None:
-    """Publish once the server's subscriber is there (QoS 1 to a clean session is lost
-    before it subscribes): wait until the broker has two clients, then publish."""
-    await asyncio.sleep(1.0)
+    """Retained: the server's subscriber gets it whenever it subscribes."""
     async with aiomqtt.Client("127.0.0.1", broker.port, identifier="test-gateway") as client:
-        await client.publish(topic, json.dumps(body).encode(), qos=1)
+        await client.publish(topic, json.dumps(body).encode(), qos=1, retain=True)
