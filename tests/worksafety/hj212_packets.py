@@ -36,6 +36,14 @@ AIR_4F40_WRONG_LENGTH = (
     b"a01008-Rtd=120,a01008-Flag=N;a34001-Rtd=217,a34001-Flag=N;&&4f40\r\n"
 )
 
+# A data answer (数据应答) with its CRC, from an open-source Java HJ 212 mapper's test
+# ("// ##0087QN=20160801085000001;ST=91;CN=9014;…;Flag=4;CP=&&&&C241"); other open-source
+# receivers quote the same line as the standard's form (标准格式): CN=9014 carries an empty CP.
+ANSWER_C241 = (
+    b"##0087QN=20160801085000001;ST=91;CN=9014;PW=123456;MN=010000A8900016F000169DC0;Flag=4;"
+    b"CP=&&&&C241\r\n"
+)
+
 
 def bitwise_crc(data: bytes) -> int:
     """Appendix A step by step: register 0xFFFF; register = (register >> 8) XOR byte; eight

@@ -17,6 +17,7 @@ from riskmap.ingest.worksafety.hj212 import (
 )
 from tests.worksafety.hj212_packets import (
     AIR_4F40_WRONG_LENGTH,
+    ANSWER_C241,
     AIR_D801,
     ANNEX_A,
     WATER_A9C1,
@@ -100,6 +101,15 @@ def test_minute_and_hour_data_take_the_average() -> None:
     p = parse_packet(wrap(seg))
     assert p.readings == (Reading("w01018", 7.5, "N"),)  # -Cou alone is no reading
     assert not p.flag.answer_required
+
+
+def test_data_response_matches_the_published_answer() -> None:
+    # the upload of that exchange (QN …85000001, Flag=5: answer wanted), written by hand
+    upload = (
+        "QN=20160801085000001;ST=22;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;"
+        "CP=&&DataTime=20160801084000;a21005-Rtd=1.1,a21005-Flag=N&&"
+    )
+    assert data_response(parse_packet(wrap(upload))) == ANSWER_C241
 
 
 def test_data_response_is_9014_with_the_request_qn() -> None:
