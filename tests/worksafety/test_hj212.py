@@ -17,9 +17,9 @@ from riskmap.ingest.worksafety.hj212 import (
 )
 from tests.worksafety.hj212_packets import (
     AIR_4F40_WRONG_LENGTH,
-    ANSWER_C241,
     AIR_D801,
     ANNEX_A,
+    ANSWER_C241,
     WATER_A9C1,
     bitwise_crc,
     wrap,
