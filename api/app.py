@@ -32,6 +32,7 @@ from riskmap.api.routers import (
     health,
     me,
     ogc,
+    readings,
     resources,
     responses,
     session,
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(broadcasts.router)
     app.include_router(broadcast_audio.router)
     app.include_router(sms_receipts.router)
+    app.include_router(readings.router)
     app.include_router(responses.router)
     app.include_router(duty.router)
     app.include_router(drills.router)

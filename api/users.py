@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "task": frozenset({"reporter", "forecaster", "commander", "admin"}),  # ack / finish tasks
     "verify": frozenset({"forecaster", "commander", "admin"}),  # mark field reports
     "ack": frozenset({"integration", "admin"}),  # delivery acknowledgements, machine feeds
+    "readings": frozenset({"integration", "admin"}),  # monitoring devices' gateways (issue 21)
     "duty": frozenset({"forecaster", "commander", "admin"}),  # hand-over notes (交接班记录)
     "admin": frozenset({"admin"}),
 }

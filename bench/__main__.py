@@ -33,6 +33,7 @@ from bench import (
     tiles,
     warnings_latency,
     web,
+    worksafety_ingest,
     writes_under_load,
     ws_alarms,
     zonal_grid,
@@ -68,6 +69,8 @@ def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterato
          lambda: writes_under_load.run(url)),
         ("ws_alarms", "work-safety alarms: synthetic month, raw crossings vs alarms, recall,"
          " engine vs a pandas rolling check", lambda: ws_alarms.run(url)),
+        ("worksafety", "HJ 212 readings over TCP into PostGIS vs a bare COPY",
+         lambda: worksafety_ingest.run(url)),
     ]  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+TRUNCATE ws_reading_stage;
