@@ -3,11 +3,14 @@ devices, their rows written by hand (the site loader is another part's work)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from psycopg import sql
 
+from riskmap.geo.db.migrate import migrate
 from tests.conftest import clone_database, drop_database
 
 SQUARE = (
@@ -40,9 +43,14 @@ POINT_N = {"dam1-gp1": 1, "dam1-pl": 2, "chem1-lel": 3}
 
 
 @pytest.fixture(scope="session", name="ws_template")
-def ws_template_fixture(pg_cluster, db_url: str) -> Iterator[str]:
-    """A migrated database with the two sites' devices, copied for each test."""
-    url = clone_database(pg_cluster, db_url, prefix="t_wstpl")
+def ws_template_fixture(pg_cluster) -> Iterator[str]:
+    """A freshly migrated database with the two sites' devices, copied for each test (not a
+    copy of the session database, where other tests' committed rows may already be)."""
+    name = f"t_wstpl_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_cluster.url_for("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = pg_cluster.url_for(name)
+    migrate(url)
     with psycopg.connect(url) as conn:
         for statement in FIXTURE:
             conn.execute(statement)

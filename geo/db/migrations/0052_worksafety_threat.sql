@@ -25,6 +25,7 @@ CREATE TABLE ws_site_downstream_path (
     computed_at        timestamptz NOT NULL DEFAULT now(),
     geom               geometry(LineString, 4326) NOT NULL CHECK (ST_IsValid(geom))
 );
+CREATE INDEX ws_site_downstream_path_geom_idx ON ws_site_downstream_path USING gist (geom);
 COMMENT ON TABLE ws_site_downstream_path IS
     'D8 flow path of a tailings dam from its toe, within a distance and below its crest';
 
