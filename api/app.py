@@ -215,6 +215,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(villages.router)
     app.include_router(frequency.router)
     app.include_router(sites.router)
+    app.include_router(sites.alarms_router)
     app.include_router(field_reports.router)
     app.include_router(broadcasts.router)
     app.include_router(broadcast_audio.router)

@@ -61,8 +61,17 @@ def sites(
     for r in rows:
         r["kind_zh"] = SITE_KIND_ZH[r["kind"]]
         r["level_now"] = _level(r["level_now"])
+        r["grade"] = _grade(r)
         features.append(point_feature(r))
     return {"type": "FeatureCollection", "features": features}
+
+
+def _grade(r: dict[str, Any]) -> dict[str, Any] | None:
+    """The site's grade from its open alarms (the alarm cycle's; null: no alarm)."""
+    level, reason, since = r.pop("grade_level"), r.pop("grade_reason"), r.pop("grade_since")
+    if level is None:
+        return None
+    return {"level": level, "colour": LEVEL_COLOUR[level], "reason": reason, "since": since}
 
 
 def site(
@@ -93,11 +102,32 @@ def one_site(conn: Connection, s: Site) -> dict[str, Any]:
             p["item"], {"item": p["item"], "item_zh": ITEM_ZH[p["item"]], "points": []}
         )
         item["points"].append({k: v for k, v in p.items() if k != "item"})
+    grade_items = s.pop("grade_items") or {}
+    for name, item in items.items():
+        g = grade_items.get(name) or {}
+        item["grade"] = _level(g.get("level"))
+        item["grade_reason"] = g.get("reason")
+    alarms = SQL.rows(
+        conn,
+        "sites_alarms.sql",
+        {"area": None, "all": False, "site": s["id"], "kind": None, "limit": 500},
+    )
     return {
         **s,
         "kind_zh": SITE_KIND_ZH[s["kind"]],
+        "grade": _grade(s),
         "items": list(items.values()),
+        "open_alarms": [_alarm(a) for a in alarms if a["kind"] == "threshold"],
+        "faults": [_alarm(a) for a in alarms if a["kind"] == "fault"],
+        "downstream": SQL.rows(conn, "sites_downstream.sql", {"id": s["id"]}),
     }
+
+
+def _alarm(a: dict[str, Any]) -> dict[str, Any]:
+    a["item_zh"] = ITEM_ZH.get(a["item"], a["item"])
+    a["level"] = _level(a["level"])
+    a["max_level"] = _level(a["max_level"])
+    return a
 
 
 def _reached(p: dict[str, Any]) -> str | None:
@@ -168,3 +198,30 @@ def readings(
             for pid in wanted
         ],
     }
+
+
+alarms_router = APIRouter(prefix="/api/alarms", tags=["sites"])
+
+
+@alarms_router.get("", summary="监测报警 Work-safety alarms")
+def alarms(
+    conn: Connection,
+    who: Reader,
+    state: Annotated[Literal["open", "all"], Query(description="open ones, or all")] = "open",
+    site_id: Annotated[str | None, Query(alias="site", max_length=100)] = None,
+    kind: Annotated[
+        Literal["threshold", "fault"] | None,
+        Query(description="threshold alarms or device faults (设备故障)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    """Alarms of monitoring points in the caller's area, newest first: threshold alarms (after
+    their minimum duration, with their level, peak and whether the point was flapping or in
+    maintenance) and device faults (stuck, out of range, impossible jump, silent)."""
+    rows = SQL.rows(
+        conn,
+        "sites_alarms.sql",
+        {"area": scope(who), "all": state == "all", "site": site_id, "kind": kind,
+         "limit": limit},
+    )  # fmt: skip
+    return {"alarms": [_alarm(a) for a in rows], "state": state}

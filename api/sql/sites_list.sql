@@ -1,7 +1,8 @@
 -- Hazardous sites (危险源) in the caller's area (%(area)s prefix, NULL: everything), with their
--- monitoring: points, the newest reading, and the highest threshold level the points' newest
--- valid readings (flag N, within %(fresh_s)s seconds of now) have reached; %(levels)s lists
--- the threshold levels lowest first.
+-- monitoring: points, the newest reading, the highest threshold level the points' newest
+-- valid readings (flag N, within %(fresh_s)s seconds of now) have reached (%(levels)s lists
+-- the threshold levels lowest first), and the site's grade from its open alarms (the alarm
+-- cycle's, GB 39496 §5.5.4).
 WITH latest AS (
     SELECT p.id AS point_id, p.site_id, p.direction, r.tm, r.value
     FROM ws_point p
@@ -24,11 +25,13 @@ SELECT s.id, s.name, s.kind, s.operator, s.admin_code, v.name AS village_name,
        (SELECT count(*) FROM ws_point p WHERE p.site_id = s.id) AS points,
        (SELECT max(l.tm) FROM latest l WHERE l.site_id = s.id) AS latest_at,
        (%(levels)s::text[])[r.rank] AS level_now,
+       g.level AS grade_level, g.reason AS grade_reason, g.since AS grade_since,
        ST_X(ST_PointOnSurface(s.geom)) AS lon, ST_Y(ST_PointOnSurface(s.geom)) AS lat
 FROM hazardous_site s
 LEFT JOIN ws_site w ON w.site_id = s.id
 LEFT JOIN admin_unit v ON v.code = s.admin_code
 LEFT JOIN reached r ON r.site_id = s.id
+LEFT JOIN ws_site_grade g ON g.site_id = s.id
 WHERE (%(area)s::text IS NULL OR s.admin_code LIKE %(area)s::text || '%%')
   AND (%(kind)s::text IS NULL OR s.kind = %(kind)s::text)
 ORDER BY s.kind, s.id;

@@ -90,7 +90,9 @@ def grade_sites(conn: psycopg.Connection, at: datetime) -> list[SiteGradeChange]
         if level is not None:
             reason = f"{reason}（{_worst(alarms)}）"
         previous = row["previous_level"]
-        since = None if level is None else (row["previous_since"] if previous else at)
+        # since the site's alarm began: kept while it lasts, the first open alarm's opening
+        began = min((datetime.fromisoformat(a["opened_at"]) for a in alarms), default=at)
+        since = None if level is None else (row["previous_since"] if previous else began)
         conn.execute(
             SQL("grade_upsert.sql"),
             {

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from riskmap.api.users import add_user, new_token
+from riskmap.geo.worksafety.cycle import run_cycle
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -64,9 +65,12 @@ def monitored(service) -> dict[str, str]:
             (NOW - timedelta(days=2), NOW),
         )
         series = {
-            "T-PH1": [(60, 6.0, "N"), (30, 5.6, "N"), (10, 5.2, "N")],  # newest: orange
+            # yellow for an hour, then orange for an hour (ten-minute readings): past the
+            # engine's 15-minute minimum duration both times
+            "T-PH1": [(m, 6.0 if m > 60 else 5.2, "N") for m in range(120, 0, -10)],
             "T-GP1": [(30, 12.0, "N"), (10, 15.0, "N")],  # below blue
-            "T-PT1": [(20, 1.5, "N"), (10, 1.7, "N")],  # high
+            # high for the newest ten minutes only: shorter than the minimum duration
+            "T-PT1": [(20, 1.5, "N"), (10, 1.7, "N")],
             "T-GAS1": [(20, 0.2, "N"), (10, 99.0, "D")],  # faulty: no level
         }
         for pid, rows in series.items():
@@ -76,6 +80,8 @@ def monitored(service) -> dict[str, str]:
                     " SELECT n, %s, %s, %s FROM ws_point WHERE id = %s",
                     (NOW - timedelta(minutes=minutes), value, flag, pid),
                 )
+        conn.commit()
+        run_cycle(conn, NOW)  # the alarm engine and the sites' grades (default settings)
         add_user(conn, "sites-other-county", "viewer", area="430481")
         other = new_token(conn, "sites-other-county", label="tests")
     return {"dam": dam, "plant": plant, "other": other}
@@ -90,6 +96,10 @@ def test_site_list_levels_now(service, monitored) -> None:
     assert dam["kind_zh"] == "尾矿库" and dam["monitored"] and dam["points"] == 2
     assert dam["level_now"] == {"level": "orange", "colour": "orange"}
     assert plant["level_now"] == {"level": "high", "colour": "yellow"}
+    # the grade counts alarms, not readings: the dam's orange held an hour (one orange point:
+    # the item and the dam orange); the plant's high reading is too recent to be an alarm
+    assert dam["grade"]["level"] == "orange" and "浸润线埋深" in dam["grade"]["reason"]
+    assert plant["grade"] is None
     assert plant["supervising_section"] == "危化股"
     unmonitored = [p for p in by_id.values() if p["kind"] == "fireworks_shop"]
     assert unmonitored and all(not p["monitored"] and p["level_now"] is None for p in unmonitored)
@@ -121,10 +131,10 @@ def test_readings_series_window_and_errors(service, monitored) -> None:
         r = c.get(f"/api/sites/{dam}/readings", params={"from": start, "point": "T-PH1"})
         assert r.status_code == 200, r.text
         (ph,) = r.json()["points"]
-        assert [x[1] for x in ph["readings"]] == [5.6, 5.2]  # the 60-minute one is before
+        assert [x[1] for x in ph["readings"]] == [5.2] * 4  # 40, 30, 20 and 10 minutes ago
         assert ph["thresholds"]["orange"] == 5.5 and ph["direction"] == "below"
         every = c.get(f"/api/sites/{dam}/readings").json()["points"]
-        assert {p["id"]: len(p["readings"]) for p in every} == {"T-GP1": 2, "T-PH1": 3}
+        assert {p["id"]: len(p["readings"]) for p in every} == {"T-GP1": 2, "T-PH1": 12}
         bad = c.get(f"/api/sites/{dam}/readings", params={"point": "T-PT1"})
         assert bad.status_code == 422 and "T-PT1" in bad.text
         assert c.get("/api/sites/NO-SUCH-SITE").status_code == 404
@@ -139,3 +149,21 @@ def test_another_countys_user_sees_none_of_them(service, monitored) -> None:
         assert all(f["properties"]["admin_code"].startswith("430481") for f in listed)
         r = c.get(f"/api/sites/{monitored['dam']}")
     assert r.status_code == 403 and "430481" in r.text
+
+
+def test_site_alarms_and_the_alarm_list(service, monitored) -> None:
+    with service.client("viewer") as c:
+        body = c.get(f"/api/sites/{monitored['dam']}").json()
+        listed = c.get("/api/alarms", params={"site": monitored["dam"]}).json()["alarms"]
+        plant = c.get("/api/alarms", params={"site": monitored["plant"]}).json()["alarms"]
+    (alarm,) = body["open_alarms"]
+    assert alarm["point_id"] == "T-PH1" and alarm["level"]["level"] == "orange"
+    assert alarm["max_level"]["level"] == "orange" and alarm["value"] == 5.2
+    assert body["faults"] == []
+    items = {i["item"]: i for i in body["items"]}
+    assert items["phreatic_depth"]["grade"]["level"] == "orange"
+    assert [a["id"] for a in listed] == [alarm["id"]]
+    assert plant == []  # a reading past high for ten minutes is not an alarm yet
+    other = {"Authorization": f"Bearer {monitored['other']}"}
+    with service.client(headers=other) as c:
+        assert c.get("/api/alarms").json()["alarms"] == []

@@ -11,6 +11,7 @@ import httpx
 import psycopg
 import pytest
 
+from riskmap.geo.worksafety.cycle import run_cycle
 from tests.web.conftest import wait_ready
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -60,6 +61,10 @@ def dam(web_service) -> str:
                     " SELECT n, %s, %s FROM ws_point WHERE id = %s",
                     (NOW - timedelta(minutes=minutes), round(value, 3), pid),
                 )
+        conn.commit()
+        # the alarm engine and the grade: the depth has been past orange (5.5 m) for two
+        # hours, far longer than the minimum duration — the dam is orange
+        run_cycle(conn, NOW)
     return site
 
 
@@ -105,6 +110,14 @@ def test_dam_drawn_in_its_level_and_dialog_charts_each_point(open_page, web_serv
     ph = page.locator("#site-dialog .site-point[data-point-id='W-PH1']")
     assert ph.locator(".site-level").inner_text() == "橙色"
     assert "5.2 m" in ph.inner_text() and "橙色 ≤ 5.5" in ph.inner_text()
+    assert page.locator("#site-dialog .site-grade").get_attribute("data-level") == "orange"
+    assert page.locator("#site-dialog .site-alarm.threshold").count() == 1
+    below = [d["village_name"] for d in api["downstream"]]
+    assert below, "the demo dam has villages below it"
+    shown_below = page.locator("#site-dialog .site-downstream li").all_inner_texts()
+    assert len(shown_below) == len(below)
+    # an ordered list, nearest first: each item starts with the village's name
+    assert all(t.startswith(n) for t, n in zip(shown_below, below, strict=True)), shown_below
     gp = page.locator("#site-dialog .site-point[data-point-id='W-GP1']")
     assert gp.locator(".site-level").inner_text() == "正常"
     assert page.locator("#site-dialog .site-point canvas").count() >= 2

@@ -37,6 +37,31 @@ interface SiteItem {
   item: string;
   item_zh: string;
   points: SitePoint[];
+  grade: Level | null;
+  grade_reason: string | null;
+}
+
+interface SiteAlarm {
+  id: number;
+  point_name: string;
+  item_zh: string;
+  unit: string;
+  kind: "threshold" | "fault";
+  fault_kind: string | null;
+  level: Level | null;
+  opened_at: string;
+  value: number | null;
+  flapping: boolean;
+  suppressed: boolean;
+}
+
+interface Downstream {
+  ord: number;
+  village_code: string;
+  village_name: string;
+  township_name: string | null;
+  distance_m: number;
+  population: number | null;
 }
 
 interface Site {
@@ -50,7 +75,11 @@ interface Site {
   safety_contact_phone: string | null;
   maintenance_contact_name: string | null;
   maintenance_contact_phone: string | null;
+  grade: (Level & { reason: string; since: string }) | null;
   items: SiteItem[];
+  open_alarms: SiteAlarm[];
+  faults: SiteAlarm[];
+  downstream: Downstream[];
 }
 
 interface Series {
@@ -134,9 +163,44 @@ export class SiteDialog {
       site.maintenance_contact_name ? `${t("site.maintenance_contact")}：${site.maintenance_contact_name} ${site.maintenance_contact_phone ?? ""}` : "",
     );
     const parts: HTMLElement[] = [contacts];
-    if (!site.items.length) parts.push(h("p", { class: "muted" }, t("site.unmonitored")));
+    parts.push(
+      h(
+        "p",
+        { class: "site-grade", "data-level": site.grade?.level ?? "none" },
+        `${t("site.grade")}：`,
+        levelBadge(site.grade),
+        site.grade ? h("span", {}, ` ${site.grade.reason}`, h("span", { class: "muted" }, ` · ${t("site.since")} ${formatShort(site.grade.since)}`)) : "",
+      ),
+    );
+    if (site.open_alarms.length || site.faults.length) {
+      const list = h("ul", { class: "site-alarms" });
+      for (const a of [...site.open_alarms, ...site.faults]) {
+        const what = a.kind === "fault" ? h("span", { class: "site-flag" }, t(`site.fault.${a.fault_kind}`)) : levelBadge(a.level);
+        const notes = [a.flapping ? t("site.flapping") : "", a.suppressed ? t("site.suppressed") : ""].filter(Boolean).join(" · ");
+        list.append(
+          h(
+            "li",
+            { class: `site-alarm ${a.kind}`, "data-alarm-id": String(a.id) },
+            what,
+            ` ${a.point_name} ${a.value === null ? "" : `${num(a.value, 2)} ${a.unit}`}`,
+            h("span", { class: "muted" }, ` · ${formatShort(a.opened_at)}${notes ? ` · ${notes}` : ""}`),
+          ),
+        );
+      }
+      parts.push(h("h3", {}, t("site.alarms")), list);
+    }
+    if (site.downstream.length) {
+      const rows = site.downstream.map((d) =>
+        h("li", { "data-village": d.village_code }, d.village_name, h("span", { class: "muted" }, ` ${d.township_name ?? ""} · ${t("site.along", { km: num(d.distance_m / 1000, 1) })}${d.population ? ` · ${t("site.people", { n: num(d.population) })}` : ""}`)),
+      );
+      parts.push(h("h3", {}, t("site.downstream")), h("ol", { class: "site-downstream" }, ...rows));
+    }
     for (const item of site.items) {
-      const section = h("section", { class: "site-item", "data-item": item.item }, h("h3", {}, lang() === "zh" ? item.item_zh : t(`site.item.${item.item}`)));
+      const section = h(
+        "section",
+        { class: "site-item", "data-item": item.item },
+        h("h3", {}, lang() === "zh" ? item.item_zh : t(`site.item.${item.item}`), " ", levelBadge(item.grade)),
+      );
       for (const p of item.points) {
         const chart = h("div", { class: "site-chart" });
         section.append(
