@@ -87,3 +87,45 @@ def sites_downstream(
                 f"  {v.order}. {v.name} {v.code} {v.distance_m:.0f} m along,"
                 f" {v.offset_m:.0f} m off, {v.below_crest_m:.1f} m below the crest"
             )
+
+
+@app.command("report")
+def report(
+    site: Annotated[str, typer.Argument(help="the site's id (hazardous_site.id)")],
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM (Beijing time)")],
+) -> None:
+    """A site's month (月度监测报告): per point the readings, the raw threshold crossings, the
+    alarms raised and the device faults; the reduction of alarms against raw crossings."""
+    import psycopg
+    from rich.table import Table
+
+    from riskmap.geo.worksafety.report import site_month
+    from riskmap.geo.worksafety.vocabulary import ITEM_ZH, LEVEL_ZH
+
+    with psycopg.connect(database_url(settings())) as conn:
+        m = site_month(conn, site, month)
+    t = Table(title=f"{m.site_name} {m.month} 月度监测报告 / monthly monitoring report")
+    for col in (
+        "监测项目 item",
+        "测点 point",
+        "读数",
+        "越限 raw",
+        "报警 alarms",
+        "最高",
+        "故障 faults",
+    ):
+        t.add_column(col, justify="left" if col[0] in "监测" else "right")
+    for p in m.points:
+        faults = ", ".join(f"{k} {n}" for k, n in sorted(p.faults.items())) or "—"
+        t.add_row(
+            ITEM_ZH.get(p.item, p.item), p.name, f"{p.readings:,}", f"{p.raw_crossings:,}",
+            str(p.alarms), LEVEL_ZH.get(p.max_level, "—") if p.max_level else "—", faults,
+        )  # fmt: skip
+    out.print(t)
+    cut = "—" if m.reduction is None else f"{m.reduction:.1f} %"
+    out.print(
+        f"越限 raw crossings {m.raw_crossings:,}; 报警 alarms {m.alarms:,} (fewer by {cut});"
+        f" 事件 events {m.events}; 设备故障 faults {sum(m.faults.values())}; 通知 notices"
+        f" {m.notices}",
+        highlight=False,
+    )
