@@ -359,7 +359,13 @@ def storm_timeline(
                     f"{g.site_name} {g.previous_level or '—'} → {g.level or '—'}：{g.reason}"
                     for g in sites.grades
                 ]
-                + [f"{c.summary_zh}（{o.sms} 条短信）" for c, o in sites.told if c.kind == "fault"],
+                + [f"{c.summary_zh}（{o.sms} 条短信）" for c, o in sites.told if c.kind == "fault"]
+                + [
+                    f"尾矿库红色报警：下游村庄立即转移预警 #{o.warning.warning_id}"
+                    f"{'已发布' if o.warning.published else '待指挥长审核'}（{o.sms} 条短信）"
+                    for _c, o in sites.told
+                    if o.warning is not None
+                ],
             }
         )
         bar.update(task, advance=1)
