@@ -95,5 +95,11 @@ def _store(conn, who: str, body: bytes) -> dict[str, Any]:
     }
     if not rows and refused:
         conn.commit()  # the quarantine stays although the answer is an error
-        raise HTTPException(422, detail=answer["refused"])
+        # shaped like FastAPI's own validation errors (loc, msg, type), record and field kept
+        detail = [
+            {"loc": ["body", x["record"], x["field"] or ""], "msg": x["reason"],
+             "type": "value_error", **x}
+            for x in answer["refused"]
+        ]  # fmt: skip
+        raise HTTPException(422, detail=detail)
     return answer

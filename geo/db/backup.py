@@ -58,7 +58,11 @@ from riskmap.geo.errors import RiskmapError
 from riskmap.geo.filehash import file_sha256
 
 # Columns holding absolute paths that a restore into another data directory rewrites.
-ABSOLUTE_PATH_COLUMNS = (("grid_file", "path"), ("raster_layer", "path"))
+ABSOLUTE_PATH_COLUMNS = (
+    ("grid_file", "path"),
+    ("raster_layer", "path"),
+    ("ws_site_downstream_path", "dem_path"),  # the DEM a dam's flow path was traced on
+)
 RELATIVE_PATH_COLUMNS = (("field_report_photo", "path"),)
 
 

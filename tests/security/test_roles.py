@@ -60,6 +60,8 @@ TABLE: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
         SIGNED,  # the signature is checked before the drill is looked up: 401, not 404
     ),
     ("POST", "/api/sms/receipts"): ("/api/sms/receipts", SIGNED),
+    # monitoring devices' gateways post readings with an integration token (issue 21)
+    ("POST", "/api/readings"): ("/api/readings", frozenset({INTEGRATION, ADMIN})),
 }
 # The other proposal decision is the same route; checked too.
 EXTRA = {("POST", f"/api/responses/{W}/proposals/{W}/dismiss"): COMMAND}

@@ -20,6 +20,8 @@ CREATE TABLE ws_site (
     config_sha256       text NOT NULL,
     dataset_id          text NOT NULL REFERENCES dataset (id) ON DELETE CASCADE
 );
+CREATE INDEX ws_site_dataset_idx ON ws_site (dataset_id);
+CREATE INDEX ws_site_maintenance_idx ON ws_site (maintenance_contact);
 
 CREATE TABLE ws_point (
     id           text PRIMARY KEY,            -- stable, from the configuration
@@ -52,6 +54,7 @@ CREATE TABLE ws_point (
 );
 CREATE INDEX ws_point_site_idx ON ws_point (site_id);
 CREATE INDEX ws_point_geom_idx ON ws_point USING gist (geom);
+CREATE INDEX ws_point_dataset_idx ON ws_point (dataset_id);
 
 -- Graded thresholds of a point: the four colours (GB 51108 for dams) or high / high-high
 -- (高报 / 高高报, chemical installations). Ordered along the direction (checked by the loader).

@@ -15,6 +15,8 @@ CREATE TABLE ws_maintenance (
     CHECK (ends_at > starts_at)
 );
 CREATE INDEX ws_maintenance_ends_idx ON ws_maintenance (ends_at);
+CREATE INDEX ws_maintenance_site_idx ON ws_maintenance (site_id);
+CREATE INDEX ws_maintenance_point_idx ON ws_maintenance (point_id);
 
 -- One event per site and monitoring item while any of its counting alarms is open.
 CREATE TABLE ws_event (
@@ -37,6 +39,7 @@ CREATE TABLE ws_event (
 );
 CREATE UNIQUE INDEX ws_event_one_open_idx ON ws_event (site_id, item) WHERE state = 'open';
 CREATE INDEX ws_event_first_idx ON ws_event (first_at);
+CREATE INDEX ws_event_site_idx ON ws_event (site_id);
 
 -- Threshold alarms and device faults of points. A fault (stuck, out of range, impossible jump,
 -- silent) goes to the site's maintenance contact and supervising section, never to villages.

@@ -50,6 +50,7 @@ CREATE TABLE ws_section_member (
     person_id    text NOT NULL REFERENCES person (id) ON DELETE CASCADE,
     PRIMARY KEY (county_code, section, person_id)
 );
+CREATE INDEX ws_section_member_person_idx ON ws_section_member (person_id);
 
 -- One row per site alarm change the alarm engine reports and we notify about.
 CREATE TABLE ws_notice (
@@ -67,6 +68,7 @@ CREATE TABLE ws_notice (
     UNIQUE NULLS NOT DISTINCT (site_id, item, kind, level, opened_at)
 );
 CREATE INDEX ws_notice_site_idx ON ws_notice (site_id, opened_at DESC);
+CREATE INDEX ws_notice_warning_idx ON ws_notice (warning_id);
 
 ALTER TABLE outbox
     ADD COLUMN ws_notice_id bigint REFERENCES ws_notice (id) ON DELETE CASCADE,
