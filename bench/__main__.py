@@ -118,6 +118,7 @@ def main(names: list[str]) -> None:
         started=started_at,
         load_start=load_start,
         load_end=report.load_average(),
+        setup_seconds=setup_s,
     )
     path = report.write(doc, Path(os.environ.get("BENCH_JSON") or report.LATEST))
     mode = "quick run (BENCH_QUICK=1)" if results.quick() else "full run"

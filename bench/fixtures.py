@@ -6,8 +6,10 @@ benches themselves run alone on the machine (their figures are not shared with s
   web/'s vite (bench/web.py). Both are subprocesses (pip, node): threads suffice.
 - **data**, in the quick run, started right after the migration: the demo county with its storm
   as the template the quick benches copy (bench/databases.py), the quick city (bench/city.py)
-  and the delivery bench's county (bench/delivery.py). They are Python and PostgreSQL work, so
-  each runs in a process of its own (spawned: no inherited connections), using both cores.
+  and the delivery bench's county (bench/delivery.py), and numba's compilation of the zonal
+  kernel into its disk cache (on a fresh checkout the first grid ingest would compile it). They
+  are Python and PostgreSQL work, so each runs in a process of its own (spawned: no inherited
+  connections), using both cores.
 
 Only what the benches asked for is built (``python -m bench tiles`` builds the tipg venv and
 the demo county, nothing else). A set-up that fails is reported here and left to the bench
@@ -35,6 +37,8 @@ NEEDS = {
     "storm": {"rules", "tiles", "warnings", "instances", "web", "writes"},
     "city": {"city"},
     "delivery": {"delivery"},
+    # numba's compiled zonal kernel, written to its disk cache (a fresh checkout has none)
+    "numba": {"grid", "zonal", "delivery", "writes"},
 }
 
 _futures: dict[str, Future] = {}
@@ -83,6 +87,10 @@ def start_data(url: str, tcp_url: str, names: Iterable[str]) -> None:
     if wanted("city", names):
         keep = keep_folder("riskmap-bench-city-")
         jobs.append(("city", city.build_new, url, tcp_url, keep))
+    if wanted("numba", names):
+        from riskmap.geo import zonal_kernel
+
+        jobs.append(("numba", zonal_kernel.warm))
     if wanted("delivery", names):
         keep = keep_folder("riskmap-bench-delivery-")
         jobs.append(("delivery", delivery.build_database, url, keep))

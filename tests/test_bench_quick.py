@@ -90,12 +90,12 @@ def test_quick_run_is_smaller_and_shorter() -> None:
 @pytest.mark.parametrize(
     ("names", "expected"),
     [
-        ([], {"tipg", "floor", "storm", "city", "delivery"}),  # every bench
+        ([], {"tipg", "floor", "storm", "city", "delivery", "numba"}),  # every bench
         (["stations"], set()),
         (["tiles"], {"tipg", "storm"}),
         (["city"], {"tipg", "city"}),
-        (["web", "writes"], {"floor", "storm"}),
-        (["delivery", "archive"], {"delivery"}),
+        (["web", "writes"], {"floor", "storm", "numba"}),
+        (["delivery", "archive"], {"delivery", "numba"}),
     ],
 )
 def test_setup_only_for_the_benches_asked(names: list[str], expected: set[str]) -> None:
@@ -113,3 +113,41 @@ def test_cpu_sample_of_a_short_load_ends_inside_it() -> None:
     cores = sample.result()
     assert time.monotonic() - started < 1.4  # (it took 1.5 s: 1 s lead + 0.5 s window)
     assert cores["load"] > 0.05, cores  # (a shared machine gives the loop a part of a core)
+
+
+def test_renice_tree_lowers_a_server_and_its_workers() -> None:
+    """tipg starts at the usual priority and, once it answers, runs at riskmap's workers'
+    niceness (bench/tiles.py): the whole tree (uvicorn's workers are its children)."""
+    from bench.tiles import _renice_tree
+
+    child = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"  # noqa: E501
+    parent = subprocess.Popen([sys.executable, "-c", child])
+    try:
+        kids: list[int] = []
+        deadline = time.monotonic() + 20
+        while not kids and time.monotonic() < deadline:
+            kids = [
+                int(p.name)
+                for p in Path("/proc").iterdir()
+                if p.name.isdigit() and _parent_of(p) == parent.pid
+            ]
+            time.sleep(0.05)
+        assert kids, "the child never started"
+        before = os.getpriority(os.PRIO_PROCESS, parent.pid)
+        _renice_tree(parent.pid, before + 5)
+        assert os.getpriority(os.PRIO_PROCESS, parent.pid) == before + 5
+        assert [os.getpriority(os.PRIO_PROCESS, k) for k in kids] == [before + 5] * len(kids)
+    finally:
+        for p in Path("/proc").iterdir():  # the grandchild first, then the child
+            if p.name.isdigit() and _parent_of(p) == parent.pid:
+                os.kill(int(p.name), 9)
+        parent.kill()
+        parent.wait(10)
+
+
+def _parent_of(proc: Path) -> int | None:
+    try:
+        text = (proc / "stat").read_text()
+    except OSError:
+        return None
+    return int(text[text.rfind(")") + 2 :].split()[1])
