@@ -52,9 +52,13 @@ def wanted(setup: str, names: Iterable[str]) -> bool:
     return not names or bool(NEEDS[setup] & names)
 
 
+_took: dict[str, float] = {}
+
+
 def _submit(pool, name: str, fn: Callable, *args: Any) -> None:
     _started[name] = time.perf_counter()
-    _futures[name] = pool.submit(fn, *args)
+    _futures[name] = future = pool.submit(fn, *args)
+    future.add_done_callback(lambda _: _took.setdefault(name, time.perf_counter() - _started[name]))
 
 
 def start_tools(names: Iterable[str], work: Path) -> None:
@@ -113,7 +117,8 @@ def wait_all(url: str) -> Iterable[str]:
             traceback.print_exc()
             yield f"set-up {name} failed ({type(exc).__name__}: {exc}); its benches retry it"
         else:
-            yield f"set-up {name} ready after {time.perf_counter() - _started[name]:.0f} s"
+            took = _took.get(name, time.perf_counter() - _started[name])
+            yield f"set-up {name} ready after {took:.0f} s"
         del _futures[name]
     _collect_storm()
     import psycopg
