@@ -25,10 +25,12 @@ from bench import (
     bulk_load,
     city,
     delivery,
+    fixtures,
     instances,
     report,
     results,
     rules_speed,
+    served,
     station_rows,
     tiles,
     warnings_latency,
@@ -56,9 +58,9 @@ def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterato
         ("rules", "all built-in rules", lambda: rules_speed.run(url)),
         ("tiles", "vector tiles vs tipg", lambda: tiles.run(url, tcp_url)),
         ("warnings", "warning list under 200 clients vs a static file",
-         lambda: warnings_latency.run(url)),
+         lambda: warnings_latency.run(url, tcp_url)),
         ("instances", "warning list and village tiles through nginx: 1 vs 2 API instances",
-         lambda: instances.run(url)),
+         lambda: instances.run(url, tcp_url)),
         ("web", "web pages in Chromium vs a bare MapLibre page", lambda: web.run(url)),
         ("delivery", "warning delivery vs a bare httpx sender", lambda: delivery.run(url)),
         ("city", "city size (衡阳市, every county): rules, tiles, warning list",
@@ -66,7 +68,7 @@ def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterato
         ("archive", "rain archive → village annual maxima on Dask (1, 2 workers) vs exactextract",
          lambda: archive.run(url)),
         ("writes", "writes (rules run, ingest, update, issue) under 50 tile clients vs alone",
-         lambda: writes_under_load.run(url)),
+         lambda: writes_under_load.run(url, tcp_url)),
         ("ws_alarms", "work-safety alarms: synthetic month, raw crossings vs alarms, recall,"
          " engine vs a pandas rolling check", lambda: ws_alarms.run(url)),
         ("worksafety", "HJ 212 readings over TCP into PostGIS vs a bare COPY",
@@ -91,6 +93,8 @@ def main(names: list[str]) -> None:
     info = report.machine(None)
     base = Path(tempfile.mkdtemp(prefix="riskmap-bench-", dir="/tmp"))
     os.chmod(base, 0o755)
+    run_started = time.perf_counter()
+    fixtures.start_tools(names, base)  # tipg's venv, the floor page: while the cluster starts
     # a loopback TCP port too: the tile benches' peer (tipg) refuses socket-only URLs
     cluster = EmbeddedCluster(base / "pg", fast_unsafe=False, tcp_port=free_port())
     try:
@@ -98,12 +102,18 @@ def main(names: list[str]) -> None:
         migrate(url)
         if not make_template(url):  # every bench's new database a copy (bench/databases.py)
             print("(no template database: each bench migrates its own)", flush=True)
+        print(f"(cluster up and migrated in {time.perf_counter() - run_started:.0f} s)")
+        fixtures.start_data(url, cluster.tcp_url_for(), names)  # quick: the shared data
         info = report.machine(url)
+        for line in fixtures.wait_all(url):
+            print(f"({line})", flush=True)
+        setup_s = time.perf_counter() - run_started
         for name, title, bench in benches(url, cluster.tcp_url_for()):
             if names and name not in names:
                 continue
             walls[name] = _run_one(name, title, bench)
     finally:
+        served.close()  # the quick run's shared server, before its database goes
         cluster.destroy()
         shutil.rmtree(base, ignore_errors=True)
     doc = report.document(
@@ -114,14 +124,16 @@ def main(names: list[str]) -> None:
         started=started_at,
         load_start=load_start,
         load_end=report.load_average(),
+        setup_seconds=setup_s,
     )
     path = report.write(doc, Path(os.environ.get("BENCH_JSON") or report.LATEST))
     mode = "quick run (BENCH_QUICK=1)" if results.quick() else "full run"
     report.show(results.rows(), title=f"riskmap benchmarks, {mode}")
     total = sum(w["seconds"] for w in walls.values())
     print(
-        f"{len(walls)} benches in {total:.0f} s; load average {load_start} at the start,"
-        f" {doc['load_average']['end']} at the end; written to {path}",
+        f"{len(walls)} benches in {total:.0f} s (after {setup_s:.0f} s of set-up; the whole"
+        f" run {time.perf_counter() - run_started:.0f} s); load average {load_start} at the"
+        f" start, {doc['load_average']['end']} at the end; written to {path}",
         flush=True,
     )
 

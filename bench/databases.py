@@ -84,13 +84,12 @@ def demo_storm(url: str, name: str, data: Path, *, risk: bool) -> str:
     data.mkdir(parents=True, exist_ok=True)
     if not quick():
         return _build_storm(url, name, data, risk=risk)
-    if not _storm_files:
+    if not _storm_files:  # not built by the set-up (bench/fixtures.py): now
         # the databases' catalogue names files in this folder: it stays until the run ends
         keep = Path(tempfile.mkdtemp(prefix="riskmap-bench-storm-", dir="/tmp"))
         os.chmod(keep, 0o755)
         atexit.register(shutil.rmtree, keep, ignore_errors=True)
-        _build_storm(url, _STORM_TEMPLATE, keep, risk=True)
-        _storm_files.append(keep)
+        use_storm_template(build_storm_template(url, keep))
     with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
         c.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -99,6 +98,18 @@ def demo_storm(url: str, name: str, data: Path, *, risk: bool) -> str:
         )
     shutil.copytree(_storm_files[0], data, dirs_exist_ok=True)
     return with_db(url, name)
+
+
+def build_storm_template(url: str, keep: Path) -> Path:
+    """Build the quick run's demo-storm template on ``url``'s server, its files in ``keep`` (a
+    folder that stays until the run ends); ``keep``. The set-up runs it in a process of its
+    own (bench/fixtures.py); :func:`use_storm_template` then lets :func:`demo_storm` copy it."""
+    _build_storm(url, _STORM_TEMPLATE, keep, risk=True)
+    return keep
+
+
+def use_storm_template(keep: Path) -> None:
+    _storm_files[:] = [keep]
 
 
 def _build_storm(url: str, name: str, data: Path, *, risk: bool) -> str:

@@ -34,8 +34,10 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from bench import fixtures
+from bench.common import with_db
 from bench.databases import create_database
-from bench.results import Row, below, record, scaled
+from bench.results import Row, below, quick, record, scaled
 from riskmap.api.dispatch import keys, signing
 from riskmap.api.receiver.client import journal
 from riskmap.geo.demo.county import generate
@@ -51,14 +53,19 @@ RISKMAP = [sys.executable, "-m", "riskmap.api.cli"]
 # hazards of the bench's own: a second warning of one hazard over the same villages merges
 # into the first (an extension, no new loudspeaker messages)
 HAZARDS = tuple(f"bench_latency_{i}" for i in range(1, 6))
-THROUGHPUT_TERMINALS = int(os.environ.get("BENCH_TERMINALS") or scaled(25_000, 2_000))
+# the quick run: the county's own 222 terminals, one per village
+THROUGHPUT_TERMINALS = int(os.environ.get("BENCH_TERMINALS") or scaled(25_000, 222))
 TARGET_P95_MS = 1000.0  # issue 19: 222 villages × 5 warnings
 
 
 def run(url: str) -> Iterator[str]:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-", dir="/tmp"))
-    os.chmod(tmp, 0o755)
-    db = _database(url, tmp)
+    tmp = fixtures.result("delivery")  # the quick run's set-up loaded the county already
+    if tmp is not None:
+        db = with_db(url, "bench_delivery")
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-", dir="/tmp"))
+        os.chmod(tmp, 0o755)
+        db = _database(url, tmp)
     try:
         secrets = _keys(db, tmp)
         with _receiver(tmp, secrets) as rx:
@@ -78,6 +85,13 @@ def run(url: str) -> Iterator[str]:
 
 
 # ---- set-up ----------------------------------------------------------------------------------
+
+
+def build_database(url: str, tmp: Path) -> Path:
+    """The bench's database with the demo county loaded, its files in ``tmp``; ``tmp``. The
+    quick run's set-up runs it in a process of its own (bench/fixtures.py)."""
+    _database(url, tmp)
+    return tmp
 
 
 def _database(url: str, tmp: Path) -> str:
@@ -157,11 +171,15 @@ def _env(db: str, tmp: Path) -> dict[str, str]:
 @contextmanager
 def _dispatchers(env: dict[str, str], n: int, tmp: Path) -> Iterator[None]:
     log = open(tmp / "dispatch.log", "ab")  # noqa: SIM115
+    since = datetime.now(UTC)
     procs = [
         subprocess.Popen([*RISKMAP, "dispatch", "run"], env=env, stdout=log, stderr=log)
         for _ in range(n)
     ]
-    time.sleep(2.0)  # started and listening
+    if quick():  # until each listens for the outbox (the full run gives them two seconds)
+        _wait_listening(env["RISKMAP_DATABASE_URL"], n, procs, since)
+    else:
+        time.sleep(2.0)  # started and listening
     try:
         yield
     finally:
@@ -170,6 +188,29 @@ def _dispatchers(env: dict[str, str], n: int, tmp: Path) -> Iterator[None]:
         for p in procs:
             p.wait(15)
         log.close()
+
+
+def _wait_listening(
+    db: str, n: int, procs: list[subprocess.Popen], since: datetime, timeout_s: float = 60.0
+) -> None:
+    """Until ``n`` dispatchers started after ``since`` have their outbox listener connected and
+    idle (LISTEN done)."""
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(db, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError("a dispatcher exited at its start; see dispatch.log")
+            listening = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = 'riskmap-dispatch-listen' AND state = 'idle'"
+                " AND backend_start > %s",
+                (since,),
+            ).fetchone()[0]
+            if listening >= n:
+                time.sleep(0.2)  # its lanes' first look at the outbox
+                return
+            time.sleep(0.05)
+    raise RuntimeError(f"{n} dispatcher(s) not listening after {timeout_s:.0f} s")
 
 
 def _publish(db: str, codes: list[str], hazard: str, at: datetime | None = None) -> tuple:
@@ -402,11 +443,8 @@ def _grid_to_receiver(db: str, rx: str, tmp: Path) -> Iterator[str]:
 # ---- 3. throughput ---------------------------------------------------------------------------
 
 
-def _throughput(
-    db: str, rx: str, secrets: dict[str, bytes], env: dict[str, str], tmp: Path
-) -> Iterator[str]:
-    codes = _codes(db)
-    per_village = max(1, THROUGHPUT_TERMINALS // len(codes))
+def _more_terminals(db: str, per_village: int, tmp: Path) -> dict[str, bytes]:
+    """``per_village`` terminals in every village (copies of its own); the keys re-read."""
     with psycopg.connect(db) as conn:
         conn.execute(
             """INSERT INTO broadcast_terminal (id, name, village_code, protocol, endpoint,
@@ -416,10 +454,21 @@ def _throughput(
                FROM broadcast_terminal t, generate_series(2, %s) k""",
             (per_village,),
         )
-        n_terminals = conn.execute("SELECT count(*) FROM broadcast_terminal").fetchone()[0]
         conn.commit()
     secrets = _keys(db, tmp)  # the new terminals' keys, re-read by the receiver
     time.sleep(1.0)
+    return secrets
+
+
+def _throughput(
+    db: str, rx: str, secrets: dict[str, bytes], env: dict[str, str], tmp: Path
+) -> Iterator[str]:
+    codes = _codes(db)
+    per_village = max(1, THROUGHPUT_TERMINALS // len(codes))
+    if per_village > 1:  # (the quick run: the county's own terminals, one per village)
+        secrets = _more_terminals(db, per_village, tmp)
+    with psycopg.connect(db) as conn:
+        n_terminals = conn.execute("SELECT count(*) FROM broadcast_terminal").fetchone()[0]
     rates = {}
     # hazards of their own: a warning of a hazard already issued over these villages would
     # merge into it (an extension: no new loudspeaker messages)

@@ -45,15 +45,15 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from bench import nginx, tile_client, tiles, warnings_latency
+from bench import nginx, served, tile_client, tiles, warnings_latency
 from bench.common import free_port, with_db
-from bench.results import Row, record, scaled
+from bench.results import Row, quick, record, scaled
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 2  # per instance, as deploy/nginx.conf starts them
 CLIENTS = 50
-SECONDS = int(os.environ.get("BENCH_INSTANCES_SECONDS") or scaled(10, 3))
-WARM_S = scaled(4, 1)
+SECONDS = int(os.environ.get("BENCH_INSTANCES_SECONDS") or scaled(10, 1))
+WARM_S = scaled(4, 1)  # wrk counts whole seconds
 ROUNDS = int(os.environ.get("BENCH_INSTANCES_ROUNDS") or scaled(2, 1))
 LIST = "/api/warnings"
 BROWSER = {"Accept-Encoding": "gzip"}
@@ -93,7 +93,9 @@ class CpuSample:
     """Where the CPU went while a load ran: cores used per group, measured from ``lead`` s after
     the start to ``tail`` s before the end of a ``seconds`` run (wrk's own start and end out)."""
 
-    def __init__(self, roots: dict[str, list[int]], seconds: float, lead=1.0, tail=0.5) -> None:
+    def __init__(self, roots: dict[str, list[int]], seconds: float, lead=None, tail=None) -> None:
+        if lead is None or tail is None:  # 1 s and 0.5 s; a short run keeps most of its span
+            lead, tail = (1.0, 0.5) if seconds >= 5 else (0.2 * seconds, 0.1 * seconds)
         self.roots = roots  # group → pids whose descendants (and themselves) belong to it
         self.cores: dict[str, float] = {}
         self._args = (seconds, lead, tail)
@@ -116,7 +118,7 @@ class CpuSample:
         seconds, lead, tail = self._args
         time.sleep(lead)
         before, idle0, t0 = _processes(), _idle_ticks(), time.monotonic()
-        time.sleep(max(0.5, seconds - lead - tail))
+        time.sleep(max(min(0.5, seconds / 2), seconds - lead - tail))
         after, idle1, t1 = _processes(), _idle_ticks(), time.monotonic()
         ticks = {g: 0 for g in GROUPS}
         for pid, (_, _, used) in after.items():
@@ -189,8 +191,9 @@ def _postmaster(db: str) -> int:
 # ------------------------------------------------------------------------------ the bench
 
 
-def run(url: str) -> Iterator[str]:
-    """Yield report lines (a database of its own on ``url``'s server, dropped afterwards)."""
+def run(url: str, tcp_url: str | None = None) -> Iterator[str]:
+    """Yield report lines (a database of its own on ``url``'s server, dropped afterwards; the
+    quick run: the served county)."""
     if not nginx.available():
         record(Row("instances", "nginx passes", None, "", passed=False, note="nginx not installed"))
         yield f"nginx not installed ({nginx.NGINX}): make setup installs it; nothing measured"
@@ -198,6 +201,12 @@ def run(url: str) -> Iterator[str]:
     if shutil.which("wrk") is None:
         record(Row("instances", "wrk passes", None, "", passed=False, note="wrk not installed"))
         yield "wrk not installed: make bench installs it; nothing measured"
+        return
+    if quick():  # the served county (bench/served.py): its riskmap serve is the first instance
+        t0 = time.perf_counter()
+        county = served.county(url, tcp_url or url)
+        yield f"the served county ready in {time.perf_counter() - t0:.0f} s"
+        yield from measure(county.db, first=county)
         return
     t0 = time.perf_counter()
     db, issued = warnings_latency._build_db(url)
@@ -212,7 +221,9 @@ def run(url: str) -> Iterator[str]:
             )
 
 
-def measure(db: str) -> Iterator[str]:
+def measure(db: str, first: served.Served | None = None) -> Iterator[str]:
+    """The passes over ``db``; ``first``: a ``riskmap serve`` already running over it (the
+    quick run's served county) as the first instance, else both are started."""
     from riskmap.api.users import add_user, new_token
 
     with psycopg.connect(db, autocommit=True) as conn:
@@ -227,28 +238,24 @@ def measure(db: str) -> Iterator[str]:
     tile_paths = [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in tiles._tile_list(bounds)]
     work = Path(mkdtemp(prefix="riskmap-bench-instances-"))
     os.chmod(work, 0o755)
-    (work / "data").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKMAP_")}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env |= {
-        "RISKMAP_DATABASE_URL": db,
-        "RISKMAP_DATA_DIR": str(work / "data"),
-        "RISKMAP_LOG_LEVEL": "warning",
-    }
-    ports = [free_port(), free_port()]
+    # one database and one data folder for both instances, as deploy/nginx.conf describes
+    env = first.env if first is not None else served.instance_env(db, work)
+    ports = [first.port if first is not None else free_port(), free_port()]
     proxies = {1: free_port(), 2: free_port()}
     procs: list[subprocess.Popen] = []
     try:
-        servers = [_start_instance(p, env, work / f"serve-{p}.log") for p in ports]
-        procs += servers
+        servers = [] if first is None else [first.proc]
+        servers += [_start_instance(p, env, work / f"serve-{p}.log") for p in ports[len(servers) :]]
+        procs += [s for s in servers if first is None or s is not first.proc]
         front = {
             n: nginx.start_nginx(work / f"nginx-{n}", proxies[n], ports[:n], workers="auto",
                                  access_log=False)
             for n in (1, 2)
         }  # fmt: skip
         procs += front.values()
-        for p in ports:
-            _wait(f"http://127.0.0.1:{p}/healthz", servers, work / f"serve-{p}.log")
+        for p, s in zip(ports, servers, strict=True):
+            log = first.log if first is not None and s is first.proc else work / f"serve-{p}.log"
+            _wait(f"http://127.0.0.1:{p}/healthz", servers, log)
         for n, port in proxies.items():
             _wait(f"http://127.0.0.1:{port}/healthz", [front[n]], work / f"nginx-{n}" / "error.log")
         base = f"http://127.0.0.1:{proxies[1]}"
@@ -288,7 +295,12 @@ def measure(db: str) -> Iterator[str]:
             best: dict[str, tuple[dict, dict[str, float]]] = {}
             for _ in range(ROUNDS):
                 for label, target in targets.items():
-                    tile_client.wrk(target, paths, headers, work, clients=CLIENTS, seconds=WARM_S)
+                    # the quick run warms a server once: nginx → 1 instance follows the direct
+                    # pass on that same instance
+                    if not (quick() and label == "nginx → 1 instance"):
+                        tile_client.wrk(
+                            target, paths, headers, work, clients=CLIENTS, seconds=WARM_S
+                        )
                     sample = CpuSample(roots, SECONDS)
                     r = tile_client.wrk(target, paths, headers, work, clients=CLIENTS,
                                         seconds=SECONDS)  # fmt: skip
@@ -346,6 +358,8 @@ def measure(db: str) -> Iterator[str]:
         if failures:  # nginx marks an instance down for 2 s after one: the others get it all
             yield f"nginx logged {len(failures)} upstream errors, the first: {failures[0]}"
     finally:
+        for proc in reversed(procs):  # all at once: each takes its time to shut down
+            proc.terminate()
         for proc in reversed(procs):
             _stop(proc)
         shutil.rmtree(work, ignore_errors=True)

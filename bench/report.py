@@ -102,10 +102,12 @@ def document(
     started: datetime,
     load_start: list[float],
     load_end: list[float],
+    setup_seconds: float | None = None,
 ) -> dict:
     """The JSON document of one run: ``benches`` maps a bench's name to its wall time and
-    whether it finished (``{"seconds": 12.3, "ok": true}``)."""
-    return {
+    whether it finished (``{"seconds": 12.3, "ok": true}``); ``setup_seconds``: what came
+    before the first bench (cluster, migration, shared set-up)."""
+    doc = {
         "version": VERSION,
         "date": started.astimezone(UTC).isoformat(timespec="seconds"),
         "quick": quick,
@@ -115,6 +117,9 @@ def document(
         "benches": benches,
         "rows": [_finite(asdict(r)) for r in rows],
     }
+    if setup_seconds is not None:
+        doc["setup_seconds"] = round(setup_seconds, 1)
+    return doc
 
 
 def _finite(value):

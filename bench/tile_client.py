@@ -107,14 +107,17 @@ UPDATE_ONE_ROW = (
 )
 
 
-def _changes(db: str, every: float, stop) -> None:
-    """Change one village's risk row every ``every`` seconds until ``stop`` is set: a real
-    update, whose notification empties every worker's tile cache (as a rules run does)."""
+def _changes(db: str, every: float, stop, first: float | None = None) -> None:
+    """Change one village's risk row every ``every`` seconds until ``stop`` is set (the first
+    time after ``first`` s when given, else after ``every``): a real update, whose notification
+    empties every worker's tile cache (as a rules run does)."""
     import psycopg
 
     with psycopg.connect(db, autocommit=True) as conn:
-        while not stop.wait(every):
+        wait = every if first is None else first
+        while not stop.wait(wait):
             conn.execute(UPDATE_ONE_ROW)
+            wait = every
 
 
 def _wrk_argv(
@@ -154,11 +157,12 @@ def wrk(
     clients: int,
     seconds: int,
     change_every: tuple[str, float] | None = None,
+    first_change: float | None = None,
 ) -> dict:
     """The list cycled for ``seconds`` by ``clients`` connections under wrk (C, epoll): the
     load generator takes almost no CPU from the two cores the servers share, so its latencies
     are the servers'. With ``change_every`` (database, seconds) the data change that often
-    meanwhile."""
+    meanwhile (the first after ``first_change`` s when given: a short pass still sees several)."""
     import threading
 
     found = shutil.which("wrk")
@@ -167,7 +171,9 @@ def wrk(
     stop = threading.Event()
     changer = None
     if change_every is not None:
-        changer = threading.Thread(target=_changes, args=(*change_every, stop), daemon=True)
+        changer = threading.Thread(
+            target=_changes, args=(*change_every, stop, first_change), daemon=True
+        )
         changer.start()
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)

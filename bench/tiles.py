@@ -38,6 +38,7 @@ socket-only database URLs, so the bench cluster listens on a loopback TCP port
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -51,7 +52,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import mkdtemp
 
-from bench import databases, tile_client
+from bench import databases, fixtures, served, tile_client
 from bench.common import free_port, with_db
 from bench.results import Row, at_least, below, quick, record, scaled
 
@@ -164,9 +165,28 @@ def _start_riskmap(db_url: str, port: int, log: Path, **settings: str) -> subpro
     return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.Popen:
-    from riskmap.geo.settings import Settings
+def _renice_tree(pid: int, nice: int) -> None:
+    """Every thread of ``pid`` and of its descendants at niceness ``nice`` (never raised)."""
+    from bench.instances import _processes
 
+    procs = _processes()
+    tree = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for child, (_, parent, _) in procs.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    for member in tree:
+        for task in Path(f"/proc/{member}/task").glob("*"):
+            with contextlib.suppress(OSError):  # ended meanwhile
+                tid = int(task.name)
+                if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+                    os.setpriority(os.PRIO_PROCESS, tid, nice)
+
+
+def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": tcp_url,
@@ -176,17 +196,21 @@ def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.
         "TIPG_TILE_RESOLUTION": "4096",
         "TIPG_MAX_FEATURES_PER_TILE": "100000",
     }
-    # at the niceness riskmap's workers take (RISKMAP_API_NICE): the same priority against
-    # PostgreSQL and the load generator
-    nice = ["nice", "-n", str(Settings().api_nice)]
-    argv = [*nice, str(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1"]
+    # started at the usual priority, as riskmap's workers are; once it answers, lowered to the
+    # niceness riskmap's workers take after their start (RISKMAP_API_NICE, _renice_tree): the
+    # same priority against PostgreSQL and the load generator while measured
+    argv = [str(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--workers", str(WORKERS), "--log-level", "warning"]
     return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-WRK_SECONDS = scaled(10, 4)
+WRK_SECONDS = scaled(10, 1)
 WRK_WARM_S = scaled(3, 1)
 CHANGE_EVERY_S = 2.0
+# the pass while the data change: as long as the others; the quick one long enough for two
+# changes, the first soon after the start
+CHANGING_S = scaled(WRK_SECONDS, 3)
+FIRST_CHANGE_S = scaled(None, 0.5)
 TARGET_RPS_X = 3.0  # tiles/s at least 3× tipg's
 TARGET_P99_MS = 50.0  # at 50 clients, also while the data change every 2 s (issue 19)
 TARGET_TILE_KB = 500.0
@@ -224,17 +248,18 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
     import psycopg
     from psycopg import sql
 
+    if quick():  # the demo county's 222 villages, served once for three benches
+        county = served.county(url, tcp_url, wait=False)  # measure waits, beside its others
+        yield from measure(county.db, county.db_tcp, [COUNTY], ours=(county.base, county.proc))
+        return
     villages = villages or int(os.environ.get("BENCH_TILE_VILLAGES", "3000"))
     name = f"bench_tiles_{uuid.uuid4().hex[:8]}"
     admin = with_db(url, "postgres")
     data = Path(mkdtemp(prefix="riskmap-bench-tiles-data-", dir="/tmp"))
     os.chmod(data, 0o755)
     try:
-        if quick():  # the demo county's 222 villages, risk built, as the other quick benches
-            databases.demo_storm(url, name, data, risk=True)
-        else:
-            databases.create_database(url, name)
-            _load_county(with_db(url, name), villages)
+        databases.create_database(url, name)
+        _load_county(with_db(url, name), villages)
         yield from measure(with_db(url, name), with_db(tcp_url, name), [COUNTY])
     finally:
         with psycopg.connect(admin, autocommit=True) as c:
@@ -252,17 +277,20 @@ def measure(
     *,
     bench: str = "tiles",
     scope: str = "",
+    ours: tuple[str, subprocess.Popen] | None = None,
 ) -> Iterator[str]:
     """Yield report lines: tile-list size, outline rebuild time, both servers, the ratios, over
     ``counties`` (loaded, risk maps built) in database ``db`` (``db_tcp``: the same over TCP,
     for tipg); ``check(base, headers)``, when given, asks our server for tiles to show that
     they carry real data (bench/city.py) and says what it found. Rows go to ``bench``'s table,
-    their measures prefixed by ``scope``."""
+    their measures prefixed by ``scope``. ``ours``: our server (its URL and process) already
+    running over ``db`` (the quick run's served county, bench/served.py), else one is started."""
     import psycopg
 
     from riskmap.api.users import add_user, new_token
+    from riskmap.geo.settings import Settings
 
-    python = ensure_tipg()
+    python = fixtures.tipg_python()
     logs = Path(mkdtemp(prefix="riskmap-bench-tiles-logs-"))
     procs: list[subprocess.Popen] = []
     try:
@@ -285,17 +313,25 @@ def measure(
         tiles = _tile_list(bounds)
         per_zoom = {z: sum(t.z == z for t in tiles) for z in ZOOMS}
         yield f"{len(tiles):,} tiles per server, zooms 8–14: {per_zoom}"
-        ours_port, bare_port, tipg_port = free_port(), free_port(), free_port()
-        procs.append(_start_riskmap(db, ours_port, logs / "riskmap.log"))
+        bare_port, tipg_port = free_port(), free_port()
+        if ours is None:
+            ours_port = free_port()
+            ours_proc = _start_riskmap(db, ours_port, logs / "riskmap.log")
+            procs.append(ours_proc)
+            ours_base = f"http://127.0.0.1:{ours_port}"
+        else:
+            ours_base, ours_proc = ours
         # the same server with no tile cache: every request renders (the cold case, for long)
-        procs.append(_start_riskmap(db, bare_port, logs / "bare.log", tile_cache_mb="0"))
-        procs.append(_start_tipg(python, db_tcp, tipg_port, logs / "tipg.log"))
-        ours = f"http://127.0.0.1:{ours_port}"
+        bare_proc = _start_riskmap(db, bare_port, logs / "bare.log", tile_cache_mb="0")
+        tipg_proc = _start_tipg(python, db_tcp, tipg_port, logs / "tipg.log")
+        procs += [bare_proc, tipg_proc]
+        ours = ours_base
         bare = f"http://127.0.0.1:{bare_port}"
         peer = f"http://127.0.0.1:{tipg_port}"
-        _wait_ready(f"{ours}/healthz", procs[0])
-        _wait_ready(f"{bare}/healthz", procs[1])
-        _wait_ready(f"{peer}/collections/{TIPG_COLLECTION}", procs[2])
+        _wait_ready(f"{ours}/healthz", ours_proc)
+        _wait_ready(f"{bare}/healthz", bare_proc)
+        _wait_ready(f"{peer}/collections/{TIPG_COLLECTION}", tipg_proc)
+        _renice_tree(tipg_proc.pid, Settings().api_nice)
         ours_paths = [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
         peer_paths = [_tipg_path(t) for t in tiles]
         auth = {"Authorization": f"Bearer {token}"}
@@ -369,7 +405,15 @@ def measure(
         bare_wrk = _wrk(bare, ours_paths, auth, logs)
         _wrk(ours, ours_paths, auth, logs, seconds=WRK_WARM_S)  # every worker holds the list
         ours_wrk = _wrk(ours, ours_paths, auth, logs)
-        changing = _wrk(ours, ours_paths, auth, logs, change_every=(db, CHANGE_EVERY_S))
+        changing = _wrk(
+            ours,
+            ours_paths,
+            auth,
+            logs,
+            seconds=CHANGING_S,
+            change_every=(db, CHANGE_EVERY_S),
+            first_change=FIRST_CHANGE_S,
+        )
         rows = (
             ("tipg 1.6, renders every request", peer_wrk),
             ("riskmap, no tile cache: renders every request", bare_wrk),
@@ -377,8 +421,9 @@ def measure(
             (f"riskmap, tile cache, a data change every {CHANGE_EVERY_S:.0f} s", changing),
         )
         for name, r in rows:
+            seconds = CHANGING_S if r is changing else WRK_SECONDS
             yield (
-                f"wrk {WRK_SECONDS} s, {CONCURRENCY} clients, list cycled: {name}:"
+                f"wrk {seconds} s, {CONCURRENCY} clients, list cycled: {name}:"
                 f" {r['rps']:,.0f} tiles/s, p50 {r['p50_us'] / 1000:.1f} ms,"
                 f" p99 {r['p99_us'] / 1000:.1f} ms, max {r['max_us'] / 1000:.0f} ms,"
                 f" {r['errors']} errors"
@@ -419,6 +464,8 @@ def measure(
                 " < 50 ms)"
             )
     finally:
+        for proc in procs:  # all at once: each takes its time to shut down
+            proc.terminate()
         for proc in procs:
             _stop(proc)
 

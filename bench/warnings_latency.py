@@ -53,9 +53,10 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
+from bench import served
 from bench.common import free_port, with_db
 from bench.databases import demo_storm
-from bench.results import Row, below, record, scaled
+from bench.results import Row, below, quick, record, scaled
 from bench.servers import start_uvicorn, wait_ok
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,9 +64,10 @@ COUNTY = "431226"
 WORKERS = 2
 CLIENTS = 200
 RATE_PER_CLIENT = 2.0  # requests per second per client: 400 req/s offered
-DURATION_S = scaled(15.0, 4.0)
-WARM_S = scaled(3.0, 1.0)
-COLD_S = scaled(10.0, 3.0)
+DURATION_S = scaled(15.0, 1.0)
+WARM_S = scaled(3.0, 0.2)
+COLD_S = scaled(10.0, 0.5)
+OPEN_S = scaled(0.5, 0.2)  # the clients' connections open before the load starts
 PATH = "/api/warnings"
 TARGET_P99_MS = 100.0
 
@@ -109,22 +111,31 @@ def static_app():
     from starlette.responses import Response
     from starlette.routing import Route
 
-    body = Path(os.environ["BENCH_STATIC_FILE"]).read_bytes()
+    path = Path(os.environ["BENCH_STATIC_FILE"])
+    body: list[bytes] = []  # read on the first request (the warm-up's): the server starts
+    # beside riskmap's, before riskmap's answer is written there
 
     async def page(request) -> Response:
-        return Response(body, media_type="application/geo+json")
+        if not body:
+            body.append(path.read_bytes())
+        return Response(body[0], media_type="application/geo+json")
 
     return Starlette(routes=[Route(PATH, page)])
 
 
-def _load(port: int, mode: str) -> dict:
-    """Run the load generator in its own process; its JSON summary."""
+def _load(port: int, mode: str, *, warm: bool = False) -> dict:
+    """Run the load generator in its own process (with ``warm``: the warm-up load first, in
+    the same process); the JSON summary of ``mode``."""
     cmd = [sys.executable, "-m", "bench.warnings_latency", "load", str(port), mode]
+    cmd += ["warm"] if warm else []
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
     return json.loads(out.stdout)
 
 
-def _sql_alone(db: str, repeats: int = 200) -> float:
+SQL_REPEATS = scaled(200, 50)
+
+
+def _sql_alone(db: str, repeats: int = SQL_REPEATS) -> float:
     """p50 seconds of the list's SQL on one psycopg connection (the public default query)."""
     from riskmap.geo.db.sqlfiles import load_sql
 
@@ -152,8 +163,17 @@ def _line(label: str, s: dict) -> str:
     )
 
 
-def run(url: str) -> Iterator[str]:
+def run(url: str, tcp_url: str | None = None) -> Iterator[str]:
     """Yield report lines: the data, both servers paced and saturated, the ratios."""
+    if quick():  # the served county (bench/served.py): its database and its riskmap serve
+        t0 = time.perf_counter()
+        county = served.county(url, tcp_url or url)
+        yield (
+            f"the served county (demo storm, warnings issued; riskmap serve --workers"
+            f" {served.WORKERS}), ready in {time.perf_counter() - t0:.0f} s"
+        )
+        yield from measure(county.db, ours=(county.port, county.proc))
+        return
     t0 = time.perf_counter()
     db, issued = _build_db(url)
     built = time.perf_counter() - t0
@@ -168,26 +188,32 @@ def run(url: str) -> Iterator[str]:
             )
 
 
-def measure(db: str, *, bench: str = "warnings", scope: str = "") -> Iterator[str]:
+def measure(
+    db: str,
+    *,
+    bench: str = "warnings",
+    scope: str = "",
+    ours: tuple[int, subprocess.Popen] | None = None,
+) -> Iterator[str]:
     """Both servers paced and saturated on a database already holding issued warnings (the
     demo county's storm above, or a whole city: bench/city.py); the list must not be empty.
-    Rows go to ``bench``'s table, their measures prefixed by ``scope``."""
+    Rows go to ``bench``'s table, their measures prefixed by ``scope``. ``ours``: riskmap's
+    server (port, process) already running over ``db``, else one is started."""
     logs = Path(mkdtemp(prefix="riskmap-bench-warnings-logs-"))
     procs: list[subprocess.Popen] = []
     try:
-        ours_port, peer_port = free_port(), free_port()
-        env = {"RISKMAP_DATABASE_URL": db, "RISKMAP_DATA_DIR": str(logs / "data")}
-        procs.append(
-            start_uvicorn(
+        peer_port = free_port()
+        static = logs / "warnings.geojson"
+        if ours is None:
+            ours_port = free_port()
+            env = {"RISKMAP_DATABASE_URL": db, "RISKMAP_DATA_DIR": str(logs / "data")}
+            ours_proc = start_uvicorn(
                 "riskmap.api.app:create_app", ours_port, env, logs / "riskmap.log", WORKERS
             )
-        )
-        body = wait_ok(f"http://127.0.0.1:{ours_port}{PATH}", procs[0])
-        static = logs / "warnings.geojson"
-        static.write_bytes(body)
-        features = len(json.loads(body)["features"])
-        assert features, "the public warning list is empty: nothing to measure"
-        procs.append(
+            procs.append(ours_proc)
+        else:
+            ours_port, ours_proc = ours
+        procs.append(  # both servers start at once; the peer reads the file when first asked
             start_uvicorn(
                 "bench.warnings_latency:static_app",
                 peer_port,
@@ -196,10 +222,15 @@ def measure(db: str, *, bench: str = "warnings", scope: str = "") -> Iterator[st
                 WORKERS,
             )
         )
-        assert wait_ok(f"http://127.0.0.1:{peer_port}{PATH}", procs[1]) == body
+        body = wait_ok(f"http://127.0.0.1:{ours_port}{PATH}", ours_proc)
+        static.write_bytes(body)
+        features = len(json.loads(body)["features"])
+        assert features, "the public warning list is empty: nothing to measure"
+        assert wait_ok(f"http://127.0.0.1:{peer_port}{PATH}", procs[-1]) == body
         yield (
             f"GET {PATH} (public, default page): {features} features, {len(body) / 1024:.0f} KB;"
             f" {CLIENTS} clients, {WORKERS} uvicorn workers each, load from a separate process"
+            + (" (riskmap: the served county's riskmap serve)" if ours else "")
         )
         sql_p50 = _sql_alone(db)
         yield f"the list's SQL alone (psycopg, 1 connection): p50 {sql_p50 * 1000:.1f} ms"
@@ -207,8 +238,7 @@ def measure(db: str, *, bench: str = "warnings", scope: str = "") -> Iterator[st
         results = {}
         for mode in ("paced", "saturated"):
             for who, port in (("static file", peer_port), ("riskmap", ours_port)):
-                _load(port, "warm")
-                results[who, mode] = s = _load(port, mode)
+                results[who, mode] = s = _load(port, mode, warm=True)
                 label = f"{who:<11} {mode} ({offered:.0f} req/s offered)" if mode == "paced" else (
                     f"{who:<11} {mode}"
                 )  # fmt: skip
@@ -314,7 +344,7 @@ async def _drive(port: int, mode: str) -> dict:
     loop = asyncio.get_running_loop()
     duration = {"warm": WARM_S, "cold": COLD_S}.get(mode, DURATION_S)
     interval = 1.0 / RATE_PER_CLIENT if mode in ("paced", "warm") else 0.0
-    start = loop.time() + 0.5  # let every connection open first
+    start = loop.time() + OPEN_S  # let every connection open first
     latencies: list[float] = []
     errors: list[bytes] = []
     await asyncio.gather(
@@ -340,11 +370,13 @@ async def _drive(port: int, mode: str) -> dict:
 
 
 def _main(argv: list[str]) -> None:
-    if len(argv) == 3 and argv[0] == "load":
+    if len(argv) in (3, 4) and argv[0] == "load":
         try:
             from uvloop import run as run_loop
         except ImportError:
             run_loop = asyncio.run
+        if argv[3:] == ["warm"]:  # the warm-up first: its figures are not kept
+            run_loop(_drive(int(argv[1]), "warm"))
         print(json.dumps(run_loop(_drive(int(argv[1]), argv[2]))))
         return
     url = argv[0] if argv else os.environ["RISKMAP_DATABASE_URL"]

@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
+from bench import fixtures
 from bench.common import free_port, with_db
 from bench.databases import demo_storm
 from bench.results import Row, record, scaled
@@ -60,7 +61,13 @@ WEB = ROOT / "web"
 WEBAPP = Path(os.environ.get("RISKMAP_WEB_DIR") or ROOT / "api" / "webapp")
 COUNTY = "431226"
 REPEATS = scaled(3, 1)
-PAN_SECONDS = scaled(5.0, 2.0)
+PAN_SECONDS = scaled(5.0, 1.0)
+# the quick run pans each page right after its warm load (in that context) instead of loading
+# it once more in a new one
+PAN_AFTER_WARM = scaled(False, True)
+# the quick run waits for the map's first idle only (the rows' measure), not for the page's
+# data to be ready as well ("ready" then shows "—")
+WAIT_READY = scaled(True, False)
 PAGE_TIMEOUT_MS = 30000
 PAGES = {"console": "/", "wall": "/wall", "resources": "/resources"}
 APP = "riskmap.api.app:create_app"
@@ -217,18 +224,22 @@ def _permissions(role: str) -> list[str]:
 
 
 def _marks(page) -> dict:
-    """Wait for the first idle and readiness (each up to the timeout); the marks seen."""
+    """Wait for the first idle and readiness (each up to the timeout; the quick run: the idle
+    only); the marks seen."""
     deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    awaited = {"idle", "ready"} if WAIT_READY else {"idle"}
     while time.monotonic() < deadline:
         marks = page.evaluate("() => window.__bench || {}")
-        if "idle" in marks and "ready" in marks:
+        if awaited <= marks.keys():
             return marks
         time.sleep(0.05)
     return page.evaluate("() => window.__bench || {}")
 
 
-def _measure(browser, url: str, token: str | None) -> dict:
-    """Cold and warm timings, JS bytes (cold) for one page; medians over REPEATS."""
+def _measure(browser, url: str, token: str | None, pan: bool = False) -> dict:
+    """Cold and warm timings, JS bytes (cold) for one page; medians over REPEATS. With ``pan``
+    also the panning figures (:data:`PAN`) of the first warm page, once it is idle."""
+    pan_result = None
     cold: list[dict] = []
     warm: list[dict] = []
     js_gzip = js_raw = 0
@@ -257,10 +268,15 @@ def _measure(browser, url: str, token: str | None) -> dict:
         page.remove_listener("response", on_response)
         page.reload(wait_until="commit")
         warm.append(_marks(page))
+        if pan and i == 0:
+            pan_result = page.evaluate(PAN, PAN_SECONDS * 1000) if "idle" in warm[-1] else None
         context.close()
-        if not all({"idle", "ready"} <= run.keys() for run in (cold[-1], warm[-1])):
+        if not all({"idle", "ready"} <= run.keys() for run in (cold[-1], warm[-1])) and WAIT_READY:
             break  # a page that never gets ready: once is enough to say so
-    return {"cold": _median(cold), "warm": _median(warm), "js_gzip": js_gzip, "js_raw": js_raw}
+    out = {"cold": _median(cold), "warm": _median(warm), "js_gzip": js_gzip, "js_raw": js_raw}
+    if pan:
+        out["pan"] = pan_result
+    return out
 
 
 def _median(runs: list[dict]) -> dict:
@@ -284,8 +300,10 @@ def _pan(browser, url: str, token: str | None) -> dict | None:
         context.close()
 
 
-def _ms(value: float | None) -> str:
-    return "timeout" if value is None else f"{value:,.0f}"
+def _ms(value: float | None, ready: bool = False) -> str:
+    if value is None:  # the quick run waits for the idle only: "ready" may not have come yet
+        return "—" if ready and not WAIT_READY else "timeout"
+    return f"{value:,.0f}"
 
 
 def _ratio(ours: float | None, floor: float | None) -> str:
@@ -312,7 +330,7 @@ def run(url: str) -> Iterator[str]:
     yield f"demo database (storm ending now, its warnings, risk maps) built in {built:.0f} s"
     procs: list[subprocess.Popen] = []
     try:
-        floor_dir = build_floor(work / "floor")
+        floor_dir = fixtures.floor(work / "floor")  # built in the set-up, beside the cluster
         ours_port, floor_port = free_port(), free_port()
         env = {
             "RISKMAP_DATABASE_URL": db,
@@ -337,12 +355,15 @@ def run(url: str) -> Iterator[str]:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
-                rows = {"floor": _measure(browser, floor + "/", None)}
+                panned = ("floor", "wall", "console") if PAN_AFTER_WARM else ()
+                rows = {"floor": _measure(browser, floor + "/", None, "floor" in panned)}
                 for name, path in PAGES.items():
-                    rows[name] = _measure(browser, ours + path, token)
-                pans = {"floor": _pan(browser, floor + "/", None)}
-                for name in ("wall", "console"):
-                    pans[name] = _pan(browser, ours + PAGES[name], token)
+                    rows[name] = _measure(browser, ours + path, token, name in panned)
+                pans = {name: rows[name].pop("pan") for name in panned}
+                if not PAN_AFTER_WARM:
+                    pans = {"floor": _pan(browser, floor + "/", None)}
+                    for name in ("wall", "console"):
+                        pans[name] = _pan(browser, ours + PAGES[name], token)
             except Exception as exc:
                 _died(procs, [work / "ours.log", work / "floor.log"], exc)
                 raise
@@ -433,8 +454,8 @@ def _table(rows: dict[str, dict], pans: dict[str, dict | None]) -> Iterator[str]
     for name, r in rows.items():
         c, w = r["cold"], r["warm"]
         yield (
-            f"{name:<10} {_ms(c['load']):>9} {_ms(c['idle']):>9} {_ms(c['ready']):>10}"
-            f" {_ms(w['load']):>9} {_ms(w['idle']):>9} {_ms(w['ready']):>10}"
+            f"{name:<10} {_ms(c['load']):>9} {_ms(c['idle']):>9} {_ms(c['ready'], True):>10}"
+            f" {_ms(w['load']):>9} {_ms(w['idle']):>9} {_ms(w['ready'], True):>10}"
             f" {r['js_gzip'] / 1024:>10,.0f} {r['js_raw'] / 1024:>9,.0f}"
         )
     f = rows["floor"]

@@ -57,9 +57,10 @@ import httpx
 import psycopg
 from psycopg import sql
 
+from bench import served
 from bench.common import free_port, with_db
 from bench.pgwait import Sampler, schedstat
-from bench.results import Row, record, scaled
+from bench.results import Row, quick, record, scaled
 from bench.tile_client import UPDATE_ONE_ROW, Wrk
 from bench.writes_setup import build_db, candidates, start_server, stop, tile_paths, wait_ready
 
@@ -68,9 +69,9 @@ WORKERS = 2
 CLIENTS = 50
 ROUNDS = int(os.environ.get("BENCH_WRITES_ROUNDS") or scaled(16, 4))
 CYCLES = scaled(4, 2)
-RAMP_S = 1.5
-TILES_ALONE_S = scaled(10, 2)
-TILES_WARM_S = scaled(3, 1)
+RAMP_S = scaled(1.5, 0.5)
+TILES_ALONE_S = scaled(10, 1)
+TILES_WARM_S = scaled(3, 0.5)
 TARGET = 2.0
 
 
@@ -190,8 +191,9 @@ def _merge(results: list[dict]) -> dict:
     return out
 
 
-def run(url: str) -> Iterator[str]:
-    """Yield report lines (see the module docstring)."""
+def run(url: str, tcp_url: str | None = None) -> Iterator[str]:
+    """Yield report lines (see the module docstring). The quick run measures "writes first" on
+    the served county's ``riskmap serve`` (bench/served.py) rather than a server of its own."""
     import shutil
 
     from riskmap.api.users import add_user, new_token
@@ -207,7 +209,13 @@ def run(url: str) -> Iterator[str]:
     writes = None
     data = None
     try:
-        db, data = build_db(url, name, COUNTY, int(villages) if villages else None)
+        shared = None
+        if quick() and not villages and "BENCH_WRITES_TILE_CACHE_MB" not in os.environ:
+            shared = served.county(url, tcp_url or url, wait=False)
+            db, data = shared.db, Path(mkdtemp(prefix="riskmap-bench-writes-", dir="/tmp"))
+            os.chmod(data, 0o755)
+        else:
+            db, data = build_db(url, name, COUNTY, int(villages) if villages else None)
         with psycopg.connect(db, autocommit=True) as conn:
             add_user(conn, "bench-forecaster", "forecaster")
             add_user(conn, "bench-viewer", "viewer")
@@ -219,13 +227,19 @@ def run(url: str) -> Iterator[str]:
         if "BENCH_WRITES_TILE_CACHE_MB" in os.environ:
             extra["tile_cache_mb"] = os.environ["BENCH_WRITES_TILE_CACHE_MB"]
         bases: dict[str, str] = {}
+        servers: list[tuple[subprocess.Popen, Path]] = []
         for i, (variant, settings) in enumerate(VARIANTS.items()):
+            if shared is not None and not settings:  # the product as configured: served
+                bases[variant] = shared.base
+                servers.append((shared.proc, shared.log))
+                continue
             port = free_port()
             bases[variant] = f"http://127.0.0.1:{port}"
             log = logs / f"serve-{i}.log"
             procs.append(start_server(db, data, port, log, WORKERS, **extra, **settings))
-        for i, (proc, base) in enumerate(zip(procs, bases.values(), strict=True)):
-            wait_ready(base, proc, logs / f"serve-{i}.log")
+            servers.append((procs[-1], log))
+        for (proc, log), base in zip(servers, bases.values(), strict=True):
+            wait_ready(base, proc, log)
         paths = tile_paths(db, COUNTY)
         auth = {"Authorization": f"Bearer {viewer}"}
         yield (
@@ -345,6 +359,8 @@ def run(url: str) -> Iterator[str]:
             load.kill()
         if writes is not None:
             writes.close()
+        for proc in procs:  # all at once: each takes its time to shut down
+            proc.terminate()
         for proc in procs:
             stop(proc)
         with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:

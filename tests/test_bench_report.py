@@ -121,12 +121,14 @@ def test_json_document(table_rows: list[Row], tmp_path: Path) -> None:
         started=datetime(2026, 12, 7, 8, 0, tzinfo=UTC),
         load_start=[1.0, 0.5, 0.25],
         load_end=[2.0, 1.0, 0.5],
+        setup_seconds=20.04,
     )
     path = report.write(doc, tmp_path / "results" / "latest.json")
     read = json.loads(path.read_text(encoding="utf-8"))  # strict JSON: no NaN
     jsonschema.validate(read, SCHEMA)
     assert set(read) == {"version", "date", "quick", "command", "machine", "load_average",
-                         "benches", "rows"}  # fmt: skip
+                         "setup_seconds", "benches", "rows"}  # fmt: skip
+    assert read["setup_seconds"] == 20.0
     assert read["quick"] is True and read["date"] == "2026-12-07T08:00:00+00:00"
     assert read["load_average"] == {"start": [1.0, 0.5, 0.25], "end": [2.0, 1.0, 0.5]}
     assert {"cpu", "cores", "ram_gb", "os", "kernel", "python", "postgresql", "postgis",

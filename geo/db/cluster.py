@@ -219,8 +219,9 @@ class EmbeddedCluster:
             self._create_database()
         return self.url
 
-    def down(self, *, timeout: float = 60.0) -> bool:
-        """Stop the cluster (fast shutdown); returns False when it was not running."""
+    def down(self, *, timeout: float = 60.0, mode: str = "fast") -> bool:
+        """Stop the cluster (fast shutdown: a checkpoint first; ``mode="immediate"``: none, for
+        a cluster about to be deleted); returns False when it was not running."""
         with self._lock():
             if not self.initialised or self.pid() is None:
                 return False
@@ -232,7 +233,7 @@ class EmbeddedCluster:
                     "-D",
                     self.data_dir,
                     "-m",
-                    "fast",
+                    mode,
                     "-w",
                     "-t",
                     str(int(timeout)),
@@ -242,9 +243,10 @@ class EmbeddedCluster:
             return True
 
     def destroy(self) -> None:
-        """Stop and delete the cluster: for throwaway test clusters."""
+        """Stop and delete the cluster: for throwaway test clusters (stopped at once: no
+        shutdown checkpoint writing out what is deleted next)."""
         with contextlib.suppress(ClusterError):
-            self.down()
+            self.down(mode="immediate")
         shutil.rmtree(self.root, ignore_errors=True)
         if self.socket_dir != self.root.resolve() / "run":
             shutil.rmtree(self.socket_dir, ignore_errors=True)
