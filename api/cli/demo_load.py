@@ -295,7 +295,16 @@ def replay_storm(
     bar.update(task, description=f"replayed the storm over {county}")
     # the work-safety devices through the same storm (written, then alarmed hour by hour)
     replay_site_readings(conn, county, start, TIMELINE_HOURS, seed=seed)
-    return replayed, storm_timeline(conn, settings, bar, start)
+    timeline = storm_timeline(conn, settings, bar, start)
+    noise = [
+        f"{site} {point}：频繁波动，{n} 次越限报警识别为噪声，未通知任何人"
+        for site, point, n, _counted in conn.execute(
+            load_sql("riskmap.geo.demo.sql", "flapping_points.sql"), {"county": county}
+        )
+    ]
+    if timeline and noise:
+        timeline[-1].setdefault("site_changes", []).extend(noise)
+    return replayed, timeline
 
 
 def _highest(levels) -> str:

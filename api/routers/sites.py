@@ -15,7 +15,8 @@ from riskmap.api.deps import Connection
 from riskmap.api.params import AwareInstant
 from riskmap.api.responses import invalid, point_feature
 from riskmap.geo.db.sqlfiles import SqlFiles
-from riskmap.geo.errors import NotFoundError
+from riskmap.geo.errors import InvalidArgumentError, NotFoundError
+from riskmap.geo.worksafety.downwind import Wind, site_exposed_villages
 from riskmap.geo.worksafety.report import site_month
 from riskmap.geo.worksafety.vocabulary import ITEM_ZH, LEVEL_COLOUR, LEVEL_RANK, SITE_KIND_ZH
 
@@ -92,9 +93,20 @@ Site = Annotated[dict[str, Any], Depends(site)]
 
 
 @router.get("/{site_id}", summary="危险源详情 One hazardous site")
-def one_site(conn: Connection, s: Site) -> dict[str, Any]:
-    """The site with its monitoring items (监测项目), each with its points: thresholds, the
-    newest reading and the threshold level it reaches."""
+def one_site(
+    conn: Connection,
+    s: Site,
+    wind_from: Annotated[
+        float | None, Query(ge=0, lt=360, description="wind direction, from (° from north)")
+    ] = None,
+    wind_speed: Annotated[float | None, Query(ge=0, le=75, description="wind speed (m/s)")] = None,
+) -> dict[str, Any]:
+    """The site with its grade, its monitoring items (监测项目) with their points (thresholds,
+    newest reading, the level it reaches), its open alarms and device faults; for a tailings
+    dam the villages below it, for a chemical installation the villages within its emergency
+    planning radius (narrowed to the downwind sector when a wind is given)."""
+    if (wind_from is None) != (wind_speed is None):
+        raise invalid("wind_from", "give wind_from and wind_speed together")
     points = SQL.rows(conn, "sites_points.sql", {"id": s["id"]})
     items: dict[str, dict[str, Any]] = {}
     for p in points:
@@ -121,7 +133,31 @@ def one_site(conn: Connection, s: Site) -> dict[str, Any]:
         "open_alarms": [_alarm(a) for a in alarms if a["kind"] == "threshold"],
         "faults": [_alarm(a) for a in alarms if a["kind"] == "fault"],
         "downstream": SQL.rows(conn, "sites_downstream.sql", {"id": s["id"]}),
+        "exposed": _exposed(conn, s, wind_from, wind_speed),
     }
+
+
+def _exposed(
+    conn: Connection, s: dict[str, Any], wind_from: float | None, wind_speed: float | None
+) -> list[dict[str, Any]]:
+    """A chemical installation's villages in its planning radius, nearest first (else [])."""
+    if s["kind"] != "chemical_plant":
+        return []
+    wind = None if wind_from is None else Wind(wind_from, wind_speed or 0.0)
+    try:
+        found = site_exposed_villages(conn, s["id"], wind)
+    except InvalidArgumentError:  # its details give no radius and no grade
+        return []
+    return [
+        {
+            "village_code": v.code,
+            "village_name": v.name,
+            "distance_m": round(v.distance_m),
+            "bearing_deg": round(v.bearing_deg),
+            "reason": v.reason,
+        }
+        for v in found
+    ]
 
 
 def _alarm(a: dict[str, Any]) -> dict[str, Any]:

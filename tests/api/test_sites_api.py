@@ -167,3 +167,25 @@ def test_site_alarms_and_the_alarm_list(service, monitored) -> None:
     other = {"Authorization": f"Bearer {monitored['other']}"}
     with service.client(headers=other) as c:
         assert c.get("/api/alarms").json()["alarms"] == []
+
+
+def test_a_chemical_plant_lists_the_villages_around_it_and_downwind(service, monitored) -> None:
+    """Without wind: every village in the planning radius; with a wind: those in the isolation
+    circle or the downwind sector only — each a village the no-wind list has, with a bearing
+    within 30° (60° in light wind) of downwind or a distance inside the circle."""
+    plant = monitored["plant"]
+    with service.client("viewer") as c:
+        calm = c.get(f"/api/sites/{plant}").json()["exposed"]
+        windy = c.get(f"/api/sites/{plant}", params={"wind_from": 0, "wind_speed": 5}).json()[
+            "exposed"
+        ]
+        half = c.get(f"/api/sites/{plant}", params={"wind_from": 0})
+        dam = c.get(f"/api/sites/{monitored['dam']}").json()["exposed"]
+    assert calm and all(v["reason"] == "radius" for v in calm)
+    assert [v["distance_m"] for v in calm] == sorted(v["distance_m"] for v in calm)
+    assert {v["village_code"] for v in windy} <= {v["village_code"] for v in calm}
+    for v in windy:  # a north wind blows south: bearing 180°
+        off = abs((v["bearing_deg"] - 180 + 180) % 360 - 180)
+        assert (v["reason"] == "downwind" and off <= 31) or v["reason"] == "isolation", v
+    assert len(windy) < len(calm)
+    assert half.status_code == 422 and dam == []

@@ -80,6 +80,7 @@ interface Site {
   open_alarms: SiteAlarm[];
   faults: SiteAlarm[];
   downstream: Downstream[];
+  exposed: Array<{ village_code: string; village_name: string; distance_m: number; bearing_deg: number }>;
 }
 
 interface Series {
@@ -194,6 +195,12 @@ export class SiteDialog {
         h("li", { "data-village": d.village_code }, d.village_name, h("span", { class: "muted" }, ` ${d.township_name ?? ""} · ${t("site.along", { km: num(d.distance_m / 1000, 1) })}${d.population ? ` · ${t("site.people", { n: num(d.population) })}` : ""}`)),
       );
       parts.push(h("h3", {}, t("site.downstream")), h("ol", { class: "site-downstream" }, ...rows));
+    }
+    if (site.exposed.length) {
+      const rows = site.exposed.map((v) =>
+        h("li", { "data-village": v.village_code }, v.village_name, h("span", { class: "muted" }, ` · ${num(v.distance_m / 1000, 1)} km · ${v.bearing_deg}°`)),
+      );
+      parts.push(h("h3", {}, t("site.exposed")), h("ol", { class: "site-downstream site-exposed" }, ...rows));
     }
     for (const item of site.items) {
       const section = h(

@@ -48,6 +48,7 @@ register({
   "site.alarms": ["报警与设备故障", "Alarms and device faults"],
   "site.downstream": ["下游受威胁村庄（沿流路由近及远）", "Villages downstream (nearest first along the flow path)"],
   "site.along": ["沿流路 {km} 公里", "{km} km along the path"],
+  "site.exposed": ["应急规划半径内村庄（由近及远，距离·方位）", "Villages within the emergency planning radius (nearest first)"],
   "site.people": ["{n} 人", "{n} people"],
   "site.flapping": ["频繁波动", "flapping"],
   "site.suppressed": ["检修期间", "in maintenance"],
