@@ -370,7 +370,7 @@ def storm_timeline(
                 ]
                 + [f"{c.summary_zh}（{o.sms} 条短信）" for c, o in sites.told if c.kind == "fault"]
                 + [
-                    f"尾矿库红色报警：下游村庄立即转移预警 #{o.warning.warning_id}"
+                    f"尾矿库红色报警：下游村庄立即转移预警 #{o.warning.warning_id} "
                     f"{'已发布' if o.warning.published else '待指挥长审核'}（{o.sms} 条短信）"
                     for _c, o in sites.told
                     if o.warning is not None
