@@ -64,7 +64,7 @@ def param_book(conn: psycopg.Connection) -> ParamBook:
     """The engine's settings from every site's stored configuration: each point's effective
     alarm block (point over item over site over the loader's defaults)."""
     by_point: dict[str, dict[str, Any]] = {}
-    for row in SQL.rows(conn, "grade_inputs.sql", shape="dict"):
+    for row in SQL.rows(conn, "site_configs.sql", shape="dict"):
         for block in (row["config"] or {}).get("items", {}).values():
             for point in block.get("points", []):
                 alarm = point.get("alarm") or {}
@@ -130,7 +130,9 @@ def _worst(alarms: list[dict[str, Any]]) -> str:
     """The three most severe point readings behind the grade, e.g. 库水位 SW1 529.6 m."""
     shown = sorted(alarms, key=lambda a: -LEVEL_RANK[a["level"]])[:3]
     return "；".join(
-        f"{a['name']} {LEVEL_ZH[a['level']]} {a['value']:g} {a['unit']}" for a in shown
+        f"{a['name']} {LEVEL_ZH[a['level']]}"
+        + ("" if a["value"] is None else f" {a['value']:g} {a['unit']}")
+        for a in shown
     )
 
 
