@@ -60,7 +60,7 @@ class ReadingsAnswer(BaseModel):
             },
         }
     },
-    responses=described(422),
+    responses=described(404, 422),
 )
 async def post_readings(request: Request, conn: Connection, gateway: Gateway) -> dict[str, Any]:
     """Store the good readings; 422 (with each refusal) when none is good."""
@@ -95,6 +95,9 @@ def _store(conn, who: str, body: bytes) -> dict[str, Any]:
     }
     if not rows and refused:
         conn.commit()  # the quarantine stays although the answer is an error
+        if all(x.field == "point" for x in refused):  # well-formed, for points we do not know
+            names = ", ".join(sorted({x.reason.removeprefix("unknown point ") for x in refused}))
+            raise HTTPException(404, f"no such monitoring point (未找到监测点): {names[:300]}")
         # shaped like FastAPI's own validation errors (loc, msg, type), record and field kept
         detail = [
             {"loc": ["body", x["record"], x["field"] or ""], "msg": x["reason"],

@@ -73,8 +73,12 @@ def test_nothing_good_is_422_and_other_roles_are_refused(api, ws_url: str) -> No
     bad = _post(base, tokens["integration"], {"point": "dam1-gp1", "tm": "2026-06-07T08:55"})
     assert bad.status_code == 422
     assert [x["field"] for x in bad.json()["detail"]] == ["tm"]  # its first fault: no offset
+    # well-formed readings of points nobody configured: not found, and quarantined as well
+    gone = _post(base, tokens["integration"], {"point": "gone", "tm": "2026-06-07T08:55+08:00",
+                                               "value": 1.0})  # fmt: skip
+    assert gone.status_code == 404 and "gone" in gone.json()["detail"]
     assert _post(base, tokens["reporter"], []).status_code == 403
     assert httpx.post(f"{base}/api/readings", json=[], timeout=30).status_code == 401
     with psycopg.connect(ws_url) as conn:
         assert conn.execute("SELECT count(*) FROM ws_reading").fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM quarantine").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM quarantine").fetchone() == (2,)
