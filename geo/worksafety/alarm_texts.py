@@ -11,32 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: Monitoring items (ws_point.item) as people say them.
-ITEM_ZH: dict[str, str] = {
-    "surface_displacement": "坝体表面位移",
-    "internal_displacement": "坝体内部位移",
-    "phreatic_depth": "浸润线埋深",
-    "dry_beach_length": "干滩长度",
-    "freeboard": "安全超高",
-    "pond_level": "库水位",
-    "rainfall": "降雨量",
-    "reservoir_landslide": "库区滑坡位移",
-    "tank_level": "储罐液位",
-    "temperature": "温度",
-    "pressure": "压力",
-    "combustible_gas": "可燃气体浓度",
-    "toxic_gas": "有毒气体浓度",
-    "humidity": "湿度",
-    "stored_quantity": "库存量",
-}
-LEVEL_ZH: dict[str, str] = {
-    "blue": "蓝色",
-    "yellow": "黄色",
-    "orange": "橙色",
-    "red": "红色",
-    "high": "高报",
-    "high_high": "高高报",
-}
+from riskmap.geo.worksafety.vocabulary import ITEM_ZH, LEVEL_ZH
+
 NEAR_M = 500.0  # closer than this a village is "紧邻坝下", not a distance in kilometres
 
 

@@ -22,14 +22,6 @@ Direction = Literal["above", "below"]
 COLOURS = ("blue", "yellow", "orange", "red")
 HIGHS = ("high", "high_high")
 SCHEMES = (COLOURS, HIGHS)
-LEVEL_ZH = {
-    "blue": "蓝色",
-    "yellow": "黄色",
-    "orange": "橙色",
-    "red": "红色",
-    "high": "高报",
-    "high_high": "高高报",
-}
 
 
 @dataclass(frozen=True)

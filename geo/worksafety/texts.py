@@ -7,28 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from riskmap.geo.worksafety.levels import COLOURS, LEVEL_ZH
+from riskmap.geo.worksafety.levels import COLOURS
 from riskmap.geo.worksafety.params import PointSpec
+from riskmap.geo.worksafety.vocabulary import ITEM_ZH, LEVEL_ZH
 
 BEIJING = timezone(timedelta(hours=8))
 
-ITEM_ZH = {
-    "surface_displacement": "表面位移",
-    "internal_displacement": "内部位移",
-    "phreatic_depth": "浸润线埋深",
-    "dry_beach_length": "干滩长度",
-    "freeboard": "安全超高",
-    "pond_level": "库水位",
-    "rainfall": "降雨量",
-    "reservoir_landslide": "库区滑坡位移",
-    "tank_level": "储罐液位",
-    "temperature": "温度",
-    "pressure": "压力",
-    "combustible_gas": "可燃气体浓度",
-    "toxic_gas": "有毒气体浓度",
-    "humidity": "湿度",
-    "stored_quantity": "库存量",
-}
 # the quantity's short word in a sentence ("埋深 4.1 m")
 QUANTITY_ZH = {
     "surface_displacement": "位移",
