@@ -1,6 +1,7 @@
-"""Work-safety monitoring (安全生产风险监测预警): hazardous sites, their monitoring items and points
-with graded thresholds, and the points' readings — what the console's site layer and site
-panel draw. Needs a token ("read"): operators' devices and contacts are not public."""
+"""Work-safety monitoring (安全生产风险监测预警): hazardous sites with their grade, monitoring items
+and points with graded thresholds, the points' readings, alarms and device faults, the villages
+they threaten, and a site's monthly report — what the console's site layer and dialog draw.
+Needs a token ("read"): operators' devices and contacts are not public."""
 
 from __future__ import annotations
 
@@ -47,8 +48,9 @@ def sites(
     kind: Annotated[Kind | None, Query(description="only sites of this kind")] = None,
 ) -> dict[str, Any]:
     """GeoJSON (RFC 7946) points of the sites in the caller's area: kind (中文 first), whether
-    they are monitored, their points, the newest reading, and the highest threshold level the
-    points' newest valid readings reach now (``level_now``, null when none)."""
+    they are monitored, their points, the newest reading, the highest threshold level the
+    points' newest valid readings reach now (``level_now``, null when none), and the site's
+    grade from its open alarms (``grade``, GB 39496 §5.5.4; what the map colours it by)."""
     rows = SQL.rows(
         conn,
         "sites_list.sql",
