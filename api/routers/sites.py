@@ -135,31 +135,35 @@ def one_site(
         "open_alarms": [_alarm(a) for a in alarms if a["kind"] == "threshold"],
         "faults": [_alarm(a) for a in alarms if a["kind"] == "fault"],
         "downstream": SQL.rows(conn, "sites_downstream.sql", {"id": s["id"]}),
-        "exposed": _exposed(conn, s, wind_from, wind_speed),
+        **_exposed(conn, s, wind_from, wind_speed),
     }
 
 
 def _exposed(
     conn: Connection, s: dict[str, Any], wind_from: float | None, wind_speed: float | None
-) -> list[dict[str, Any]]:
-    """A chemical installation's villages in its planning radius, nearest first (else [])."""
+) -> dict[str, Any]:
+    """A chemical installation's villages in its planning radius, nearest first (``exposed``;
+    empty for other sites), and why there are none when its details give no radius."""
     if s["kind"] != "chemical_plant":
-        return []
+        return {"exposed": [], "exposed_note": None}
     wind = None if wind_from is None else Wind(wind_from, wind_speed or 0.0)
     try:
         found = site_exposed_villages(conn, s["id"], wind)
-    except InvalidArgumentError:  # its details give no radius and no grade
-        return []
-    return [
-        {
-            "village_code": v.code,
-            "village_name": v.name,
-            "distance_m": round(v.distance_m),
-            "bearing_deg": round(v.bearing_deg),
-            "reason": v.reason,
-        }
-        for v in found
-    ]
+    except InvalidArgumentError as exc:  # its details give no radius and no grade: say so
+        return {"exposed": [], "exposed_note": str(exc)}
+    return {
+        "exposed": [
+            {
+                "village_code": v.code,
+                "village_name": v.name,
+                "distance_m": round(v.distance_m),
+                "bearing_deg": round(v.bearing_deg),
+                "reason": v.reason,
+            }
+            for v in found
+        ],
+        "exposed_note": None,
+    }
 
 
 def _alarm(a: dict[str, Any]) -> dict[str, Any]:
