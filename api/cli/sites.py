@@ -129,3 +129,28 @@ def report(
         f" {m.notices}",
         highlight=False,
     )
+
+
+@app.command("retention")
+def retention(
+    keep_days: Annotated[
+        int | None,
+        typer.Option(
+            "--keep-days", min=1, help="default: RISKMAP_HJ212_RETENTION_DAYS (the servers' own)"
+        ),
+    ] = None,
+) -> None:
+    """Drop the whole months of monitoring readings older than the retention (the reading
+    servers do it themselves at start and every six hours)."""
+    import psycopg
+
+    from riskmap.geo.worksafety.readings import drop_old_readings
+    from riskmap.ingest.worksafety.settings import get_hj212_settings
+
+    days = keep_days if keep_days is not None else get_hj212_settings().retention_days
+    if not days:
+        out.print("retention is off (RISKMAP_HJ212_RETENTION_DAYS=0): nothing dropped")
+        return
+    with psycopg.connect(database_url(settings())) as conn:
+        dropped = drop_old_readings(conn, days)
+    out.print(f"readings kept for {days} days: {dropped} month(s) dropped", highlight=False)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -158,3 +158,13 @@ def point_map(conn: psycopg.Connection) -> dict[tuple[str, str], int]:
 def point_ids(conn: psycopg.Connection) -> dict[str, int]:
     """Point id → point n (MQTT topics and HTTP bodies name points by id)."""
     return {pid: n for pid, n in SQL.rows(conn, "readings_point_ids.sql", shape="tuple")}
+
+
+def drop_old_readings(conn: psycopg.Connection, keep_days: int, now: datetime | None = None) -> int:
+    """Retention: drop the whole months of readings that ended more than ``keep_days`` ago
+    (a month goes only once all of it is that old); returns how many months went."""
+    if keep_days < 1:
+        raise ValueError(f"keep_days must be at least 1, got {keep_days}")
+    now = now or datetime.now(UTC)
+    before = now - timedelta(days=keep_days)
+    return SQL.one(conn, "readings_drop_before.sql", {"before": before}, shape="tuple")[0]

@@ -40,6 +40,12 @@ class HJ212Settings(BaseSettings):
     max_pending: int = Field(
         default=200_000, ge=1, description="readings held before devices are read no more"
     )
+    retention_days: int = Field(
+        default=1095,
+        ge=0,
+        description="keep readings this many days (whole months are dropped once older; checked"
+        " at start and every six hours); 0 keeps everything",
+    )
 
     @model_validator(mode="after")
     def _pending_holds_a_batch(self) -> Self:
@@ -64,6 +70,7 @@ class HJ212Settings(BaseSettings):
             flush_ms=self.flush_ms,
             reload_s=self.reload_s,
             max_pending=self.max_pending,
+            retention_days=self.retention_days,
         )
 
 

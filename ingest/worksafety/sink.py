@@ -23,6 +23,7 @@ import psycopg
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.worksafety.readings import (
     Stored,
+    drop_old_readings,
     point_ids,
     point_map,
     readings_frame,
@@ -44,6 +45,8 @@ class SinkOptions:
     flush_ms: int = 500
     reload_s: float = 60.0  # the point maps are read again this often
     max_pending: int = 200_000  # readings held while the database is slow or away
+    retention_days: int = 0  # drop months of readings older than this (0: keep everything)
+    retention_every_s: float = 6 * 3600.0
 
 
 @dataclass
@@ -84,6 +87,7 @@ class ReadingSink:
         self._batch = _Batch()
         self._full = asyncio.Event()
         self._loaded_at = 0.0
+        self._retained_at = -float("inf")  # retention first runs at start
         self._conn: psycopg.Connection | None = None
         self._loop_task: asyncio.Task | None = None
         self._listen_task: asyncio.Task | None = None
@@ -186,6 +190,17 @@ class ReadingSink:
         self.devices = {mn for mn, _ in self.by_device}
         self.by_id = point_ids(self._conn)
         self._loaded_at = time.monotonic()
+        self._retain()
+
+    def _retain(self) -> None:
+        """Retention (RISKMAP_HJ212_RETENTION_DAYS): at start, then every few hours."""
+        days = self.options.retention_days
+        if not days or time.monotonic() - self._retained_at < self.options.retention_every_s:
+            return
+        self._retained_at = time.monotonic()
+        dropped = drop_old_readings(self._conn, days)
+        if dropped:
+            log.info("%s: retention dropped %d month(s) of readings", self.kind, dropped)
 
     def _write(self, batch: _Batch) -> Stored:
         if self._conn is None or self._conn.closed:
