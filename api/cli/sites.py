@@ -154,3 +154,33 @@ def retention(
     with psycopg.connect(database_url(settings())) as conn:
         dropped = drop_old_readings(conn, days)
     out.print(f"readings kept for {days} days: {dropped} month(s) dropped", highlight=False)
+
+
+@app.command("maintenance")
+def maintenance(
+    start: Annotated[str, typer.Option("--from", help="ISO time with a zone")],
+    end: Annotated[str, typer.Option("--to", help="ISO time with a zone")],
+    site: Annotated[str | None, typer.Option("--site", help="a whole site")] = None,
+    point: Annotated[str | None, typer.Option("--point", help="one point")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="e.g. 标定 (calibration)")] = "",
+) -> None:
+    """Declare a maintenance window (检修/标定) of a site or a point: its alarms in the window
+    are kept as suppressed — stored, not counted, not told."""
+    from datetime import datetime
+
+    import psycopg
+
+    from riskmap.geo.worksafety.maintenance import add_window
+
+    def when(text: str, option: str) -> datetime:
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise typer.BadParameter(f"not an ISO time: {text!r}", param_hint=option) from exc
+
+    with psycopg.connect(database_url(settings())) as conn:
+        wid = add_window(
+            conn, starts_at=when(start, "--from"), ends_at=when(end, "--to"),
+            site_id=site, point_id=point, reason=reason,
+        )  # fmt: skip
+    out.print(f"maintenance window {wid}: {site or point} {start} → {end}", highlight=False)
