@@ -43,3 +43,12 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 RAIN_MAX_MM = 2000.0
 #: More rain within one hour is beyond any record (world record ≈ 305 mm).
 HOURLY_RAIN_MAX_MM = 300.0
+
+# -- rainfall frequency flags --------------------------------------------------------------------
+
+#: A critical rainfall reached more often than once a year on average (partial-duration return
+#: period below this) will over-warn (over_warn); one whose annual-maximum return period is
+#: above the other may never warn (may_never_warn). Here, not in geo/frequency, so the API
+#: states them without importing scipy.
+OVER_WARN_BELOW_YEARS = 1.0
+NEVER_WARN_ABOVE_YEARS = 50.0

@@ -14,7 +14,7 @@ from riskmap.api.auth import Reader
 from riskmap.api.deps import Connection
 from riskmap.api.routers.villages import Village
 from riskmap.geo.db.sqlfiles import SqlFiles
-from riskmap.geo.frequency.batch import NEVER_WARN_ABOVE_YEARS, OVER_WARN_BELOW_YEARS
+from riskmap.geo.vocabulary import NEVER_WARN_ABOVE_YEARS, OVER_WARN_BELOW_YEARS
 
 SQL = SqlFiles("riskmap.api.sql")
 

@@ -33,10 +33,9 @@ from riskmap.geo.frequency.fit import (
     fit_maxima,
     threshold_period,
 )
+from riskmap.geo.vocabulary import NEVER_WARN_ABOVE_YEARS, OVER_WARN_BELOW_YEARS
 
 SQL = SqlFiles("riskmap.geo.frequency.sql")
-OVER_WARN_BELOW_YEARS = 1.0
-NEVER_WARN_ABOVE_YEARS = 50.0
 
 
 @dataclass(frozen=True)
