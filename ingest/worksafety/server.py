@@ -107,8 +107,8 @@ class HJ212Server:
                         self._packet(raw, who, writer)
                     else:
                         sink.refuse(f"bytes from {who}", "header", reason, raw)
-        except ConnectionError:
-            pass
+        except ConnectionError as exc:  # the device hung up or reset: its half packet is refused
+            log.info("hj212: %s disconnected (%s)", who, exc)
         finally:
             left = splitter.close()
             if left is not None:
