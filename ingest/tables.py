@@ -31,10 +31,7 @@ def table_columns(conn: psycopg.Connection, table: str) -> list[str]:
 
 
 def _insert_statement(load: TableLoad, staging: str, columns: list[str]) -> sql.Composed:
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    stmt = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
-        sql.Identifier(load.table), cols, cols, sql.Identifier(staging)
-    )
+    stmt = _plain_insert_statement(load, staging, columns)
     if load.key is None:
         return stmt
     key = sql.SQL(", ").join(sql.Identifier(c) for c in load.key)
@@ -66,11 +63,61 @@ def _update_own_statement(load: TableLoad, staging: str, columns: list[str]) -> 
     )
 
 
+def _stored_in_ranges_statement(load: TableLoad, staging: str) -> sql.Composed:
+    """Whether the target holds any row whose key falls in the staging rows' key ranges: per
+    value of the leading key columns, the last key column's min … max (one index probe each)."""
+    assert load.key is not None
+    *lead, last = (sql.Identifier(c) for c in load.key)
+    groups = sql.SQL(", ").join(lead) if lead else sql.SQL("")
+    match = sql.SQL("").join(sql.SQL("t.{} = r.{} AND ").format(c, c) for c in lead)
+    return sql.SQL(
+        "SELECT EXISTS (SELECT FROM (SELECT {}min({}) AS lo, max({}) AS hi FROM {}{}) AS r"
+        " CROSS JOIN LATERAL (SELECT FROM {} AS t WHERE {}t.{} BETWEEN r.lo AND r.hi LIMIT 1)"
+        " AS found)"
+    ).format(
+        groups + sql.SQL(", ") if lead else groups,
+        last,
+        last,
+        sql.Identifier(staging),
+        sql.SQL(" GROUP BY ") + groups if lead else sql.SQL(""),
+        sql.Identifier(load.table),
+        match,
+        last,
+    )
+
+
+def _plain_insert_statement(load: TableLoad, staging: str, columns: list[str]) -> sql.Composed:
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    return sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+        sql.Identifier(load.table), cols, cols, sql.Identifier(staging)
+    )
+
+
+def _insert_new(conn: psycopg.Connection, load: TableLoad, staging: str, columns: list[str]):
+    """Rows inserted by a plain INSERT when no stored row has a key in the staging rows'
+    ranges (then ON CONFLICT has nothing to skip or update and only costs its speculative
+    insertion, a quarter of the statement: issue 19); None when the ON CONFLICT statement
+    must run: some rows may be stored already, or another transaction stored one of the keys
+    between the probe and the insert (unique violation, rolled back to a savepoint)."""
+    if load.key is None or not load.binary:  # binary: min/max of text, times and numbers
+        return None
+    if conn.execute(_stored_in_ranges_statement(load, staging)).fetchone()[0]:
+        return None
+    try:
+        with conn.transaction():
+            return conn.execute(_plain_insert_statement(load, staging, columns)).rowcount
+    except psycopg.errors.UniqueViolation:
+        return None
+
+
 def _write(conn: psycopg.Connection, load: TableLoad, staging: str, columns: list[str]) -> int:
     """Move the staging rows into the target; returns rows inserted (not those updated in
     place by ``update_own``, whose earlier row was already counted)."""
     if load.on_conflict == "update_own":
         conn.execute(_update_own_statement(load, staging, columns))
+    inserted = _insert_new(conn, load, staging, columns)
+    if inserted is not None:
+        return inserted
     return conn.execute(_insert_statement(load, staging, columns)).rowcount
 
 
