@@ -1,5 +1,5 @@
-"""Ingesting SL 323 rainfall rows: ``ingest_file`` (streamed parse, COPY, INSERT … ON CONFLICT)
-against psycopg's executemany INSERT of the same rows.
+"""Ingesting SL 323 rainfall rows: ``ingest_file`` (streamed parse, binary COPY, a plain INSERT
+of new rows or INSERT … ON CONFLICT) against psycopg's executemany INSERT of the same rows.
 
 The file is an ST_PPTN_R CSV of 5-minute rain for the demo county's PP stations, in Beijing
 time as real exports are. The peer is what a straightforward loader would do: one

@@ -58,6 +58,9 @@ class TableLoad:
     key: tuple[str, ...] | None = None
     on_conflict: Literal["ignore", "update", "update_own"] = "ignore"
     binary: bool = False
+    # the rows already deduplicated and encoded (riskmap.ingest.tables.Prepared), made by a
+    # feed's worker thread while the chunk before loads; None: load_table prepares them
+    prepared: object | None = field(default=None, repr=False, compare=False)
 
 
 AfterLoad = Callable[[psycopg.Connection, int], dict[str, int]]

@@ -4,6 +4,7 @@ row-by-row retry that quarantines only the rows the database refuses, with its r
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pandas as pd
 import psycopg
@@ -31,10 +32,7 @@ def table_columns(conn: psycopg.Connection, table: str) -> list[str]:
 
 
 def _insert_statement(load: TableLoad, staging: str, columns: list[str]) -> sql.Composed:
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    stmt = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
-        sql.Identifier(load.table), cols, cols, sql.Identifier(staging)
-    )
+    stmt = _plain_insert_statement(load, staging, columns)
     if load.key is None:
         return stmt
     key = sql.SQL(", ").join(sql.Identifier(c) for c in load.key)
@@ -66,11 +64,61 @@ def _update_own_statement(load: TableLoad, staging: str, columns: list[str]) -> 
     )
 
 
+def _stored_in_ranges_statement(load: TableLoad, staging: str) -> sql.Composed:
+    """Whether the target holds any row whose key falls in the staging rows' key ranges: per
+    value of the leading key columns, the last key column's min … max (one index probe each)."""
+    assert load.key is not None
+    *lead, last = (sql.Identifier(c) for c in load.key)
+    groups = sql.SQL(", ").join(lead) if lead else sql.SQL("")
+    match = sql.SQL("").join(sql.SQL("t.{} = r.{} AND ").format(c, c) for c in lead)
+    return sql.SQL(
+        "SELECT EXISTS (SELECT FROM (SELECT {}min({}) AS lo, max({}) AS hi FROM {}{}) AS r"
+        " CROSS JOIN LATERAL (SELECT FROM {} AS t WHERE {}t.{} BETWEEN r.lo AND r.hi LIMIT 1)"
+        " AS found)"
+    ).format(
+        groups + sql.SQL(", ") if lead else groups,
+        last,
+        last,
+        sql.Identifier(staging),
+        sql.SQL(" GROUP BY ") + groups if lead else sql.SQL(""),
+        sql.Identifier(load.table),
+        match,
+        last,
+    )
+
+
+def _plain_insert_statement(load: TableLoad, staging: str, columns: list[str]) -> sql.Composed:
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    return sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+        sql.Identifier(load.table), cols, cols, sql.Identifier(staging)
+    )
+
+
+def _insert_new(conn: psycopg.Connection, load: TableLoad, staging: str, columns: list[str]):
+    """Rows inserted by a plain INSERT when no stored row has a key in the staging rows'
+    ranges (then ON CONFLICT has nothing to skip or update and only costs its speculative
+    insertion, a quarter of the statement: issue 19); None when the ON CONFLICT statement
+    must run: some rows may be stored already, or another transaction stored one of the keys
+    between the probe and the insert (unique violation, rolled back to a savepoint)."""
+    if load.key is None or not load.binary:  # binary: min/max of text, times and numbers
+        return None
+    if conn.execute(_stored_in_ranges_statement(load, staging)).fetchone()[0]:
+        return None
+    try:
+        with conn.transaction():
+            return conn.execute(_plain_insert_statement(load, staging, columns)).rowcount
+    except psycopg.errors.UniqueViolation:
+        return None
+
+
 def _write(conn: psycopg.Connection, load: TableLoad, staging: str, columns: list[str]) -> int:
     """Move the staging rows into the target; returns rows inserted (not those updated in
     place by ``update_own``, whose earlier row was already counted)."""
     if load.on_conflict == "update_own":
         conn.execute(_update_own_statement(load, staging, columns))
+    inserted = _insert_new(conn, load, staging, columns)
+    if inserted is not None:
+        return inserted
     return conn.execute(_insert_statement(load, staging, columns)).rowcount
 
 
@@ -92,43 +140,93 @@ def _staging_table(conn: psycopg.Connection, table: str, columns: list[str]) -> 
 
 
 def _binary_staging(
-    conn: psycopg.Connection, table: str, columns: list[str], types: list[str]
+    conn: psycopg.Connection,
+    table: str,
+    columns: list[str],
+    types: list[str],
+    ingest_id: int | None,
 ) -> str:
-    """A temporary table typed as the binary COPY wrote ``columns``; the final INSERT casts
-    them to the target's types (and the target checks its constraints)."""
+    """A temporary table typed as the binary COPY wrote ``columns`` (plus ``ingest_id`` as the
+    default of a last column, when given); the final INSERT casts them to the target's types
+    (and the target checks its constraints)."""
     name = f"_stage_{table}_{next(_staging_serial)}"
+    defs = [
+        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(STAGING_TYPES[t]))
+        for c, t in zip(columns, types, strict=True)
+    ]
+    if ingest_id is not None:
+        defs.append(sql.SQL("ingest_id bigint DEFAULT {}").format(sql.Literal(int(ingest_id))))
     conn.execute(
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-            sql.Identifier(name),
-            sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(STAGING_TYPES[t]))
-                for c, t in zip(columns, types, strict=True)
-            ),
+            sql.Identifier(name), sql.SQL(", ").join(defs)
         )
     )
     return name
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A load's rows ready to stage: without the record labels, the file's duplicates removed
+    (the last wins), and encoded for a binary COPY when the load asks and the frame allows.
+    Made by :func:`prepare`, which needs no connection: a feed's worker thread makes it while
+    the connection loads the chunk before (issue 19, station rows)."""
+
+    frame: pd.DataFrame
+    labels: list[str]
+    dup_in_file: int
+    payload: tuple[bytes, list[str]] | None
+
+
+def prepare(load: TableLoad) -> Prepared:
+    """The rows of ``load`` as :func:`load_table` stages them (see :class:`Prepared`)."""
+    frame = load.frame
+    labels = (
+        frame[RECORD].astype(str).tolist()
+        if RECORD in frame
+        else [f"record {i + 1}" for i in range(len(frame))]
+    )
+    frame = frame.drop(columns=[RECORD], errors="ignore").reset_index(drop=True)
+    dup_in_file = 0
+    if load.key is not None:
+        dupes = frame.duplicated(list(load.key), keep="last")
+        dup_in_file = int(dupes.sum())
+        keep = ~dupes.to_numpy()
+        frame = frame[keep].reset_index(drop=True)
+        labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
+    payload = binary_payload(frame) if load.binary and len(frame) else None
+    return Prepared(frame, labels, dup_in_file, payload)
+
+
 def _stage(
-    conn: psycopg.Connection, load: TableLoad, frame: pd.DataFrame, columns: list[str]
+    conn: psycopg.Connection,
+    load: TableLoad,
+    rows: Prepared,
+    columns: list[str],
+    ingest_id: int | None,
 ) -> str:
-    """COPY ``frame`` into a new staging table: binary when the load asks and the frame
-    allows, else CSV into a table shaped like the target."""
-    payload = binary_payload(frame) if load.binary else None
-    if payload is None:
+    """COPY the rows into a new staging table: binary when prepared so, else CSV into a table
+    shaped like the target. ``ingest_id``: the provenance the rows do not carry themselves."""
+    if rows.payload is None:
         staging = _staging_table(conn, load.table, columns)
-        copy_frame(conn, staging, frame)
+        copy_frame(conn, staging, _with_ingest_id(rows.frame, ingest_id))
         return staging
-    data, types = payload
-    staging = _binary_staging(conn, load.table, columns, types)
+    data, types = rows.payload
+    written = [str(c) for c in rows.frame.columns]
+    staging = _binary_staging(conn, load.table, written, types, ingest_id)
     with (
         conn.cursor() as cur,
         cur.copy(
-            sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(sql.Identifier(staging))
+            sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+                sql.Identifier(staging), sql.SQL(", ").join(sql.Identifier(c) for c in written)
+            )
         ) as cp,
     ):
         cp.write(data)
     return staging
+
+
+def _with_ingest_id(frame: pd.DataFrame, ingest_id: int | None) -> pd.DataFrame:
+    return frame if ingest_id is None else frame.assign(ingest_id=ingest_id)
 
 
 def load_table(
@@ -138,40 +236,28 @@ def load_table(
 
     If the set insert breaks a constraint, rows are retried one by one (each in a savepoint) and
     the failures quarantined with the database's reason, so good rows are always kept.
-    Returns (rows inserted or updated, duplicates skipped, problems).
+    Returns (rows inserted or updated, duplicates skipped, problems). The rows are those of
+    ``load.prepared`` when a feed prepared them ahead (:func:`prepare`).
     """
-    frame = load.frame
-    if frame.empty:
+    if load.frame.empty:
         return 0, 0, []
-    labels = (
-        frame[RECORD].astype(str).tolist()
-        if RECORD in frame
-        else [f"record {i + 1}" for i in range(len(frame))]
-    )
-    frame = frame.drop(columns=[RECORD], errors="ignore").reset_index(drop=True)
     known = table_columns(conn, load.table)
-    if "ingest_id" in known and "ingest_id" not in frame:
-        frame = frame.assign(ingest_id=ingest_id)
-    unknown = [c for c in frame.columns if c not in known]
+    unknown = [c for c in load.frame.columns if c != RECORD and c not in known]
     if unknown:
         raise InvalidArgumentError(f"{load.table} has no column(s) {unknown}")
-    dup_in_file = 0
-    if load.key is not None:
-        dupes = frame.duplicated(list(load.key), keep="last")
-        dup_in_file = int(dupes.sum())
-        keep = ~dupes.to_numpy()
-        frame = frame[keep].reset_index(drop=True)
-        labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
-    columns = [str(c) for c in frame.columns]
-    staging = _stage(conn, load, frame, columns)
+    rows = load.prepared if isinstance(load.prepared, Prepared) else prepare(load)
+    own_id = ingest_id if "ingest_id" in known and "ingest_id" not in rows.frame else None
+    columns = [str(c) for c in rows.frame.columns] + (["ingest_id"] if own_id is not None else [])
+    staging = _stage(conn, load, rows, columns, own_id)
     try:
         with conn.transaction():
             inserted = _write(conn, load, staging, columns)
-        return inserted, dup_in_file + len(frame) - inserted, []
+        return inserted, rows.dup_in_file + len(rows.frame) - inserted, []
     except psycopg.errors.IntegrityError:
         pass
-    inserted, problems = _row_by_row(conn, load, frame, labels, columns)
-    return inserted, dup_in_file + len(frame) - inserted - len(problems), problems
+    frame = _with_ingest_id(rows.frame, own_id)
+    inserted, problems = _row_by_row(conn, load, frame, rows.labels, columns)
+    return inserted, rows.dup_in_file + len(rows.frame) - inserted - len(problems), problems
 
 
 def _row_by_row(

@@ -15,7 +15,7 @@ import io
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,7 @@ from riskmap.ingest.feeds.hydro.tables import (
 )
 from riskmap.ingest.feeds.hydro.times import py_datetime
 from riskmap.ingest.prefetch import prefetched
+from riskmap.ingest.tables import prepare
 
 CHUNK_ROWS = 10_000  # CSV rows parsed, validated and loaded at a time (~0.5 KB each)
 
@@ -303,12 +304,18 @@ def stream_loads(
         again = seen.add(_packed_keys(scan, frame))
         frame = _for_copy(frame)
         if again.any():
-            yield table_load(scan.table, frame[~again], key)
-            yield table_load(scan.table, frame[again], key, replace_own=True)
+            yield _prepared(table_load(scan.table, frame[~again], key))
+            yield _prepared(table_load(scan.table, frame[again], key, replace_own=True))
         else:
-            yield table_load(scan.table, frame, key)
+            yield _prepared(table_load(scan.table, frame, key))
     if scan.rows == 0:
         raise FeedReadError(f"{path.name}: no data rows after the header")
+
+
+def _prepared(load: TableLoad) -> TableLoad:
+    """The load with its rows deduplicated and encoded here, in the worker thread, so the
+    connection's thread only COPYs and INSERTs (issue 19, station rows)."""
+    return replace(load, prepared=prepare(load))
 
 
 def _for_copy(frame: pd.DataFrame) -> pd.DataFrame:
