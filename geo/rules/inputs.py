@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 import psycopg
 
+from riskmap.geo.db.float8_arrays import FLOAT8_ARRAY_OID, Float8ArrayLoader
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.rules import model as m
@@ -187,12 +188,20 @@ def _flash_thresholds(
 ) -> dict[m._Input, InputValues]:
     """Flash-flood thresholds, one query per duration for both stages."""
     out: dict[m._Input, InputValues] = {}
+    n = len(villages)
     for duration in sorted({s.duration_h for s in specs}):
-        rows = SQL.rows(conn, "flash_threshold.sql", {"duration_h": duration}, shape="tuple")
-        both = _spread(villages, rows, {"prepare": 1, "immediate": 2})
+        with conn.cursor(binary=True) as cur:
+            cur.adapters.register_loader(FLOAT8_ARRAY_OID, Float8ArrayLoader)
+            sql = SQL("flash_thresholds.sql")
+            codes, *stages = cur.execute(sql, {"duration_h": duration}).fetchone()
+        pos, found = villages.index(codes)
+        both = {}
+        for stage, values in zip(("prepare", "immediate"), stages, strict=True):
+            both[stage] = np.full(n, np.nan)
+            both[stage][pos] = values[found]
         for spec in specs:
             if spec.duration_h == duration:
-                out[spec] = InputValues({"": both.numbers[spec.stage]}, {})
+                out[spec] = InputValues({"": both[spec.stage]}, {})
     return out
 
 
@@ -346,20 +355,14 @@ def _cap_colour(conn, at, spec: m.UpstreamCapColour, villages: Villages) -> Inpu
         villages, rows, {"": 1}, {"_event": 2, "_issuer": 3, "_headline": 4, "_event_en": 5}
     )
     events, english = got.labels["_event"], got.labels["_event_en"]
-    got.labels["_event_en"] = np.array(
-        [
-            en if e is None else SIGNAL_EN.get(signal_type(e))
-            for e, en in zip(events, english, strict=True)
-        ],
-        dtype=object,
-    )
-    got.labels["_event"] = np.array(
-        [
-            event_zh_of_en(en) if e is None else signal_type(e)
-            for e, en in zip(events, english, strict=True)
-        ],
-        dtype=object,
-    )
+    n = len(villages)
+    said = np.flatnonzero(~(np.equal(events, None) & np.equal(english, None)))
+    zh_of, en_of = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    for i in said.tolist():  # a village without either keeps None in both (as it was)
+        e, en = events[i], english[i]
+        en_of[i] = en if e is None else SIGNAL_EN.get(signal_type(e))
+        zh_of[i] = event_zh_of_en(en) if e is None else signal_type(e)
+    got.labels["_event_en"], got.labels["_event"] = en_of, zh_of
     return got
 
 

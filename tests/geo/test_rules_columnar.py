@@ -3,7 +3,8 @@
 The oracle is the previous implementation, frozen under tests/geo/rules_oracle (one dict of
 evidence per village, texts rendered from those dicts). Compared on the demo county with its
 storm replayed (rain, river and reservoir gauges, hazard points, geohazard risk areas) plus
-random hotspots, fire danger and an earthquake, at several times; and the texts alone on random
+random hotspots, fire danger and an earthquake, at several times, and with upstream CAP alerts
+(the previous engine's inputs too: tests/geo/rules_oracle/inputs.py); and the texts alone on random
 evidence (NULLs, integers, strings, mixed and unknown levels) for every built-in rule and level.
 Also: the villages kept between runs follow renames (migration 0055), compiled rule files follow
 their content, and the evidence table behaves as the dict it replaces (JSON included).
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
+from lxml import etree
 
 from riskmap.geo.rules import load_rules, run_rules
 from riskmap.geo.rules.evidence import EvidenceTable
@@ -29,6 +31,7 @@ from riskmap.geo.rules.villages import Villages, fetch_villages
 from riskmap.geo.vocabulary import COLOURS
 from riskmap.geo.warnings import store
 from tests.conftest import clone_database, drop_database
+from tests.geo import test_rules_cap_verified as cap
 from tests.geo.rules_oracle import render as old_render
 from tests.geo.rules_oracle.engine import run_rules as old_run_rules
 
@@ -60,7 +63,7 @@ def stormy(pg_cluster, storm_url: str):
         villages = conn.execute(
             "SELECT code, ST_X(label_point), ST_Y(label_point) FROM village ORDER BY code"
         ).fetchall()
-        for code, lon, lat in rng.sample(villages, 25):
+        for _, lon, lat in rng.sample(villages, 25):
             for _ in range(rng.randint(1, 3)):
                 sat = rng.choice(["N", "T", "N20"])
                 modis = sat == "T"  # MODIS gives a percentage, VIIRS a class
@@ -107,6 +110,20 @@ def test_the_same_proposals_as_the_previous_engine(stormy: str, at: datetime) ->
         assert {"rainstorm.observed", "flash_flood.observed"} <= fired
         assert {"forest_fire.danger_hotspot", "earthquake.intensity"} <= fired
         assert sum(len(p.village_codes) for p in new) > 200
+
+
+def test_the_same_relay_of_upstream_cap_alerts(stormy: str, tmp_path: Path) -> None:
+    """A Chinese alert and Environment Canada's bilingual one over the county: the relay's
+    labels (event, issuer, headline in the source's languages) as the previous engine had them."""
+    with psycopg.connect(stormy) as conn:
+        west, east = cap.strips(conn, 2)
+        cap.ingest(conn, tmp_path, "eccc.xml", cap.eccc_alert(west))
+        cap.ingest(conn, tmp_path, "zh.xml", etree.tostring(cap.zh_alert("ZH-19", east)))
+        new = run_rules(conn, cap.AT)
+        old = old_run_rules(conn, cap.AT)
+        conn.rollback()
+    assert_same(new, old)
+    assert {p.rule_id for p in new} == {"upstream.cap_relay"}
 
 
 def test_texts_rendered_again_by_the_lifecycle_are_the_previous_engines(stormy: str) -> None:
@@ -229,7 +246,7 @@ def test_the_evidence_table_is_the_dict_it_replaces() -> None:
     assert table == expected and expected == table and len(table) == 2
     assert "431226002" not in table and table.get("431226002") is None and 7 not in table
     with pytest.raises(KeyError):
-        table["431226002"]  # noqa: B018
+        table["431226002"]
     merged: dict = {}
     merged.update(table)
     assert merged == expected and {**table} == expected

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from riskmap.geo.rules.inputs import InputValues, gather
 from riskmap.geo.rules.load import CompiledRule, evaluate_levels, load_rules
 from riskmap.geo.vocabulary import COLOURS
 from riskmap.geo.warnings.proposal import Proposal
+from tests.geo.rules_oracle.inputs import InputValues, gather
 from tests.geo.rules_oracle.render import TextRenderer
 from tests.geo.rules_oracle.villages import Villages, fetch_villages
 
