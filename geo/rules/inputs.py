@@ -80,8 +80,11 @@ def gather(
     )
     # both stages of a duration come from one query
     out |= _flash_thresholds(conn, [s for s in specs if isinstance(s, m.FlashThreshold)], villages)
+    forecasts: dict[int, np.ndarray] = {}  # the outlooks of 1, 3 and 6 h share their forecasts
     for spec in specs:
-        if spec not in out:
+        if isinstance(spec, m.RainOutlook):
+            out[spec] = _rain_outlook(conn, at, spec, villages, forecasts)
+        elif spec not in out:
             out[spec] = _FETCHERS[type(spec)](conn, at, spec, villages)
     return out
 
@@ -149,11 +152,18 @@ def _rain_forecast(conn, at, spec: m.RainForecast, villages: Villages) -> InputV
     return _spread(villages, rows, {"": 1})
 
 
-def _rain_outlook(conn, at, spec: m.RainOutlook, villages: Villages) -> InputValues:
+def _rain_outlook(
+    conn,
+    at,
+    spec: m.RainOutlook,
+    villages: Villages,
+    forecasts: dict[int, np.ndarray] | None = None,
+) -> InputValues:
     """Observed rain of the last ``hours - k`` hours plus forecast of the next ``k``, for the
     wettest k in 1 … hours (实况 + 预报 in one window, as flash-flood warning practice adds
-    them); NaN where no forecast reaches the village. A village with no observation counts
-    its past hours as dry (the forecast alone then decides, as before)."""
+    them); NaN where no forecast reaches the village. A village with no observation counts its
+    past hours as dry (the forecast alone then decides, as before). ``forecasts`` (k → rain) is
+    shared by the outlooks of one run, so each forecast window is queried once."""
     n, d = len(villages), spec.hours
     past = [h for h in range(1, d)]
     observed = _observed_windows(conn, at, past, villages) if past else {}
@@ -161,8 +171,12 @@ def _rain_outlook(conn, at, spec: m.RainOutlook, villages: Villages) -> InputVal
     best_obs = np.full(n, np.nan)
     best_fc = np.full(n, np.nan)
     for k in range(1, d + 1):
-        fc = _rain_forecast(conn, at, m.RainForecast(kind="rain_forecast", hours=k), villages)
-        fc_k = fc.numbers[""]
+        fc_k = None if forecasts is None else forecasts.get(k)
+        if fc_k is None:
+            spec_k = m.RainForecast(kind="rain_forecast", hours=k)
+            fc_k = _rain_forecast(conn, at, spec_k, villages).numbers[""]
+            if forecasts is not None:
+                forecasts[k] = fc_k
         obs = np.nan_to_num(observed.get(d - k, np.zeros(n)), nan=0.0) if k < d else np.zeros(n)
         total = obs + fc_k
         better = ~np.isnan(total) & (np.isnan(best) | (total > best))

@@ -105,11 +105,13 @@ def test_the_same_proposals_as_the_previous_engine(stormy: str, at: datetime) ->
         again = run_rules(conn, at)  # villages and rule files kept from the first run
     assert_same(new, old)
     assert_same(again, old)
-    if at == PEAK:  # the comparison saw real work: rain, rivers, fire, the earthquake
-        fired = {p.rule_id for p in new}
-        assert {"rainstorm.observed", "flash_flood.observed"} <= fired
-        assert {"forest_fire.danger_hotspot", "earthquake.intensity"} <= fired
-        assert sum(len(p.village_codes) for p in new) > 200
+    fired = {p.rule_id for p in new}  # the comparison saw real work at every time
+    assert {"forest_fire.danger_hotspot", "geohazard.regional_risk", "upstream.cap_relay"} <= fired
+    if at == PEAK - timedelta(hours=2):  # forecast rain, rivers, the earthquake
+        assert {"flash_flood.forecast", "river.stage", "earthquake.intensity"} <= fired
+    if at == PEAK:  # observed rain, rivers and reservoirs
+        assert {"rainstorm.observed", "flash_flood.observed", "reservoir.level"} <= fired
+        assert sum(len(p.village_codes) for p in new) > 1000
 
 
 def test_the_same_relay_of_upstream_cap_alerts(stormy: str, tmp_path: Path) -> None:
