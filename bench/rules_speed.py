@@ -5,6 +5,11 @@ rainfall, each in a throwaway database on the benchmark's server. Target: under 
 The synthetic rain is stored as the grid pipeline stores hourly analyses (migration 0022: one
 array row per hour), so the rules sum it in numpy (geo/rules/rain_arrays.py).
 
+Each run is timed as the service runs the rules hour after hour, with the villages and the
+compiled rule files kept in memory from the run before (geo/rules/villages.py, load.py: keyed by
+the villages' version tokens and the files' content) and the grid rows of the rain windows too
+(rain_arrays.py); the first run on the database, which reads them, is reported beside it.
+
 ``measure`` times the same on a database already loaded: bench/city.py gives it a whole city
 (12 counties, the storm over one of them).
 
@@ -142,6 +147,9 @@ def _time(
 ) -> Iterator[str]:
     """Time the rules ``REPEATS`` times (best kept) and record a row; ``targeted``: the run the
     targets are stated for (TARGETS, by village count)."""
+    t0 = time.perf_counter()
+    run_rules(conn, at)  # the first run on this database: its villages read, grid rows fetched
+    first = time.perf_counter() - t0
     rules = load_rules([])
     villages = fetch_villages(conn)
     best = {"load": 1e9, "gather": 1e9, "evaluate": 1e9, "total": 1e9}
@@ -180,13 +188,15 @@ def _time(
                 "proposals": len(proposals),
                 "village_levels": fired,
                 **{f"{k}_ms": v * 1e3 for k, v in best.items()},
+                "first_run_ms": first * 1e3,
             },
         )
     )
     yield (
         f"{n:,} villages, {len(rules)} rules: run_rules {best['total'] * 1000:.0f} ms"
         f" (read rule files {best['load'] * 1000:.0f} ms, gather inputs "
-        f"{best['gather'] * 1000:.0f} ms, evaluate + proposals {best['evaluate'] * 1000:.0f} ms);"
+        f"{best['gather'] * 1000:.0f} ms, evaluate + proposals {best['evaluate'] * 1000:.0f} ms;"
+        f" first run on the database {first * 1000:.0f} ms);"
         f" {len(proposals)} proposals over {fired:,} village-levels"
         + (f"; {checked}" if checked is not None else "")
     )

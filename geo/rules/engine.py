@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
+from riskmap.geo.rules.evidence import EvidenceTable, rounded3_array
 from riskmap.geo.rules.inputs import InputValues, gather
 from riskmap.geo.rules.load import CompiledRule, evaluate_levels, load_rules
 from riskmap.geo.rules.render import TextRenderer
@@ -98,43 +99,27 @@ def _code_scope(compiled: CompiledRule, villages: Villages) -> np.ndarray:
 
 
 def rounded3(values: np.ndarray) -> list[float | None]:
-    """``[None if x is NaN else round(x, 3)]``, bit for bit Python's ``round``, vectorised.
-
-    ``rint(x·1000) / 1000`` is Python's result whenever ``x·1000`` rounds to the same integer
-    as the exact product does (the division by 1000 is then correctly rounded in both): true
-    unless the float product lies within an ulp of a half-integer, and those few (and the
-    non-finite and huge) take Python's ``round``. 1.5 million calls of ``round`` cost ~0.4 s."""
-    x = np.asarray(values, dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        scaled = x * 1000.0
-        near_half = np.abs(scaled - np.floor(scaled) - 0.5) <= np.abs(np.spacing(scaled))
-        slow = ~np.isfinite(scaled) | (np.abs(scaled) >= 2.0**52) | near_half
-    out = (np.rint(scaled) / 1000.0).tolist()
-    for i in np.flatnonzero(slow).tolist():
-        v = float(x[i])
-        out[i] = None if v != v else round(v, 3)
-    return out
+    """``[None if x is NaN else round(x, 3)]``, bit for bit Python's ``round``, vectorised
+    (:func:`riskmap.geo.rules.evidence.rounded3_array`)."""
+    return [None if x != x else x for x in rounded3_array(values).tolist()]
 
 
 def _proposal(compiled, colour, level, idx, numbers, labels, villages, at) -> Proposal:
     rule = compiled.rule
-    cond = compiled.conditions[colour]
-    # plain Python values column by column: numpy scalars one village at a time cost seconds
-    # at 500,000 villages; every variable is kept (the texts quote a village's own numbers)
-    keys = [*compiled.variables, *labels]
-    columns = [rounded3(numbers[v][idx]) for v in compiled.variables] + [
-        [None if x is None else str(x) for x in a[idx].tolist()] for a in labels.values()
-    ]
+    # the evidence stays in columns (every variable: the texts quote a village's own numbers);
+    # a village's dict is made when asked for (riskmap.geo.rules.evidence)
     codes = villages.codes[idx].tolist()
-    evidence: dict[str, dict[str, float | str]] = {}
-    rows = zip(*columns, strict=True) if columns else [()] * len(codes)
-    for code, row in zip(codes, rows, strict=True):
-        ev: dict[str, float | str] = {k: x for k, x in zip(keys, row, strict=True) if x is not None}
-        ev["condition"] = cond.text
-        ev["level"] = colour
-        evidence[code] = ev
+    evidence = EvidenceTable(
+        codes,
+        idx,
+        villages,
+        {v: rounded3_array(numbers[v][idx]) for v in compiled.variables},
+        {k: a[idx] for k, a in labels.items()},
+        compiled.conditions[colour].text,
+        colour,
+    )
     render = TextRenderer(compiled, colour, villages, at)
-    text = render(codes, evidence)
+    text = render.table(evidence)
     extra = {"rule_file": str(compiled.path)}
     if level.response is not None:
         extra["response_type"] = level.response

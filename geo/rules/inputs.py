@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 import psycopg
 
+from riskmap.geo.db.float8_arrays import FLOAT8_ARRAY_OID, Float8ArrayLoader
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError
 from riskmap.geo.rules import model as m
@@ -79,8 +80,11 @@ def gather(
     )
     # both stages of a duration come from one query
     out |= _flash_thresholds(conn, [s for s in specs if isinstance(s, m.FlashThreshold)], villages)
+    forecasts: dict[int, np.ndarray] = {}  # the outlooks of 1, 3 and 6 h share their forecasts
     for spec in specs:
-        if spec not in out:
+        if isinstance(spec, m.RainOutlook):
+            out[spec] = _rain_outlook(conn, at, spec, villages, forecasts)
+        elif spec not in out:
             out[spec] = _FETCHERS[type(spec)](conn, at, spec, villages)
     return out
 
@@ -148,11 +152,18 @@ def _rain_forecast(conn, at, spec: m.RainForecast, villages: Villages) -> InputV
     return _spread(villages, rows, {"": 1})
 
 
-def _rain_outlook(conn, at, spec: m.RainOutlook, villages: Villages) -> InputValues:
+def _rain_outlook(
+    conn,
+    at,
+    spec: m.RainOutlook,
+    villages: Villages,
+    forecasts: dict[int, np.ndarray] | None = None,
+) -> InputValues:
     """Observed rain of the last ``hours - k`` hours plus forecast of the next ``k``, for the
     wettest k in 1 … hours (实况 + 预报 in one window, as flash-flood warning practice adds
-    them); NaN where no forecast reaches the village. A village with no observation counts
-    its past hours as dry (the forecast alone then decides, as before)."""
+    them); NaN where no forecast reaches the village. A village with no observation counts its
+    past hours as dry (the forecast alone then decides, as before). ``forecasts`` (k → rain) is
+    shared by the outlooks of one run, so each forecast window is queried once."""
     n, d = len(villages), spec.hours
     past = [h for h in range(1, d)]
     observed = _observed_windows(conn, at, past, villages) if past else {}
@@ -160,8 +171,12 @@ def _rain_outlook(conn, at, spec: m.RainOutlook, villages: Villages) -> InputVal
     best_obs = np.full(n, np.nan)
     best_fc = np.full(n, np.nan)
     for k in range(1, d + 1):
-        fc = _rain_forecast(conn, at, m.RainForecast(kind="rain_forecast", hours=k), villages)
-        fc_k = fc.numbers[""]
+        fc_k = None if forecasts is None else forecasts.get(k)
+        if fc_k is None:
+            spec_k = m.RainForecast(kind="rain_forecast", hours=k)
+            fc_k = _rain_forecast(conn, at, spec_k, villages).numbers[""]
+            if forecasts is not None:
+                forecasts[k] = fc_k
         obs = np.nan_to_num(observed.get(d - k, np.zeros(n)), nan=0.0) if k < d else np.zeros(n)
         total = obs + fc_k
         better = ~np.isnan(total) & (np.isnan(best) | (total > best))
@@ -187,12 +202,20 @@ def _flash_thresholds(
 ) -> dict[m._Input, InputValues]:
     """Flash-flood thresholds, one query per duration for both stages."""
     out: dict[m._Input, InputValues] = {}
+    n = len(villages)
     for duration in sorted({s.duration_h for s in specs}):
-        rows = SQL.rows(conn, "flash_threshold.sql", {"duration_h": duration}, shape="tuple")
-        both = _spread(villages, rows, {"prepare": 1, "immediate": 2})
+        with conn.cursor(binary=True) as cur:
+            cur.adapters.register_loader(FLOAT8_ARRAY_OID, Float8ArrayLoader)
+            sql = SQL("flash_thresholds.sql")
+            codes, *stages = cur.execute(sql, {"duration_h": duration}).fetchone()
+        pos, found = villages.index(codes)
+        both = {}
+        for stage, values in zip(("prepare", "immediate"), stages, strict=True):
+            both[stage] = np.full(n, np.nan)
+            both[stage][pos] = values[found]
         for spec in specs:
             if spec.duration_h == duration:
-                out[spec] = InputValues({"": both.numbers[spec.stage]}, {})
+                out[spec] = InputValues({"": both[spec.stage]}, {})
     return out
 
 
@@ -346,20 +369,14 @@ def _cap_colour(conn, at, spec: m.UpstreamCapColour, villages: Villages) -> Inpu
         villages, rows, {"": 1}, {"_event": 2, "_issuer": 3, "_headline": 4, "_event_en": 5}
     )
     events, english = got.labels["_event"], got.labels["_event_en"]
-    got.labels["_event_en"] = np.array(
-        [
-            en if e is None else SIGNAL_EN.get(signal_type(e))
-            for e, en in zip(events, english, strict=True)
-        ],
-        dtype=object,
-    )
-    got.labels["_event"] = np.array(
-        [
-            event_zh_of_en(en) if e is None else signal_type(e)
-            for e, en in zip(events, english, strict=True)
-        ],
-        dtype=object,
-    )
+    n = len(villages)
+    said = np.flatnonzero(~(np.equal(events, None) & np.equal(english, None)))
+    zh_of, en_of = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    for i in said.tolist():  # a village without either keeps None in both (as it was)
+        e, en = events[i], english[i]
+        en_of[i] = en if e is None else SIGNAL_EN.get(signal_type(e))
+        zh_of[i] = event_zh_of_en(en) if e is None else signal_type(e)
+    got.labels["_event_en"], got.labels["_event"] = en_of, zh_of
     return got
 
 

@@ -6,7 +6,9 @@ replaces the built-in one. Two rules with one id in the same folder are an error
 
 from __future__ import annotations
 
+import hashlib
 import string
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,9 @@ FIXED_PLACEHOLDERS = frozenset(
 )  # fmt: skip
 TRIGGER_PLACEHOLDERS = frozenset({"village", "value", "threshold"})
 TEMPLATE_FIELDS = tuple(Templates.model_fields)
+_LOCK = threading.Lock()
+_COMPILED: dict[tuple[str, bytes], tuple[CompiledRule, ...]] = {}  # (path, sha256) → rules
+_CACHED_FILES = 64
 
 
 class RuleFileError(DataError):
@@ -70,13 +75,38 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_file(path: Path) -> list[CompiledRule]:
-    """Parse, validate and compile every rule of one file.
+    """Parse, validate and compile every rule of one file; a file read before with the same
+    bytes gives the rules compiled then (parsing the built-in rules' YAML takes ~0.3 s; rules
+    are immutable, so they are shared).
 
     Raises
     ------
     RuleFileError
         On the first problem, naming the file, rule and line.
     """
+    try:
+        before = hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return _load_file(path)  # the loader says what is wrong with it
+    key = (str(path), before)
+    with _LOCK:
+        hit = _COMPILED.get(key)
+    if hit is not None:
+        return list(hit)
+    rules = _load_file(path)
+    try:
+        unchanged = hashlib.sha256(path.read_bytes()).digest() == before
+    except OSError:
+        unchanged = False
+    if unchanged:  # kept only when what was compiled is what was hashed
+        with _LOCK:
+            _COMPILED[key] = tuple(rules)
+            while len(_COMPILED) > _CACHED_FILES:
+                del _COMPILED[next(iter(_COMPILED))]
+    return rules
+
+
+def _load_file(path: Path) -> list[CompiledRule]:
     raw, parsed = read_document(path, RuleFile, "rules", RuleFileError)
     out, seen = [], set()
     for i, rule in enumerate(parsed.rules):

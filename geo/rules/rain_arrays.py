@@ -62,15 +62,21 @@ def rain_windows(
         pos, ok = _positions(conn, set_id, villages)
         mean, cov = _arrays(conn, grid_id, version)
         present = ok & ~np.isnan(mean)
-        where = pos[present]
+        seconds = (end - start).total_seconds()
         # the row's values spread over the villages once, zero where it has none: adding 0.0
         # leaves a sum as it was, so each window below is one vector addition
-        values = np.zeros(n)
-        values[where] = mean[present]
-        weighted = np.zeros(n)
-        weighted[where] = cov[present] * (end - start).total_seconds()
-        hit = np.zeros(n, dtype=bool)
-        hit[where] = True
+        if len(pos) == n and _in_order(pos):  # the row is in the villages' order: no scatter
+            values = np.where(present, mean, 0.0)
+            weighted = np.where(present, cov * seconds, 0.0)
+            hit = present
+        else:
+            where = pos[present]
+            values = np.zeros(n)
+            values[where] = mean[present]
+            weighted = np.zeros(n)
+            weighted[where] = cov[present] * seconds
+            hit = np.zeros(n, dtype=bool)
+            hit[where] = True
         for h in hs:
             if start >= at - timedelta(hours=h):
                 rain[h] += values
@@ -82,6 +88,11 @@ def rain_windows(
         qpe = seen[h] & (cov_s[h] > 0)  # village_rain_windows: analyses with some coverage win
         out[h] = np.where(qpe, rain[h], gauge.get(h, np.full(n, np.nan)))
     return out
+
+
+def _in_order(pos: np.ndarray) -> bool:
+    """Whether positions are 0, 1, 2, … (a village order stored as the villages are)."""
+    return bool(len(pos) == 0 or (pos[0] == 0 and np.all(np.diff(pos) == 1)))
 
 
 def _arrays(conn, grid_id: int, version: str) -> tuple[np.ndarray, np.ndarray]:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
+from riskmap.geo.rules.evidence import EvidenceTable
 from riskmap.geo.rules.load import TEMPLATE_FIELDS, CompiledRule, Text
 from riskmap.geo.rules.villages import Villages
 from riskmap.geo.vocabulary import BEIJING, COLOUR_ZH, COLOURS
@@ -102,6 +103,12 @@ class TextRenderer:
 
     def __call__(self, codes: Sequence[str], evidence: Evidence) -> dict[str, str]:
         codes = list(codes)
+        if (
+            isinstance(evidence, EvidenceTable)
+            and evidence.villages is self.villages
+            and codes == evidence.codes
+        ):
+            return self.table(evidence)
         names = list(codes)  # a village no longer known is named by its code
         pos, found = self.villages.index(codes)
         known = np.flatnonzero(found).tolist()
@@ -109,6 +116,40 @@ class TextRenderer:
             names[i] = str(name)
         counties = [str(c) for c in self.villages.counties[pos].tolist()]
         return render_texts(self.compiled, self.colour, codes, names, counties, evidence, self.at)
+
+    def table(self, table: EvidenceTable) -> dict[str, str]:
+        """The texts of exactly the villages of an evidence table the engine made, from its
+        columns: the same texts :func:`render_texts` gives from its dicts, with Python work
+        only for the villages a text names."""
+        pos = table.positions
+        numbers = {}
+        for v in self.compiled.variables:
+            a = table.numbers[v]
+            numbers[v] = np.where(np.isfinite(a), a, np.nan)  # as _number reads the evidence
+        ranks = np.full(len(pos), COLOURS.index(table.level), dtype=np.int8)
+        names = self.villages.names
+        area = _Area(
+            n=len(pos),
+            numbers=numbers,
+            ranks=ranks,
+            name=lambda i: str(names[pos[i]]),
+            evidence=table.row,
+            county=self.villages.county_names(pos),
+        )
+        return _render(self.compiled, self.colour, area, self.at)
+
+
+@dataclass(frozen=True)
+class _Area:
+    """What the texts read of an area: per variable its numbers (NaN: none), per village its
+    level's rank (-1: not a colour); a village's name and evidence by position."""
+
+    n: int
+    numbers: Mapping[str, np.ndarray]
+    ranks: np.ndarray
+    name: Callable[[int], str]
+    evidence: Callable[[int], Mapping[str, float | str]]
+    county: str
 
 
 def render_texts(
@@ -138,18 +179,34 @@ def render_texts(
     at
         When the rule fired (said in Beijing time where a template asks for it).
     """
-    rule = compiled.rule
-    n = len(codes)
     evs = [evidence.get(c, {}) for c in codes]
-    levels = [str(ev.get("level", colour)) for ev in evs]
-    triggers = _triggers(compiled, evs, levels)
-    order = _worst_first(compiled, evs, levels, triggers)
-    ordered_names = [names[i] for i in order]
-    listed = "、".join(ordered_names[:MAX_NAMES])
+    index = {c: COLOURS.index(c) for c in COLOURS}
+    ranks = np.array([index.get(str(ev.get("level", colour)), -1) for ev in evs], dtype=np.int8)
+    numbers = {
+        v: np.array([_number(ev.get(v)) for ev in evs], dtype=float)  # None → NaN
+        for v in compiled.variables
+    }
+    area = _Area(
+        n=len(codes),
+        numbers=numbers,
+        ranks=ranks,
+        name=names.__getitem__,
+        evidence=evs.__getitem__,
+        county="、".join(dict.fromkeys(c for c in counties if c)),
+    )
+    return _render(compiled, colour, area, at)
+
+
+def _render(compiled: CompiledRule, colour: str, area: _Area, at: datetime) -> dict[str, str]:
+    rule = compiled.rule
+    n = area.n
+    fired = _triggers(compiled, area)
+    order = _worst_first(compiled, area, fired)
+    listed = "、".join(area.name(i) for i in order[:MAX_NAMES].tolist())
     if n > MAX_NAMES:
         listed += f"等{n}个村"
     subs: dict[str, str] = {
-        "county": "、".join(dict.fromkeys(c for c in counties if c)),
+        "county": area.county,
         "villages": listed,
         "n_villages": str(n),
         "n_villages_en": plural(n, "village"),
@@ -161,31 +218,50 @@ def render_texts(
         "at_en": beijing_en(at),
     }
     subs = {k: v for k, v in subs.items() if v}
-    for c in COLOURS:
-        k = levels.count(c)
-        if k:
-            subs[f"n_{c}"], subs[f"n_{c}_en"] = str(k), plural(k, "village")
+    counts = np.bincount(area.ranks[area.ranks >= 0].astype(np.intp), minlength=len(COLOURS))
+    for k, c in enumerate(COLOURS):
+        if counts[k]:
+            subs[f"n_{c}"], subs[f"n_{c}_en"] = str(counts[k]), plural(int(counts[k]), "village")
+    said = _placeholders(compiled, colour)
     for v in compiled.variables:
-        vals = [x for x in map(_number, [ev.get(v) for ev in evs]) if x is not None]
-        if vals:
-            subs[f"total_{v}"] = fmt(round(math.fsum(vals), 1))
-    if order:
-        worst = order[0]
-        subs["worst_village"] = names[worst]
-        subs |= _village_subs(compiled, evs[worst])
-        subs |= _where(compiled, evs[worst], names[worst])
+        if f"total_{v}" in said:  # an exact sum (fsum) only where a template says it
+            a = area.numbers[v]
+            vals = a[~np.isnan(a)].tolist()
+            if vals:
+                subs[f"total_{v}"] = fmt(round(math.fsum(vals), 1))
+    if n:
+        worst = int(order[0])
+        name = area.name(worst)
+        subs["worst_village"] = name
+        subs |= _village_subs(compiled, area.evidence(worst))
+        subs |= _where(compiled, area.evidence(worst), name)
     # the worst villages' triggers, each said once (many villages below one gauge say the same)
     zh_phrases: dict[str, None] = {}
     en_phrases: dict[str, None] = {}
-    for i in order:
-        if triggers[i] is not None and len(zh_phrases) < MAX_WORST:
-            zh_phrases[_phrase(compiled, triggers[i], evs[i], names[i], zh=True)] = None
-            en_phrases[_phrase(compiled, triggers[i], evs[i], names[i], zh=False)] = None
+    index, _, values, thresholds = fired
+    for i in order[index[order] >= 0].tolist():
+        if len(zh_phrases) >= MAX_WORST:
+            break
+        trig = (int(index[i]), 0.0, float(values[i]), float(thresholds[i]))
+        ev, name = area.evidence(i), area.name(i)
+        zh_phrases[_phrase(compiled, trig, ev, name, zh=True)] = None
+        en_phrases[_phrase(compiled, trig, ev, name, zh=False)] = None
     if zh_phrases:
         subs["worst_zh"] = "；".join(zh_phrases)
         subs["worst_en"] = "; ".join(en_phrases)
     templates = compiled.templates[colour]
     return {f: say(templates[f], subs, zh=f.endswith("_zh")) for f in TEMPLATE_FIELDS}
+
+
+def _placeholders(compiled: CompiledRule, colour: str) -> frozenset[str]:
+    """Every placeholder the level's templates name."""
+    return frozenset(
+        name
+        for sentences in compiled.templates[colour].values()
+        for alternatives in sentences
+        for alt in alternatives
+        for name in string.Template(alt).get_identifiers()
+    )
 
 
 def _number(x: object) -> float | None:
@@ -230,42 +306,45 @@ def _where(compiled: CompiledRule, ev: Mapping[str, float | str], village: str) 
 
 
 # The trigger a village is quoted by: (its index, how far over it is (value / threshold), value,
-# threshold). A plain tuple: one is made for every village of an area.
+# threshold).
 _Fired = tuple[int, float, float, float]
 
 
 def _triggers(
-    compiled: CompiledRule, evs: Sequence[Mapping[str, float | str]], levels: Sequence[str]
-) -> list[_Fired | None]:
-    """The trigger each village is quoted by: of those for its level that hold, one written for
-    that level first, then the one it exceeds most (value / threshold); None if none holds.
-    Runs for every village of an area (500,000 at most), hence the triggers of each level are
-    sorted out once."""
-    by_level: dict[str, list[tuple[int, bool, str, float | None, str | float]]] = {}
-    out: list[_Fired | None] = []
-    for ev, level in zip(evs, levels, strict=True):
-        specs = by_level.get(level)
-        if specs is None:
-            specs = by_level[level] = [
-                (i, bool(t.levels), t.value,
-                 None if isinstance(t.threshold, str) else float(t.threshold), t.threshold)
-                for i, t in enumerate(compiled.rule.triggers)
-                if not t.levels or level in t.levels
-            ]  # fmt: skip
-        best: _Fired | None = None
-        best_key: tuple[bool, float] = (False, -math.inf)
-        for i, own, value_name, fixed, threshold_name in specs:
-            value = _number(ev.get(value_name))
-            threshold = fixed if fixed is not None else _number(ev.get(threshold_name))
-            if value is None or threshold is None or value < threshold:
-                continue
-            ratio = value / threshold if threshold > 0 else math.inf
+    compiled: CompiledRule, area: _Area
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The trigger each village is quoted by, as arrays over the area (index -1: none holds;
+    how far over it is, value, threshold): of those for its level that hold, one written for
+    that level first, then the one it exceeds most (value / threshold), the first on a tie."""
+    n = area.n
+    best = np.full(n, -1, dtype=np.intp)
+    best_own = np.zeros(n, dtype=bool)
+    best_ratio = np.full(n, -np.inf)
+    best_value = np.full(n, np.nan)
+    best_threshold = np.full(n, np.nan)
+    with np.errstate(all="ignore"):
+        for i, t in enumerate(compiled.rule.triggers):
+            value = area.numbers[t.value]
+            if isinstance(t.threshold, str):  # a variable: NULL (NaN) never holds
+                threshold = area.numbers[t.threshold]
+                holds = ~np.isnan(value) & ~np.isnan(threshold) & ~(value < threshold)
+            else:  # a number, compared as written
+                threshold = np.full(n, float(t.threshold))
+                holds = ~np.isnan(value) & ~(value < threshold)
+            if t.levels:
+                holds &= np.isin(area.ranks, [COLOURS.index(c) for c in t.levels])
+            ratio = np.where(threshold > 0, value / threshold, np.inf)
+            own = bool(t.levels)
             # a trigger written for this level (over 保证水位 for red) before a general one
-            key = (own, ratio)
-            if best is None or key > best_key:
-                best, best_key = (i, ratio, value, threshold), key
-        out.append(best)
-    return out
+            better = holds & (
+                (best < 0) | (own & ~best_own) | ((own == best_own) & (ratio > best_ratio))
+            )
+            best[better] = i
+            best_own[better] = own
+            best_ratio[better] = ratio[better]
+            best_value[better] = value[better]
+            best_threshold[better] = threshold[better]
+    return best, best_ratio, best_value, best_threshold
 
 
 def _phrase(
@@ -292,23 +371,18 @@ def _phrase(
 
 def _worst_first(
     compiled: CompiledRule,
-    evs: list[Mapping[str, float | str]],
-    levels: list[str],
-    triggers: list[_Fired | None],
-) -> list[int]:
+    area: _Area,
+    fired: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
     """Village positions, worst first: higher level, then ``worst_by`` (or how far over its
     trigger), then the area's order."""
-    n = len(evs)
+    n = area.n
     if compiled.worst_by is not None:
-        values = {
-            v: np.array([_number(ev.get(v)) for ev in evs], dtype=float)  # None → NaN
-            for v in compiled.worst_by.names
-        }
+        values = {v: area.numbers[v] for v in compiled.worst_by.names}
         score = compiled.worst_by.evaluate(values, n) if n else np.zeros(0)
-        key2 = [-np.inf if math.isnan(s) else float(s) for s in score.tolist()]
+        key2 = np.where(np.isnan(score), -np.inf, score)
     else:
-        key2 = [t[1] if t is not None else -np.inf for t in triggers]
-    index = {c: COLOURS.index(c) for c in COLOURS}
-    rank = np.array([index.get(lv, -1) for lv in levels], dtype=float)
+        key2 = np.where(fired[0] >= 0, fired[1], -np.inf)
+    rank = area.ranks.astype(float)
     # sorted by (-rank, -key2, position): lexsort's last key is the first, and it is stable
-    return np.lexsort((-np.array(key2, dtype=float), -rank)).tolist()
+    return np.lexsort((-key2, -rank))

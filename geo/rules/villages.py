@@ -6,6 +6,7 @@ Its own module because both the SQL inputs (``inputs``) and the grid-rain arrays
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,6 +17,8 @@ import psycopg
 from riskmap.geo.db.sqlfiles import SqlFiles
 
 SQL = SqlFiles("riskmap.geo.rules.sql")
+_LOCK = threading.Lock()
+_CACHE: dict[tuple, Villages] = {}
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class Villages:
     codes: np.ndarray  # str, sorted
     names: np.ndarray  # str
     counties: np.ndarray  # county name of each village
-    version: str | None = None  # village_version token read with them (migration 0022)
+    version: str | None = None  # village_version tokens read with them (migrations 0022, 0055)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -33,6 +36,24 @@ class Villages:
     @cached_property
     def _code_list(self) -> list[str]:
         return self.codes.tolist()
+
+    @cached_property
+    def _counties(self) -> tuple[np.ndarray, list[str]]:
+        """Each village's county as a number, and the county names (as ``str`` says them)."""
+        numbered: dict[str, int] = {}
+        ids = [numbered.setdefault(str(c), len(numbered)) for c in self.counties.tolist()]
+        return np.asarray(ids, dtype=np.intp), list(numbered)
+
+    def county_names(self, pos: np.ndarray) -> str:
+        """The counties of the villages at ``pos``, each once in the order they first come,
+        joined by 、 (empty names left out): what a headline names."""
+        ids, names = self._counties
+        area = ids[pos]
+        if not len(area):
+            return ""
+        distinct, first = np.unique(area, return_index=True)
+        said = (names[i] for i in distinct[np.argsort(first)].tolist())
+        return "、".join(dict.fromkeys(c for c in said if c))
 
     def index(self, codes: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """Positions of ``codes`` in the village order, and which of ``codes`` were found."""
@@ -49,7 +70,27 @@ class Villages:
 
 
 def fetch_villages(conn: psycopg.Connection) -> Villages:
-    """All villages in code order, with their county's name (for message templates)."""
+    """All villages in code order, with their county's name (for message templates).
+
+    The last villages read are kept in memory with their version (codes, names and counties
+    change it: migration 0055) and used again while the database's version is theirs: the rules
+    run every hour over villages that seldom change, and reading 500,000 of them takes a
+    second. The key includes the database (a cluster's databases share nothing)."""
+    (version,) = SQL.one(conn, "villages_version.sql", shape="tuple")
+    key = (conn.info.host, conn.info.port, conn.info.dbname, version)
+    with _LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    villages = _read(conn)
+    if villages.version is not None:
+        with _LOCK:
+            _CACHE.clear()  # one set of villages kept: the service reads one database
+            _CACHE[(*key[:3], villages.version)] = villages
+    return villages
+
+
+def _read(conn: psycopg.Connection) -> Villages:
     version, codes, names, counties = SQL.one(conn, "villages.sql", shape="tuple")
     code_arr = np.array(codes, dtype=str)
     name_arr = np.array(names, dtype=object)
@@ -57,4 +98,6 @@ def fetch_villages(conn: psycopg.Connection) -> Villages:
     if len(code_arr) > 1 and not np.all(code_arr[:-1] < code_arr[1:]):  # never seen; be sure
         order = np.argsort(code_arr, kind="stable")
         code_arr, name_arr, county_arr = code_arr[order], name_arr[order], county_arr[order]
+    for a in (code_arr, name_arr, county_arr):
+        a.flags.writeable = False  # shared by every run while the villages are unchanged
     return Villages(codes=code_arr, names=name_arr, counties=county_arr, version=version)

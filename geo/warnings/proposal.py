@@ -7,7 +7,7 @@ warning, or lets one run out. This small contract keeps the two apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -32,7 +32,7 @@ class Proposal:
     colour: Colour
     at: datetime
     village_codes: tuple[str, ...]
-    evidence: dict[str, dict[str, float | str]]
+    evidence: Mapping[str, Mapping[str, float | str]]  # a dict, or the engine's EvidenceTable
     event_zh: str
     event_en: str
     headline_zh: str

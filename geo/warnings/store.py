@@ -5,6 +5,8 @@ Nothing here opens a transaction; the lifecycle's public functions wrap these in
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,6 +100,18 @@ def stale_warnings(
     return _run(conn, "stale_warnings.sql", params).fetchall()
 
 
+def _plain(obj: object) -> dict:
+    if isinstance(obj, Mapping):  # a rule's evidence table (riskmap.geo.rules.evidence)
+        return dict(obj.items())
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def _jsonb(obj: object) -> Jsonb:
+    """``Jsonb`` that also writes any mapping (the rules engine's evidence is a read-only
+    mapping made from columns, not a dict) as a JSON object."""
+    return Jsonb(obj, dumps=lambda o: json.dumps(o, default=_plain))
+
+
 def record_firing(
     conn: psycopg.Connection,
     warning_id: int,
@@ -112,7 +126,7 @@ def record_firing(
         "villages": villages,
         "at": at,
         "colour": colour,
-        "numbers": Jsonb(numbers),
+        "numbers": _jsonb(numbers),
     }
     _run(conn, "fired_villages.sql", params)
 
@@ -181,7 +195,7 @@ def set_area(conn: psycopg.Connection, warning_id: int, villages: list[str]) -> 
 def save_version(conn: psycopg.Connection, warning_id: int, version: int, content: Row) -> None:
     """Insert a draft version or rewrite the draft in place (published ones refuse)."""
     params = {**content, "warning_id": warning_id, "version": version}
-    params["evidence"] = Jsonb(content["evidence"])
+    params["evidence"] = _jsonb(content["evidence"])
     _run(conn, "save_version.sql", params)
 
 
@@ -262,7 +276,7 @@ def audit(
         "actor": actor,
         "at": at,
         "reason": reason,
-        "details": Jsonb(details),
+        "details": _jsonb(details),
     }
     _run(conn, "insert_audit.sql", params)
 

@@ -1,8 +1,9 @@
 -- Every village, ordered by code (the engine's array order: byte order, as numpy compares), with
 -- its county's name, as one row of arrays (few Python objects at 500,000 villages), and the
--- villages' version token read in the same snapshot (migration 0022). The arrays follow the
--- sorted subquery (fetch_villages checks the order).
-SELECT (SELECT token FROM village_version),
+-- villages' version tokens read in the same snapshot (migrations 0022 and 0055: together they
+-- change whenever a code, name or county changes). The arrays follow the sorted subquery
+-- (fetch_villages checks the order).
+SELECT (SELECT token || '/' || names_token FROM village_version),
        coalesce(array_agg(s.code), '{}'), coalesce(array_agg(s.name), '{}'),
        coalesce(array_agg(s.county), '{}')
 FROM (
