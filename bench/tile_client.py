@@ -107,16 +107,24 @@ UPDATE_ONE_ROW = (
 )
 
 
+# a random village's risk levels flipped (1↔4, 2↔3): a change the village tiles draw
+CHANGE_ONE_VILLAGE = (
+    "UPDATE village_risk SET risk_level = 5 - risk_level WHERE village_code ="
+    " (SELECT village_code FROM village_risk ORDER BY random() LIMIT 1)"
+)
+
+
 def _changes(db: str, every: float, stop, first: float | None = None) -> None:
-    """Change one village's risk row every ``every`` seconds until ``stop`` is set (the first
-    time after ``first`` s when given, else after ``every``): a real update, whose notification
-    empties every worker's tile cache (as a rules run does)."""
+    """Change a random village's risk levels every ``every`` seconds until ``stop`` is set (the
+    first time after ``first`` s when given, else after ``every``): a real update of what the
+    tiles draw, whose notification drops the tiles of that village in every worker's cache
+    (migration 0054; an update of columns the tiles do not draw, as UPDATE_ONE_ROW, drops none)."""
     import psycopg
 
     with psycopg.connect(db, autocommit=True) as conn:
         wait = every if first is None else first
         while not stop.wait(wait):
-            conn.execute(UPDATE_ONE_ROW)
+            conn.execute(CHANGE_ONE_VILLAGE)
             wait = every
 
 

@@ -342,7 +342,8 @@ async def _admitted_vector_tile(
         key += (scope(principal),)
     body = cache.get(key)
     if body is None:
-        generation = cache.generation()  # a render started after a change is a new one
+        # a render started after a change to its layer is a new one (api/tiles/cache.py)
+        generation = cache.generation(found.id)
         render = partial(_render, app, cache, found, key, generation)
         body = await once(app, ("tile", key, generation), render)
     return respond(request, body, MVT_TYPE, found.public)
