@@ -25,10 +25,16 @@ read drops every tile.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable
 
+import psycopg
+
 from riskmap.api.notices import Listener
+from riskmap.geo.db.sqlfiles import SqlFiles
+
+SQL = SqlFiles("riskmap.api.sql")
 
 CHANNEL = "riskmap_tiles"
 LISTENER_NAME = "riskmap-tiles"
@@ -49,6 +55,9 @@ DRAWN_FROM: dict[str, frozenset[str]] = {
     "river": frozenset({"rivers"}),
 }
 Box = tuple[float, float, float, float]
+# layers drawing warnings in force (expires_at > now()): they also change when one ends
+CLOCK_LAYERS = frozenset({"villages", "warnings"})
+EXPIRY_RECHECK_S = 3600.0  # with no warning in force, ask again this often all the same
 
 
 def tile_touches(z: int, x: int, y: int, box: Box) -> bool:
@@ -100,6 +109,7 @@ class TileCache:
         self._layer_changed: dict[Hashable, int] = {}  # layer id → clock at its last drop
         self._all_changed = 0  # clock at the last drop of everything
         self.dropped = 0  # tiles dropped by notifications (for tests and benches)
+        self._expiry: float | None = None  # monotonic time the next warning in force ends
         self.outlines_stale = True  # rebuild queued outlines before the first render
         self.listener = Listener(database_url, CHANNEL, LISTENER_NAME, self._clear)
 
@@ -153,6 +163,37 @@ class TileCache:
         with self._lock:
             return any(k[1:4] == (z, x, y) for k in self._layer_keys.get(layer, ()))
 
+    # -- warnings ending by the clock ------------------------------------------------------------
+
+    def clock_fresh(self) -> bool:
+        """Whether the tiles of CLOCK_LAYERS may be served from the cache: the time the next
+        warning in force ends is known and not reached. Reached: those layers are dropped (as
+        by a notification) and it must be learnt again (:meth:`learn_expiry`).
+
+        Why not a cache key per minute (as before): every minute every village tile rendered
+        again at once under full load, and a tile showed an ended warning for up to a minute."""
+        if self._expiry is None:
+            return False
+        if time.monotonic() < self._expiry:
+            return True
+        with self._lock:
+            if self._expiry is not None and time.monotonic() >= self._expiry:
+                self._expiry = None
+                self._drop_layers(CLOCK_LAYERS, None)
+        return False
+
+    def learn_expiry(self, conn: psycopg.Connection) -> None:
+        """Ask the database when the next warning in force ends (blocking: in a thread). Kept
+        only if no notification for the warnings came meanwhile; the clock starts before the
+        question, so the tiles are dropped on time or a little early, never late."""
+        generation = self.generation("warnings")
+        asked = time.monotonic()
+        seconds = conn.execute(SQL("tiles_next_expiry.sql")).fetchone()[0]
+        with self._lock:
+            if self.generation("warnings") == generation:
+                wait = EXPIRY_RECHECK_S if seconds is None else min(seconds, EXPIRY_RECHECK_S)
+                self._expiry = asked + wait
+
     # -- invalidation --------------------------------------------------------------------------
 
     def _clear(self, what: str) -> None:
@@ -170,8 +211,13 @@ class TileCache:
         if found is None:  # a table this worker does not know: drop everything
             self._clear_all_locked()
             return
-        layers, box = found
+        self._drop_layers(*found)
+
+    def _drop_layers(self, layers: frozenset[str], box: Box | None) -> None:
+        """Drop the tiles of ``layers`` (only those touching ``box`` when given; under the lock)."""
         self._clock += 1
+        if "warnings" in layers:  # (drawn from the warning table alone) its end may have changed
+            self._expiry = None
         for layer in layers:
             self._layer_changed[layer] = self._clock
             keys = self._layer_keys.get(layer)
@@ -184,6 +230,7 @@ class TileCache:
             self.dropped += len(gone)
 
     def _clear_all_locked(self) -> None:
+        self._expiry = None
         self._clock += 1
         self._all_changed = self._clock
         self.dropped += len(self._tiles)

@@ -19,7 +19,7 @@ import psycopg
 
 from riskmap.api.tiles import mvt
 from riskmap.api.tiles.cache import DRAWN_FROM, MARGIN, parse_notice, tile_touches
-from tests.api.test_tiles import _county_bounds, fresh_minute, minute_left
+from tests.api.test_tiles import _county_bounds, _decode, fresh_minute, minute_left
 from tests.dispatch.delivery_setup import wait_until
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -292,3 +292,65 @@ async def _wait(check, timeout: float = 10.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.01)
+
+
+def test_a_cached_tile_drops_a_warning_the_moment_it_ends(service) -> None:
+    """A warning in force for a few more seconds is drawn, from the cache; once its expiry has
+    passed, with no write and no notification, the next tile no longer draws it (before, the
+    tile stayed cached up to a minute past the end). Expected: PostGIS's own in-force test."""
+    with psycopg.connect(service.db_url, autocommit=True) as conn:
+        wid, old_expiry = conn.execute(
+            "SELECT id, expires_at FROM warning WHERE status = 'issued' ORDER BY id LIMIT 1"
+        ).fetchone()
+        w, s, e, n = conn.execute(
+            "SELECT ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g) FROM"
+            " (SELECT ST_Extent(geom) AS g FROM warning WHERE id = %s) x",
+            [wid],
+        ).fetchone()
+        t = TMS.tile((w + e) / 2, (s + n) / 2, 8)
+        path = f"/tiles/warnings/8/{t.x}/{t.y}.mvt"
+        _set_expiry(conn, wid, None)  # ends in 4 s
+        try:
+
+            def ids(r: httpx.Response) -> set[int]:
+                if r.status_code == 204:
+                    return set()
+                return {f["properties"]["id"] for f in _decode(r.content)["warnings"]["features"]}
+
+            with service.client() as c:
+                wait_until(lambda: wid in ids(c.get(path)), 3, "the warning drawn")
+                drawn = ids(c.get(path))
+                cache = service.app.state.tile_cache
+                cached = cache.holds("warnings", 8, t.x, t.y)
+                live = conn.execute("SELECT expires_at > now() FROM warning WHERE id = %s", [wid])
+                assert live.fetchone()[0]
+                left = conn.execute(
+                    "SELECT extract(epoch FROM expires_at - now())::float8 FROM warning"
+                    " WHERE id = %s",
+                    [wid],
+                ).fetchone()[0]
+                time.sleep(max(0.0, left) + 0.2)
+                ended = not conn.execute(
+                    "SELECT expires_at > now() FROM warning WHERE id = %s", [wid]
+                ).fetchone()[0]
+                after = ids(c.get(path))
+        finally:
+            _set_expiry(conn, wid, old_expiry)
+    assert wid in drawn and cached
+    assert ended and wid not in after
+
+
+def _set_expiry(conn: psycopg.Connection, wid: int, when) -> None:
+    """Set a warning's expiry by hand: it derives from its published CAP version (0026), whose
+    rows are immutable, so the deriving trigger is off for this one transaction only."""
+    with conn.transaction():
+        conn.execute("ALTER TABLE warning DISABLE TRIGGER warning_expiry_pointer")
+        if when is None:  # four seconds from now
+            conn.execute(
+                "UPDATE warning SET expires_at = now() + interval '4 seconds' WHERE id = %s",
+                [wid],
+            )
+        else:
+            conn.execute("UPDATE warning SET expires_at = %s WHERE id = %s", [when, wid])
+        conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks run first
+        conn.execute("ALTER TABLE warning ENABLE TRIGGER warning_expiry_pointer")
