@@ -19,7 +19,8 @@ only if no notification for that layer arrived meanwhile (a render that read the
 finished after the drop is thrown away). The one window is the few milliseconds between a commit
 and its notification reaching the worker. While the listener is not connected the cache is
 bypassed; on every (re)connect everything is dropped. An unknown table or a box that cannot be
-read drops every tile.
+read drops every tile. The villages and warnings tiles draw warnings in force, which also end
+by the clock: they are dropped when the next one ends (:meth:`TileCache.clock_fresh`).
 """
 
 from __future__ import annotations
