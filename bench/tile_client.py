@@ -100,23 +100,32 @@ def load(
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
 
-# the data change: one village's risk row, whose notification empties every worker's tile cache
+# a one-row write (bench/writes_under_load.py): one village's risk level for one hazard flipped
+# (1↔4, 2↔3), whose notification drops the cached tiles that draw that village (migration 0054)
 UPDATE_ONE_ROW = (
-    "UPDATE village_risk SET computed_at = now() WHERE (village_code, hazard) ="
+    "UPDATE village_risk SET risk_level = 5 - risk_level WHERE (village_code, hazard) ="
     " (SELECT village_code, hazard FROM village_risk ORDER BY 1, 2 LIMIT 1)"
 )
 
 
+# a random village's risk levels flipped (1↔4, 2↔3): a change the village tiles draw
+CHANGE_ONE_VILLAGE = (
+    "UPDATE village_risk SET risk_level = 5 - risk_level WHERE village_code ="
+    " (SELECT village_code FROM village_risk ORDER BY random() LIMIT 1)"
+)
+
+
 def _changes(db: str, every: float, stop, first: float | None = None) -> None:
-    """Change one village's risk row every ``every`` seconds until ``stop`` is set (the first
-    time after ``first`` s when given, else after ``every``): a real update, whose notification
-    empties every worker's tile cache (as a rules run does)."""
+    """Change a random village's risk levels every ``every`` seconds until ``stop`` is set (the
+    first time after ``first`` s when given, else after ``every``): a real update of what the
+    tiles draw, whose notification drops the tiles of that village in every worker's cache
+    (migration 0054; an update of columns no tile draws, such as computed_at, drops none)."""
     import psycopg
 
     with psycopg.connect(db, autocommit=True) as conn:
         wait = every if first is None else first
         while not stop.wait(wait):
-            conn.execute(UPDATE_ONE_ROW)
+            conn.execute(CHANGE_ONE_VILLAGE)
             wait = every
 
 

@@ -19,9 +19,11 @@ Passes:
    almost no CPU, so latencies are the servers'): tipg (it renders every request); riskmap
    with no tile cache (``RISKMAP_TILE_CACHE_MB=0``, a second server: every request renders,
    the cold case held for ten seconds); riskmap with its tile cache ("shared view": many
-   people watching one county); and riskmap with its cache while a village's risk row changes
-   every ``CHANGE_EVERY_S`` seconds (each change empties every worker's cache, as a rules run
-   does, and the tiles render again under full load).
+   people watching one county); and riskmap with its cache while a random village's risk
+   levels change every ``CHANGE_EVERY_S`` seconds (bench/tile_client.py; each change drops, in
+   every worker, the cached tiles that draw that village — migration 0054 — and they render
+   again under full load; before 0054 each change emptied the whole cache, as a rules run
+   still does).
 
 tipg is asked for the attributes it can give (code, name, township code); riskmap's tiles also
 carry the three risk levels, their maximum, the warning colour and the township name. Reported:

@@ -13,10 +13,10 @@ a. **rules run** — ``run_cycle`` at the current time (what ``riskmap rules run
    start-up), committed;
 b. **grid ingest** — ``ingest_file`` of a new 90×90 rain-grid NetCDF over the county (weights in
    memory: the steady case of a feed delivering grids), committed;
-c. **one-row update** — the tiles bench's data change (one village's risk row; it empties every
-   worker's tile cache), committed;
+c. **one-row update** — one village's risk level flipped (bench/tile_client.py UPDATE_ONE_ROW;
+   it drops the cached tiles that draw that village in every worker), committed;
 d. **issue** — ``POST /api/warnings/{id}/issue`` by a forecaster over HTTP on a candidate made
-   for it (keep-alive client; the write empties every worker's tile cache, as in use).
+   for it (keep-alive client; the write drops every worker's cached village tiles, as in use).
 
 Two servers over the same database, one loaded at a time: the product as configured ("writes
 first", api/tiles/admission.py) and the same with that protection turned off

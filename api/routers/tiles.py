@@ -47,7 +47,6 @@ thread, run at most ``RISKMAP_TILE_CONCURRENCY`` at once per worker; beyond
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -75,7 +74,7 @@ from riskmap.api.tiles.access import (
     Z,
     admit,
 )
-from riskmap.api.tiles.cache import TileCache
+from riskmap.api.tiles.cache import CLOCK_LAYERS, TileCache
 from riskmap.api.tiles.serving import (
     MAX_AGE,
     bearer_of,
@@ -91,8 +90,6 @@ router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 RAIN = "rain"
 TERRAIN = "terrain"
-# layers drawing warnings in force (expires_at > now()): their tiles change as time passes
-_CLOCK_LAYERS = frozenset({"warnings", "villages"})
 
 
 def _layer(layer: str) -> mvt.VectorLayer:
@@ -280,6 +277,11 @@ async def _render(app, cache: TileCache, found: mvt.VectorLayer, key, generation
     return body
 
 
+def _learn_expiry(app, cache: TileCache) -> None:
+    with app.state.pool.connection() as conn:
+        cache.learn_expiry(conn)
+
+
 def _refresh_outlines(app) -> None:
     with app.state.pool.connection() as conn:
         mvt.ensure_fresh(conn, app.state)
@@ -321,13 +323,14 @@ async def _admitted_vector_tile(
     if not found.public and raw is None:
         admit(False, None)
     key: tuple = (found.id, *tile_xyz(z, x, y))
-    if found.id in _CLOCK_LAYERS:
-        # warnings end by the clock, not only by a write that notifies: cached a minute at most
-        key += (int(time.time()) // MAX_AGE,)
     app = request.app
     cache = getattr(app.state, "tile_cache", None)
     if cache is None:
         cache = await run_in_threadpool(start_cache, app)
+    if found.id in CLOCK_LAYERS and cache.active and not cache.clock_fresh():
+        # warnings end by the clock, not only by a write that notifies: the cache drops these
+        # layers when the next one ends (api/tiles/cache.py)
+        await once(app, "warning-expiry", partial(run_in_threadpool, _learn_expiry, app, cache))
     if not found.public:
         tokens = getattr(app.state, "tokens", None)  # api/auth.py: every route's token checks
         principal = tokens.cached(raw) if tokens is not None else None
@@ -342,7 +345,8 @@ async def _admitted_vector_tile(
         key += (scope(principal),)
     body = cache.get(key)
     if body is None:
-        generation = cache.generation()  # a render started after a change is a new one
+        # a render started after a change to its layer is a new one (api/tiles/cache.py)
+        generation = cache.generation(found.id)
         render = partial(_render, app, cache, found, key, generation)
         body = await once(app, ("tile", key, generation), render)
     return respond(request, body, MVT_TYPE, found.public)

@@ -36,7 +36,8 @@ class TileBatcher:
         self._waiting: deque[Waiting] = deque()
         self._draining = 0
         self._tasks: set[asyncio.Task] = set()
-        self.statements = 0  # sent so far, and the most tiles one of them carried
+        self.statements = 0  # sent so far, the tiles they rendered, the most one carried
+        self.rendered = 0
         self.largest_batch = 0
 
     @property
@@ -92,6 +93,7 @@ class TileBatcher:
                     if not tiles:
                         continue
                     self.statements += 1
+                    self.rendered += len(tiles)
                     self.largest_batch = max(self.largest_batch, len(tiles))
                     try:
                         bodies: list[Any] = await mvt.render_many_async(conn, layer, tiles, area)

@@ -11,9 +11,9 @@ APIs carry the rest.
 The basemap layers (rivers, counties) are public, like the warnings: a public visitor's map
 needs them; the others take the caller's area prefix (``area``, api/areas.py) and draw only that
 area's features, so a county user's tiles differ from a city user's (the tile cache keys them
-by area). Freshness: a change to admin_unit empties the workers' tile caches ('outlines'
-notification, 0019); the river table has no notification of its own, and today changes only in
-a dataset (re)load, which rewrites admin_unit in the same transaction.
+by area). Freshness: every tiled table notifies the workers' tile caches (api/tiles/cache.py:
+migrations 0019, 0030 and 0054 — a change drops the tiles of the layers drawn from that table
+that can touch the changed rows; a change to admin_unit drops every tile and the outlines).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import psycopg
@@ -30,6 +31,7 @@ class Service:
     base_url: str
     db_url: str
     tokens: dict[str, str] = field(default_factory=dict)
+    app: Any = None  # the served app (its state: tile cache, batcher), in this process
 
     def client(self, role: str | None = None, **kw) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -85,7 +87,7 @@ def service(pg_cluster: EmbeddedCluster, storm_url: str, tmp_path_factory) -> It
         data_dir=tmp_path_factory.mktemp("service-data"), write_rate_limit="1000/minute"
     )
     base, server, thread = start_server(settings, url)
-    yield Service(base, url, tokens)
+    yield Service(base, url, tokens, app=server.config.app)
     server.should_exit = True
     thread.join(timeout=10)
     admin = pg_cluster.url_for("postgres")

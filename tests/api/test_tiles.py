@@ -30,10 +30,10 @@ def _decode(body: bytes) -> dict:
 
 
 def minute_left(margin: float = 3.0) -> float:
-    """Seconds before the server's villages and warnings tiles move to the next minute's cache
-    key (api/routers/tiles.py: they draw warnings in force, so they are cached a minute at most),
-    less a margin for the last request of a wait. A wait for a notification to drop a cached
-    tile must end before then, or a fresh tile of the next minute would pass for the dropped one."""
+    """Seconds left in this minute, less a margin: the bound of a wait for a notification to
+    drop a cached tile. (The villages and warnings tiles were cached per minute; since issue 19
+    they are dropped when a warning in force ends, api/tiles/cache.py, and these waits only
+    stay bounded.)"""
     return MAX_AGE - time.time() % MAX_AGE - margin
 
 

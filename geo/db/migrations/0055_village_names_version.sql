@@ -1,4 +1,4 @@
--- depends: 0053_worksafety_site_grade
+-- depends: 0053_worksafety_site_grade 0054_tile_notify_layers
 -- Issue 19: a second villages token, replaced whenever a name the rules' texts say can change —
 -- a village's or a county's name (admin_unit.name), or which county a village is in (gb2260) —
 -- or villages come and go. The rules engine keeps the villages (codes, names, counties) in

@@ -1,4 +1,4 @@
--- depends: 0053_worksafety_site_grade
+-- depends: 0055_village_names_version
 -- Issue 19 (station rows at 100,000/s): rain_obs.stcd → station is held by statement-level
 -- triggers instead of the declared foreign key. The key's insert check is a query per row (its
 -- RI trigger took 1.9 s of server CPU for 500,000 rows, more than the insert's heap and indexes);
