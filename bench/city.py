@@ -206,8 +206,12 @@ def run(url: str, tcp_url: str) -> Iterator[str]:
             yield f"{city.label} rules: {line}"
         check = _tile_check(city)
         if quick():  # one riskmap serve for the tiles and the warning list (tiles waits for it)
-            port, log = free_port(), data / "serve.log"
-            ours = served.start_instance(port, served.instance_env(city.db, data), log)
+            early = served.take("city") if built else None  # started in the set-up
+            if early is not None:
+                port, ours = early[0].port, early[0].proc
+            else:
+                port, log = free_port(), data / "serve.log"
+                ours = served.start_instance(port, served.instance_env(city.db, data), log)
         for line in tiles.measure(
             city.db,
             city.db_tcp,

@@ -11,6 +11,15 @@ starts that one with ``uvicorn --factory`` and in-process metrics instead), and 
 bench's first instance, and the writes bench's "writes first" server (for which it allows as
 many writes as the writes bench's own servers do). Each bench still warms it before measuring
 and starts its peers and other servers itself. It stops when the run ends (:func:`close`).
+
+The quick run also starts, at the end of the shared set-up (:func:`start_early`, while its
+checkpoint writes; :func:`wait_early` waits until every one answers), the servers its benches
+would otherwise start one after the other, each over its bench's own database as before: the
+served county's, the instances bench's second instance, the writes bench's "protection off"
+server, the web bench's two (its pages and the floor page) and the city's ``riskmap serve``.
+Each bench takes its own (:func:`take`; it starts its own when the set-up did not) and stops
+it as before. An idle server waits on its sockets and its LISTEN connections: it takes no CPU
+from the benches measured meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import psycopg
 
 from bench import databases, fixtures
 from bench.common import free_port, with_db
+from bench.results import quick
 
 WORKERS = 2
 
@@ -98,8 +108,124 @@ def county(url: str, tcp_url: str, *, wait: bool = True) -> Served:
     return served
 
 
+# the servers the quick run starts at the end of the set-up, and the benches using each
+EARLY = {
+    "county": {"tiles", "warnings", "instances", "writes"},
+    "second": {"instances"},  # the instances bench's second instance
+    "unprotected": {"writes"},  # the writes bench's "protection off" server
+    "web": {"web"},  # its pages' server and the floor page's
+    "city": {"city"},  # the city's riskmap serve
+}
+
+
+@dataclass
+class Early:
+    """A server started in the set-up: its URL, process and log, and what its bench needs."""
+
+    base: str
+    proc: subprocess.Popen
+    log: Path
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])
+
+
+_early: dict[str, list[Early]] = {}
+
+
+def wanted(server: str, names) -> bool:
+    """Whether a bench of ``names`` (all when empty) uses the early ``server``."""
+    names = set(names)
+    return not names or bool(EARLY[server] & names)
+
+
+def start_early(url: str, tcp_url: str, names) -> list[str]:
+    """The quick run: make the databases and start the servers the benches of ``names`` use
+    (not waiting for them: :func:`wait_early`); a line for each server that could not start
+    (its bench then starts its own)."""
+    if not quick():
+        return []
+    names = list(names)
+    problems = []
+    starts = {
+        "county": lambda: _early_county(url, tcp_url, names),
+        "web": lambda: _early_web(url),
+        "city": lambda: _early_city(),
+    }
+    for server, start in starts.items():
+        if wanted(server, names):
+            try:
+                start()
+            except Exception as exc:  # the bench starts its own, and fails there if it must
+                problems.append(f"early server {server} not started ({type(exc).__name__}: {exc})")
+    return problems
+
+
+def _early_county(url: str, tcp_url: str, names: list[str]) -> None:
+    county_ = county(url, tcp_url, wait=False)
+    if wanted("second", names):  # one database and one data folder, as deploy/nginx.conf
+        port = free_port()
+        log = county_.log.with_name(f"serve-{port}.log")
+        proc = start_instance(port, county_.env, log)
+        _early["second"] = [Early(f"http://127.0.0.1:{port}", proc, log)]
+    if wanted("unprotected", names):
+        from bench.writes_setup import start_server
+        from bench.writes_under_load import VARIANTS, WORKERS
+
+        port, folder = free_port(), fixtures.keep_folder("riskmap-bench-unprotected-")
+        log = folder / "serve.log"
+        proc = start_server(county_.db, folder, port, log, WORKERS, **VARIANTS["protection off"])
+        _early["unprotected"] = [Early(f"http://127.0.0.1:{port}", proc, log)]
+
+
+def _early_web(url: str) -> None:
+    from bench import web
+
+    _early["web"] = web.start(url, fixtures.keep_folder("riskmap-bench-web-"))
+
+
+def _early_city() -> None:
+    built = fixtures.result("city")
+    if built is None:
+        return
+    _, city, _ = built
+    folder = fixtures.keep_folder("riskmap-bench-city-serve-")
+    port, log = free_port(), folder / "serve.log"
+    proc = start_instance(port, instance_env(city.db, folder), log)
+    _early["city"] = [Early(f"http://127.0.0.1:{port}", proc, log)]
+
+
+def wait_early() -> list[str]:
+    """Until every server :func:`start_early` started answers; a line saying what is up."""
+    from bench.instances import _wait
+
+    if _served:
+        _wait(f"{_served[0].base}/healthz", [_served[0].proc], _served[0].log)
+    for servers in _early.values():
+        for server in servers:
+            _wait(server.extra.get("ready", f"{server.base}/healthz"), [server.proc], server.log)
+    up = (["county"] if _served else []) + list(_early)
+    return [f"servers up in the set-up: {', '.join(up)}"] if up else []
+
+
+def take(server: str) -> list[Early] | None:
+    """The early ``server``'s processes for its bench, which stops them (None: not started)."""
+    return _early.pop(server, None)
+
+
 def close() -> None:
-    """Stop the server (its database goes with the bench cluster)."""
+    """Stop the server (its database goes with the bench cluster), and any early server no
+    bench took (a bench that raised before taking it)."""
+    for servers in _early.values():
+        for server in servers:
+            server.proc.terminate()
+            try:
+                server.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()
+    _early.clear()
     while _served:
         proc = _served.pop().proc
         proc.terminate()

@@ -233,6 +233,13 @@ def run(url: str, tcp_url: str | None = None) -> Iterator[str]:
                 bases[variant] = shared.base
                 servers.append((shared.proc, shared.log))
                 continue
+            unprotected = shared is not None and variant == "protection off"
+            early = served.take("unprotected") if unprotected else None
+            if early is not None:  # the quick run's set-up started it (bench/served.py)
+                bases[variant] = early[0].base
+                procs.append(early[0].proc)
+                servers.append((early[0].proc, early[0].log))
+                continue
             port = free_port()
             bases[variant] = f"http://127.0.0.1:{port}"
             log = logs / f"serve-{i}.log"
