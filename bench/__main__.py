@@ -42,7 +42,7 @@ from bench import (
     zonal_scale,
 )
 from bench.common import free_port
-from bench.databases import make_template
+from bench.databases import make_template, throwaway_cluster
 from riskmap.geo.db.cluster import EmbeddedCluster
 from riskmap.geo.db.migrate import migrate
 
@@ -99,6 +99,7 @@ def main(names: list[str]) -> None:
     cluster = EmbeddedCluster(base / "pg", fast_unsafe=False, tcp_port=free_port())
     try:
         url = cluster.up()
+        throwaway_cluster()  # destroyed at the end (the quick run leaves its databases till then)
         migrate(url)
         if not make_template(url):  # every bench's new database a copy (bench/databases.py)
             print("(no template database: each bench migrates its own)", flush=True)

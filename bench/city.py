@@ -35,11 +35,10 @@ from pathlib import Path
 from tempfile import mkdtemp
 
 import psycopg
-from psycopg import sql
 
 from bench import fixtures, rules_speed, served, tiles, warnings_latency
 from bench.common import free_port, with_db
-from bench.databases import create_database
+from bench.databases import create_database, drop_database
 from bench.results import quick
 
 CITY = "4304"
@@ -178,7 +177,6 @@ def build_new(url: str, tcp_url: str, data: Path) -> tuple[str, City, str]:
 
 def run(url: str, tcp_url: str) -> Iterator[str]:
     """Yield report lines: the city's load, then the rules, tiles and warning-list measures."""
-    admin = with_db(url, "postgres")
     built = fixtures.result("city")  # the quick run's set-up built it already
     data = Path(mkdtemp(prefix="riskmap-bench-city-"))
     os.chmod(data, 0o755)
@@ -223,15 +221,16 @@ def run(url: str, tcp_url: str) -> Iterator[str]:
         ):
             yield f"{city.label} tiles: {line}"
         for line in warnings_latency.measure(
-            city.db, bench="city", scope=scope, ours=None if ours is None else (port, ours)
+            city.db,
+            bench="city",
+            scope=scope,
+            ours=None if ours is None else (port, ours),
+            peer=served.take("city-static") if built else None,
         ):
             yield f"{city.label} warning list: {line}"
     finally:
         if ours is not None:
             ours.terminate()
             ours.wait(30)
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database(url, name)
         shutil.rmtree(data, ignore_errors=True)

@@ -32,11 +32,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import psycopg
-from psycopg import sql
 
 from bench import fixtures
 from bench.common import with_db
-from bench.databases import create_database
+from bench.databases import create_database, drop_database
 from bench.results import Row, below, quick, record, scaled
 from riskmap.api.dispatch import keys, signing
 from riskmap.api.receiver.client import journal
@@ -87,12 +86,7 @@ def run(url: str) -> Iterator[str]:
                 yield from _throughput(db, env, tmp, rates)
             yield from _throughput_peer(db, rx, secrets, rates)
     finally:
-        with psycopg.connect(url, autocommit=True) as c:
-            c.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier("bench_delivery")
-                )
-            )
+        drop_database(url, "bench_delivery")
 
 
 # ---- set-up ----------------------------------------------------------------------------------

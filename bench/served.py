@@ -115,6 +115,8 @@ EARLY = {
     "unprotected": {"writes"},  # the writes bench's "protection off" server
     "web": {"web"},  # its pages' server and the floor page's
     "city": {"city"},  # the city's riskmap serve
+    "static": {"warnings"},  # the warning list's peer (a static file)
+    "city-static": {"city"},  # the same for the city's warning list
 }
 
 
@@ -153,6 +155,8 @@ def start_early(url: str, tcp_url: str, names) -> list[str]:
         "county": lambda: _early_county(url, tcp_url, names),
         "web": lambda: _early_web(url),
         "city": lambda: _early_city(),
+        "static": lambda: _early_static("static"),
+        "city-static": lambda: _early_static("city-static"),
     }
     for server, start in starts.items():
         if wanted(server, names):
@@ -195,6 +199,12 @@ def _early_city() -> None:
     port, log = free_port(), folder / "serve.log"
     proc = start_instance(port, instance_env(city.db, folder), log)
     _early["city"] = [Early(f"http://127.0.0.1:{port}", proc, log)]
+
+
+def _early_static(server: str) -> None:
+    from bench.warnings_latency import start_static
+
+    _early[server] = start_static(fixtures.keep_folder("riskmap-bench-static-"))
 
 
 def wait_early() -> list[str]:

@@ -47,11 +47,10 @@ from tempfile import mkdtemp
 from urllib.parse import urlsplit
 
 import psycopg
-from psycopg import sql
 
 from bench import fixtures
-from bench.common import free_port, with_db
-from bench.databases import demo_storm
+from bench.common import free_port
+from bench.databases import demo_storm, drop_database
 from bench.results import Row, record, scaled
 from bench.servers import start_uvicorn, wait_ok
 from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -401,11 +400,7 @@ def run(url: str) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(work, ignore_errors=True)
-        with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
-            name = urlsplit(db).path.lstrip("/")
-            c.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database(url, urlsplit(db).path.lstrip("/"))
 
 
 def _died(procs: list[subprocess.Popen], logs: list[Path], exc: Exception) -> None:

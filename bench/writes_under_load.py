@@ -67,7 +67,7 @@ from bench.writes_setup import build_db, candidates, start_server, stop, tile_pa
 COUNTY = "431226"
 WORKERS = 2
 CLIENTS = 50
-ROUNDS = int(os.environ.get("BENCH_WRITES_ROUNDS") or scaled(16, 4))
+ROUNDS = int(os.environ.get("BENCH_WRITES_ROUNDS") or scaled(16, 2))
 CYCLES = scaled(4, 2)
 RAMP_S = scaled(1.5, 0.5)
 TILES_ALONE_S = scaled(10, 1)
