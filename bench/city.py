@@ -16,7 +16,9 @@ storm county only and some are in force; the zoom-14 tile over a village of ever
 carries that village with its risk level; the public warning list is not empty.
 
 ``BENCH_QUICK=1``: two of its counties (a smaller storm county, 衡山县, and the smallest), not
-twelve, built in the set-up beside the demo county's (bench/fixtures.py).
+twelve, built in the set-up beside the demo county's (bench/fixtures.py); its ``riskmap serve``
+(for the tiles and the warning list) and the warning list's static-file peer started at the
+end of the set-up (bench/served.py).
 
 Run alone: ``python -m bench city`` (its own throwaway cluster, as ``make bench``); about five
 minutes on two cores, two of them loading the city.

@@ -12,6 +12,11 @@ and `riskmap receiver` as real processes on loopback:
    auto-issued; timed until the receiver has every targeted village.
 3. **Throughput to 25,000 terminals** (≈113 loudspeakers per village): deliveries per second
    with one and with two dispatchers, against the bare sender's rate to the same receiver.
+
+``BENCH_QUICK=1``: the county's own 222 terminals; the one-dispatcher pass runs on the
+dispatcher already running (it delivered the latency warnings: no start-up in the pass), the
+two-dispatcher pass with one more started beside it, and the county is loaded in the shared
+set-up (bench/fixtures.py).
 """
 
 from __future__ import annotations
