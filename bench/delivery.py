@@ -13,10 +13,9 @@ and `riskmap receiver` as real processes on loopback:
 3. **Throughput to 25,000 terminals** (≈113 loudspeakers per village): deliveries per second
    with one and with two dispatchers, against the bare sender's rate to the same receiver.
 
-``BENCH_QUICK=1``: the county's own 222 terminals; the one-dispatcher pass runs on the
-dispatcher already running (it delivered the latency warnings: no start-up in the pass), the
-two-dispatcher pass with one more started beside it, and the county is loaded in the shared
-set-up (bench/fixtures.py).
+``BENCH_QUICK=1``: the county's own 222 terminals; the county loaded in the shared set-up
+(bench/fixtures.py), and the receiver and the first dispatcher (the one measures 1 and 2 run
+on) started at its end (bench/served.py); dispatchers waited for until they listen.
 """
 
 from __future__ import annotations
@@ -30,7 +29,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,7 +62,37 @@ THROUGHPUT_TERMINALS = int(os.environ.get("BENCH_TERMINALS") or scaled(25_000, 2
 TARGET_P95_MS = 1000.0  # issue 19: 222 villages × 5 warnings
 
 
+@dataclass
+class Started:
+    """The receiver (the terminals pointed at it) and one dispatcher, listening."""
+
+    rx: str
+    env: dict[str, str]
+    secrets: dict[str, bytes]
+    receiver: ExitStack  # closing it stops the receiver
+    dispatcher: ExitStack  # and the dispatcher
+
+
+def start(db: str, tmp: Path) -> Started:
+    """Start the receiver and one dispatcher over ``db`` (``tmp``: the county's files) and wait
+    until the dispatcher listens; the quick run does it at the end of the shared set-up
+    (bench/served.py)."""
+    secrets = _keys(db, tmp)
+    receiver, dispatcher = ExitStack(), ExitStack()
+    try:
+        rx = receiver.enter_context(_receiver(tmp, secrets))
+        _point(db, rx)
+        env = _env(db, tmp)
+        dispatcher.enter_context(_dispatchers(env, 1, tmp))
+    except BaseException:
+        receiver.close()
+        raise
+    return Started(rx, env, secrets, receiver, dispatcher)
+
+
 def run(url: str) -> Iterator[str]:
+    from bench import served
+
     tmp = fixtures.result("delivery")  # the quick run's set-up loaded the county already
     if tmp is not None:
         db = with_db(url, "bench_delivery")
@@ -71,24 +101,17 @@ def run(url: str) -> Iterator[str]:
         os.chmod(tmp, 0o755)
         db = _database(url, tmp)
     try:
-        secrets = _keys(db, tmp)
-        with _receiver(tmp, secrets) as rx:
-            _point(db, rx)
-            env = _env(db, tmp)
-            rates: dict[int, float] = {}
-            per_village = max(1, THROUGHPUT_TERMINALS // len(_codes(db)))
-            # the quick run (the county's own terminals): the throughput passes on the
-            # dispatcher already running, then with one more started beside it
-            reuse = quick() and per_village == 1
-            with _dispatchers(env, 1, tmp):
+        started = served.take("delivery") or start(db, tmp)  # (the set-up's, if it started)
+        rx, env, secrets = started.rx, started.env, started.secrets
+        with started.receiver:
+            with started.dispatcher:
                 yield from _grid_to_receiver(db, rx, tmp)  # first: a clean slate for the rules
                 yield from _latency(db, rx, secrets)
-                if reuse:
-                    yield from _throughput(db, env, tmp, rates, running=1)
-            if not reuse:  # dispatchers started for each pass
-                if per_village > 1:
-                    secrets = _more_terminals(db, per_village, tmp)
-                yield from _throughput(db, env, tmp, rates)
+            per_village = max(1, THROUGHPUT_TERMINALS // len(_codes(db)))
+            if per_village > 1:  # (the quick run: the county's own terminals, one per village)
+                secrets = _more_terminals(db, per_village, tmp)
+            rates: dict[int, float] = {}
+            yield from _throughput(db, env, tmp, rates)  # new dispatchers for each pass
             yield from _throughput_peer(db, rx, secrets, rates)
     finally:
         drop_database(url, "bench_delivery")
@@ -186,9 +209,7 @@ def _dispatchers(env: dict[str, str], n: int, tmp: Path) -> Iterator[None]:
         subprocess.Popen([*RISKMAP, "dispatch", "run"], env=env, stdout=log, stderr=log)
         for _ in range(n)
     ]
-    if not procs:  # (the quick run's throughput pass on the dispatcher already running)
-        pass
-    elif quick():  # until each listens for the outbox (the full run gives them two seconds)
+    if quick():  # until each listens for the outbox (the full run gives them two seconds)
         _wait_listening(env["RISKMAP_DATABASE_URL"], n, procs, since)
     else:
         time.sleep(2.0)  # started and listening
@@ -473,18 +494,16 @@ def _more_terminals(db: str, per_village: int, tmp: Path) -> dict[str, bytes]:
     return secrets
 
 
-def _throughput(
-    db: str, env: dict[str, str], tmp: Path, rates: dict[int, float], running: int = 0
-) -> Iterator[str]:
-    """Deliveries per second with one and two dispatchers into ``rates``; ``running``: that
-    many dispatchers already run (the quick run's), the passes start only the others."""
+def _throughput(db: str, env: dict[str, str], tmp: Path, rates: dict[int, float]) -> Iterator[str]:
+    """Deliveries per second with one and with two dispatchers (started for the pass) into
+    ``rates``."""
     codes = _codes(db)
     with psycopg.connect(db) as conn:
         n_terminals = conn.execute("SELECT count(*) FROM broadcast_terminal").fetchone()[0]
     # hazards of their own: a warning of a hazard already issued over these villages would
     # merge into it (an extension: no new loudspeaker messages)
     for n, hazard in ((1, "bench_one_dispatcher"), (2, "bench_two_dispatchers")):
-        with _dispatchers(env, n - running, tmp):
+        with _dispatchers(env, n, tmp):
             wid, t0 = _publish(db, codes, hazard)
             deadline = time.monotonic() + 900
             with psycopg.connect(db, autocommit=True) as conn:

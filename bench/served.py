@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +118,7 @@ EARLY = {
     "city": {"city"},  # the city's riskmap serve
     "static": {"warnings"},  # the warning list's peer (a static file)
     "city-static": {"city"},  # the same for the city's warning list
+    "delivery": {"delivery"},  # its receiver and first dispatcher (not a server of ours)
 }
 
 
@@ -135,6 +137,8 @@ class Early:
 
 
 _early: dict[str, list[Early]] = {}
+_starting: dict[str, Future] = {}  # started in a thread (delivery's)
+_started: dict[str, object] = {}
 
 
 def wanted(server: str, names) -> bool:
@@ -157,6 +161,7 @@ def start_early(url: str, tcp_url: str, names) -> list[str]:
         "city": lambda: _early_city(),
         "static": lambda: _early_static("static"),
         "city-static": lambda: _early_static("city-static"),
+        "delivery": lambda: _early_delivery(url),
     }
     for server, start in starts.items():
         if wanted(server, names):
@@ -207,21 +212,47 @@ def _early_static(server: str) -> None:
     _early[server] = start_static(fixtures.keep_folder("riskmap-bench-static-"))
 
 
+def _early_delivery(url: str) -> None:
+    """The delivery bench's receiver and first dispatcher, started in a thread (it waits for
+    them to listen) over the county the set-up loaded."""
+    from bench import delivery
+
+    tmp = fixtures.result("delivery")
+    if tmp is None:
+        return
+    pool = ThreadPoolExecutor(1, thread_name_prefix="bench-early")
+    _starting["delivery"] = pool.submit(delivery.start, with_db(url, "bench_delivery"), tmp)
+    pool.shutdown(wait=False)
+
+
 def wait_early() -> list[str]:
-    """Until every server :func:`start_early` started answers; a line saying what is up."""
+    """Until every server :func:`start_early` started answers; a line saying what is up (and
+    one for each that failed: its bench starts its own)."""
     from bench.instances import _wait
 
+    lines = []
     if _served:
         _wait(f"{_served[0].base}/healthz", [_served[0].proc], _served[0].log)
     for servers in _early.values():
         for server in servers:
             _wait(server.extra.get("ready", f"{server.base}/healthz"), [server.proc], server.log)
-    up = (["county"] if _served else []) + list(_early)
-    return [f"servers up in the set-up: {', '.join(up)}"] if up else []
+    for name, future in list(_starting.items()):
+        try:
+            _started[name] = future.result()
+        except Exception as exc:
+            lines.append(f"early {name} not started ({type(exc).__name__}: {exc})")
+        del _starting[name]
+    up = (["county"] if _served else []) + list(_early) + list(_started)
+    return lines + ([f"servers up in the set-up: {', '.join(up)}"] if up else [])
 
 
-def take(server: str) -> list[Early] | None:
-    """The early ``server``'s processes for its bench, which stops them (None: not started)."""
+def take(server: str):
+    """The early ``server``'s processes for its bench, which stops them (None: not started);
+    for ``delivery``, what ``bench.delivery.start`` returned."""
+    if server in _starting:  # (not waited for yet)
+        _started[server] = _starting.pop(server).result()
+    if server in _started:
+        return _started.pop(server)
     return _early.pop(server, None)
 
 
@@ -236,6 +267,14 @@ def close() -> None:
             except subprocess.TimeoutExpired:
                 server.proc.kill()
     _early.clear()
+    for name, future in list(_starting.items()):  # (each until it ends)
+        if future.exception() is None:
+            _started[name] = future.result()
+    _starting.clear()
+    for started in _started.values():  # what a bench did not take: the delivery's processes
+        started.dispatcher.close()
+        started.receiver.close()
+    _started.clear()
     while _served:
         proc = _served.pop().proc
         proc.terminate()

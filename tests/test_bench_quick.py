@@ -156,13 +156,17 @@ def _parent_of(proc: Path) -> int | None:
 @pytest.mark.parametrize(
     ("names", "expected"),
     [
-        ([], {"county", "second", "unprotected", "web", "city", "static", "city-static"}),
+        (
+            [],
+            {"county", "second", "unprotected", "web", "city", "static", "city-static", "delivery"},
+        ),
         (["stations", "archive"], set()),
         (["tiles"], {"county"}),
         (["instances"], {"county", "second"}),
         (["writes"], {"county", "unprotected"}),
         (["warnings"], {"county", "static"}),
         (["web", "city"], {"web", "city", "city-static"}),
+        (["delivery"], {"delivery"}),
     ],
 )
 def test_early_servers_only_for_the_benches_asked(names: list[str], expected: set[str]) -> None:
