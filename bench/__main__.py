@@ -110,10 +110,13 @@ def main(names: list[str]) -> None:
             print(f"({line})", flush=True)
         # quick: the servers the benches would start one by one, started now, while the
         # checkpoint writes; each answers before the first bench
+        early_at = time.perf_counter()
         lines = served.start_early(url, cluster.tcp_url_for(), names)
         lines += list(fixtures.checkpoint(url)) + served.wait_early()
         for line in lines:
             print(f"({line})", flush=True)
+        if served.started():
+            print(f"(early servers and checkpoint: {time.perf_counter() - early_at:.0f} s)")
         setup_s = time.perf_counter() - run_started
         for name, title, bench in benches(url, cluster.tcp_url_for()):
             if names and name not in names:

@@ -155,13 +155,13 @@ def start_early(url: str, tcp_url: str, names) -> list[str]:
         return []
     names = list(names)
     problems = []
-    starts = {
-        "county": lambda: _early_county(url, tcp_url, names),
-        "web": lambda: _early_web(url),
+    starts = {  # those over a database built already first, then those that make theirs
         "city": lambda: _early_city(),
         "static": lambda: _early_static("static"),
         "city-static": lambda: _early_static("city-static"),
         "delivery": lambda: _early_delivery(url),
+        "county": lambda: _early_county(url, tcp_url, names),
+        "web": lambda: _early_web(url),
     }
     for server, start in starts.items():
         if wanted(server, names):
@@ -244,6 +244,11 @@ def wait_early() -> list[str]:
         del _starting[name]
     up = (["county"] if _served else []) + list(_early) + list(_started)
     return lines + ([f"servers up in the set-up: {', '.join(up)}"] if up else [])
+
+
+def started() -> bool:
+    """Whether :func:`start_early` started anything."""
+    return bool(_served or _early or _starting or _started)
 
 
 def take(server: str):
