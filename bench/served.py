@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,9 +137,8 @@ class Early:
         return int(self.base.rsplit(":", 1)[1])
 
 
-_early: dict[str, list[Early]] = {}
-_starting: dict[str, Future] = {}  # started in a thread (delivery's)
-_started: dict[str, object] = {}
+_lanes: list[Future] = []  # start_early's lanes, until wait_early
+_started: dict[str, object] = {}  # what each started: its servers (delivery: its processes)
 
 
 def wanted(server: str, names) -> bool:
@@ -148,137 +148,167 @@ def wanted(server: str, names) -> bool:
 
 
 def start_early(url: str, tcp_url: str, names) -> list[str]:
-    """The quick run: make the databases and start the servers the benches of ``names`` use
-    (not waiting for them: :func:`wait_early`); a line for each server that could not start
-    (its bench then starts its own)."""
+    """The quick run: make the databases and start the servers the benches of ``names`` use,
+    in two lanes of their own (threads), each starting one server and waiting until it
+    answers before the next: servers started all at once on two cores leave each worker so
+    little CPU that uvicorn's supervisor, which wants an answer to its ping within 5 s, kills
+    and restarts them. :func:`wait_early` waits for both lanes. Returns at once (no lines)."""
     if not quick():
         return []
     names = list(names)
-    problems = []
-    starts = {  # those over a database built already first, then those that make theirs
-        "city": lambda: _early_city(),
-        "static": lambda: _early_static("static"),
-        "city-static": lambda: _early_static("city-static"),
-        "delivery": lambda: _early_delivery(url),
-        "county": lambda: _early_county(url, tcp_url, names),
-        "web": lambda: _early_web(url),
-    }
-    for server, start in starts.items():
-        if wanted(server, names):
-            try:
-                start()
-            except Exception as exc:  # the bench starts its own, and fails there if it must
-                problems.append(f"early server {server} not started ({type(exc).__name__}: {exc})")
-    return problems
+    lanes: list[list[tuple[str, Callable[[], object]]]] = [
+        [  # the served county, then the servers over its database
+            ("county", lambda: _early_county(url, tcp_url)),
+            ("second", lambda: _early_second()),
+            ("unprotected", lambda: _early_unprotected()),
+        ],
+        [  # over databases built already (the city, the delivery county), then the web's
+            ("city", _early_city),
+            ("delivery", lambda: _early_delivery(url)),
+            ("static", lambda: _early_static()),
+            ("city-static", lambda: _early_static()),
+            ("web", lambda: _early_web(url)),
+        ],
+    ]
+    pool = ThreadPoolExecutor(len(lanes), thread_name_prefix="bench-early")
+    for lane in lanes:
+        jobs = [(name, job) for name, job in lane if wanted(name, names)]
+        if jobs:
+            _lanes.append(pool.submit(_run_lane, jobs))
+    pool.shutdown(wait=False)
+    return []
 
 
-def _early_county(url: str, tcp_url: str, names: list[str]) -> None:
-    county_ = county(url, tcp_url, wait=False)
-    if wanted("second", names):  # one database and one data folder, as deploy/nginx.conf
-        port = free_port()
-        log = county_.log.with_name(f"serve-{port}.log")
-        proc = start_instance(port, county_.env, log)
-        _early["second"] = [Early(f"http://127.0.0.1:{port}", proc, log)]
-    if wanted("unprotected", names):
-        from bench.writes_setup import start_server
-        from bench.writes_under_load import VARIANTS, WORKERS
+def _run_lane(jobs: list[tuple[str, Callable[[], object]]]) -> list[str]:
+    """Run ``jobs`` in turn (each starts its server and waits for it); a line for each that
+    failed (its bench starts its own) or was skipped (the county's did not start)."""
+    lines = []
+    for name, job in jobs:
+        if name in ("second", "unprotected") and not _served:
+            continue  # (the county's server did not start: their benches start their own)
+        try:
+            started = job()
+        except Exception as exc:
+            lines.append(f"early {name} not started ({type(exc).__name__}: {exc})")
+            continue
+        if started is not None:
+            _started[name] = started
+    return lines
 
-        port, folder = free_port(), fixtures.keep_folder("riskmap-bench-unprotected-")
-        log = folder / "serve.log"
-        proc = start_server(county_.db, folder, port, log, WORKERS, **VARIANTS["protection off"])
-        _early["unprotected"] = [Early(f"http://127.0.0.1:{port}", proc, log)]
+
+def _ready(servers: list[Early]) -> list[Early]:
+    """``servers`` once each answers (stopped, and the error raised, when one does not)."""
+    from bench.instances import _wait
+
+    try:
+        for server in servers:
+            _wait(server.extra.get("ready", f"{server.base}/healthz"), [server.proc], server.log)
+    except BaseException:
+        for server in servers:
+            _stop(server.proc)
+        raise
+    return servers
 
 
-def _early_web(url: str) -> None:
+def _early_county(url: str, tcp_url: str) -> None:
+    county(url, tcp_url, wait=True)
+
+
+def _early_second() -> list[Early]:
+    """The instances bench's second instance: one database and one data folder with the
+    first, as deploy/nginx.conf describes."""
+    first = _served[0]
+    port = free_port()
+    log = first.log.with_name(f"serve-{port}.log")
+    return _ready([Early(f"http://127.0.0.1:{port}", start_instance(port, first.env, log), log)])
+
+
+def _early_unprotected() -> list[Early]:
+    """The writes bench's "protection off" server over the served county."""
+    from bench.writes_setup import start_server
+    from bench.writes_under_load import VARIANTS, WORKERS
+
+    port, folder = free_port(), fixtures.keep_folder("riskmap-bench-unprotected-")
+    log = folder / "serve.log"
+    proc = start_server(_served[0].db, folder, port, log, WORKERS, **VARIANTS["protection off"])
+    return _ready([Early(f"http://127.0.0.1:{port}", proc, log)])
+
+
+def _early_web(url: str) -> list[Early]:
     from bench import web
 
-    _early["web"] = web.start(url, fixtures.keep_folder("riskmap-bench-web-"))
+    return _ready(web.start(url, fixtures.keep_folder("riskmap-bench-web-")))
 
 
-def _early_city() -> None:
+def _early_city() -> list[Early] | None:
     built = fixtures.result("city")
     if built is None:
-        return
+        return None
     _, city, _ = built
     folder = fixtures.keep_folder("riskmap-bench-city-serve-")
     port, log = free_port(), folder / "serve.log"
     proc = start_instance(port, instance_env(city.db, folder), log)
-    _early["city"] = [Early(f"http://127.0.0.1:{port}", proc, log)]
+    return _ready([Early(f"http://127.0.0.1:{port}", proc, log)])
 
 
-def _early_static(server: str) -> None:
+def _early_static() -> list[Early]:
     from bench.warnings_latency import start_static
 
-    _early[server] = start_static(fixtures.keep_folder("riskmap-bench-static-"))
+    return _ready(start_static(fixtures.keep_folder("riskmap-bench-static-")))
 
 
-def _early_delivery(url: str) -> None:
-    """The delivery bench's receiver and first dispatcher, started in a thread (it waits for
-    them to listen) over the county the set-up loaded."""
+def _early_delivery(url: str):
+    """The delivery bench's receiver and first dispatcher (it waits for them to listen) over
+    the county the set-up loaded."""
     from bench import delivery
 
     tmp = fixtures.result("delivery")
     if tmp is None:
-        return
-    pool = ThreadPoolExecutor(1, thread_name_prefix="bench-early")
-    _starting["delivery"] = pool.submit(delivery.start, with_db(url, "bench_delivery"), tmp)
-    pool.shutdown(wait=False)
+        return None
+    return delivery.start(with_db(url, "bench_delivery"), tmp)
 
 
 def wait_early() -> list[str]:
-    """Until every server :func:`start_early` started answers; a line saying what is up (and
-    one for each that failed: its bench starts its own)."""
-    from bench.instances import _wait
-
+    """Until both lanes of :func:`start_early` are done; a line for each server that failed
+    (its bench starts its own) and one saying what is up."""
     lines = []
-    if _served:
-        _wait(f"{_served[0].base}/healthz", [_served[0].proc], _served[0].log)
-    for servers in _early.values():
-        for server in servers:
-            _wait(server.extra.get("ready", f"{server.base}/healthz"), [server.proc], server.log)
-    for name, future in list(_starting.items()):
-        try:
-            _started[name] = future.result()
-        except Exception as exc:
-            lines.append(f"early {name} not started ({type(exc).__name__}: {exc})")
-        del _starting[name]
-    up = (["county"] if _served else []) + list(_early) + list(_started)
+    while _lanes:
+        lines += _lanes.pop(0).result()
+    up = (["county"] if _served else []) + list(_started)
     return lines + ([f"servers up in the set-up: {', '.join(up)}"] if up else [])
 
 
 def started() -> bool:
     """Whether :func:`start_early` started anything."""
-    return bool(_served or _early or _starting or _started)
+    return bool(_served or _started or _lanes)
 
 
 def take(server: str):
     """The early ``server``'s processes for its bench, which stops them (None: not started);
     for ``delivery``, what ``bench.delivery.start`` returned."""
-    if server in _starting:  # (not waited for yet)
-        _started[server] = _starting.pop(server).result()
-    if server in _started:
-        return _started.pop(server)
-    return _early.pop(server, None)
+    return _started.pop(server, None)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 def close() -> None:
-    """Stop the server (its database goes with the bench cluster), and any early server no
-    bench took (a bench that raised before taking it)."""
-    for servers in _early.values():
-        for server in servers:
-            server.proc.terminate()
-            try:
-                server.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
-    _early.clear()
-    for name, future in list(_starting.items()):  # (each until it ends)
-        if future.exception() is None:
-            _started[name] = future.result()
-    _starting.clear()
-    for started in _started.values():  # what a bench did not take: the delivery's processes
-        started.dispatcher.close()
-        started.receiver.close()
+    """Stop the served county's server (its database goes with the bench cluster), and what
+    :func:`start_early` started that no bench took (a bench that raised before taking it)."""
+    wait_early()
+    for started in _started.values():
+        if isinstance(started, list):
+            for server in started:
+                _stop(server.proc)
+        else:  # the delivery's receiver and dispatcher
+            started.dispatcher.close()
+            started.receiver.close()
     _started.clear()
     while _served:
         proc = _served.pop().proc

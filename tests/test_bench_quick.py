@@ -219,8 +219,7 @@ def test_one_load_process_measures_each_mode(
     try:
         body = b'{"type": "FeatureCollection", "features": []}'
         peer.extra["file"].write_bytes(body)
-        served._early["t"] = [peer]
-        served.wait_early()
+        served._ready([peer])  # its /healthz answers
         import httpx
 
         assert httpx.get(f"{peer.base}{PATH}").content == body
@@ -231,6 +230,5 @@ def test_one_load_process_measures_each_mode(
         # paced: 200 clients at 2 req/s each for the pass; saturated: as fast as answered
         assert out["paced"]["n"] <= 200 * 2 * 1.0 + 200, out["paced"]
     finally:
-        served._early.pop("t", None)
         peer.proc.terminate()
         peer.proc.wait(20)
