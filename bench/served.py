@@ -28,6 +28,7 @@ import atexit
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -182,18 +183,20 @@ def start_early(url: str, tcp_url: str, names) -> list[str]:
 def _run_lane(jobs: list[tuple[str, Callable[[], object]]]) -> list[str]:
     """Run ``jobs`` in turn (each starts its server and waits for it); a line for each that
     failed (its bench starts its own) or was skipped (the county's did not start)."""
-    lines = []
+    lines, took = [], []
     for name, job in jobs:
         if name in ("second", "unprotected") and not _served:
             continue  # (the county's server did not start: their benches start their own)
+        t0 = time.perf_counter()
         try:
             started = job()
         except Exception as exc:
             lines.append(f"early {name} not started ({type(exc).__name__}: {exc})")
             continue
+        took.append(f"{name} {time.perf_counter() - t0:.1f} s")
         if started is not None:
             _started[name] = started
-    return lines
+    return [*lines, f"early lane: {', '.join(took)}"]
 
 
 def _ready(servers: list[Early]) -> list[Early]:
