@@ -16,7 +16,9 @@ storm county only and some are in force; the zoom-14 tile over a village of ever
 carries that village with its risk level; the public warning list is not empty.
 
 ``BENCH_QUICK=1``: two of its counties (a smaller storm county, 衡山县, and the smallest), not
-twelve, built in the set-up beside the demo county's (bench/fixtures.py).
+twelve, built in the set-up beside the demo county's (bench/fixtures.py); its ``riskmap serve``
+(for the tiles and the warning list) and the warning list's static-file peer started at the
+end of the set-up (bench/served.py).
 
 Run alone: ``python -m bench city`` (its own throwaway cluster, as ``make bench``); about five
 minutes on two cores, two of them loading the city.
@@ -35,11 +37,10 @@ from pathlib import Path
 from tempfile import mkdtemp
 
 import psycopg
-from psycopg import sql
 
 from bench import fixtures, rules_speed, served, tiles, warnings_latency
 from bench.common import free_port, with_db
-from bench.databases import create_database
+from bench.databases import create_database, drop_database
 from bench.results import quick
 
 CITY = "4304"
@@ -178,7 +179,6 @@ def build_new(url: str, tcp_url: str, data: Path) -> tuple[str, City, str]:
 
 def run(url: str, tcp_url: str) -> Iterator[str]:
     """Yield report lines: the city's load, then the rules, tiles and warning-list measures."""
-    admin = with_db(url, "postgres")
     built = fixtures.result("city")  # the quick run's set-up built it already
     data = Path(mkdtemp(prefix="riskmap-bench-city-"))
     os.chmod(data, 0o755)
@@ -206,8 +206,12 @@ def run(url: str, tcp_url: str) -> Iterator[str]:
             yield f"{city.label} rules: {line}"
         check = _tile_check(city)
         if quick():  # one riskmap serve for the tiles and the warning list (tiles waits for it)
-            port, log = free_port(), data / "serve.log"
-            ours = served.start_instance(port, served.instance_env(city.db, data), log)
+            early = served.take("city") if built else None  # started in the set-up
+            if early is not None:
+                port, ours = early[0].port, early[0].proc
+            else:
+                port, log = free_port(), data / "serve.log"
+                ours = served.start_instance(port, served.instance_env(city.db, data), log)
         for line in tiles.measure(
             city.db,
             city.db_tcp,
@@ -219,15 +223,16 @@ def run(url: str, tcp_url: str) -> Iterator[str]:
         ):
             yield f"{city.label} tiles: {line}"
         for line in warnings_latency.measure(
-            city.db, bench="city", scope=scope, ours=None if ours is None else (port, ours)
+            city.db,
+            bench="city",
+            scope=scope,
+            ours=None if ours is None else (port, ours),
+            peer=served.take("city-static") if built else None,
         ):
             yield f"{city.label} warning list: {line}"
     finally:
         if ours is not None:
             ours.terminate()
             ours.wait(30)
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database(url, name)
         shutil.rmtree(data, ignore_errors=True)

@@ -50,6 +50,26 @@ def make_template(url: str) -> bool:
     return False
 
 
+_throwaway: list[bool] = []
+
+
+def throwaway_cluster() -> None:
+    """Say that the bench cluster is deleted when the run ends, stopped at once with nothing
+    written out (``python -m bench``: bench/__main__.py)."""
+    _throwaway.append(True)
+
+
+def drop_database(url: str, name: str) -> None:
+    """Drop database ``name`` on ``url``'s server (its sessions ended). The quick run on a
+    throwaway cluster leaves it until the cluster goes: a DROP DATABASE waits for a checkpoint,
+    seconds of writing out what the benches before it wrote, which the cluster's deletion at
+    the end never writes."""
+    if quick() and _throwaway:
+        return
+    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def create_database(url: str, name: str) -> str:
     """A new, migrated database ``name`` on ``url``'s server; its URL."""
     from riskmap.geo.db.migrate import migrate

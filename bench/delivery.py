@@ -12,6 +12,10 @@ and `riskmap receiver` as real processes on loopback:
    auto-issued; timed until the receiver has every targeted village.
 3. **Throughput to 25,000 terminals** (≈113 loudspeakers per village): deliveries per second
    with one and with two dispatchers, against the bare sender's rate to the same receiver.
+
+``BENCH_QUICK=1``: the county's own 222 terminals; the county loaded in the shared set-up
+(bench/fixtures.py), and the receiver and the first dispatcher (the one measures 1 and 2 run
+on) started at its end (bench/served.py); dispatchers waited for until they listen.
 """
 
 from __future__ import annotations
@@ -25,18 +29,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import numpy as np
 import psycopg
-from psycopg import sql
 
 from bench import fixtures
 from bench.common import with_db
-from bench.databases import create_database
+from bench.databases import create_database, drop_database
 from bench.results import Row, below, quick, record, scaled
 from riskmap.api.dispatch import keys, signing
 from riskmap.api.receiver.client import journal
@@ -58,7 +62,37 @@ THROUGHPUT_TERMINALS = int(os.environ.get("BENCH_TERMINALS") or scaled(25_000, 2
 TARGET_P95_MS = 1000.0  # issue 19: 222 villages × 5 warnings
 
 
+@dataclass
+class Started:
+    """The receiver (the terminals pointed at it) and one dispatcher, listening."""
+
+    rx: str
+    env: dict[str, str]
+    secrets: dict[str, bytes]
+    receiver: ExitStack  # closing it stops the receiver
+    dispatcher: ExitStack  # and the dispatcher
+
+
+def start(db: str, tmp: Path) -> Started:
+    """Start the receiver and one dispatcher over ``db`` (``tmp``: the county's files) and wait
+    until the dispatcher listens; the quick run does it at the end of the shared set-up
+    (bench/served.py)."""
+    secrets = _keys(db, tmp)
+    receiver, dispatcher = ExitStack(), ExitStack()
+    try:
+        rx = receiver.enter_context(_receiver(tmp, secrets))
+        _point(db, rx)
+        env = _env(db, tmp)
+        dispatcher.enter_context(_dispatchers(env, 1, tmp))
+    except BaseException:
+        receiver.close()
+        raise
+    return Started(rx, env, secrets, receiver, dispatcher)
+
+
 def run(url: str) -> Iterator[str]:
+    from bench import served
+
     tmp = fixtures.result("delivery")  # the quick run's set-up loaded the county already
     if tmp is not None:
         db = with_db(url, "bench_delivery")
@@ -67,21 +101,20 @@ def run(url: str) -> Iterator[str]:
         os.chmod(tmp, 0o755)
         db = _database(url, tmp)
     try:
-        secrets = _keys(db, tmp)
-        with _receiver(tmp, secrets) as rx:
-            _point(db, rx)
-            env = _env(db, tmp)
-            with _dispatchers(env, 1, tmp):
+        started = served.take("delivery") or start(db, tmp)  # (the set-up's, if it started)
+        rx, env, secrets = started.rx, started.env, started.secrets
+        with started.receiver:
+            with started.dispatcher:
                 yield from _grid_to_receiver(db, rx, tmp)  # first: a clean slate for the rules
                 yield from _latency(db, rx, secrets)
-            yield from _throughput(db, rx, secrets, env, tmp)
+            per_village = max(1, THROUGHPUT_TERMINALS // len(_codes(db)))
+            if per_village > 1:  # (the quick run: the county's own terminals, one per village)
+                secrets = _more_terminals(db, per_village, tmp)
+            rates: dict[int, float] = {}
+            yield from _throughput(db, env, tmp, rates)  # new dispatchers for each pass
+            yield from _throughput_peer(db, rx, secrets, rates)
     finally:
-        with psycopg.connect(url, autocommit=True) as c:
-            c.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier("bench_delivery")
-                )
-            )
+        drop_database(url, "bench_delivery")
 
 
 # ---- set-up ----------------------------------------------------------------------------------
@@ -444,7 +477,8 @@ def _grid_to_receiver(db: str, rx: str, tmp: Path) -> Iterator[str]:
 
 
 def _more_terminals(db: str, per_village: int, tmp: Path) -> dict[str, bytes]:
-    """``per_village`` terminals in every village (copies of its own); the keys re-read."""
+    """``per_village`` terminals in every village (copies of its own); the keys re-read. (The
+    quick run: the county's own terminals, one per village.)"""
     with psycopg.connect(db) as conn:
         conn.execute(
             """INSERT INTO broadcast_terminal (id, name, village_code, protocol, endpoint,
@@ -460,16 +494,12 @@ def _more_terminals(db: str, per_village: int, tmp: Path) -> dict[str, bytes]:
     return secrets
 
 
-def _throughput(
-    db: str, rx: str, secrets: dict[str, bytes], env: dict[str, str], tmp: Path
-) -> Iterator[str]:
+def _throughput(db: str, env: dict[str, str], tmp: Path, rates: dict[int, float]) -> Iterator[str]:
+    """Deliveries per second with one and with two dispatchers (started for the pass) into
+    ``rates``."""
     codes = _codes(db)
-    per_village = max(1, THROUGHPUT_TERMINALS // len(codes))
-    if per_village > 1:  # (the quick run: the county's own terminals, one per village)
-        secrets = _more_terminals(db, per_village, tmp)
     with psycopg.connect(db) as conn:
         n_terminals = conn.execute("SELECT count(*) FROM broadcast_terminal").fetchone()[0]
-    rates = {}
     # hazards of their own: a warning of a hazard already issued over these villages would
     # merge into it (an extension: no new loudspeaker messages)
     for n, hazard in ((1, "bench_one_dispatcher"), (2, "bench_two_dispatchers")):
@@ -489,6 +519,15 @@ def _throughput(
             took = time.time() - t0
         rates[n] = n_terminals / took
         yield f"{n} dispatcher(s): {n_terminals} terminals in {took:.1f} s = {rates[n]:.0f}/s"
+
+
+def _throughput_peer(
+    db: str, rx: str, secrets: dict[str, bytes], rates: dict[int, float]
+) -> Iterator[str]:
+    """The bare sender to the same terminals (no dispatcher runs meanwhile); the rows."""
+    codes = _codes(db)
+    with psycopg.connect(db) as conn:
+        n_terminals = conn.execute("SELECT count(*) FROM broadcast_terminal").fetchone()[0]
     bare = asyncio.run(_bare_send(db, rx, secrets, codes, tag="peer-throughput"))
     peer = bare["n"] / bare["seconds"]
     for n, rate in rates.items():

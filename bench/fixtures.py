@@ -110,6 +110,12 @@ def wait_all(url: str) -> Iterable[str]:
     """Wait for every set-up started; a line for each (its time, or its error). Then a
     checkpoint on ``url``'s server: what the set-up wrote is on disk before the first bench
     (not flushed during one, or by the first DROP DATABASE, which waits for a checkpoint)."""
+    yield from wait_builds()
+    yield from checkpoint(url)
+
+
+def wait_builds() -> Iterable[str]:
+    """Wait for every set-up started; a line for each (its time, or its error)."""
     for name, future in list(_futures.items()):
         try:
             _done[name] = future.result()
@@ -121,6 +127,10 @@ def wait_all(url: str) -> Iterable[str]:
             yield f"set-up {name} ready after {took:.0f} s"
         del _futures[name]
     _collect_storm()
+
+
+def checkpoint(url: str) -> Iterable[str]:
+    """A checkpoint on ``url``'s server (see :func:`wait_all`); a line with its time."""
     import psycopg
 
     started = time.perf_counter()

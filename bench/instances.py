@@ -243,9 +243,14 @@ def measure(db: str, first: served.Served | None = None) -> Iterator[str]:
     ports = [first.port if first is not None else free_port(), free_port()]
     proxies = {1: free_port(), 2: free_port()}
     procs: list[subprocess.Popen] = []
+    logs = {p: work / f"serve-{p}.log" for p in ports}
+    second = served.take("second") if first is not None else None  # started in the set-up
     try:
         servers = [] if first is None else [first.proc]
-        servers += [_start_instance(p, env, work / f"serve-{p}.log") for p in ports[len(servers) :]]
+        if second is not None:
+            ports[1], logs[ports[1]] = second[0].port, second[0].log
+            servers.append(second[0].proc)
+        servers += [_start_instance(p, env, logs[p]) for p in ports[len(servers) :]]
         procs += [s for s in servers if first is None or s is not first.proc]
         front = {
             n: nginx.start_nginx(work / f"nginx-{n}", proxies[n], ports[:n], workers="auto",
@@ -254,7 +259,7 @@ def measure(db: str, first: served.Served | None = None) -> Iterator[str]:
         }  # fmt: skip
         procs += front.values()
         for p, s in zip(ports, servers, strict=True):
-            log = first.log if first is not None and s is first.proc else work / f"serve-{p}.log"
+            log = first.log if first is not None and s is first.proc else logs[p]
             _wait(f"http://127.0.0.1:{p}/healthz", servers, log)
         for n, port in proxies.items():
             _wait(f"http://127.0.0.1:{port}/healthz", [front[n]], work / f"nginx-{n}" / "error.log")

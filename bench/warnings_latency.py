@@ -120,19 +120,44 @@ def static_app():
             body.append(path.read_bytes())
         return Response(body[0], media_type="application/geo+json")
 
-    return Starlette(routes=[Route(PATH, page)])
+    async def healthz(request) -> Response:  # up (for a server started early, before the file)
+        return Response(b"ok")
+
+    return Starlette(routes=[Route(PATH, page), Route("/healthz", healthz)])
+
+
+def _static_server(port: int, static: Path, log: Path) -> subprocess.Popen:
+    """The peer's uvicorn on ``port``, serving ``static`` (read when first asked)."""
+    env = {"BENCH_STATIC_FILE": str(static)}
+    return start_uvicorn("bench.warnings_latency:static_app", port, env, log, WORKERS)
+
+
+def start_static(folder: Path) -> list:
+    """The peer's server started early (the quick run's set-up, bench/served.py): the file it
+    serves, ``folder``/warnings.geojson, is written by :func:`measure` before it is asked."""
+    from bench.served import Early
+
+    port, static = free_port(), folder / "warnings.geojson"
+    proc = _static_server(port, static, folder / "static.log")
+    return [Early(f"http://127.0.0.1:{port}", proc, folder / "static.log", {"file": static})]
 
 
 def _load(port: int, mode: str, *, warm: bool = False) -> dict:
     """Run the load generator in its own process (with ``warm``: the warm-up load first, in
     the same process); the JSON summary of ``mode``."""
-    cmd = [sys.executable, "-m", "bench.warnings_latency", "load", str(port), mode]
+    return _loads(port, [mode], warm=warm)[mode]
+
+
+def _loads(port: int, modes: list[str], *, warm: bool = False) -> dict[str, dict]:
+    """The loads ``modes`` one after the other in one load-generator process (with ``warm``:
+    the warm-up load first); mode → its JSON summary."""
+    cmd = [sys.executable, "-m", "bench.warnings_latency", "load", str(port), ",".join(modes)]
     cmd += ["warm"] if warm else []
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
     return json.loads(out.stdout)
 
 
-SQL_REPEATS = scaled(200, 50)
+SQL_REPEATS = scaled(200, 20)
 
 
 def _sql_alone(db: str, repeats: int = SQL_REPEATS) -> float:
@@ -172,7 +197,7 @@ def run(url: str, tcp_url: str | None = None) -> Iterator[str]:
             f"the served county (demo storm, warnings issued; riskmap serve --workers"
             f" {served.WORKERS}), ready in {time.perf_counter() - t0:.0f} s"
         )
-        yield from measure(county.db, ours=(county.port, county.proc))
+        yield from measure(county.db, ours=(county.port, county.proc), peer=served.take("static"))
         return
     t0 = time.perf_counter()
     db, issued = _build_db(url)
@@ -194,16 +219,21 @@ def measure(
     bench: str = "warnings",
     scope: str = "",
     ours: tuple[int, subprocess.Popen] | None = None,
+    peer: list | None = None,
 ) -> Iterator[str]:
     """Both servers paced and saturated on a database already holding issued warnings (the
     demo county's storm above, or a whole city: bench/city.py); the list must not be empty.
     Rows go to ``bench``'s table, their measures prefixed by ``scope``. ``ours``: riskmap's
-    server (port, process) already running over ``db``, else one is started."""
+    server (port, process) already running over ``db``, else one is started; ``peer``: the
+    static file's server already running (:func:`start_static`), else one is started."""
     logs = Path(mkdtemp(prefix="riskmap-bench-warnings-logs-"))
     procs: list[subprocess.Popen] = []
     try:
         peer_port = free_port()
         static = logs / "warnings.geojson"
+        if peer is not None:  # started in the quick run's set-up (bench/served.py)
+            peer_port, static, peer_proc = peer[0].port, peer[0].extra["file"], peer[0].proc
+            procs.append(peer_proc)
         if ours is None:
             ours_port = free_port()
             env = {"RISKMAP_DATABASE_URL": db, "RISKMAP_DATA_DIR": str(logs / "data")}
@@ -213,20 +243,14 @@ def measure(
             procs.append(ours_proc)
         else:
             ours_port, ours_proc = ours
-        procs.append(  # both servers start at once; the peer reads the file when first asked
-            start_uvicorn(
-                "bench.warnings_latency:static_app",
-                peer_port,
-                {"BENCH_STATIC_FILE": str(static)},
-                logs / "static.log",
-                WORKERS,
-            )
-        )
+        if peer is None:  # both servers start at once; the peer reads the file when first asked
+            peer_proc = _static_server(peer_port, static, logs / "static.log")
+            procs.append(peer_proc)
         body = wait_ok(f"http://127.0.0.1:{ours_port}{PATH}", ours_proc)
         static.write_bytes(body)
         features = len(json.loads(body)["features"])
         assert features, "the public warning list is empty: nothing to measure"
-        assert wait_ok(f"http://127.0.0.1:{peer_port}{PATH}", procs[-1]) == body
+        assert wait_ok(f"http://127.0.0.1:{peer_port}{PATH}", peer_proc) == body
         yield (
             f"GET {PATH} (public, default page): {features} features, {len(body) / 1024:.0f} KB;"
             f" {CLIENTS} clients, {WORKERS} uvicorn workers each, load from a separate process"
@@ -236,9 +260,19 @@ def measure(
         yield f"the list's SQL alone (psycopg, 1 connection): p50 {sql_p50 * 1000:.1f} ms"
         offered = CLIENTS * RATE_PER_CLIENT
         results = {}
+        if quick():  # one load process per server, warmed once: paced, then saturated (and
+            # riskmap's every-URL-new pass, below) right after, on the loaded server
+            for who, port, modes in (
+                ("static file", peer_port, ["paced", "saturated"]),
+                ("riskmap", ours_port, ["paced", "saturated", "cold"]),
+            ):
+                for mode, s in _loads(port, modes, warm=True).items():
+                    results[who, mode] = s
         for mode in ("paced", "saturated"):
             for who, port in (("static file", peer_port), ("riskmap", ours_port)):
-                results[who, mode] = s = _load(port, mode, warm=True)
+                if (who, mode) not in results:
+                    results[who, mode] = _load(port, mode, warm=True)
+                s = results[who, mode]
                 label = f"{who:<11} {mode} ({offered:.0f} req/s offered)" if mode == "paced" else (
                     f"{who:<11} {mode}"
                 )  # fmt: skip
@@ -283,7 +317,7 @@ def measure(
             )
         )
         yield f"saturated throughput riskmap / static file: {sat_o['rps'] / sat_p['rps']:.2f}x"
-        cold = _load(ours_port, "cold")
+        cold = results.get(("riskmap", "cold")) or _load(ours_port, "cold")
         record(
             Row(
                 bench,
@@ -377,7 +411,8 @@ def _main(argv: list[str]) -> None:
             run_loop = asyncio.run
         if argv[3:] == ["warm"]:  # the warm-up first: its figures are not kept
             run_loop(_drive(int(argv[1]), "warm"))
-        print(json.dumps(run_loop(_drive(int(argv[1]), argv[2]))))
+        out = {mode: run_loop(_drive(int(argv[1]), mode)) for mode in argv[2].split(",")}
+        print(json.dumps(out))
         return
     url = argv[0] if argv else os.environ["RISKMAP_DATABASE_URL"]
     for line in run(url):

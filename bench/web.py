@@ -47,11 +47,10 @@ from tempfile import mkdtemp
 from urllib.parse import urlsplit
 
 import psycopg
-from psycopg import sql
 
 from bench import fixtures
-from bench.common import free_port, with_db
-from bench.databases import demo_storm
+from bench.common import free_port
+from bench.databases import demo_storm, drop_database
 from bench.results import Row, record, scaled
 from bench.servers import start_uvicorn, wait_ok
 from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -312,40 +311,61 @@ def _ratio(ours: float | None, floor: float | None) -> str:
     return f"{ours / floor:.1f}x"
 
 
+def start(url: str, work: Path) -> list:
+    """The bench's database and its two servers (its pages, the floor page), started and not
+    waited for (``work``: a folder for their files, removed by :func:`run`); the quick run
+    starts them at the end of the shared set-up (bench/served.py)."""
+    from bench.served import Early
+
+    if not (WEBAPP / "index.html").is_file():
+        raise RuntimeError(f"{WEBAPP} has no index.html: run `make setup` (builds the pages)")
+    t0 = time.perf_counter()
+    db, token = _build_db(url, work / "demo-data")
+    built = time.perf_counter() - t0
+    floor_dir = fixtures.floor(work / "floor")  # built in the set-up, beside the cluster
+    ours_port, floor_port = free_port(), free_port()
+    env = {
+        "RISKMAP_DATABASE_URL": db,
+        "RISKMAP_DATA_DIR": str(work / "data"),
+        "PYTHONFAULTHANDLER": "1",  # a crash says where in its log
+    }
+    servers = []
+    for port, web_dir, log in (
+        (ours_port, WEBAPP, work / "ours.log"),
+        (floor_port, floor_dir, work / "floor.log"),
+    ):
+        proc = start_uvicorn(APP, port, env | {"RISKMAP_WEB_DIR": str(web_dir)}, log)
+        base = f"http://127.0.0.1:{port}"
+        servers.append(Early(base, proc, log, {"ready": base + "/"}))
+    servers[0].extra |= {"db": db, "token": token, "work": work, "built": built}
+    return servers
+
+
 def run(url: str) -> Iterator[str]:
     """Yield report lines: the data, the floor and our pages, ratios against the floor."""
     from playwright.sync_api import sync_playwright
 
-    if not (WEBAPP / "index.html").is_file():
-        raise RuntimeError(f"{WEBAPP} has no index.html: run `make setup` (builds the pages)")
-    work = Path(mkdtemp(prefix="riskmap-bench-web-"))
-    os.chmod(work, 0o755)
-    t0 = time.perf_counter()
+    from bench import served
+
+    early = served.take("web")  # the quick run's set-up started them
+    in_setup = early is not None
+    if early is None:
+        work = Path(mkdtemp(prefix="riskmap-bench-web-"))
+        os.chmod(work, 0o755)
+        try:
+            early = start(url, work)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+    info = early[0].extra
+    db, token, work = info["db"], info["token"], info["work"]
+    yield (
+        f"demo database (storm ending now, its warnings, risk maps) built in {info['built']:.0f} s"
+        + (" (in the set-up, its servers started there)" if in_setup else "")
+    )
+    procs: list[subprocess.Popen] = [e.proc for e in early]
     try:
-        db, token = _build_db(url, work / "demo-data")
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    built = time.perf_counter() - t0
-    yield f"demo database (storm ending now, its warnings, risk maps) built in {built:.0f} s"
-    procs: list[subprocess.Popen] = []
-    try:
-        floor_dir = fixtures.floor(work / "floor")  # built in the set-up, beside the cluster
-        ours_port, floor_port = free_port(), free_port()
-        env = {
-            "RISKMAP_DATABASE_URL": db,
-            "RISKMAP_DATA_DIR": str(work / "data"),
-            "PYTHONFAULTHANDLER": "1",  # a crash says where in its log
-        }
-        procs.append(
-            start_uvicorn(APP, ours_port, env | {"RISKMAP_WEB_DIR": str(WEBAPP)}, work / "ours.log")
-        )
-        procs.append(
-            start_uvicorn(
-                APP, floor_port, env | {"RISKMAP_WEB_DIR": str(floor_dir)}, work / "floor.log"
-            )
-        )
-        ours, floor = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
+        ours, floor = early[0].base, early[1].base
         wait_ok(ours + "/", procs[0])
         wait_ok(floor + "/", procs[1])
         yield (
@@ -380,11 +400,7 @@ def run(url: str) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(work, ignore_errors=True)
-        with psycopg.connect(with_db(url, "postgres"), autocommit=True) as c:
-            name = urlsplit(db).path.lstrip("/")
-            c.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database(url, urlsplit(db).path.lstrip("/"))
 
 
 def _died(procs: list[subprocess.Popen], logs: list[Path], exc: Exception) -> None:

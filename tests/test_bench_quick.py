@@ -151,3 +151,84 @@ def _parent_of(proc: Path) -> int | None:
     except OSError:
         return None
     return int(text[text.rfind(")") + 2 :].split()[1])
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (
+            [],
+            {"county", "second", "unprotected", "web", "city", "static", "city-static", "delivery"},
+        ),
+        (["stations", "archive"], set()),
+        (["tiles"], {"county"}),
+        (["instances"], {"county", "second"}),
+        (["writes"], {"county", "unprotected"}),
+        (["warnings"], {"county", "static"}),
+        (["web", "city"], {"web", "city", "city-static"}),
+        (["delivery"], {"delivery"}),
+    ],
+)
+def test_early_servers_only_for_the_benches_asked(names: list[str], expected: set[str]) -> None:
+    from bench import served
+
+    assert {s for s in served.EARLY if served.wanted(s, names)} == expected
+
+
+def test_drop_database_left_to_the_throwaway_cluster_in_the_quick_run(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick run on bench/__main__'s throwaway cluster leaves a bench's database (its DROP
+    would wait for a checkpoint); any other run drops it."""
+    import uuid
+
+    import psycopg
+
+    from bench import databases
+
+    name = f"t_drop_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(fresh_db, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+
+    def exists() -> bool:
+        with psycopg.connect(fresh_db) as c:
+            found = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            return found.fetchone() is not None
+
+    assert exists()
+    monkeypatch.setenv("BENCH_QUICK", "1")
+    monkeypatch.setattr(databases, "_throwaway", [True])
+    databases.drop_database(fresh_db, name)
+    assert exists()
+    monkeypatch.setattr(databases, "_throwaway", [])  # quick, but a server of one's own
+    databases.drop_database(fresh_db, name)
+    assert not exists()
+
+
+def test_one_load_process_measures_each_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick warning-list pass: one load process (warm-up, then each mode in turn) gives
+    each mode its own summary, every request answered, as separate processes did."""
+    from bench import served
+
+    monkeypatch.setenv("BENCH_QUICK", "1")  # the load process's 1 s passes
+    from bench.warnings_latency import PATH, _loads, start_static
+
+    [peer] = start_static(tmp_path)
+    try:
+        body = b'{"type": "FeatureCollection", "features": []}'
+        peer.extra["file"].write_bytes(body)
+        served._ready([peer])  # its /healthz answers
+        import httpx
+
+        assert httpx.get(f"{peer.base}{PATH}").content == body
+        out = _loads(peer.port, ["paced", "saturated"], warm=True)
+        assert set(out) == {"paced", "saturated"}
+        for mode, s in out.items():
+            assert s["n"] > 0 and s["errors"] == 0, (mode, s)
+        # paced: 200 clients at 2 req/s each for the pass; saturated: as fast as answered
+        assert out["paced"]["n"] <= 200 * 2 * 1.0 + 200, out["paced"]
+    finally:
+        peer.proc.terminate()
+        peer.proc.wait(20)
