@@ -10,8 +10,12 @@ caller keeps the CSV path of :mod:`riskmap.geo.db.copy`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # imported where a frame is encoded: the API's workers start without pandas
+    import pandas as pd
 
 # "PGCOPY\n\377\r\n\0", flags (no OIDs), header extension length; the trailer is a -1 count
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -45,6 +49,8 @@ def _fixed(pg_type: str, values: np.ndarray, null: np.ndarray, big_endian: str) 
 
 
 def _text(series: pd.Series) -> _Column | None:
+    import pandas as pd
+
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
     except TypeError:  # dicts, lists: unhashable, and not text anyway
@@ -62,6 +68,8 @@ def _text(series: pd.Series) -> _Column | None:
 
 
 def _column(series: pd.Series) -> _Column | None:
+    import pandas as pd
+
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
         ns = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-import rasterio
-from pyproj import Transformer
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 
@@ -39,6 +37,9 @@ def forest_fraction(conn: psycopg.Connection, lon: np.ndarray, lat: np.ndarray) 
 
 
 def _sample(path: Path, crs: str, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    import rasterio  # here, not at the top: the API's workers import the rules but seldom sample
+    from pyproj import Transformer
+
     with rasterio.open(path) as src:
         xs, ys = lon, lat
         if crs and crs.upper() not in ("EPSG:4326", "OGC:CRS84"):

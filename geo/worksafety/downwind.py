@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import psycopg
-import pyproj
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError, NotFoundError
@@ -43,7 +43,6 @@ DEFAULT_RADIUS_M: dict[str, float] = {
 DEFAULT_ISOLATION_M = 500.0
 CALM_MS = 0.5  # 静风 (HJ 2.2-2018)
 LIGHT_MS = 2.0
-_GEOD = pyproj.Geod(ellps="WGS84")
 SQL = SqlFiles("riskmap.geo.worksafety.sql")
 
 Reason = Literal["isolation", "downwind", "radius"]
@@ -125,7 +124,7 @@ def exposed_villages(
     half = sector_half_angle(wind) if wind is not None else 180.0
     out: list[ExposedVillage] = []
     for code, name, lon, lat in villages:
-        az, _, dist = _GEOD.inv(site[0], site[1], lon, lat)
+        az, _, dist = _geod().inv(site[0], site[1], lon, lat)
         bearing = az % 360.0
         if dist > radius_m:
             continue
@@ -176,3 +175,10 @@ def site_exposed_villages(
         shape="tuple",
     )
     return exposed_villages((site["lon"], site["lat"]), near, radius, wind, isolation_m=isolation)
+
+
+@cache
+def _geod():  # pyproj on first use: the API's workers start without it
+    import pyproj
+
+    return pyproj.Geod(ellps="WGS84")

@@ -21,13 +21,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import psycopg
 
 from riskmap.geo.db.binary_copy import HEADER, TRAILER
 from riskmap.geo.db.sqlfiles import SqlFiles
+
+if TYPE_CHECKING:  # pandas is imported by the functions: the API's workers start without it
+    import pandas as pd
 
 SQL = SqlFiles("riskmap.geo.worksafety.sql")
 COLUMNS = ("point_n", "tm", "value", "flag")
@@ -63,6 +66,8 @@ def readings_frame(
     flag: Sequence[str],
 ) -> pd.DataFrame:
     """Columns of readings as the store takes them; ``tm_us`` in µs since 1970 UTC."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "point_n": np.asarray(point_n, dtype=np.int64),
@@ -74,6 +79,8 @@ def readings_frame(
 
 
 def _frame(rows: pd.DataFrame | Iterable[tuple[int, datetime, float, str]]) -> pd.DataFrame:
+    import pandas as pd
+
     if isinstance(rows, pd.DataFrame):
         return rows[list(COLUMNS)]
     data = list(rows)
