@@ -48,6 +48,7 @@ from psycopg import sql
 from bench import nginx, served, tile_client, tiles, warnings_latency
 from bench.common import free_port, with_db
 from bench.results import Row, quick, record, scaled
+from bench.servers import stop as stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 2  # per instance, as deploy/nginx.conf starts them
@@ -171,15 +172,6 @@ def _wait(url: str, procs: list[subprocess.Popen], log: Path, seconds: float = 1
         time.sleep(0.2)
     tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
     raise RuntimeError(f"{url} not ready (last answer: {answer}); {log.name}:\n{tail}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
 
 
 def _postmaster(db: str) -> int:
@@ -366,7 +358,7 @@ def measure(db: str, first: served.Served | None = None) -> Iterator[str]:
         for proc in reversed(procs):  # all at once: each takes its time to shut down
             proc.terminate()
         for proc in reversed(procs):
-            _stop(proc)
+            stop_server(proc)
         shutil.rmtree(work, ignore_errors=True)
 
 

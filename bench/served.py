@@ -40,6 +40,7 @@ import psycopg
 from bench import databases, fixtures
 from bench.common import free_port, with_db
 from bench.results import quick
+from bench.servers import stop as stop_server
 
 WORKERS = 2
 
@@ -208,7 +209,7 @@ def _ready(servers: list[Early]) -> list[Early]:
             _wait(server.extra.get("ready", f"{server.base}/healthz"), [server.proc], server.log)
     except BaseException:
         for server in servers:
-            _stop(server.proc)
+            stop_server(server.proc)
         raise
     return servers
 
@@ -292,15 +293,6 @@ def take(server: str):
     return _started.pop(server, None)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-
-
 def close() -> None:
     """Stop the served county's server (its database goes with the bench cluster), and what
     :func:`start_early` started that no bench took (a bench that raised before taking it)."""
@@ -308,7 +300,7 @@ def close() -> None:
     for started in _started.values():
         if isinstance(started, list):
             for server in started:
-                _stop(server.proc)
+                stop_server(server.proc)
         else:  # the delivery's receiver and dispatcher
             started.dispatcher.close()
             started.receiver.close()

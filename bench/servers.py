@@ -41,3 +41,13 @@ def wait_ok(url: str, proc: subprocess.Popen, seconds: float = 60) -> bytes:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")
+
+
+def stop(proc: subprocess.Popen, seconds: float = 30) -> None:
+    """Stop a server started here: terminate (it drains), kill if it has not ended in time."""
+    proc.terminate()
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)

@@ -57,6 +57,7 @@ from tempfile import mkdtemp
 from bench import databases, fixtures, served, tile_client
 from bench.common import free_port, with_db
 from bench.results import Row, at_least, below, quick, record, scaled
+from bench.servers import stop as stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
@@ -235,14 +236,6 @@ def _summary(name: str, n: int, result: tuple[float, list[float], list[int], int
         f" {statistics.fmean(sizes) / 1024 if sizes else 0:.1f} KB, max"
         f" {max(sizes, default=0) / 1024:.1f} KB; {errors} errors"
     )
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
@@ -469,7 +462,7 @@ def measure(
         for proc in procs:  # all at once: each takes its time to shut down
             proc.terminate()
         for proc in procs:
-            _stop(proc)
+            stop_server(proc)
 
 
 def _main() -> None:
