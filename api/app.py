@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -114,6 +115,17 @@ def _lower_priority(nice: int) -> None:
 POOL_RECONNECT_S = 10.0
 
 
+log = logging.getLogger("riskmap.api")
+
+
+def _where(url: str) -> str:
+    """The database a worker uses, for its log: user, host, port and name, never the password."""
+    parts = psycopg.conninfo.conninfo_to_dict(url)
+    return "{user}@{host}:{port}/{dbname}".format_map(
+        {k: parts.get(k, "") for k in ("user", "host", "port", "dbname")}
+    )
+
+
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     """Build the app; the database URL is resolved (embedded cluster started) before serving."""
     settings = settings or get_settings()
@@ -163,6 +175,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         gc.collect()
         gc.freeze()
         _lower_priority(settings.api_nice)
+        log.debug(
+            "worker %d ready: database %s, %d tile connections, niceness %d",
+            os.getpid(),
+            _where(url),
+            settings.tile_db_connections,
+            settings.api_nice,
+        )
         try:
             yield
         finally:
