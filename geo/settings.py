@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         " upstream keepalive_timeout (nginx: 60 s), so the proxy closes it, never the API as"
         " the proxy's next request arrives (a POST lost that way is not retried)",
     )
+    worker_healthcheck_s: int = Field(
+        default=30,
+        ge=1,
+        le=600,
+        description="seconds uvicorn's supervisor waits for an API worker's answer to its health"
+        " ping before killing it: uvicorn's own 5 s kills workers that are only slow, busy"
+        " importing or starved of CPU on a loaded machine (a restart loop, not a recovery)",
+    )
     api_nice: int = Field(
         default=5,
         ge=0,

@@ -65,4 +65,5 @@ def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
             access_log=False,  # riskmap.access logs each request with its id, route and user
             timeout_keep_alive=settings.keep_alive_s,  # longer than a proxy's (deploy/nginx.conf)
             timeout_graceful_shutdown=10,  # a safety net: event streams end on shutdown anyway
+            timeout_worker_healthcheck=settings.worker_healthcheck_s,
         )
