@@ -19,7 +19,7 @@ from riskmap.geo.errors import DataError
 from riskmap.geo.plans.model import LEVELS, Plan, PlanFile
 from riskmap.geo.plans.variables import NAMES
 from riskmap.geo.rules.expr import Expression, ExpressionError, compile_expression
-from riskmap.geo.rules.yamldoc import merge_groups, read_document, yaml_files
+from riskmap.geo.rules.yamldoc import ContentCache, merge_groups, read_document, yaml_files
 from riskmap.geo.rules.yamlload import LineDict, line_of
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -50,19 +50,27 @@ class CompiledPlan:
         return self.plan.id
 
 
+_COMPILED: ContentCache[CompiledPlan] = ContentCache()
+
+
 def plan_files(paths: Iterable[Path]) -> list[Path]:
     """The ``*.yaml`` / ``*.yml`` files of ``paths`` (folders expanded, sorted by name)."""
     return yaml_files(paths, PlanFileError)
 
 
 def load_file(path: Path) -> list[CompiledPlan]:
-    """Parse, validate and compile every plan of one file.
+    """Parse, validate and compile every plan of one file; a file read before with the same
+    bytes gives the plans compiled then (every rules cycle reads the plans).
 
     Raises
     ------
     PlanFileError
         On the first problem, naming the file, plan and line.
     """
+    return _COMPILED.load(path, _load_file)
+
+
+def _load_file(path: Path) -> list[CompiledPlan]:
     raw, parsed = read_document(path, PlanFile, "plans", PlanFileError)
     out, seen = [], set()
     for i, plan in enumerate(parsed.plans):

@@ -6,9 +6,7 @@ replaces the built-in one. Two rules with one id in the same folder are an error
 
 from __future__ import annotations
 
-import hashlib
 import string
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ import numpy as np
 from riskmap.geo.errors import DataError
 from riskmap.geo.rules.expr import Expression, ExpressionError, compile_expression
 from riskmap.geo.rules.model import Rule, RuleFile, Templates
-from riskmap.geo.rules.yamldoc import merge_groups, read_document, yaml_files
+from riskmap.geo.rules.yamldoc import ContentCache, merge_groups, read_document, yaml_files
 from riskmap.geo.rules.yamlload import LineDict, line_of
 from riskmap.geo.vocabulary import COLOURS
 
@@ -35,9 +33,7 @@ FIXED_PLACEHOLDERS = frozenset(
 )  # fmt: skip
 TRIGGER_PLACEHOLDERS = frozenset({"village", "value", "threshold"})
 TEMPLATE_FIELDS = tuple(Templates.model_fields)
-_LOCK = threading.Lock()
-_COMPILED: dict[tuple[str, bytes], tuple[CompiledRule, ...]] = {}  # (path, sha256) → rules
-_CACHED_FILES = 64
+_COMPILED: ContentCache[CompiledRule] = ContentCache()
 
 
 class RuleFileError(DataError):
@@ -84,26 +80,7 @@ def load_file(path: Path) -> list[CompiledRule]:
     RuleFileError
         On the first problem, naming the file, rule and line.
     """
-    try:
-        before = hashlib.sha256(path.read_bytes()).digest()
-    except OSError:
-        return _load_file(path)  # the loader says what is wrong with it
-    key = (str(path), before)
-    with _LOCK:
-        hit = _COMPILED.get(key)
-    if hit is not None:
-        return list(hit)
-    rules = _load_file(path)
-    try:
-        unchanged = hashlib.sha256(path.read_bytes()).digest() == before
-    except OSError:
-        unchanged = False
-    if unchanged:  # kept only when what was compiled is what was hashed
-        with _LOCK:
-            _COMPILED[key] = tuple(rules)
-            while len(_COMPILED) > _CACHED_FILES:
-                del _COMPILED[next(iter(_COMPILED))]
-    return rules
+    return _COMPILED.load(path, _load_file)
 
 
 def _load_file(path: Path) -> list[CompiledRule]:

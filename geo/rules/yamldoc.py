@@ -8,9 +8,11 @@ built-in items by id; one folder defining an id twice is an error.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -28,6 +30,41 @@ class HasId(Protocol):
 
 
 C = TypeVar("C", bound=HasId)
+
+
+class ContentCache(Generic[C]):
+    """A file's compiled items kept by (path, sha256 of its bytes): a file read again with the
+    same bytes gives the items compiled then (parsing YAML with line numbers is slow: the
+    built-in rules take ~0.3 s, the plans ~0.15 s, and a rules cycle reads both every hour).
+    Items are immutable, so they are shared. The last ``size`` files are kept."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, bytes], tuple[C, ...]] = {}
+        self._size = size
+
+    def load(self, path: Path, compile_file: Callable[[Path], list[C]]) -> list[C]:
+        """``compile_file(path)``, or what it gave for these bytes before."""
+        try:
+            before = hashlib.sha256(path.read_bytes()).digest()
+        except OSError:
+            return compile_file(path)  # the loader says what is wrong with it
+        key = (str(path), before)
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None:
+            return list(hit)
+        items = compile_file(path)
+        try:
+            unchanged = hashlib.sha256(path.read_bytes()).digest() == before
+        except OSError:
+            unchanged = False
+        if unchanged:  # kept only when what was compiled is what was hashed
+            with self._lock:
+                self._items[key] = tuple(items)
+                while len(self._items) > self._size:
+                    del self._items[next(iter(self._items))]
+        return items
 
 
 def yaml_files(paths: Iterable[Path], error: FileError) -> list[Path]:

@@ -8,7 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from riskmap.geo.plans import BUILTIN_DIR, check_plans, load_plans
+from riskmap.geo.plans.load import PlanFileError
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_IDS = {
@@ -111,3 +114,19 @@ def test_site_plan_replaces_the_builtin_one(tmp_path: Path) -> None:
     assert set(plans) == BUILTIN_IDS
     assert plans["flood_control"].plan.version == "site-1"
     assert plans["geohazard"].path.parent == BUILTIN_DIR
+
+
+def test_a_plan_file_is_compiled_again_only_when_its_bytes_change(tmp_path: Path) -> None:
+    site = tmp_path / "flood.yaml"
+    site.write_text(SITE_FLOOD, encoding="utf-8")
+    first = {p.id: p for p in load_plans([tmp_path])}
+    again = {p.id: p for p in load_plans([tmp_path])}
+    # every rules cycle reads the plans: the same bytes give the plans compiled then
+    assert all(again[i] is first[i] for i in BUILTIN_IDS)
+    site.write_text(SITE_FLOOD.replace("site-1", "site-2"), encoding="utf-8")
+    edited = {p.id: p for p in load_plans([tmp_path])}
+    assert edited["flood_control"].plan.version == "site-2"
+    assert edited["geohazard"] is first["geohazard"]
+    site.write_text(SITE_FLOOD.replace("when: villages_evacuate_now >= 1", "when: ((("), "utf-8")
+    with pytest.raises(PlanFileError, match=r"flood\.yaml:\d+: plan flood_control"):
+        load_plans([tmp_path])  # an edit that breaks the file is an error, not the old plan
