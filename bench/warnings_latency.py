@@ -220,12 +220,14 @@ def measure(
     scope: str = "",
     ours: tuple[int, subprocess.Popen] | None = None,
     peer: list | None = None,
+    paced_only: bool = False,
 ) -> Iterator[str]:
     """Both servers paced and saturated on a database already holding issued warnings (the
     demo county's storm above, or a whole city: bench/city.py); the list must not be empty.
     Rows go to ``bench``'s table, their measures prefixed by ``scope``. ``ours``: riskmap's
     server (port, process) already running over ``db``, else one is started; ``peer``: the
-    static file's server already running (:func:`start_static`), else one is started."""
+    static file's server already running (:func:`start_static`), else one is started.
+    ``paced_only``: the paced pass and its target only (the quick run's city)."""
     logs = Path(mkdtemp(prefix="riskmap-bench-warnings-logs-"))
     procs: list[subprocess.Popen] = []
     try:
@@ -263,12 +265,12 @@ def measure(
         if quick():  # one load process per server, warmed once: paced, then saturated (and
             # riskmap's every-URL-new pass, below) right after, on the loaded server
             for who, port, modes in (
-                ("static file", peer_port, ["paced", "saturated"]),
-                ("riskmap", ours_port, ["paced", "saturated", "cold"]),
+                ("static file", peer_port, ["paced", "saturated"][: 1 if paced_only else 2]),
+                ("riskmap", ours_port, ["paced", "saturated", "cold"][: 1 if paced_only else 3]),
             ):
                 for mode, s in _loads(port, modes, warm=True).items():
                     results[who, mode] = s
-        for mode in ("paced", "saturated"):
+        for mode in ("paced",) if paced_only else ("paced", "saturated"):
             for who, port in (("static file", peer_port), ("riskmap", ours_port)):
                 if (who, mode) not in results:
                     results[who, mode] = _load(port, mode, warm=True)
@@ -285,7 +287,6 @@ def measure(
             f" riskmap p99 {ours['p99_ms']:.0f} ms"
             f" (target < {TARGET_P99_MS:.0f} ms: {verdict})"
         )
-        sat_o, sat_p = results["riskmap", "saturated"], results["static file", "saturated"]
         page = f"{scope}GET {PATH} ({features} warnings)"
         record(
             Row(
@@ -305,6 +306,9 @@ def measure(
                 },
             )
         )
+        if paced_only:
+            return
+        sat_o, sat_p = results["riskmap", "saturated"], results["static file", "saturated"]
         record(
             Row(
                 bench,

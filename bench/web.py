@@ -61,9 +61,10 @@ WEBAPP = Path(os.environ.get("RISKMAP_WEB_DIR") or ROOT / "api" / "webapp")
 COUNTY = "431226"
 REPEATS = scaled(3, 1)
 PAN_SECONDS = scaled(5.0, 1.0)
-# the quick run pans each page right after its warm load (in that context) instead of loading
-# it once more in a new one
-PAN_AFTER_WARM = scaled(False, True)
+# the quick run loads each page cold only (no reload: "warm" shows "—") and pans it right
+# after, in that context, instead of loading it once more in a new one
+WARM = scaled(True, False)
+PAN_AFTER_LOAD = scaled(False, True)
 # the quick run waits for the map's first idle only (the rows' measure), not for the page's
 # data to be ready as well ("ready" then shows "—")
 WAIT_READY = scaled(True, False)
@@ -237,7 +238,8 @@ def _marks(page) -> dict:
 
 def _measure(browser, url: str, token: str | None, pan: bool = False) -> dict:
     """Cold and warm timings, JS bytes (cold) for one page; medians over REPEATS. With ``pan``
-    also the panning figures (:data:`PAN`) of the first warm page, once it is idle."""
+    also the panning figures (:data:`PAN`) of the first page (warm, or cold in the quick run),
+    once it is idle."""
     pan_result = None
     cold: list[dict] = []
     warm: list[dict] = []
@@ -265,12 +267,14 @@ def _measure(browser, url: str, token: str | None, pan: bool = False) -> dict:
             js_raw = sum(len(b) for b in scripts.values())
             js_gzip = sum(len(gzip.compress(b, compresslevel=6)) for b in scripts.values())
         page.remove_listener("response", on_response)
-        page.reload(wait_until="commit")
-        warm.append(_marks(page))
+        if WARM:
+            page.reload(wait_until="commit")
+            warm.append(_marks(page))
         if pan and i == 0:
-            pan_result = page.evaluate(PAN, PAN_SECONDS * 1000) if "idle" in warm[-1] else None
+            last = (warm or cold)[-1]
+            pan_result = page.evaluate(PAN, PAN_SECONDS * 1000) if "idle" in last else None
         context.close()
-        if not all({"idle", "ready"} <= run.keys() for run in (cold[-1], warm[-1])) and WAIT_READY:
+        if not all({"idle", "ready"} <= run.keys() for run in cold + warm) and WAIT_READY:
             break  # a page that never gets ready: once is enough to say so
     out = {"cold": _median(cold), "warm": _median(warm), "js_gzip": js_gzip, "js_raw": js_raw}
     if pan:
@@ -279,11 +283,12 @@ def _measure(browser, url: str, token: str | None, pan: bool = False) -> dict:
 
 
 def _median(runs: list[dict]) -> dict:
+    """Medians of the marks seen in every run; none measured (the quick run's warm loads): {}."""
     out = {}
     for key in ("load", "idle", "ready"):
         values = [r[key] for r in runs if key in r]
-        out[key] = statistics.median(values) if len(values) == len(runs) else None
-    return out
+        out[key] = statistics.median(values) if values and len(values) == len(runs) else None
+    return out if runs else {}
 
 
 def _pan(browser, url: str, token: str | None) -> dict | None:
@@ -303,6 +308,11 @@ def _ms(value: float | None, ready: bool = False) -> str:
     if value is None:  # the quick run waits for the idle only: "ready" may not have come yet
         return "—" if ready and not WAIT_READY else "timeout"
     return f"{value:,.0f}"
+
+
+def _when(marks: dict, key: str, ready: bool = False) -> str:
+    """A mark of a load, "—" for a load not made (the quick run's warm one)."""
+    return _ms(marks[key], ready) if marks else "—"
 
 
 def _ratio(ours: float | None, floor: float | None) -> str:
@@ -375,12 +385,12 @@ def run(url: str) -> Iterator[str]:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
-                panned = ("floor", "wall", "console") if PAN_AFTER_WARM else ()
+                panned = ("floor", "wall", "console") if PAN_AFTER_LOAD else ()
                 rows = {"floor": _measure(browser, floor + "/", None, "floor" in panned)}
                 for name, path in PAGES.items():
                     rows[name] = _measure(browser, ours + path, token, name in panned)
                 pans = {name: rows[name].pop("pan") for name in panned}
-                if not PAN_AFTER_WARM:
+                if not PAN_AFTER_LOAD:
                     pans = {"floor": _pan(browser, floor + "/", None)}
                     for name in ("wall", "console"):
                         pans[name] = _pan(browser, ours + PAGES[name], token)
@@ -420,7 +430,7 @@ def _record(rows: dict[str, dict], pans: dict[str, dict | None]) -> None:
     floor = "bare MapLibre page"
     for name, path in PAGES.items():
         r = rows[name]
-        for when in ("cold", "warm"):
+        for when in ("cold", "warm") if WARM else ("cold",):
             record(
                 Row(
                     "web",
@@ -471,7 +481,7 @@ def _table(rows: dict[str, dict], pans: dict[str, dict | None]) -> Iterator[str]
         c, w = r["cold"], r["warm"]
         yield (
             f"{name:<10} {_ms(c['load']):>9} {_ms(c['idle']):>9} {_ms(c['ready'], True):>10}"
-            f" {_ms(w['load']):>9} {_ms(w['idle']):>9} {_ms(w['ready'], True):>10}"
+            f" {_when(w, 'load'):>9} {_when(w, 'idle'):>9} {_when(w, 'ready', True):>10}"
             f" {r['js_gzip'] / 1024:>10,.0f} {r['js_raw'] / 1024:>9,.0f}"
         )
     f = rows["floor"]
@@ -480,8 +490,8 @@ def _table(rows: dict[str, dict], pans: dict[str, dict | None]) -> Iterator[str]
         yield (
             f"{name} / floor: cold idle {_ratio(r['cold']['idle'], f['cold']['idle'])},"
             f" cold ready {_ratio(r['cold']['ready'], f['cold']['ready'])},"
-            f" warm idle {_ratio(r['warm']['idle'], f['warm']['idle'])},"
-            f" warm ready {_ratio(r['warm']['ready'], f['warm']['ready'])},"
+            f" warm idle {_ratio(r['warm'].get('idle'), f['warm'].get('idle'))},"
+            f" warm ready {_ratio(r['warm'].get('ready'), f['warm'].get('ready'))},"
             f" JS gzip {_ratio(r['js_gzip'], f['js_gzip'])}"
         )
     fp = pans.get("floor")
