@@ -128,6 +128,11 @@ def build_storm_template(url: str, keep: Path) -> Path:
     return keep
 
 
+def storm_built() -> bool:
+    """Whether the quick run's set-up built the demo-storm template (copies take a second)."""
+    return bool(_storm_files)
+
+
 def use_storm_template(keep: Path) -> None:
     _storm_files[:] = [keep]
 

@@ -12,11 +12,11 @@ bench's first instance, and the writes bench's "writes first" server (for which 
 many writes as the writes bench's own servers do). Each bench still warms it before measuring
 and starts its peers and other servers itself. It stops when the run ends (:func:`close`).
 
-The quick run also starts, at the end of the shared set-up (:func:`start_early`, while its
-checkpoint writes; :func:`wait_early` waits until every one answers), the servers its benches
+The quick run also starts, at the end of the shared set-up (:func:`start_early`;
+:func:`wait_early` waits until every one answers), the servers its benches
 would otherwise start one after the other, each over its bench's own database as before: the
-served county's, the instances bench's second instance, the writes bench's "protection off"
-server, the web bench's two (its pages and the floor page) and the city's ``riskmap serve``.
+served county's, the instances bench's second instance, the web bench's two (its pages and
+the floor page) and the city's ``riskmap serve``.
 Each bench takes its own (:func:`take`; it starts its own when the set-up did not) and stops
 it as before. An idle server waits on its sockets and its LISTEN connections: it takes no CPU
 from the benches measured meanwhile.
@@ -116,7 +116,6 @@ def county(url: str, tcp_url: str, *, wait: bool = True) -> Served:
 EARLY = {
     "county": {"tiles", "warnings", "instances", "writes"},
     "second": {"instances"},  # the instances bench's second instance
-    "unprotected": {"writes"},  # the writes bench's "protection off" server
     "web": {"web"},  # its pages' server and the floor page's
     "city": {"city"},  # the city's riskmap serve
     "static": {"warnings"},  # the warning list's peer (a static file)
@@ -162,7 +161,6 @@ def start_early(url: str, tcp_url: str, names) -> list[str]:
         [  # the served county, then the servers over its database
             ("county", lambda: _early_county(url, tcp_url)),
             ("second", lambda: _early_second()),
-            ("unprotected", lambda: _early_unprotected()),
         ],
         [  # over databases built already (the city, the delivery county), then the web's
             ("city", _early_city),
@@ -186,7 +184,7 @@ def _run_lane(jobs: list[tuple[str, Callable[[], object]]]) -> list[str]:
     failed (its bench starts its own) or was skipped (the county's did not start)."""
     lines, took = [], []
     for name, job in jobs:
-        if name in ("second", "unprotected") and not _served:
+        if name == "second" and not _served:
             continue  # (the county's server did not start: their benches start their own)
         t0 = time.perf_counter()
         try:
@@ -225,17 +223,6 @@ def _early_second() -> list[Early]:
     port = free_port()
     log = first.log.with_name(f"serve-{port}.log")
     return _ready([Early(f"http://127.0.0.1:{port}", start_instance(port, first.env, log), log)])
-
-
-def _early_unprotected() -> list[Early]:
-    """The writes bench's "protection off" server over the served county."""
-    from bench.writes_setup import start_server
-    from bench.writes_under_load import VARIANTS, WORKERS
-
-    port, folder = free_port(), fixtures.keep_folder("riskmap-bench-unprotected-")
-    log = folder / "serve.log"
-    proc = start_server(_served[0].db, folder, port, log, WORKERS, **VARIANTS["protection off"])
-    return _ready([Early(f"http://127.0.0.1:{port}", proc, log)])
 
 
 def _early_web(url: str) -> list[Early]:

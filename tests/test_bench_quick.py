@@ -34,12 +34,19 @@ FULL = {
     "bench.instances.ROUNDS": 2,
     "bench.web.REPEATS": 3,
     "bench.web.PAN_SECONDS": 5.0,
-    "bench.web.PAN_AFTER_WARM": False,
+    "bench.web.PAN_AFTER_LOAD": False,
+    "bench.web.WARM": True,
     "bench.delivery.THROUGHPUT_TERMINALS": 25_000,
+    "bench.delivery.HAZARDS": [f"bench_latency_{i}" for i in range(1, 6)],
     "bench.writes_under_load.ROUNDS": 16,
     "bench.writes_under_load.RAMP_S": 1.5,
     "bench.writes_under_load.TILES_ALONE_S": 10,
     "bench.writes_under_load.TILES_WARM_S": 3,
+    "bench.writes_under_load.CYCLES": 4,
+    "bench.writes_under_load.MEASURED": {
+        "writes first": {},
+        "protection off": {"tile_write_pause_ms": "0"},
+    },
 }
 
 
@@ -78,8 +85,14 @@ def test_quick_run_is_smaller_and_shorter() -> None:
         small = quick[name]
         if name == "bench.tiles.FIRST_CHANGE_S":  # the first data change soon after the start
             assert small == 0.5
-        elif name == "bench.web.PAN_AFTER_WARM":  # no page loaded again just to pan it
+        elif name == "bench.web.PAN_AFTER_LOAD":  # no page loaded again just to pan it
             assert small is True
+        elif name == "bench.web.WARM":  # cold loads only
+            assert small is False
+        elif name == "bench.delivery.HAZARDS":  # 3 warnings for the latency, not 5
+            assert small == full[:3]
+        elif name == "bench.writes_under_load.MEASURED":  # the product as configured only
+            assert small == {"writes first": {}}
         else:
             assert small < full, (name, small, full)
     # a data change every 2 s is still seen twice in the quick pass (at 0.5 s and 2.5 s)
@@ -158,12 +171,12 @@ def _parent_of(proc: Path) -> int | None:
     [
         (
             [],
-            {"county", "second", "unprotected", "web", "city", "static", "city-static", "delivery"},
+            {"county", "second", "web", "city", "static", "city-static", "delivery"},
         ),
         (["stations", "archive"], set()),
         (["tiles"], {"county"}),
         (["instances"], {"county", "second"}),
-        (["writes"], {"county", "unprotected"}),
+        (["writes"], {"county"}),  # "writes first" only: the served county
         (["warnings"], {"county", "static"}),
         (["web", "city"], {"web", "city", "city-static"}),
         (["delivery"], {"delivery"}),
