@@ -39,6 +39,7 @@ LAZY = (
     "riskmap.geo.plans.check",
     "riskmap.geo.drills.exercise",
     "riskmap.geo.warnings.cycle",
+    "riskmap.geo.warnings.lifecycle.proposals",
     "riskmap.geo.responses.engine",
     "riskmap.api.tiles.terrain_heights",
     "riskmap.api.dispatch.runner",
