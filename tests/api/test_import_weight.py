@@ -94,3 +94,11 @@ def test_the_lazy_names_are_still_there() -> None:
         "typer",
     ):
         assert module in loaded, module
+
+
+def test_the_command_tree_imports_none_of_the_heavy_libraries() -> None:
+    """Every ``riskmap`` command, and ``riskmap serve``'s supervisor, imports the whole command
+    tree to parse its arguments; each command imports what it runs (the ingest group imported
+    the feed pipeline and the CAP feed package: pandas, pyproj, half a second)."""
+    heavy = {"scipy", "dask", "xarray", "pandas", "rasterio", "numpy", "shapely", "pyproj"}
+    assert set(_loaded("import riskmap.api.cli.commands")) & heavy == set()
