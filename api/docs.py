@@ -13,7 +13,8 @@ would refuse.
 from __future__ import annotations
 
 import json
-from importlib.resources import files
+from importlib.util import find_spec
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
@@ -80,9 +81,18 @@ def init_script(openapi_url: str) -> str:
     )
 
 
+def swagger_ui_static() -> Path:
+    """swagger-ui-py's folder of Swagger UI files, found without importing the package: its
+    ``__init__`` loads Jinja2 and PyYAML, which every API worker's start would pay for."""
+    spec = find_spec("swagger_ui")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("swagger-ui-py is not installed", name="swagger_ui")
+    return Path(spec.origin).parent / "static"
+
+
 def add_docs(app: FastAPI) -> None:
     """``/docs`` (Swagger UI) with its scripts and styles under ``/docs-assets``."""
-    static = files("swagger_ui") / "static"
+    static = swagger_ui_static()
     app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
 
     @app.get(DOCS_URL, include_in_schema=False)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import shapely
 from fastapi import HTTPException
 
 
 def parse_bbox(text: str) -> str:
-    """The bbox as hex EWKB (SRID 4326): one box, or two when it crosses the antimeridian."""
+    """The bbox as hex EWKB (SRID 4326): one box, or two when it crosses the antimeridian.
+
+    shapely (and numpy) is imported by the first bbox, not by every API worker's start."""
+    import shapely
+
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:

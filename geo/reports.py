@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import psycopg
-from PIL import Image, UnidentifiedImageError
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -139,8 +138,11 @@ class Photo:
 def check_photo(data: bytes, n: int, filename: str | None = None) -> Photo:
     """Decode the bytes with Pillow: JPEG, PNG or WebP within the size and pixel limits.
 
-    ``n`` counts from 1 and names the photo in errors (``photos[n]``).
+    ``n`` counts from 1 and names the photo in errors (``photos[n]``). Pillow is imported here,
+    by the first photo, not by every API worker's start (the API reads this module's limits).
     """
+    from PIL import Image, UnidentifiedImageError
+
     field = f"photos[{n}]"
     if not data:
         raise ReportError(field, "empty file")

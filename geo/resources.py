@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Literal, get_args
 
 import psycopg
-import shapely
 from psycopg.rows import dict_row, tuple_row
 
 from riskmap.geo.db.sqlfiles import SqlFiles
@@ -64,7 +63,11 @@ def _rows(conn: psycopg.Connection, name: str, params: dict) -> list[dict]:
 
 
 def point_wkb(lon: float, lat: float) -> bytes:
-    """WKB of a lon/lat point (EPSG:4326), checked to lie on the globe."""
+    """WKB of a lon/lat point (EPSG:4326), checked to lie on the globe.
+
+    shapely (and numpy) is imported by the first point, not by the API workers' start."""
+    import shapely
+
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
         raise InvalidArgumentError(
             f"lon must be in [-180, 180] and lat in [-90, 90], got {lon}, {lat}"

@@ -1,69 +1,26 @@
-"""The ``riskmap`` command line (typer): a module per command group, all registered here.
+"""The ``riskmap`` command line: :func:`main` runs the command tree of :mod:`.commands`.
 
-Each group module builds its own ``typer.Typer`` and imports only ``common``; this module
-composes them, so importing ``app`` gives the whole command tree (tests and docs see every
-command) and no group imports another.
+This package's ``__init__`` imports nothing else, on purpose. ``riskmap serve --workers N``
+has uvicorn spawn its workers, and a spawned process first re-runs the parent's main script
+(the ``riskmap`` console script, ``from riskmap.api.cli import main``) as ``__mp_main__``: when
+this module built the whole command tree, every API worker imported every command group and
+what they import (typer, numpy, the rules engine, the demo generator ...: about half a second
+of CPU a worker) before importing the app it serves. ``app`` is still importable from here.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-import sys
+from riskmap.geo.lazy import lazy_exports
 
-import typer
+if TYPE_CHECKING:
+    from riskmap.api.cli.commands import app
 
-from riskmap.api.cli import (
-    archive,
-    data,
-    db,
-    dispatch,
-    drill,
-    duty,
-    frequency,
-    ingest,
-    plans,
-    risk,
-    rules,
-    sites,
-    users,
-)
-from riskmap.api.cli.common import console
-from riskmap.api.cli.demo import demo
-from riskmap.api.cli.receiver import receiver
-from riskmap.api.cli.serve import serve
-from riskmap.api.cli.sms_gateway import sms_gateway
-from riskmap.geo.errors import RiskmapError
-
-app = typer.Typer(
-    help="riskmap — 风险一张图与预警 (risk maps and early warning for emergency bureaus)",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(db.app, name="db")
-app.add_typer(data.app, name="data")
-app.add_typer(archive.app, name="archive")
-app.add_typer(risk.app, name="risk")
-app.add_typer(ingest.app, name="ingest")
-app.add_typer(rules.app, name="rules")
-app.add_typer(plans.app, name="plans")
-app.add_typer(sites.app, name="sites")
-app.add_typer(users.app, name="users")
-app.add_typer(dispatch.app, name="dispatch")
-app.add_typer(dispatch.terminals, name="terminals")
-app.add_typer(duty.app, name="duty")
-app.add_typer(drill.app, name="drill")
-app.add_typer(frequency.app, name="frequency")
-app.command("demo")(demo)
-app.command("serve")(serve)
-app.command("receiver")(receiver)
-dev = typer.Typer(help="development fakes of third parties (not for production)")
-dev.command("sms-gateway")(sms_gateway)
-app.add_typer(dev, name="dev")
+__all__ = ["app", "main"]
+__getattr__ = lazy_exports(__name__, {"app": ".commands"})
 
 
 def main() -> None:
-    """Entry point: domain errors become one clear line and exit status 1, not a traceback."""
-    try:
-        app()
-    except RiskmapError as exc:
-        console.print(f"[bold red]error:[/bold red] {exc}", soft_wrap=True)  # paths stay whole
-        sys.exit(1)
+    """Entry point of the ``riskmap`` command (and ``python -m riskmap.api.cli``)."""
+    from riskmap.api.cli.commands import run
+
+    run()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
 from rich.table import Table
 
 from riskmap.api.cli.common import database_url, out, settings
-from riskmap.ingest.feeds.upstream_cap.trust import load_trusted_certs
-from riskmap.ingest.pipeline import Summary, ingest_file
+
+if TYPE_CHECKING:  # the pipeline (pandas) is imported by the commands that load feeds
+    from riskmap.ingest.pipeline import Summary
 
 app = typer.Typer(
     help="Ingest feeds: files by hand, or the drop-folder watcher and pollers.",
@@ -48,6 +49,11 @@ def ingest_files(
     kind: Annotated[str | None, typer.Option(help="feed kind; detected when omitted")] = None,
 ) -> None:
     """Load feed files; exits non-zero only when a file could not be read at all."""
+    # the pipeline and the CAP feed package (pandas, pyproj, signxml: half a second) are
+    # imported by the commands that read feeds, not by every `riskmap` command (the command
+    # tree imports this module)
+    from riskmap.ingest.feeds.upstream_cap.trust import load_trusted_certs
+    from riskmap.ingest.pipeline import ingest_file
 
     s = settings()
     url = database_url(s)
@@ -89,6 +95,7 @@ def run(
     lands."""
     import logging
 
+    from riskmap.ingest.feeds.upstream_cap.trust import load_trusted_certs
     from riskmap.ingest.runner import Runner
     from riskmap.ingest.sources import load_sources
 

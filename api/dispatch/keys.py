@@ -12,12 +12,17 @@ import base64
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
-from cryptography.fernet import Fernet, InvalidToken
 from psycopg.rows import tuple_row
 
 from riskmap.geo.db.sqlfiles import SqlFiles
+
+# cryptography is imported by the first key made or secret read, not by every API worker's start
+# (the signed acknowledgement routes import this module)
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 SQL = SqlFiles("riskmap.api.dispatch.sql")
 
@@ -28,6 +33,8 @@ class InstallationKeyError(RuntimeError):
 
 def installation_key(secret_key: str | None, key_file: Path) -> Fernet:
     """The Fernet that encrypts terminal secrets; a new key file is made on first use."""
+    from cryptography.fernet import Fernet
+
     if secret_key:
         return Fernet(secret_key.encode())
     if not key_file.exists():
@@ -55,6 +62,8 @@ def parse_key_id(kid: str) -> tuple[str, int] | None:
 
 
 def decrypt(fernet: Fernet, blob: bytes) -> bytes:
+    from cryptography.fernet import InvalidToken
+
     try:
         return fernet.decrypt(bytes(blob))
     except InvalidToken:

@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field, ValidationError
 
 from riskmap.api.deps import Connection
 from riskmap.api.dispatch import keys, signing
-from riskmap.api.dispatch.service import installation_key
 from riskmap.geo.db.sqlfiles import SqlFiles
 
 SQL = SqlFiles("riskmap.api.sql")
@@ -44,6 +43,10 @@ class AckAnswer(BaseModel):
 
 
 def _fernet(request: Request):
+    # the dispatcher's service module (tenacity, its runner) is imported by the first signed
+    # acknowledgement, not by every API worker's start
+    from riskmap.api.dispatch.service import installation_key
+
     state = request.app.state
     if getattr(state, "fernet", None) is None:
         state.fernet = installation_key(state.settings)

@@ -21,7 +21,6 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from riskmap.api.deps import Connection
-from riskmap.geo.db import migrate
 from riskmap.geo.db.sqlfiles import SqlFiles
 
 SQL = SqlFiles("riskmap.api.sql")
@@ -96,6 +95,8 @@ def _components(rows: list[dict]) -> dict[str, Component]:
 def healthz(request: Request) -> JSONResponse:
     """Answer 200 only when the database answers and every migration is applied; 503 with
     ``status: down, database: unreachable`` while it does not answer."""
+    from riskmap.geo.db import migrate  # yoyo: by the first probe, not by every worker's start
+
     hub = getattr(request.app.state, "events", None)
     listener = None if hub is None else "listening" if hub.connected else "reconnecting"
     try:

@@ -11,7 +11,7 @@ action is 409. Every change is on the response's timeline and a ``response`` liv
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,9 +20,11 @@ from riskmap.api.areas import outside, scope, within
 from riskmap.api.auth import Principal, Reader, require
 from riskmap.api.deps import Connection
 from riskmap.api.openapi import described
-from riskmap.geo.plans import load_plans
 from riskmap.geo.responses import actions, get_response, list_responses, update_task
 from riskmap.geo.responses.store import roman
+
+if TYPE_CHECKING:
+    from riskmap.geo.plans.load import CompiledPlan
 
 router = APIRouter(prefix="/api/responses", tags=["responses"])
 ResponseId = Annotated[int, Path(ge=1, le=2**62, description="response id")]
@@ -149,7 +151,11 @@ def _visible(conn: Connection, who: Principal, response_id: int) -> dict[str, An
     return found
 
 
-def _plans(request: Request):
+def _plans(request: Request) -> list[CompiledPlan]:
+    """The service's plans; their loader (numpy, the expression language) is imported by the
+    first action that needs them, not by every API worker's start."""
+    from riskmap.geo.plans.load import load_plans
+
     return load_plans(request.app.state.settings.plan_dirs)
 
 

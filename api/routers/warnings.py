@@ -54,7 +54,6 @@ from riskmap.api.responses import invalid
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import NotFoundError
 from riskmap.geo.impact import warning_impact
-from riskmap.geo.rules.load import RuleFileError, load_rules
 from riskmap.geo.vocabulary import COLOUR_OF_GRADE_ZH, COLOUR_ZH, COLOURS
 from riskmap.geo.warnings.cap_xml import render_cap
 
@@ -94,7 +93,12 @@ def _csv(value: str | None, allowed: set[str] | None, what: str) -> list[str] | 
 
 @lru_cache(maxsize=4)
 def _rule_words(dirs: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-    """Hazards and rule ids of the rules the service runs (built-in and site folder), read once."""
+    """Hazards and rule ids of the rules the service runs (built-in and site folder), read once.
+
+    The rules' loader (numpy, YAML, the expression language) is imported here, by the first
+    filtered list, not by every API worker's start."""
+    from riskmap.geo.rules.load import RuleFileError, load_rules
+
     try:
         rules = load_rules([FilePath(d) for d in dirs])
     except RuleFileError:  # the rules command reports it; filters fall back on stored warnings

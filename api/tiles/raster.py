@@ -10,6 +10,10 @@ class (dry) and nodata are transparent.
 The map's time slider steps through :func:`periods`: each listed period is the grid that
 :func:`find_grid` picks for ``at`` = its ``valid_end`` (both SQL files order ties the same way:
 the latest issue, then the shortest period).
+
+numpy, Pillow, affine and morecantile (with pyproj) are imported by the functions that draw
+pixels, on the first tile: every API worker imports this module at its start for the catalogue
+and legend, and most never draw a rain tile.
 """
 
 from __future__ import annotations
@@ -22,23 +26,23 @@ from datetime import UTC, datetime
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import morecantile
-import numpy as np
 import psycopg
-from affine import Affine
-from PIL import Image
 from pydantic import BaseModel, Field
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import DataError, NotFoundError
 
+if TYPE_CHECKING:
+    import morecantile
+    import numpy as np
+    from affine import Affine
+
 SQL = SqlFiles("riskmap.api.sql")
 
 TILE_SIZE = 256
 Product = Literal["qpe", "qpf"]
-_TMS = morecantile.tms.get("WebMercatorQuad")
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ def _decoded(path: str, step: int, factor: float) -> np.ndarray:
 
 @lru_cache(maxsize=32)
 def _decoded_once(path: str, step: int, factor: float) -> np.ndarray:
+    import numpy as np
+
     from riskmap.geo.grids.geotiff import read_geotiff
     from riskmap.geo.grids.netcdf import read_netcdf
     from riskmap.geo.grids.units import to_mm
@@ -158,6 +164,8 @@ def scale_for(hours: float) -> dict[str, Any]:
 @lru_cache(maxsize=8)
 def _palette(scale_id: str) -> tuple[np.ndarray, np.ndarray]:
     """Class lower bounds and an RGBA table whose row 0 (dry, below the first class) is clear."""
+    import numpy as np
+
     scale = next(s for s in scales()["scales"] if s["id"] == scale_id)
     mins = np.array([c["min"] for c in scale["classes"]], dtype=np.float32)
     rgba = np.zeros((len(mins) + 1, 4), dtype=np.uint8)
@@ -167,6 +175,8 @@ def _palette(scale_id: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _tile_png(rgba: np.ndarray) -> bytes:
+    from PIL import Image
+
     buf = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=False, compress_level=6)
     return buf.getvalue()
@@ -175,13 +185,25 @@ def _tile_png(rgba: np.ndarray) -> bytes:
 @cache
 def empty_png() -> bytes:
     """A fully transparent tile (outside the grid or no rain)."""
+    import numpy as np
+
     return _tile_png(np.zeros((TILE_SIZE, TILE_SIZE, 4), dtype=np.uint8))
+
+
+@cache
+def _tms() -> morecantile.TileMatrixSet:
+    import morecantile
+
+    return morecantile.tms.get("WebMercatorQuad")
 
 
 def tile_transform(z: int, x: int, y: int) -> Affine:
     """Affine from (column, row) of a TILE_SIZE-pixel tile to Web Mercator metres (EPSG:3857)
     of that pixel's upper-left corner; the rain and terrain tiles share it."""
-    left, bottom, right, top = _TMS.xy_bounds(morecantile.Tile(x, y, z))
+    from affine import Affine
+    from morecantile import Tile
+
+    left, bottom, right, top = _tms().xy_bounds(Tile(x, y, z))
     return Affine.translation(left, top) @ Affine.scale(
         (right - left) / TILE_SIZE, (bottom - top) / TILE_SIZE
     )
@@ -189,11 +211,15 @@ def tile_transform(z: int, x: int, y: int) -> Affine:
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """(west, south, east, north) of the tile in degrees (EPSG:4326)."""
-    return tuple(_TMS.bounds(morecantile.Tile(x, y, z)))
+    from morecantile import Tile
+
+    return tuple(_tms().bounds(Tile(x, y, z)))
 
 
 def render(grid: GridRef, z: int, x: int, y: int) -> bytes:
     """PNG of the tile (z, x, y): the grid's rain coloured by its scale, dry cells clear."""
+    import numpy as np
+    from affine import Affine
     from rasterio.crs import CRS
     from rasterio.warp import Resampling, reproject
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING
 
 from riskmap.geo.duty.report import DutyReport
 from riskmap.geo.duty.roster import POST_ZH
 from riskmap.geo.errors import RiskmapError
 from riskmap.geo.vocabulary import BEIJING, COLOUR_ZH, GRADE_ZH
+
+if TYPE_CHECKING:  # Jinja2 is imported by the first report drawn, not by the API's start
+    from jinja2 import Environment
 
 WEEKDAY_ZH = "一二三四五六日"
 KIND_ZH = {
@@ -71,6 +73,8 @@ def _weekday(day) -> str:
 
 @cache
 def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=PackageLoader("riskmap.geo.duty", "templates"),
         autoescape=select_autoescape(["html", "j2"]),

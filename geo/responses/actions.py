@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from riskmap.geo.errors import ConflictError, InvalidArgumentError, NotFoundError
-from riskmap.geo.plans.load import CompiledPlan
 from riskmap.geo.responses.store import SQL, event, roman
 from riskmap.geo.responses.tasks import create_tasks
+
+if TYPE_CHECKING:
+    from riskmap.geo.plans.load import CompiledPlan
 
 
 def _lock(conn: psycopg.Connection, response_id: int) -> dict[str, Any]:

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import string
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from riskmap.geo.errors import ConflictError, NotFoundError
-from riskmap.geo.plans.load import CompiledPlan
 from riskmap.geo.plans.model import LEVEL_NUMBER, ROMAN
 from riskmap.geo.responses.store import SQL, event, roman
 from riskmap.geo.vocabulary import BEIJING
 from riskmap.geo.warnings.texts import sms_parts
+
+if TYPE_CHECKING:
+    from riskmap.geo.plans.load import CompiledPlan
 
 #: titles of an office's head, the last fallback when nobody is on duty there ⚠ (demo titles)
 HEAD_TITLES = ("局长", "乡镇长", "街道办主任")

@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-import shapely
 from lxml import etree
 from psycopg.rows import dict_row
 
@@ -38,7 +37,6 @@ from riskmap.geo.errors import NotFoundError
 from riskmap.geo.vocabulary import CAP_12_NS as CAP_NS
 from riskmap.geo.vocabulary import COLOUR_EN, COLOUR_ZH, GRADE_EN, GRADE_ZH
 from riskmap.geo.warnings import cap
-from riskmap.geo.warnings.cap_polygons import area_polygons
 
 SQL = SqlFiles("riskmap.geo.warnings.sql")
 
@@ -223,7 +221,14 @@ def _sender_name(area: dict[str, Any], zh: bool) -> str:
 
 def cap_polygons(area: dict[str, Any]) -> list[str]:
     """CAP ``<polygon>`` texts of an area (``cap_area.sql``): ``lat,lon`` pairs separated by
-    spaces, closed, six decimals; the shapes from :func:`area_polygons`."""
+    spaces, closed, six decimals; the shapes from :func:`area_polygons`.
+
+    shapely (and numpy under it) is imported here, by the first CAP rendered, not by every API
+    worker's start (the API imports this module for its CAP routes)."""
+    import shapely
+
+    from riskmap.geo.warnings.cap_polygons import area_polygons
+
     warned = [shapely.from_wkb(bytes(b)) for b in area["outlines"]]
     others = [shapely.from_wkb(bytes(b)) for b in area["others"] or []]
     return [

@@ -21,34 +21,41 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
-import numpy as np
 import psycopg
 
-from riskmap.geo.db.binary_copy import HEADER, TRAILER
 from riskmap.geo.db.sqlfiles import SqlFiles
 
-if TYPE_CHECKING:  # pandas is imported by the functions: the API's workers start without it
+if TYPE_CHECKING:  # numpy and pandas are imported by the functions: the API starts without them
+    import numpy as np
     import pandas as pd
 
 SQL = SqlFiles("riskmap.geo.worksafety.sql")
 COLUMNS = ("point_n", "tm", "value", "flag")
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC in µs since 1970, PostgreSQL's epoch
-# one binary COPY row of ws_reading: field count, then each field's length and big-endian value
-_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("n_len", ">i4"),
-        ("point_n", ">i4"),
-        ("tm_len", ">i4"),
-        ("tm", ">i8"),
-        ("value_len", ">i4"),
-        ("value", ">f8"),
-        ("flag_len", ">i4"),
-        ("flag", "S1"),
-    ]
-)
+
+
+@cache
+def _row() -> np.dtype:
+    """One binary COPY row of ws_reading: field count, then each field's length and big-endian
+    value."""
+    import numpy as np
+
+    return np.dtype(
+        [
+            ("fields", ">i2"),
+            ("n_len", ">i4"),
+            ("point_n", ">i4"),
+            ("tm_len", ">i4"),
+            ("tm", ">i8"),
+            ("value_len", ">i4"),
+            ("value", ">f8"),
+            ("flag_len", ">i4"),
+            ("flag", "S1"),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,7 @@ def readings_frame(
     flag: Sequence[str],
 ) -> pd.DataFrame:
     """Columns of readings as the store takes them; ``tm_us`` in µs since 1970 UTC."""
+    import numpy as np
     import pandas as pd
 
     return pd.DataFrame(
@@ -79,6 +87,7 @@ def readings_frame(
 
 
 def _frame(rows: pd.DataFrame | Iterable[tuple[int, datetime, float, str]]) -> pd.DataFrame:
+    import numpy as np
     import pandas as pd
 
     if isinstance(rows, pd.DataFrame):
@@ -130,6 +139,10 @@ def store_readings(
 
 def _payload(frame: pd.DataFrame) -> bytes:
     """The rows in binary COPY format for ws_reading's column types, checked first."""
+    import numpy as np
+
+    from riskmap.geo.db.binary_copy import HEADER, TRAILER
+
     value = frame["value"].to_numpy(dtype=np.float64)
     if np.isnan(value).any():
         raise ValueError("a reading has no value (NaN): refuse it before storing")
@@ -146,7 +159,7 @@ def _payload(frame: pd.DataFrame) -> bytes:
     if encoded.dtype.itemsize != 1 or (np.char.str_len(encoded) != 1).any():
         raise ValueError("a reading's flag is not one character (N F M S D C T B)")
     ns = frame["tm"].dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    rows = np.empty(len(frame), dtype=_ROW)
+    rows = np.empty(len(frame), dtype=_row())
     rows["fields"] = 4
     rows["n_len"], rows["tm_len"], rows["value_len"], rows["flag_len"] = 4, 8, 8, 1
     rows["point_n"] = point

@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
-import numpy as np
 import psycopg
 
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import InvalidArgumentError, NotFoundError
 from riskmap.geo.vocabulary import BEIJING
+
+if TYPE_CHECKING:  # imported by the functions: the API's workers start without numpy
+    import numpy as np
 
 SQL = SqlFiles("riskmap.geo.worksafety.sql")
 
@@ -22,6 +25,8 @@ SQL = SqlFiles("riskmap.geo.worksafety.sql")
 def crossings(values: np.ndarray, thresholds: list[float], direction: str) -> int:
     """Readings entering a threshold from outside it, over every threshold (the first reading
     counts when it is already past one)."""
+    import numpy as np
+
     total = 0
     for th in thresholds:
         past = values >= th if direction == "above" else values <= th
@@ -88,6 +93,8 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
 
 def site_month(conn: psycopg.Connection, site_id: str, month: str) -> SiteMonth:
     """The report of ``site_id`` for the Beijing-time ``month`` (YYYY-MM)."""
+    import numpy as np
+
     start, end = month_bounds(month)
     args = {"site": site_id, "start": start, "end": end}
     site = SQL.one(conn, "report_site.sql", args)

@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 from pyproj import Geod, Transformer
 from shapely.geometry import shape
 
-from riskmap.api.tiles import terrain
+from riskmap.api.tiles import terrain, terrain_heights
 from tests.api.test_tiles import MAYANG, _county_bounds
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -288,7 +288,7 @@ def test_several_dems_newest_first_and_holes_filled_from_the_others(
         dems = terrain.find_dems(conn, t.z, t.x, t.y)
         conn.rollback()
     assert [d.id for d in dems] == ["test-dem-b", "test-dem-a"]  # newest dataset first
-    got = terrain.heights(dems, t.z, t.x, t.y)
+    got = terrain_heights.heights(dems, t.z, t.x, t.y)
     lon, lat = _pixel_lonlat(t)
     margin = 0.02  # two cells from any DEM or hole border
     in_b = (lon > 109.4 + margin) & (lon < 109.995) & (lat > 25.005) & (lat < 25.495)

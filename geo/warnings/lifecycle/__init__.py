@@ -60,20 +60,29 @@ Decisions
   an ``Update`` (the forecaster is the reviewer); on a candidate it edits the draft.
 - Expiry of an issued warning publishes an all-clear (``Cancel``, responseType ``AllClear``,
   解除…) with outbox rows; a candidate that stops firing just expires.
+
+The names are imported on first use (:mod:`riskmap.geo.lazy`): the review API acts through
+:mod:`.review` and :mod:`.manual` and should not load the rules' side (proposals, candidates,
+expiry) for it.
 """
 
-from riskmap.geo.warnings.lifecycle.candidates import yield_candidates
-from riskmap.geo.warnings.lifecycle.expiry import expire_stale
-from riskmap.geo.warnings.lifecycle.proposals import apply_proposals
-from riskmap.geo.warnings.lifecycle.review import (
-    cancel,
-    edit_text,
-    escalate,
-    get_warning,
-    issue,
-    reject,
-)
-from riskmap.geo.warnings.lifecycle.versions import Change
+from typing import TYPE_CHECKING
+
+from riskmap.geo.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from riskmap.geo.warnings.lifecycle.candidates import yield_candidates
+    from riskmap.geo.warnings.lifecycle.expiry import expire_stale
+    from riskmap.geo.warnings.lifecycle.proposals import apply_proposals
+    from riskmap.geo.warnings.lifecycle.review import (
+        cancel,
+        edit_text,
+        escalate,
+        get_warning,
+        issue,
+        reject,
+    )
+    from riskmap.geo.warnings.lifecycle.versions import Change
 
 __all__ = [
     "Change",
@@ -87,3 +96,18 @@ __all__ = [
     "reject",
     "yield_candidates",
 ]
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "yield_candidates": ".candidates",
+        "expire_stale": ".expiry",
+        "apply_proposals": ".proposals",
+        "cancel": ".review",
+        "edit_text": ".review",
+        "escalate": ".review",
+        "get_warning": ".review",
+        "issue": ".review",
+        "reject": ".review",
+        "Change": ".versions",
+    },
+)
