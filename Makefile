@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.riskmap-installed
 
-.PHONY: help setup system-packages web-pages demo test soak bench notebooks lint format clean
+.PHONY: help setup system-packages web-pages bytecode demo test soak bench notebooks lint format clean
 
 help:
 	@echo "make demo   install what is missing, load the demo county, serve http://127.0.0.1:8000"
@@ -16,7 +16,7 @@ help:
 	@echo "make soak   the long reliability runs (the dispatcher killed 100 times, ...)"
 	@echo "make notebooks  JupyterLab on notebooks/ against the embedded database (after make demo)"
 
-setup: system-packages $(STAMP) web-pages
+setup: system-packages $(STAMP) web-pages bytecode
 
 system-packages:
 	@bash scripts/ensure-system-packages.sh
@@ -29,6 +29,12 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 	@echo "python: done"
+
+# Our modules' bytecode, written once (only what changed): with PYTHONDONTWRITEBYTECODE set, as
+# on our machines, every process otherwise compiled ~120 of them from source at each start (the
+# API's workers, the CLI, the benches' and tests' servers).
+bytecode:
+	@$(BIN)/python -m compileall -q -j 0 api geo ingest bench tests
 
 # The web pages: npm ci when web/package.json or the lock changed, the build (tsc + vite into
 # api/webapp/) when a web source did; the script compares its stamp files (names with spaces
