@@ -133,6 +133,23 @@ def storm_built() -> bool:
     return bool(_storm_files)
 
 
+_county_copy: list[str] = []
+
+
+def county_copy(url: str) -> str:
+    """``url``, or in a quick run whose set-up built the demo county, one copy of it shared by
+    the benches that only need a county loaded (its stations, villages and grid): a copy takes
+    a second, generating and loading the county again several."""
+    if not storm_built():
+        return url
+    if not _county_copy:
+        data = Path(tempfile.mkdtemp(prefix="riskmap-bench-county-", dir="/tmp"))
+        os.chmod(data, 0o755)
+        atexit.register(shutil.rmtree, data, ignore_errors=True)
+        _county_copy.append(demo_storm(url, "bench_county", data, risk=True))
+    return _county_copy[0]
+
+
 def use_storm_template(keep: Path) -> None:
     _storm_files[:] = [keep]
 

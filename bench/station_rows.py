@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ import pandas as pd
 import psycopg
 
 from bench import databases
-from bench.results import Row, at_least, record, scaled
+from bench.results import Row, at_least, at_size, record, scaled
 from riskmap.geo.gauge_rain import write_village_gauge_rain
 from riskmap.ingest.feeds.hydro import sl323_csv
 from riskmap.ingest.pipeline import ingest_file
@@ -32,6 +31,7 @@ from riskmap.ingest.pipeline import ingest_file
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "hunan_demo.geojson"
 ROWS = scaled(500_000, 50_000)
 TARGET_ROWS_S = 100_000  # issue 19
+TARGET_AT_ROWS = 500_000
 START = datetime(2024, 5, 1)  # Beijing time, naive as in SL 323 files
 
 
@@ -107,11 +107,10 @@ def _cleanup(url: str, ingest_id: int) -> None:
 
 def run(url: str, rows: int = ROWS) -> Iterator[str]:
     """Yield report lines: ingest_file rows/s against executemany INSERT, and gauge rain. (The
-    quick run: on a copy of the demo county its set-up built, stations included, rather than
-    generating and loading the county again.)"""
+    quick run: on a copy of the demo county its set-up built (bench/databases.py), stations
+    included, rather than generating and loading the county again.)"""
+    url = databases.county_copy(url)
     work = Path(mkdtemp(prefix="riskmap-bench-hydro-"))
-    if databases.storm_built():
-        url = databases.demo_storm(url, f"bench_stations_{uuid.uuid4().hex[:8]}", work, risk=True)
     codes = _pp_stations(url)
     try:
         yield from _measure(url, codes, rows, work)
@@ -151,6 +150,9 @@ def _measure(url: str, codes: list[str], rows: int, work: Path) -> Iterator[str]
         _cleanup(url, summary.ingest_id)
     peer_s = _executemany(url, frame)
     rate = loaded / ingest_s
+    # a sustained rate: stated at the full run's file (500,000 rows); at the quick run's 50,000
+    # the file's fixed costs (staging, the key probes, the commit) weigh ten times more
+    passed, note = at_size(at_least(rate, TARGET_ROWS_S), rows, TARGET_AT_ROWS)
     record(
         Row(
             "stations",
@@ -160,7 +162,8 @@ def _measure(url: str, codes: list[str], rows: int, work: Path) -> Iterator[str]
             "psycopg executemany INSERT",
             rows / peer_s,
             target=f"≥ {TARGET_ROWS_S:,} rows/s",
-            passed=at_least(rate, TARGET_ROWS_S),
+            passed=passed,
+            note=note,
             extra={"rows": rows, "stations": len(codes)},
         )
     )
