@@ -9,6 +9,7 @@ its measures as rows (bench/results.py); at the end one table is printed and wri
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -19,60 +20,49 @@ import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
-from bench import (
-    archive,
-    bulk_load,
-    city,
-    delivery,
-    fixtures,
-    instances,
-    report,
-    results,
-    rules_speed,
-    served,
-    station_rows,
-    tiles,
-    warnings_latency,
-    web,
-    worksafety_ingest,
-    writes_under_load,
-    ws_alarms,
-    zonal_grid,
-    zonal_scale,
-)
+from bench import fixtures, report, results, served
 from bench.common import free_port
 from bench.databases import make_template, throwaway_cluster
 from riskmap.geo.db.cluster import EmbeddedCluster
 from riskmap.geo.db.migrate import migrate
 
 
+def _bench(module: str) -> ModuleType:
+    """A bench's module, imported when it runs: the set-up's processes (spawned: each imports
+    this module first) and ``--list`` do not pay for every bench's libraries."""
+    return importlib.import_module(f"bench.{module}")
+
+
 def benches(url: str, tcp_url: str) -> list[tuple[str, str, Callable[[], Iterator[str]]]]:
     """(name, title, bench) of every benchmark, in the order ``make bench`` runs them."""
     villages = int(os.environ.get("BENCH_VILLAGES") or results.scaled(25_000, 500))
     return [
-        ("bulk", "bulk load (demo tables)", lambda: bulk_load.run(url, villages=villages)),
-        ("stations", "station rows (SL 323)", lambda: station_rows.run(url)),
-        ("grid", "new grid → village rainfall", lambda: zonal_grid.run(url)),
-        ("zonal", "zonal statistics at scale", lambda: zonal_scale.run(url)),
-        ("rules", "all built-in rules", lambda: rules_speed.run(url)),
-        ("tiles", "vector tiles vs tipg", lambda: tiles.run(url, tcp_url)),
+        ("bulk", "bulk load (demo tables)",
+         lambda: _bench("bulk_load").run(url, villages=villages)),
+        ("stations", "station rows (SL 323)", lambda: _bench("station_rows").run(url)),
+        ("grid", "new grid → village rainfall", lambda: _bench("zonal_grid").run(url)),
+        ("zonal", "zonal statistics at scale", lambda: _bench("zonal_scale").run(url)),
+        ("rules", "all built-in rules", lambda: _bench("rules_speed").run(url)),
+        ("tiles", "vector tiles vs tipg", lambda: _bench("tiles").run(url, tcp_url)),
         ("warnings", "warning list under 200 clients vs a static file",
-         lambda: warnings_latency.run(url, tcp_url)),
+         lambda: _bench("warnings_latency").run(url, tcp_url)),
         ("instances", "warning list and village tiles through nginx: 1 vs 2 API instances",
-         lambda: instances.run(url, tcp_url)),
-        ("web", "web pages in Chromium vs a bare MapLibre page", lambda: web.run(url)),
-        ("delivery", "warning delivery vs a bare httpx sender", lambda: delivery.run(url)),
+         lambda: _bench("instances").run(url, tcp_url)),
+        ("web", "web pages in Chromium vs a bare MapLibre page", lambda: _bench("web").run(url)),
+        ("delivery", "warning delivery vs a bare httpx sender",
+         lambda: _bench("delivery").run(url)),
         ("city", "city size (衡阳市, every county): rules, tiles, warning list",
-         lambda: city.run(url, tcp_url)),
+         lambda: _bench("city").run(url, tcp_url)),
         ("archive", "rain archive → village annual maxima on Dask (1, 2 workers) vs exactextract",
-         lambda: archive.run(url)),
+         lambda: _bench("archive").run(url)),
         ("writes", "writes (rules run, ingest, update, issue) under 50 tile clients vs alone",
-         lambda: writes_under_load.run(url, tcp_url)),
+         lambda: _bench("writes_under_load").run(url, tcp_url)),
         ("ws_alarms", "work-safety alarms: synthetic month, raw crossings vs alarms, recall,"
-         " engine vs a pandas rolling check", lambda: ws_alarms.run(url)),
+         " engine vs a pandas rolling check", lambda: _bench("ws_alarms").run(url)),
         ("worksafety", "HJ 212 readings over TCP into PostGIS vs a bare COPY",
-         lambda: worksafety_ingest.run(url)),
+         lambda: _bench("worksafety_ingest").run(url)),
     ]  # fmt: skip
 
 
