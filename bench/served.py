@@ -15,8 +15,8 @@ and starts its peers and other servers itself. It stops when the run ends (:func
 The quick run also starts, at the end of the shared set-up (:func:`start_early`;
 :func:`wait_early` waits until every one answers), the servers its benches
 would otherwise start one after the other, each over its bench's own database as before: the
-served county's, the instances bench's second instance, the web bench's two (its pages and
-the floor page) and the city's ``riskmap serve``.
+served county's, the tiles bench's uncached server and tipg, the instances bench's second
+instance, the web bench's two (its pages and the floor page) and the city's ``riskmap serve``.
 Each bench takes its own (:func:`take`; it starts its own when the set-up did not) and stops
 it as before. An idle server waits on its sockets and its LISTEN connections: it takes no CPU
 from the benches measured meanwhile.
@@ -115,6 +115,7 @@ def county(url: str, tcp_url: str, *, wait: bool = True) -> Served:
 # the servers the quick run starts at the end of the set-up, and the benches using each
 EARLY = {
     "county": {"tiles", "warnings", "instances", "writes"},
+    "tiles": {"tiles"},  # its uncached riskmap server and tipg, over the served county
     "second": {"instances"},  # the instances bench's second instance
     "web": {"web"},  # its pages' server and the floor page's
     "city": {"city"},  # the city's riskmap serve
@@ -160,6 +161,7 @@ def start_early(url: str, tcp_url: str, names) -> list[str]:
     lanes: list[list[tuple[str, Callable[[], object]]]] = [
         [  # the served county, then the servers over its database
             ("county", lambda: _early_county(url, tcp_url)),
+            ("tiles", lambda: _early_tiles()),
             ("second", lambda: _early_second()),
         ],
         [  # over databases built already (the city, the delivery county), then the web's
@@ -184,7 +186,7 @@ def _run_lane(jobs: list[tuple[str, Callable[[], object]]]) -> list[str]:
     failed (its bench starts its own) or was skipped (the county's did not start)."""
     lines, took = [], []
     for name, job in jobs:
-        if name == "second" and not _served:
+        if name in ("tiles", "second") and not _served:
             continue  # (the county's server did not start: their benches start their own)
         t0 = time.perf_counter()
         try:
@@ -223,6 +225,24 @@ def _early_second() -> list[Early]:
     port = free_port()
     log = first.log.with_name(f"serve-{port}.log")
     return _ready([Early(f"http://127.0.0.1:{port}", start_instance(port, first.env, log), log)])
+
+
+def _early_tiles() -> list[Early]:
+    """The tiles bench's peers over the served county: riskmap without a tile cache, tipg."""
+    from bench import tiles
+
+    first = _served[0]
+    folder = fixtures.keep_folder("riskmap-bench-tiles-")
+    bare_port, tipg_port = free_port(), free_port()
+    bare = tiles.start_riskmap(first.db, bare_port, folder / "bare.log", tile_cache_mb="0")
+    tipg = tiles.start_tipg(fixtures.tipg_python(), first.db_tcp, tipg_port, folder / "tipg.log")
+    tipg_base = f"http://127.0.0.1:{tipg_port}"
+    return _ready(
+        [
+            Early(f"http://127.0.0.1:{bare_port}", bare, folder / "bare.log"),
+            Early(tipg_base, tipg, folder / "tipg.log", {"ready": tiles.tipg_ready(tipg_base)}),
+        ]
+    )
 
 
 def _early_web(url: str) -> list[Early]:

@@ -160,7 +160,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> Non
     raise RuntimeError(f"server at {url} not ready after {timeout:.0f} s (last answer: {answer})")
 
 
-def _start_riskmap(db_url: str, port: int, log: Path, **settings: str) -> subprocess.Popen:
+def start_riskmap(db_url: str, port: int, log: Path, **settings: str) -> subprocess.Popen:
     env = {**os.environ, "RISKMAP_DATABASE_URL": db_url, "RISKMAP_LOG_LEVEL": "warning"}
     env.update({f"RISKMAP_{k.upper()}": v for k, v in settings.items()})
     argv = [str(Path(sys.executable).parent / "riskmap"), "serve", "--host", "127.0.0.1"]
@@ -189,7 +189,12 @@ def _renice_tree(pid: int, nice: int) -> None:
                     os.setpriority(os.PRIO_PROCESS, tid, nice)
 
 
-def _start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.Popen:
+def tipg_ready(base: str) -> str:
+    """The URL that answers once tipg has read the collection."""
+    return f"{base}/collections/{TIPG_COLLECTION}"
+
+
+def start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": tcp_url,
@@ -245,7 +250,11 @@ def run(url: str, tcp_url: str, villages: int | None = None) -> Iterator[str]:
 
     if quick():  # the demo county's 222 villages, served once for three benches
         county = served.county(url, tcp_url, wait=False)  # measure waits, beside its others
-        yield from measure(county.db, county.db_tcp, [COUNTY], ours=(county.base, county.proc))
+        early = served.take("tiles")  # its uncached server and tipg, started in the set-up
+        peers = None if early is None else tuple((e.base, e.proc) for e in early)
+        yield from measure(
+            county.db, county.db_tcp, [COUNTY], ours=(county.base, county.proc), peers=peers
+        )
         return
     villages = villages or int(os.environ.get("BENCH_TILE_VILLAGES", "3000"))
     name = f"bench_tiles_{uuid.uuid4().hex[:8]}"
@@ -273,13 +282,15 @@ def measure(
     bench: str = "tiles",
     scope: str = "",
     ours: tuple[str, subprocess.Popen] | None = None,
+    peers: tuple[tuple[str, subprocess.Popen], ...] | None = None,
 ) -> Iterator[str]:
     """Yield report lines: tile-list size, outline rebuild time, both servers, the ratios, over
     ``counties`` (loaded, risk maps built) in database ``db`` (``db_tcp``: the same over TCP,
     for tipg); ``check(base, headers)``, when given, asks our server for tiles to show that
     they carry real data (bench/city.py) and says what it found. Rows go to ``bench``'s table,
     their measures prefixed by ``scope``. ``ours``: our server (its URL and process) already
-    running over ``db`` (the quick run's served county, bench/served.py), else one is started."""
+    running over ``db`` (the quick run's served county, bench/served.py), else one is started;
+    ``peers``: the same for the uncached riskmap server and tipg (this function stops them)."""
     import psycopg
 
     from riskmap.api.users import add_user, new_token
@@ -308,24 +319,26 @@ def measure(
         tiles = _tile_list(bounds)
         per_zoom = {z: sum(t.z == z for t in tiles) for z in ZOOMS}
         yield f"{len(tiles):,} tiles per server, zooms 8–14: {per_zoom}"
-        bare_port, tipg_port = free_port(), free_port()
         if ours is None:
             ours_port = free_port()
-            ours_proc = _start_riskmap(db, ours_port, logs / "riskmap.log")
+            ours_proc = start_riskmap(db, ours_port, logs / "riskmap.log")
             procs.append(ours_proc)
             ours_base = f"http://127.0.0.1:{ours_port}"
         else:
             ours_base, ours_proc = ours
-        # the same server with no tile cache: every request renders (the cold case, for long)
-        bare_proc = _start_riskmap(db, bare_port, logs / "bare.log", tile_cache_mb="0")
-        tipg_proc = _start_tipg(python, db_tcp, tipg_port, logs / "tipg.log")
+        if peers is None:
+            # the same server with no tile cache: every request renders (the cold case)
+            bare_port, tipg_port = free_port(), free_port()
+            bare_proc = start_riskmap(db, bare_port, logs / "bare.log", tile_cache_mb="0")
+            tipg_proc = start_tipg(python, db_tcp, tipg_port, logs / "tipg.log")
+            bare, peer = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{tipg_port}"
+        else:
+            (bare, bare_proc), (peer, tipg_proc) = peers
         procs += [bare_proc, tipg_proc]
         ours = ours_base
-        bare = f"http://127.0.0.1:{bare_port}"
-        peer = f"http://127.0.0.1:{tipg_port}"
         _wait_ready(f"{ours}/healthz", ours_proc)
         _wait_ready(f"{bare}/healthz", bare_proc)
-        _wait_ready(f"{peer}/collections/{TIPG_COLLECTION}", tipg_proc)
+        _wait_ready(tipg_ready(peer), tipg_proc)
         _renice_tree(tipg_proc.pid, Settings().api_nice)
         ours_paths = [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
         peer_paths = [_tipg_path(t) for t in tiles]

@@ -171,10 +171,10 @@ def _parent_of(proc: Path) -> int | None:
     [
         (
             [],
-            {"county", "second", "web", "city", "static", "city-static", "delivery"},
+            {"county", "tiles", "second", "web", "city", "static", "city-static", "delivery"},
         ),
         (["stations", "archive"], set()),
-        (["tiles"], {"county"}),
+        (["tiles"], {"county", "tiles"}),
         (["instances"], {"county", "second"}),
         (["writes"], {"county"}),  # "writes first" only: the served county
         (["warnings"], {"county", "static"}),
