@@ -69,7 +69,10 @@ PAN_AFTER_LOAD = scaled(False, True)
 # data to be ready as well ("ready" then shows "—")
 WAIT_READY = scaled(True, False)
 PAGE_TIMEOUT_MS = 30000
-PAGES = {"console": "/", "wall": "/wall", "resources": "/resources"}
+# the quick run: the forecasters' console and the command centre's wall (resources: full run)
+PAGES = scaled(
+    {"console": "/", "wall": "/wall", "resources": "/resources"}, {"console": "/", "wall": "/wall"}
+)
 APP = "riskmap.api.app:create_app"
 
 FLOOR_HTML = """<!doctype html>

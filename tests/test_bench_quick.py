@@ -36,6 +36,7 @@ FULL = {
     "bench.web.PAN_SECONDS": 5.0,
     "bench.web.PAN_AFTER_LOAD": False,
     "bench.web.WARM": True,
+    "bench.web.PAGES": {"console": "/", "wall": "/wall", "resources": "/resources"},
     "bench.delivery.THROUGHPUT_TERMINALS": 25_000,
     "bench.delivery.HAZARDS": [f"bench_latency_{i}" for i in range(1, 6)],
     "bench.writes_under_load.ROUNDS": 16,
@@ -89,6 +90,8 @@ def test_quick_run_is_smaller_and_shorter() -> None:
             assert small is True
         elif name == "bench.web.WARM":  # cold loads only
             assert small is False
+        elif name == "bench.web.PAGES":  # the console and the wall
+            assert small == {"console": "/", "wall": "/wall"}
         elif name == "bench.delivery.HAZARDS":  # 3 warnings for the latency, not 5
             assert small == full[:3]
         elif name == "bench.writes_under_load.MEASURED":  # the product as configured only
