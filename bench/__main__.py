@@ -84,6 +84,7 @@ def main(names: list[str]) -> None:
     base = Path(tempfile.mkdtemp(prefix="riskmap-bench-", dir="/tmp"))
     os.chmod(base, 0o755)
     run_started = time.perf_counter()
+    fixtures.preload(names)  # quick: the data jobs' modules, imported while the cluster starts
     fixtures.start_tools(names, base)  # tipg's venv, the floor page: while the cluster starts
     # a loopback TCP port too: the tile benches' peer (tipg) refuses socket-only URLs
     cluster = EmbeddedCluster(base / "pg", fast_unsafe=False, tcp_port=free_port())

@@ -8,8 +8,12 @@ benches themselves run alone on the machine (their figures are not shared with s
   as the template the quick benches copy (bench/databases.py), the quick city (bench/city.py)
   and the delivery bench's county (bench/delivery.py), and numba's compilation of the zonal
   kernel into its disk cache (on a fresh checkout the first grid ingest would compile it). They
-  are Python and PostgreSQL work, so each runs in a process of its own (spawned: no inherited
-  connections), using both cores.
+  are Python and PostgreSQL work, so each runs in a process of its own, using both cores:
+  forked from multiprocessing's fork server, which imported their modules once while the
+  cluster started and migrated (:func:`preload`; spawned, each imported them itself: ~2.5 s
+  of CPU each), with no connection inherited; their sessions commit without waiting for the
+  WAL flush (``synchronous_commit = off``: the set-up's data is thrown away with the cluster,
+  and what is measured later runs with the cluster's own setting).
 
 Only what the benches asked for is built (``python -m bench tiles`` builds the tipg venv and
 the demo county, nothing else). A set-up that fails is reported here and left to the bench
@@ -40,6 +44,20 @@ NEEDS = {
     # numba's compiled zonal kernel, written to its disk cache (a fresh checkout has none)
     "numba": {"grid", "zonal", "delivery", "writes"},
 }
+
+# the modules the quick run's data jobs import, loaded once by the fork server
+_PRELOAD = [
+    "bench.databases",
+    "bench.city",
+    "bench.delivery",
+    "riskmap.api.cli.demo_load",
+    "riskmap.api.cli.demo_city",
+    "riskmap.geo.risk.build",
+    "riskmap.geo.risk.counties",
+    "riskmap.geo.zonal_kernel",
+]
+_DATA = ("storm", "city", "delivery", "numba")
+_CONTEXT = multiprocessing.get_context("forkserver")
 
 _futures: dict[str, Future] = {}
 _done: dict[str, Any] = {}
@@ -100,10 +118,27 @@ def start_data(url: str, tcp_url: str, names: Iterable[str]) -> None:
         jobs.append(("delivery", delivery.build_database, url, keep))
     if not jobs:
         return
-    pool = ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(len(jobs), mp_context=_CONTEXT, initializer=_no_commit_wait)
     for name, fn, *args in jobs:
         _submit(pool, name, fn, *args)
     pool.shutdown(wait=False)
+
+
+def preload(names: Iterable[str]) -> None:
+    """The quick run: start the fork server the data jobs are forked from, importing their
+    modules now, beside the cluster's start (returns at once)."""
+    names = list(names)
+    if not quick() or not any(wanted(setup, names) for setup in _DATA):
+        return
+    from multiprocessing import forkserver
+
+    _CONTEXT.set_forkserver_preload(_PRELOAD)
+    forkserver.ensure_running()
+
+
+def _no_commit_wait() -> None:
+    """A data job's sessions (libpq reads PGOPTIONS at each connection)."""
+    os.environ["PGOPTIONS"] = "-c synchronous_commit=off"
 
 
 def wait_all(url: str) -> Iterable[str]:
