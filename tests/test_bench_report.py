@@ -199,7 +199,8 @@ def test_quick_stations_run_writes_latest_json(tmp_path: Path) -> None:
     assert "50,000 rows" in ingest["measure"] and ingest["peer"] == "psycopg executemany INSERT"
     assert ingest["riskmap"] > 0 and ingest["peer_value"] > 0
     assert ingest["ratio"] == pytest.approx(ingest["riskmap"] / ingest["peer_value"])
-    assert ingest["passed"] is (ingest["riskmap"] >= 100_000)
-    verdict = "pass" if ingest["passed"] else "FAIL"
+    # the target, a sustained rate, is stated at 500,000 rows: shown, not checked at 50,000
+    assert ingest["passed"] is None
+    assert "500,000" in ingest["note"] and "50,000" in ingest["note"]
     [line] = [x for x in proc.stdout.splitlines() if "SL 323 ST_PPTN_R ingest_file" in x]
-    assert verdict in line and "≥ 100,000 rows/s" in line  # the table printed at the end
+    assert "≥ 100,000 rows/s" in line and "pass" not in line and "FAIL" not in line

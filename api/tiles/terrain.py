@@ -32,13 +32,13 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from riskmap.api.tiles import raster
+from riskmap.api.tiles.dem_ref import DemRef
 from riskmap.geo.db.sqlfiles import SqlFiles
 from riskmap.geo.errors import NotFoundError
 
@@ -47,26 +47,6 @@ SQL = SqlFiles("riskmap.api.sql")
 TILE_SIZE = raster.TILE_SIZE
 EQUATOR_M = 40075016.686  # Web Mercator's equator (2π × 6378137 m)
 MAX_ZOOM = 24
-
-
-@dataclass(frozen=True)
-class DemRef:
-    """One catalogued DEM (``raster_layer`` kind 'dem')."""
-
-    id: str
-    path: str
-    sha256: str
-    crs: str
-    transform: tuple[float, ...]
-    width: int
-    height: int
-    bounds: tuple[float, float, float, float]  # footprint (west, south, east, north), EPSG:4326
-    attribution: str | None = None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        """What identifies the DEM's heights in a cache key."""
-        return self.id, self.sha256
 
 
 def _refs(rows: Sequence[dict[str, Any]]) -> list[DemRef]:

@@ -18,7 +18,8 @@ from affine import Affine
 from PIL import Image
 
 from riskmap.api.tiles import raster
-from riskmap.api.tiles.terrain import TILE_SIZE, DemRef
+from riskmap.api.tiles.dem_ref import DemRef
+from riskmap.api.tiles.raster import TILE_SIZE
 from riskmap.geo.errors import DataError, NotFoundError
 
 OFFSET_M = 32768.0  # Terrarium: stored value − 32768 = metres
