@@ -284,6 +284,7 @@ def run(url: str, tcp_url: str | None = None) -> Iterator[str]:
 
         unloaded = timings["unloaded"]
         worst = 0.0
+        checked = not quick()
         for write, u in unloaded.items():
             yield (
                 f"{write}: unloaded p50 {_p(u, 50) * 1000:.0f} ms, p99 {_p(u, 99) * 1000:.0f} ms"
@@ -302,7 +303,9 @@ def run(url: str, tcp_url: str | None = None) -> Iterator[str]:
                         "the same write unloaded, p99",
                         _p(u, 99) * 1e3,
                         target=f"≤ {TARGET:.0f}× unloaded" if variant == "writes first" else None,
-                        passed=ratio <= TARGET if variant == "writes first" else None,
+                        # the quick run's "p99" of 2 writes is their maximum: shown, not checked
+                        passed=ratio <= TARGET if checked and variant == "writes first" else None,
+                        note=f"quick run: p99 of {len(lo)} writes" if quick() else "",
                         extra={
                             "p50_ms": _p(lo, 50) * 1e3,
                             "unloaded_p50_ms": _p(u, 50) * 1e3,
@@ -351,6 +354,7 @@ def run(url: str, tcp_url: str | None = None) -> Iterator[str]:
             yield f"pg_stat_activity during the loaded writes, {variant} ({n} samples):"
             yield from sampler.lines()
         verdict = "met" if worst <= TARGET else "NOT met"
+        verdict += "" if checked else " (not checked in the quick run: p99s of 2 writes)"
         yield (
             f"writes first: worst loaded/unloaded p99 {worst:.1f}x:"
             f" target ≤ {TARGET:.0f}x {verdict}"
