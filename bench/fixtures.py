@@ -82,14 +82,14 @@ def _submit(pool, name: str, fn: Callable, *args: Any) -> None:
 def start_tools(names: Iterable[str], work: Path) -> None:
     """Start the tipg virtualenv and the floor page (``work``: a folder kept until the run ends)
     in the background, when a bench of ``names`` uses them."""
-    from bench import tiles, web
+    from bench import tipg, web_pages
 
     names = list(names)
     pool = ThreadPoolExecutor(2, thread_name_prefix="bench-setup")
     if wanted("tipg", names):
-        _submit(pool, "tipg", tiles.ensure_tipg)
+        _submit(pool, "tipg", tipg.ensure_tipg)
     if wanted("floor", names):
-        _submit(pool, "floor", web.build_floor, work / "floor")
+        _submit(pool, "floor", web_pages.build_floor, work / "floor")
     pool.shutdown(wait=False)
 
 
@@ -196,16 +196,16 @@ def result(name: str) -> Any | None:
 
 def tipg_python() -> Path:
     """The tipg virtualenv's python (built now if the set-up did not)."""
-    from bench import tiles
+    from bench import tipg
 
-    return result("tipg") or tiles.ensure_tipg()
+    return result("tipg") or tipg.ensure_tipg()
 
 
 def floor(out: Path) -> Path:
     """The floor page's built folder (built into ``out`` now if the set-up did not)."""
-    from bench import web
+    from bench import web_pages
 
-    return result("floor") or web.build_floor(out)
+    return result("floor") or web_pages.build_floor(out)
 
 
 def keep_folder(prefix: str) -> Path:

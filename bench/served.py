@@ -40,6 +40,7 @@ import psycopg
 from bench import databases, fixtures
 from bench.common import free_port, with_db
 from bench.results import quick
+from bench.servers import start_riskmap
 from bench.servers import stop as stop_server
 
 WORKERS = 2
@@ -229,18 +230,20 @@ def _early_second() -> list[Early]:
 
 def _early_tiles() -> list[Early]:
     """The tiles bench's peers over the served county: riskmap without a tile cache, tipg."""
-    from bench import tiles
+    from bench import tiles, tipg
 
     first = _served[0]
     folder = fixtures.keep_folder("riskmap-bench-tiles-")
     bare_port, tipg_port = free_port(), free_port()
-    bare = tiles.start_riskmap(first.db, bare_port, folder / "bare.log", tile_cache_mb="0")
-    tipg = tiles.start_tipg(fixtures.tipg_python(), first.db_tcp, tipg_port, folder / "tipg.log")
+    bare = start_riskmap(first.db, bare_port, folder / "bare.log", tile_cache_mb="0")
+    peer = tipg.start_tipg(
+        fixtures.tipg_python(), first.db_tcp, tipg_port, folder / "tipg.log", tiles.WORKERS
+    )
     tipg_base = f"http://127.0.0.1:{tipg_port}"
     return _ready(
         [
             Early(f"http://127.0.0.1:{bare_port}", bare, folder / "bare.log"),
-            Early(tipg_base, tipg, folder / "tipg.log", {"ready": tiles.tipg_ready(tipg_base)}),
+            Early(tipg_base, peer, folder / "tipg.log", {"ready": tipg.tipg_ready(tipg_base)}),
         ]
     )
 

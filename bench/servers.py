@@ -3,6 +3,7 @@ httpx, so not in bench/common.py, which the tipg virtualenv imports)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from bench.cpu_sample import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,3 +54,34 @@ def stop(proc: subprocess.Popen, seconds: float = 30) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+def start_riskmap(
+    db_url: str, port: int, log: Path, workers: int = 2, **settings: str
+) -> subprocess.Popen:
+    """``riskmap serve --workers N`` over ``db_url`` on 127.0.0.1:``port``, with ``settings``
+    as RISKMAP_<NAME> (the tiles benches' servers)."""
+    env = {**os.environ, "RISKMAP_DATABASE_URL": db_url, "RISKMAP_LOG_LEVEL": "warning"}
+    env.update({f"RISKMAP_{k.upper()}": v for k, v in settings.items()})
+    argv = [str(Path(sys.executable).parent / "riskmap"), "serve", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--workers", str(workers)]
+    return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def renice_tree(pid: int, nice: int) -> None:
+    """Every thread of ``pid`` and of its descendants at niceness ``nice`` (never raised)."""
+    procs = processes()
+    tree = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for child, (_, parent, _) in procs.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    for member in tree:
+        for task in Path(f"/proc/{member}/task").glob("*"):
+            with contextlib.suppress(OSError):  # ended meanwhile
+                tid = int(task.name)
+                if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+                    os.setpriority(os.PRIO_PROCESS, tid, nice)

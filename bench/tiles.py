@@ -40,7 +40,6 @@ socket-only database URLs, so the bench cluster listens on a loopback TCP port
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import shutil
@@ -57,33 +56,18 @@ from tempfile import mkdtemp
 from bench import databases, fixtures, served, tile_client
 from bench.common import free_port, with_db
 from bench.results import Row, at_least, below, quick, record, scaled
+from bench.servers import renice_tree, start_riskmap
 from bench.servers import stop as stop_server
+from bench.tipg import start_tipg, tipg_path, tipg_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "boundaries" / "hunan_demo.geojson"
-TIPG_VENV = ROOT / ".venv-bench-tipg"
-TIPG_REQUIREMENT = "tipg==1.6.*"
 COUNTY = "431226"
 ZOOMS = range(8, 15)
 PER_ZOOM_MAX = scaled(600, 100)
 CONCURRENCY = 50
 WORKERS = 2
-TIPG_COLLECTION = "public.village"
 TileCheck = Callable[[str, dict[str, str]], str]
-
-
-def ensure_tipg() -> Path:
-    """The tipg virtualenv's python, creating the venv with pip on first use."""
-    python = TIPG_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import tipg, uvicorn, uvloop"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    # away from the checkout: pip would see riskmap's egg-info on the path and complain
-    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True, cwd="/", env=clean)
-    pip = [str(python), "-m", "pip", "install", "--quiet", TIPG_REQUIREMENT, "uvicorn", "uvloop"]
-    subprocess.run(pip, check=True, cwd="/", env=clean)
-    return python
 
 
 def _load_county(url: str, villages: int) -> None:
@@ -126,13 +110,6 @@ def _tile_list(bounds: tuple[float, float, float, float]) -> list:
     return tiles
 
 
-def _tipg_path(t) -> str:
-    return (
-        f"/collections/{TIPG_COLLECTION}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
-        "?properties=code,name,township_code"
-    )
-
-
 def _warm_list(bounds: tuple[float, float, float, float]) -> list:
     """Zoom-15 tiles over the county: warm-up requests that are not in the measured list."""
     import morecantile
@@ -158,58 +135,6 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> Non
             answer = repr(exc)
         time.sleep(0.3)
     raise RuntimeError(f"server at {url} not ready after {timeout:.0f} s (last answer: {answer})")
-
-
-def start_riskmap(db_url: str, port: int, log: Path, **settings: str) -> subprocess.Popen:
-    env = {**os.environ, "RISKMAP_DATABASE_URL": db_url, "RISKMAP_LOG_LEVEL": "warning"}
-    env.update({f"RISKMAP_{k.upper()}": v for k, v in settings.items()})
-    argv = [str(Path(sys.executable).parent / "riskmap"), "serve", "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--workers", str(WORKERS)]
-    return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-
-
-def _renice_tree(pid: int, nice: int) -> None:
-    """Every thread of ``pid`` and of its descendants at niceness ``nice`` (never raised)."""
-    from bench.instances import _processes
-
-    procs = _processes()
-    tree = {pid}
-    grew = True
-    while grew:
-        grew = False
-        for child, (_, parent, _) in procs.items():
-            if parent in tree and child not in tree:
-                tree.add(child)
-                grew = True
-    for member in tree:
-        for task in Path(f"/proc/{member}/task").glob("*"):
-            with contextlib.suppress(OSError):  # ended meanwhile
-                tid = int(task.name)
-                if os.getpriority(os.PRIO_PROCESS, tid) < nice:
-                    os.setpriority(os.PRIO_PROCESS, tid, nice)
-
-
-def tipg_ready(base: str) -> str:
-    """The URL that answers once tipg has read the collection."""
-    return f"{base}/collections/{TIPG_COLLECTION}"
-
-
-def start_tipg(python: Path, tcp_url: str, port: int, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": tcp_url,
-        "TIPG_DB_SCHEMAS": '["public"]',
-        "TIPG_DB_TABLES": f'["{TIPG_COLLECTION}"]',
-        "TIPG_TILE_BUFFER": "64",
-        "TIPG_TILE_RESOLUTION": "4096",
-        "TIPG_MAX_FEATURES_PER_TILE": "100000",
-    }
-    # started at the usual priority, as riskmap's workers are; once it answers, lowered to the
-    # niceness riskmap's workers take after their start (RISKMAP_API_NICE, _renice_tree): the
-    # same priority against PostgreSQL and the load generator while measured
-    argv = [str(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--workers", str(WORKERS), "--log-level", "warning"]
-    return subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
 WRK_SECONDS = scaled(10, 1)
@@ -330,7 +255,7 @@ def measure(
             # the same server with no tile cache: every request renders (the cold case)
             bare_port, tipg_port = free_port(), free_port()
             bare_proc = start_riskmap(db, bare_port, logs / "bare.log", tile_cache_mb="0")
-            tipg_proc = start_tipg(python, db_tcp, tipg_port, logs / "tipg.log")
+            tipg_proc = start_tipg(python, db_tcp, tipg_port, logs / "tipg.log", WORKERS)
             bare, peer = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{tipg_port}"
         else:
             (bare, bare_proc), (peer, tipg_proc) = peers
@@ -339,9 +264,9 @@ def measure(
         _wait_ready(f"{ours}/healthz", ours_proc)
         _wait_ready(f"{bare}/healthz", bare_proc)
         _wait_ready(tipg_ready(peer), tipg_proc)
-        _renice_tree(tipg_proc.pid, Settings().api_nice)
+        renice_tree(tipg_proc.pid, Settings().api_nice)
         ours_paths = [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
-        peer_paths = [_tipg_path(t) for t in tiles]
+        peer_paths = [tipg_path(t) for t in tiles]
         auth = {"Authorization": f"Bearer {token}"}
         if check is not None:
             yield check(bare, auth)  # the server without a cache: the check warms nothing
@@ -352,7 +277,7 @@ def measure(
         warm = _warm_list(bounds)
         for base in (ours, bare):
             hammer(base, [f"/tiles/villages/{t.z}/{t.x}/{t.y}.mvt" for t in warm], auth)
-        hammer(peer, [_tipg_path(t) for t in warm], {})
+        hammer(peer, [tipg_path(t) for t in warm], {})
 
         # 1. first render of every tile (Python load generator: sizes, bytes, errors)
         peer_result = hammer(peer, peer_paths, {})

@@ -35,12 +35,8 @@ databases on); ``make bench`` runs it on its throwaway cluster.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
 import os
-import random
-import re
 import subprocess
 import sys
 import time
@@ -151,7 +147,7 @@ def _load(port: int, mode: str, *, warm: bool = False) -> dict:
 def _loads(port: int, modes: list[str], *, warm: bool = False) -> dict[str, dict]:
     """The loads ``modes`` one after the other in one load-generator process (with ``warm``:
     the warm-up load first); mode → its JSON summary."""
-    cmd = [sys.executable, "-m", "bench.warnings_latency", "load", str(port), ",".join(modes)]
+    cmd = [sys.executable, "-m", "bench.http_load", str(port), ",".join(modes)]
     cmd += ["warm"] if warm else []
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
     return json.loads(out.stdout)
@@ -346,80 +342,7 @@ def measure(
                 p.kill()
 
 
-# --------------------------------------------------------------------------- load generator
-
-_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
-_UNIQUE = itertools.count()
-
-
-async def _client(
-    port: int, interval: float, start: float, end: float, out: list, errs: list, unique: bool
-) -> None:
-    loop = asyncio.get_running_loop()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head_of = f"HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\n\r\n"
-    request = f"GET {PATH} {head_of}".encode()
-    due = start + (random.random() * interval if interval else 0.0)
-    try:
-        while due < end:
-            now = loop.time()
-            if due > now:
-                await asyncio.sleep(due - now)
-            if unique:  # a URL never asked before: the page cache cannot answer
-                request = f"GET {PATH}?nocache={next(_UNIQUE)} {head_of}".encode()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            size = _LENGTH.search(head)
-            await reader.readexactly(int(size.group(1)) if size else 0)
-            done = loop.time()
-            out.append(done - due)  # from the scheduled time: waiting counts
-            if not head.startswith(b"HTTP/1.1 200"):
-                errs.append(head[:12])
-            due = due + interval if interval else done
-    finally:
-        writer.close()
-
-
-async def _drive(port: int, mode: str) -> dict:
-    loop = asyncio.get_running_loop()
-    duration = {"warm": WARM_S, "cold": COLD_S}.get(mode, DURATION_S)
-    interval = 1.0 / RATE_PER_CLIENT if mode in ("paced", "warm") else 0.0
-    start = loop.time() + OPEN_S  # let every connection open first
-    latencies: list[float] = []
-    errors: list[bytes] = []
-    await asyncio.gather(
-        *(
-            _client(port, interval, start, start + duration, latencies, errors, mode == "cold")
-            for _ in range(CLIENTS)
-        )
-    )
-    latencies.sort()
-    n = len(latencies)
-
-    def pct(q: float) -> float:
-        return latencies[min(n - 1, int(q / 100 * n))] * 1000
-
-    return {
-        "n": n,
-        "errors": len(errors),
-        "rps": n / duration,
-        "p50_ms": pct(50),
-        "p99_ms": pct(99),
-        "max_ms": latencies[-1] * 1000,
-    }
-
-
 def _main(argv: list[str]) -> None:
-    if len(argv) in (3, 4) and argv[0] == "load":
-        try:
-            from uvloop import run as run_loop
-        except ImportError:
-            run_loop = asyncio.run
-        if argv[3:] == ["warm"]:  # the warm-up first: its figures are not kept
-            run_loop(_drive(int(argv[1]), "warm"))
-        out = {mode: run_loop(_drive(int(argv[1]), mode)) for mode in argv[2].split(",")}
-        print(json.dumps(out))
-        return
     url = argv[0] if argv else os.environ["RISKMAP_DATABASE_URL"]
     for line in run(url):
         print(line, flush=True)

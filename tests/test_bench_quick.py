@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench import fixtures
-from bench.instances import CpuSample
+from bench.cpu_sample import CpuSample
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,7 +134,7 @@ def test_cpu_sample_of_a_short_load_ends_inside_it() -> None:
 def test_renice_tree_lowers_a_server_and_its_workers() -> None:
     """tipg starts at the usual priority and, once it answers, runs at riskmap's workers'
     niceness (bench/tiles.py): the whole tree (uvicorn's workers are its children)."""
-    from bench.tiles import _renice_tree
+    from bench.servers import renice_tree
 
     child = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"  # noqa: E501
     parent = subprocess.Popen([sys.executable, "-c", child])
@@ -150,7 +150,7 @@ def test_renice_tree_lowers_a_server_and_its_workers() -> None:
             time.sleep(0.05)
         assert kids, "the child never started"
         before = os.getpriority(os.PRIO_PROCESS, parent.pid)
-        _renice_tree(parent.pid, before + 5)
+        renice_tree(parent.pid, before + 5)
         assert os.getpriority(os.PRIO_PROCESS, parent.pid) == before + 5
         assert [os.getpriority(os.PRIO_PROCESS, k) for k in kids] == [before + 5] * len(kids)
     finally:
