@@ -2,8 +2,9 @@
 benches themselves run alone on the machine (their figures are not shared with set-up work).
 
 - **tools**, in any run, started before the bench cluster (they need no database): the tipg
-  virtualenv (bench/tiles.py, also bench/city.py) and the floor page, MapLibre alone built by
-  web/'s vite (bench/web.py). Both are subprocesses (pip, node): threads suffice.
+  virtualenv (bench/tipg.py, for the tiles and city benches) and the floor page, MapLibre
+  alone built by web/'s vite (bench/web_pages.py). Both are subprocesses (pip, node): threads
+  suffice.
 - **data**, in the quick run, started right after the migration: the demo county with its storm
   as the template the quick benches copy (bench/databases.py), the quick city (bench/city.py)
   and the delivery bench's county (bench/delivery.py), and numba's compilation of the zonal
